@@ -1,2 +1,12 @@
-pub fn hello() -> u32 { 1 }
-#[cfg(test)] mod t { #[test] fn a() { assert_eq!(super::hello(), 1); } }
+//! gguf64: stream GGUF language models of any size into 64-bit WebAssembly memories and run them
+//! in the browser.
+//!
+//! The core (`gguf`, `memory`, `loader`) is plain Rust that builds and tests natively; `web` is the
+//! thin wasm-bindgen boundary the JS shim in `src/js/` talks to.
+
+pub mod gguf;
+pub mod loader;
+pub mod memory;
+
+#[cfg(target_family = "wasm")]
+pub mod web;

