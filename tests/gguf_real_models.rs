@@ -1,0 +1,423 @@
+//! Parses the real models in `models/` and compares every metadata pair and every tensor info
+//! with golden JSON written by Python `gguf` (`tools/gguf_golden.py`). A test is skipped, with a
+//! notice, only when its model file is absent.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::PathBuf;
+
+use gguf64::gguf::{Array, Header, HeaderParser, Limits, Step, Value, parse_header};
+
+const SMOLLM: &str = "SmolLM2-135M-Instruct.Q4_1";
+const GEMMA: &str = "gemma-3-270m-q4_k_m";
+
+#[test]
+fn smollm2_matches_golden() {
+    check_model(SMOLLM);
+}
+
+#[test]
+fn gemma3_matches_golden() {
+    check_model(GEMMA);
+}
+
+/// Feeding the Gemma header (6.5 MB, a 262k-entry vocabulary) in 64 KiB steps gives the same
+/// header as one-shot parsing, and the parser scans each byte a bounded number of times.
+#[test]
+fn gemma3_in_64k_steps_is_linear() {
+    let Some((prefix, file_len)) = read_header_prefix(GEMMA) else { return };
+    let one_shot = parse_header(&prefix, Some(file_len)).expect("one-shot parse");
+    let mut parser = HeaderParser::new(Limits::default());
+    let (mut fed, mut calls) = (0usize, 0u32);
+    let header = loop {
+        fed = (fed + (64 << 10)).min(prefix.len());
+        calls += 1;
+        match parser.advance(&prefix[..fed], Some(file_len)).expect("advance") {
+            Step::Done(h) => break h,
+            Step::NeedMore { total } => assert!(fed < prefix.len() && total > fed as u64),
+        }
+    };
+    assert_eq!(header, one_shot);
+    let (end, scanned) = (one_shot.tensor_info_end, parser.bytes_scanned());
+    // Re-parsing from the start on every chunk would scan ~n^2 / 128 KiB (about 50 n here).
+    assert!(scanned <= 4 * end, "scanned {scanned} bytes for a {end}-byte header in {calls} calls");
+}
+
+// ---- reading models -------------------------------------------------------------------------
+
+fn model_path(name: &str, ext: &str) -> PathBuf {
+    let dir = if ext == "gguf" { "models" } else { "tests/golden" };
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(dir).join(format!("{name}.{ext}"))
+}
+
+/// Reads the file start in 1 MiB chunks until the incremental parser is done; returns the
+/// bytes read and the file length, or `None` (with a notice) if the model is absent.
+fn read_header_prefix(name: &str) -> Option<(Vec<u8>, u64)> {
+    let path = model_path(name, "gguf");
+    let Ok(mut file) = File::open(&path) else {
+        eprintln!("skipping: model {} is absent", path.display());
+        return None;
+    };
+    let file_len = file.metadata().expect("metadata").len();
+    let mut parser = HeaderParser::new(Limits::default());
+    let mut prefix = Vec::new();
+    loop {
+        if let Step::Done(_) = parser.advance(&prefix, Some(file_len)).expect("advance") {
+            return Some((prefix, file_len));
+        }
+        let mut chunk = vec![0; 1 << 20];
+        let n = file.read(&mut chunk).expect("read");
+        assert!(n > 0, "file ended before the header did");
+        prefix.extend_from_slice(&chunk[..n]);
+    }
+}
+
+fn check_model(name: &str) {
+    let Some((prefix, file_len)) = read_header_prefix(name) else { return };
+    let header = parse_header(&prefix, Some(file_len)).expect("parse");
+    let text = std::fs::read_to_string(model_path(name, "json")).expect("golden json");
+    let golden = Json::parse(&text);
+    assert_eq!(golden.get("file_size").u64(), file_len);
+    assert_eq!(u64::from(header.version), golden.get("version").u64());
+    assert_eq!(header.alignment, golden.get("alignment").u64());
+    assert_eq!(header.data_offset, golden.get("data_offset").u64());
+    assert!(header.file_len() <= file_len);
+    check_metadata(&header, golden.get("metadata").items());
+    check_tensors(&header, golden.get("tensors").items());
+}
+
+// ---- comparing with the golden JSON -----------------------------------------------------------
+
+fn check_metadata(header: &Header, golden: &[Json]) {
+    assert_eq!(header.metadata.len(), golden.len(), "metadata count");
+    for ((key, value), g) in header.metadata.iter().zip(golden) {
+        assert_eq!(key, g.get("key").str());
+        assert_eq!(type_name(value), g.get("type").str(), "{key}");
+        match value {
+            Value::Array(a) => check_array(key, a, g),
+            v => assert!(scalar_eq(v, g.get("value")), "{key}: {v:?} != {:?}", g.get("value")),
+        }
+    }
+}
+
+fn check_array(key: &str, a: &Array, g: &Json) {
+    assert_eq!(elem_type_name(a), g.get("elem_type").str(), "{key}");
+    let n = a.len();
+    assert_eq!(n as u64, g.get("count").u64(), "{key}");
+    if let Some(values) = g.find("values") {
+        let values = values.items();
+        assert_eq!(values.len(), n, "{key}");
+        (0..n).for_each(|i| assert!(scalar_eq(&element(a, i), &values[i]), "{key}[{i}]"));
+        return;
+    }
+    let mut canon = Vec::new();
+    canonical(a, &mut canon);
+    assert_eq!(sha256_hex(&canon), g.get("sha256").str(), "{key}: sha256");
+    for (i, j) in (0..3).zip(g.get("head").items()) {
+        assert!(scalar_eq(&element(a, i), j), "{key}[{i}]");
+    }
+    for (i, j) in (n - 3..n).zip(g.get("tail").items()) {
+        assert!(scalar_eq(&element(a, i), j), "{key}[{i}]");
+    }
+}
+
+fn check_tensors(header: &Header, golden: &[Json]) {
+    assert_eq!(header.tensors.len(), golden.len(), "tensor count");
+    for (t, g) in header.tensors.iter().zip(golden) {
+        assert_eq!(t.name, g.get("name").str());
+        assert_eq!(t.ggml_type.name(), g.get("type").str(), "{}", t.name);
+        let shape: Vec<u64> = g.get("shape").items().iter().map(Json::u64).collect();
+        assert_eq!(t.dims, shape, "{}", t.name);
+        assert_eq!(t.n_elements, shape.iter().product::<u64>(), "{}", t.name);
+        assert_eq!(t.offset, g.get("offset").u64(), "{}", t.name);
+        assert_eq!(t.n_bytes, g.get("n_bytes").u64(), "{}", t.name);
+    }
+}
+
+/// Python `gguf`'s name for a value type.
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::U8(_) => "UINT8",
+        Value::I8(_) => "INT8",
+        Value::U16(_) => "UINT16",
+        Value::I16(_) => "INT16",
+        Value::U32(_) => "UINT32",
+        Value::I32(_) => "INT32",
+        Value::U64(_) => "UINT64",
+        Value::I64(_) => "INT64",
+        Value::F32(_) => "FLOAT32",
+        Value::F64(_) => "FLOAT64",
+        Value::Bool(_) => "BOOL",
+        Value::String(_) => "STRING",
+        Value::Array(_) => "ARRAY",
+    }
+}
+
+fn elem_type_name(a: &Array) -> &'static str {
+    match a {
+        Array::Array(_) => "ARRAY",
+        _ => type_name(&element(a, 0)),
+    }
+}
+
+/// Element `i` as a scalar `Value` (an empty string stands in for a missing one).
+fn element(a: &Array, i: usize) -> Value {
+    let pick = |o: Option<Value>| o.unwrap_or(Value::String(String::new()));
+    pick(match a {
+        Array::U8(v) => v.get(i).map(|&x| Value::U8(x)),
+        Array::I8(v) => v.get(i).map(|&x| Value::I8(x)),
+        Array::U16(v) => v.get(i).map(|&x| Value::U16(x)),
+        Array::I16(v) => v.get(i).map(|&x| Value::I16(x)),
+        Array::U32(v) => v.get(i).map(|&x| Value::U32(x)),
+        Array::I32(v) => v.get(i).map(|&x| Value::I32(x)),
+        Array::U64(v) => v.get(i).map(|&x| Value::U64(x)),
+        Array::I64(v) => v.get(i).map(|&x| Value::I64(x)),
+        Array::F32(v) => v.get(i).map(|&x| Value::F32(x)),
+        Array::F64(v) => v.get(i).map(|&x| Value::F64(x)),
+        Array::Bool(v) => v.get(i).map(|&x| Value::Bool(x)),
+        Array::String(v) => v.get(i).map(|s| Value::String(s.to_owned())),
+        Array::Array(v) => v.get(i).map(|x| Value::Array(x.clone())),
+    })
+}
+
+fn scalar_eq(v: &Value, j: &Json) -> bool {
+    match (v, j) {
+        (Value::F32(x), Json::Num(n)) => n.parse::<f64>().ok() == Some(f64::from(*x)),
+        (Value::F64(x), Json::Num(n)) => n.parse::<f64>().ok() == Some(*x),
+        (Value::Bool(x), Json::Bool(b)) => x == b,
+        (Value::String(s), Json::Str(t)) => s == t,
+        (Value::Array(_), _) => false,
+        (v, Json::Num(n)) => v.as_i64().map(|x| x.to_string()).or(v.as_u64().map(|x| x.to_string())).as_deref() == Some(n),
+        _ => false,
+    }
+}
+
+/// The canonical serialisation `tools/gguf_golden.py` hashes: the elements' own GGUF encoding.
+fn canonical(a: &Array, out: &mut Vec<u8>) {
+    match a {
+        Array::U8(v) => out.extend(v),
+        Array::I8(v) => v.iter().for_each(|x| out.extend(x.to_le_bytes())),
+        Array::U16(v) => v.iter().for_each(|x| out.extend(x.to_le_bytes())),
+        Array::I16(v) => v.iter().for_each(|x| out.extend(x.to_le_bytes())),
+        Array::U32(v) => v.iter().for_each(|x| out.extend(x.to_le_bytes())),
+        Array::I32(v) => v.iter().for_each(|x| out.extend(x.to_le_bytes())),
+        Array::U64(v) => v.iter().for_each(|x| out.extend(x.to_le_bytes())),
+        Array::I64(v) => v.iter().for_each(|x| out.extend(x.to_le_bytes())),
+        Array::F32(v) => v.iter().for_each(|x| out.extend(x.to_le_bytes())),
+        Array::F64(v) => v.iter().for_each(|x| out.extend(x.to_le_bytes())),
+        Array::Bool(v) => v.iter().for_each(|&x| out.push(u8::from(x))),
+        Array::String(v) => v.iter().for_each(|s| {
+            out.extend((s.len() as u64).to_le_bytes());
+            out.extend(s.as_bytes());
+        }),
+        Array::Array(v) => v.iter().for_each(|inner| {
+            out.extend(inner.elem_type().id().to_le_bytes());
+            out.extend((inner.len() as u64).to_le_bytes());
+            canonical(inner, out);
+        }),
+    }
+}
+
+// ---- SHA-256 (FIPS 180-4) ---------------------------------------------------------------------
+
+fn sha256_hex(data: &[u8]) -> String {
+    const K: [u32; 64] = [
+        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+        0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+        0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+        0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+        0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+        0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+        0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+        0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+    ];
+    let mut h: [u32; 8] =
+        [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
+    let mut msg = data.to_vec();
+    msg.push(0x80);
+    while msg.len() % 64 != 56 {
+        msg.push(0);
+    }
+    msg.extend((data.len() as u64 * 8).to_be_bytes());
+    for block in msg.as_chunks::<64>().0 {
+        let mut w = [0u32; 64];
+        for (i, word) in block.as_chunks::<4>().0.iter().enumerate() {
+            w[i] = u32::from_be_bytes(*word);
+        }
+        for i in 16..64 {
+            let s0 = w[i - 15].rotate_right(7) ^ w[i - 15].rotate_right(18) ^ (w[i - 15] >> 3);
+            let s1 = w[i - 2].rotate_right(17) ^ w[i - 2].rotate_right(19) ^ (w[i - 2] >> 10);
+            w[i] = w[i - 16].wrapping_add(s0).wrapping_add(w[i - 7]).wrapping_add(s1);
+        }
+        let [mut a, mut b, mut c, mut d, mut e, mut f, mut g, mut hh] = h;
+        for i in 0..64 {
+            let s1 = e.rotate_right(6) ^ e.rotate_right(11) ^ e.rotate_right(25);
+            let ch = (e & f) ^ (!e & g);
+            let t1 = hh.wrapping_add(s1).wrapping_add(ch).wrapping_add(K[i]).wrapping_add(w[i]);
+            let s0 = a.rotate_right(2) ^ a.rotate_right(13) ^ a.rotate_right(22);
+            let t2 = s0.wrapping_add((a & b) ^ (a & c) ^ (b & c));
+            (hh, g, f, e, d, c, b, a) = (g, f, e, d.wrapping_add(t1), c, b, a, t1.wrapping_add(t2));
+        }
+        for (x, y) in h.iter_mut().zip([a, b, c, d, e, f, g, hh]) {
+            *x = x.wrapping_add(y);
+        }
+    }
+    h.iter().map(|x| format!("{x:08x}")).collect()
+}
+
+#[test]
+fn sha256_known_answers() {
+    let empty = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    assert_eq!(sha256_hex(b""), empty);
+    let abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+    assert_eq!(sha256_hex(b"abc"), abc);
+}
+
+// ---- a small JSON reader (numbers kept as text, so u64 and f64 compare exactly) ----------------
+
+#[derive(Debug)]
+enum Json {
+    Null,
+    Bool(bool),
+    Num(String),
+    Str(String),
+    Arr(Vec<Json>),
+    Obj(Vec<(String, Json)>),
+}
+
+impl Json {
+    fn parse(text: &str) -> Json {
+        let mut p = JsonParser { s: text.as_bytes(), i: 0 };
+        let v = p.value();
+        p.ws();
+        assert_eq!(p.i, p.s.len(), "trailing JSON");
+        v
+    }
+    fn find(&self, key: &str) -> Option<&Json> {
+        let Json::Obj(m) = self else { panic!("not an object: {self:?}") };
+        m.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+    fn get(&self, key: &str) -> &Json {
+        self.find(key).unwrap_or_else(|| panic!("missing key {key}"))
+    }
+    fn items(&self) -> &[Json] {
+        let Json::Arr(v) = self else { panic!("not an array: {self:?}") };
+        v
+    }
+    fn str(&self) -> &str {
+        let Json::Str(s) = self else { panic!("not a string: {self:?}") };
+        s
+    }
+    fn u64(&self) -> u64 {
+        let Json::Num(n) = self else { panic!("not a number: {self:?}") };
+        n.parse().unwrap_or_else(|_| panic!("not a u64: {n}"))
+    }
+}
+
+struct JsonParser<'a> {
+    s: &'a [u8],
+    i: usize,
+}
+
+impl JsonParser<'_> {
+    fn ws(&mut self) {
+        while self.s.get(self.i).is_some_and(|c| c.is_ascii_whitespace()) {
+            self.i += 1;
+        }
+    }
+    fn eat(&mut self, lit: &str) -> bool {
+        let ok = self.s[self.i..].starts_with(lit.as_bytes());
+        self.i += if ok { lit.len() } else { 0 };
+        ok
+    }
+    fn value(&mut self) -> Json {
+        self.ws();
+        let c = self.s[self.i];
+        match c {
+            b'{' => self.object(),
+            b'[' => self.list(),
+            b'"' => Json::Str(self.string()),
+            _ if self.eat("null") => Json::Null,
+            _ if self.eat("true") => Json::Bool(true),
+            _ if self.eat("false") => Json::Bool(false),
+            _ => {
+                let start = self.i;
+                while self.s.get(self.i).is_some_and(|c| !b",]} \n".contains(c)) {
+                    self.i += 1;
+                }
+                Json::Num(String::from_utf8(self.s[start..self.i].to_vec()).unwrap())
+            }
+        }
+    }
+    fn list(&mut self) -> Json {
+        self.i += 1;
+        let mut v = Vec::new();
+        while {
+            self.ws();
+            !self.eat("]")
+        } {
+            v.push(self.value());
+            self.ws();
+            self.eat(",");
+        }
+        Json::Arr(v)
+    }
+    fn object(&mut self) -> Json {
+        self.i += 1;
+        let mut m = Vec::new();
+        while {
+            self.ws();
+            !self.eat("}")
+        } {
+            let k = self.string();
+            self.ws();
+            assert!(self.eat(":"), "expected ':' at {}", self.i);
+            m.push((k, self.value()));
+            self.ws();
+            self.eat(",");
+        }
+        Json::Obj(m)
+    }
+    fn string(&mut self) -> String {
+        assert!(self.eat("\""), "expected a string at {}", self.i);
+        let start = self.i;
+        let mut out = Vec::new();
+        loop {
+            let c = self.s[self.i];
+            self.i += 1;
+            match c {
+                b'"' => return String::from_utf8(out).unwrap_or_else(|_| panic!("bad UTF-8 at {start}")),
+                b'\\' => {
+                    let e = self.s[self.i];
+                    self.i += 1;
+                    let ch = match e {
+                        b'u' => self.unicode_escape(),
+                        b'n' => '\n',
+                        b't' => '\t',
+                        b'r' => '\r',
+                        b'b' => '\u{8}',
+                        b'f' => '\u{c}',
+                        other => char::from(other),
+                    };
+                    out.extend(ch.encode_utf8(&mut [0; 4]).as_bytes());
+                }
+                _ => out.push(c),
+            }
+        }
+    }
+    /// The character of a `\uXXXX` escape (after the `u`), joining a surrogate pair.
+    fn unicode_escape(&mut self) -> char {
+        let hex = |p: &mut Self| {
+            let h = std::str::from_utf8(&p.s[p.i..p.i + 4]).unwrap();
+            p.i += 4;
+            u32::from_str_radix(h, 16).unwrap()
+        };
+        let hi = hex(self);
+        if (0xd800..0xdc00).contains(&hi) {
+            assert!(self.eat("\\u"), "lone surrogate at {}", self.i);
+            let lo = hex(self);
+            return char::from_u32(0x10000 + ((hi - 0xd800) << 10) + (lo - 0xdc00)).unwrap();
+        }
+        char::from_u32(hi).unwrap()
+    }
+}
