@@ -15,8 +15,8 @@ const GEMMA = 'gemma-3-270m-q4_k_m.gguf';
 
 /** The reference facts, from the golden files Python's `gguf` reader produced. */
 async function golden(name) {
-  const data = JSON.parse(await readFile(path.join(ROOT, 'tests/golden', `${name}.json`), 'utf8'));
-  const meta = (key) => data.metadata[key]?.value;
+  const data = JSON.parse(await readFile(path.join(ROOT, 'tests/golden', name.replace(/\.gguf$/, '.json')), 'utf8'));
+  const meta = (key) => data.metadata.find((m) => m.key === key)?.value;
   const arch = meta('general.architecture');
   return { arch, nLayers: Number(meta(`${arch}.block_count`)), nTensors: data.tensors.length };
 }
