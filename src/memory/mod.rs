@@ -1,6 +1,12 @@
-//! Where model bytes live: aligned regions in the main memory (later: the MemoryPlan, the layer
-//! registry, the pager and the multi-memory bridge).
+//! Where model bytes live: tensor groups (embeddings, layers, output), the MemoryPlan that gives
+//! each group a memory and an offset, and aligned regions (later: the layer registry, the pager
+//! and the multi-memory bridge).
 
+pub mod groups;
+pub mod plan;
 pub mod region;
+pub mod summary;
 
+pub use groups::{GroupError, GroupId, Groups, TensorGroup};
+pub use plan::{LayoutKind, MemoryPlan, PlanError, PlanLimits, Target};
 pub use region::{AlignedRegion, AllocError};

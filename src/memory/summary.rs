@@ -1,0 +1,97 @@
+//! The seed's plain-text report of a model and its memory plan:
+//! size, layers, hidden size, vocabulary, layout, and where each group lives.
+
+use std::fmt::Write;
+
+use super::groups::GroupId;
+use super::plan::{LayoutKind, MemoryPlan};
+use crate::model::ModelConfig;
+
+const GIB: f64 = (1u64 << 30) as f64;
+
+/// `1536` → "1.5 KB", `4.2e9` → "4.20 GB" (decimal units, as download sizes are quoted).
+pub fn human_bytes(n: u64) -> String {
+    let x = n as f64;
+    match n {
+        0..1_000 => format!("{n} B"),
+        1_000..1_000_000 => format!("{:.1} KB", x / 1e3),
+        1_000_000..1_000_000_000 => format!("{:.1} MB", x / 1e6),
+        _ => format!("{:.2} GB", x / 1e9),
+    }
+}
+
+/// The report, one line per fact, groups of consecutive layers with the same home folded.
+pub fn summary(plan: &MemoryPlan, config: Option<&ModelConfig>, dominant_type: &str) -> String {
+    let mut out = String::new();
+    let w = &mut out;
+    let _ = writeln!(w, "Model analysis:");
+    let _ = writeln!(w, "   - Size: {} ({dominant_type})", human_bytes(plan.model_bytes));
+    if let Some(c) = config {
+        let _ = writeln!(w, "   - Architecture: {}", c.arch.name());
+        let _ = writeln!(w, "   - Layers: {}", c.n_layers);
+        let _ = writeln!(w, "   - Hidden size: {}", c.n_embd);
+        let _ = writeln!(w, "   - Vocab size: {}", c.n_vocab);
+    }
+    let _ = writeln!(w, "Memory plan:");
+    for line in layout_lines(plan) {
+        let _ = writeln!(w, "   - {line}");
+    }
+    let _ = writeln!(w, "Placement:");
+    for line in placement_lines(plan) {
+        let _ = writeln!(w, "   - {line}");
+    }
+    out
+}
+
+fn layout_lines(plan: &MemoryPlan) -> Vec<String> {
+    let main = plan.memories.first().map_or(0, |m| m.bytes);
+    let gib = |b: u64| format!("{:.0} GB", (b as f64 / GIB).ceil().max(1.0));
+    match plan.kind {
+        LayoutKind::Standard => vec![format!("Standard layout: everything in the main memory ({})", human_bytes(main))],
+        LayoutKind::Memory64 => vec![
+            format!("Memory64 enabled (model > 3 GB)"),
+            format!("Single region layout ({})", gib(main)),
+        ],
+        LayoutKind::Paged | LayoutKind::Multi => {
+            let storage = plan.memories.len() - 1;
+            let ws = plan.working_set.map_or(0, |w| w.slots);
+            let n_layers = plan.groups.iter().filter(|g| matches!(g.id, GroupId::Layer(_))).count();
+            vec![
+                format!("Memory64 enabled ({} layout)", plan.kind.name()),
+                format!("{storage} storage memor{} for the layers", if storage == 1 { "y" } else { "ies" }),
+                format!("Working set: {ws} of {n_layers} layers in the main memory"),
+            ]
+        }
+    }
+}
+
+/// "Embeddings (30.1 MB) in memory 0", "Layers 0-29 (2.1 MB each) in memory 1", …
+fn placement_lines(plan: &MemoryPlan) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut run: Option<(u32, u32, u32, u64)> = None; // first layer, last layer, memory, bytes
+    let flush = |run: &mut Option<(u32, u32, u32, u64)>, lines: &mut Vec<String>| {
+        if let Some((a, b, m, bytes)) = run.take() {
+            let what = if a == b { format!("Layer {a}") } else { format!("Layers {a}-{b}") };
+            lines.push(format!("{what} ({}{}) in memory {m}", human_bytes(bytes), if a == b { "" } else { " max" }));
+        }
+    };
+    for g in &plan.groups {
+        match (g.id, run.as_mut()) {
+            (GroupId::Layer(n), Some((_, last, m, bytes))) if *m == g.home.memory && *last + 1 == n => {
+                *last = n;
+                *bytes = (*bytes).max(g.bytes);
+            }
+            (GroupId::Layer(n), _) => {
+                flush(&mut run, &mut lines);
+                run = Some((n, n, g.home.memory, g.bytes));
+            }
+            (id, _) => {
+                flush(&mut run, &mut lines);
+                let name = if id == GroupId::Output { "Output (LM head)".to_string() } else { "Embeddings".to_string() };
+                lines.push(format!("{name} ({}) in memory {}", human_bytes(g.bytes), g.home.memory));
+            }
+        }
+    }
+    flush(&mut run, &mut lines);
+    lines
+}

@@ -1,0 +1,170 @@
+//! Model config, tensor groups and the MemoryPlan on the two real models, including every layout
+//! forced on a 100 MB model through the limits.
+
+use std::fs;
+use std::path::PathBuf;
+
+use gguf64::gguf::{Header, Metadata, Value, parse_header};
+use gguf64::memory::plan::MemoryPlan;
+use gguf64::memory::summary::summary;
+use gguf64::memory::{GroupId, Groups, LayoutKind, PlanError, PlanLimits, Target};
+use gguf64::model::{Arch, ConfigError, ModelConfig};
+
+const MB: u64 = 1_000_000;
+
+fn header(name: &str) -> Option<Header> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models").join(name);
+    let Ok(bytes) = fs::read(&path) else {
+        eprintln!("skipped: {} is absent (tools/fetch-models.sh fetches it)", path.display());
+        return None;
+    };
+    Some(parse_header(&bytes, Some(bytes.len() as u64)).expect("real model parses"))
+}
+
+fn smollm() -> Option<Header> {
+    header("SmolLM2-135M-Instruct.Q4_1.gguf")
+}
+
+/// Every memory's groups lie inside it, aligned, without overlap; every layer is placed once.
+fn check_invariants(plan: &MemoryPlan, groups: &Groups, limits: &PlanLimits) {
+    assert_eq!(plan.groups.len(), groups.groups.len());
+    for m in &plan.memories {
+        let mut spans: Vec<(u64, u64)> = plan.groups_in(m.index).map(|g| (g.home.offset, g.home.offset + g.bytes)).collect();
+        if m.index == 0 {
+            if let Some(ws) = plan.working_set {
+                spans.push((ws.offset, ws.offset + ws.slots as u64 * ws.slot_bytes));
+            }
+        }
+        spans.sort();
+        for pair in spans.windows(2) {
+            assert!(pair[0].1 <= pair[1].0, "overlap in memory {}: {pair:?}", m.index);
+        }
+        for (start, end) in &spans {
+            assert_eq!(start % 64, 0);
+            assert!(*end <= m.bytes, "a group ends past memory {}", m.index);
+        }
+        let cap = if m.index == 0 { limits.memory_cap - limits.working_room } else { limits.shard_cap };
+        assert!(m.bytes <= cap, "memory {} holds {} > cap {cap}", m.index, m.bytes);
+    }
+}
+
+#[test]
+fn smollm2_config_matches_its_metadata() {
+    let Some(h) = smollm() else { return };
+    let c = ModelConfig::from_header(&h).unwrap();
+    assert_eq!(c.arch, Arch::Llama);
+    assert_eq!((c.n_layers, c.n_embd, c.n_heads, c.n_kv_heads, c.head_dim, c.n_ff), (30, 576, 9, 3, 64, 1536));
+    assert_eq!((c.n_vocab, c.n_ctx_train, c.rope_dims), (49152, 8192, 64));
+    assert_eq!(c.rope_base, 100_000.0);
+    assert!((c.norm_eps - 1e-5).abs() < 1e-10);
+    assert!(c.tied_embeddings, "SmolLM2 has no output.weight");
+    assert!(!c.qkv_bias && !c.qk_norm && c.sliding_window.is_none());
+}
+
+#[test]
+fn gemma3_config_has_sliding_window_qk_norm_and_scaled_embeddings() {
+    let Some(h) = header("gemma-3-270m-q4_k_m.gguf") else { return };
+    let c = ModelConfig::from_header(&h).unwrap();
+    assert_eq!(c.arch, Arch::Gemma3);
+    assert_eq!((c.n_layers, c.n_embd, c.n_heads, c.n_kv_heads, c.head_dim, c.n_ff), (18, 640, 4, 1, 256, 2048));
+    assert_eq!(c.n_vocab, 262_144);
+    assert_eq!(c.sliding_window, Some(512));
+    assert!(c.is_sliding(0) && c.is_sliding(4) && !c.is_sliding(5) && !c.is_sliding(11));
+    assert_eq!((c.rope_base, c.rope_base_local), (1_000_000.0, 10_000.0));
+    assert!(c.qk_norm && c.tied_embeddings);
+    assert!((c.embedding_scale - 640f32.sqrt()).abs() < 1e-4);
+}
+
+#[test]
+fn an_unsupported_architecture_names_the_supported_ones() {
+    let Some(mut h) = smollm() else { return };
+    let mut meta = Metadata::new();
+    for (k, v) in h.metadata.iter() {
+        let v = if k == "general.architecture" { Value::String("mamba".into()) } else { v.clone() };
+        meta.insert(k.to_string(), v).unwrap();
+    }
+    h.metadata = meta;
+    let err = ModelConfig::from_header(&h).unwrap_err();
+    assert_eq!(err, ConfigError::UnsupportedArch { arch: "mamba".into() });
+    let text = err.to_string();
+    assert!(["llama", "qwen2", "gemma3"].iter().all(|a| text.contains(a)), "{text}");
+}
+
+#[test]
+fn smollm2_groups_hold_every_tensor_once() {
+    let Some(h) = smollm() else { return };
+    let groups = Groups::from_header(&h).unwrap();
+    assert_eq!(groups.n_layers(), 30);
+    let tensor_bytes: u64 = h.tensors.iter().map(|t| t.n_bytes).sum();
+    assert!(groups.total_bytes() >= tensor_bytes && groups.total_bytes() < tensor_bytes + 64 * 272);
+    let mut seen: Vec<usize> = groups.groups.iter().flat_map(|g| g.tensors.iter().map(|t| t.index)).collect();
+    seen.sort();
+    assert_eq!(seen, (0..h.tensors.len()).collect::<Vec<_>>());
+    let emb = groups.get(GroupId::Embeddings).unwrap();
+    assert_eq!(h.tensors[emb.tensors[0].index].name, "token_embd.weight");
+    // Each layer of SmolLM2 holds 9 tensors.
+    assert!(groups.layers().all(|g| g.tensors.len() == 9));
+}
+
+#[test]
+fn smollm2_auto_plan_is_standard_and_resident() {
+    let Some(h) = smollm() else { return };
+    let groups = Groups::from_header(&h).unwrap();
+    let limits = PlanLimits::for_target(Target::Wasm64);
+    let plan = MemoryPlan::new(&groups, &limits).unwrap();
+    assert_eq!(plan.kind, LayoutKind::Standard);
+    assert_eq!(plan.memories.len(), 1);
+    assert!(plan.working_set.is_none());
+    check_invariants(&plan, &groups, &limits);
+    let text = summary(&plan, ModelConfig::from_header(&h).ok().as_ref(), "Q4_1");
+    for needle in ["Layers: 30", "Hidden size: 576", "Vocab size: 49152", "Standard layout", "Layers 0-29"] {
+        assert!(text.contains(needle), "summary lacks {needle:?}:\n{text}");
+    }
+}
+
+#[test]
+fn thresholds_are_settings_so_a_small_model_can_take_every_layout() {
+    let Some(h) = smollm() else { return };
+    let groups = Groups::from_header(&h).unwrap();
+    let layer = groups.max_layer_bytes();
+
+    // Lower the memory64 threshold: single memory64 region.
+    let limits = PlanLimits { memory64_threshold: 10 * MB, ..PlanLimits::for_target(Target::Wasm64) };
+    let plan = MemoryPlan::new(&groups, &limits).unwrap();
+    assert_eq!(plan.kind, LayoutKind::Memory64);
+    check_invariants(&plan, &groups, &limits);
+
+    // A layer budget below the model: one storage memory, a working set of 4 layers.
+    let limits = PlanLimits { layer_budget: Some(4 * layer + 1), ..PlanLimits::for_target(Target::Wasm64) };
+    let plan = MemoryPlan::new(&groups, &limits).unwrap();
+    assert_eq!(plan.kind, LayoutKind::Paged);
+    assert_eq!(plan.memories.len(), 2);
+    assert_eq!(plan.working_set.unwrap().slots, 4);
+    check_invariants(&plan, &groups, &limits);
+
+    // Storage memories capped at 10 MB: layers spread over several, none straddling two.
+    let limits = PlanLimits { shard_cap: 10 * MB, layer_budget: Some(2 * layer + 100), ..PlanLimits::for_target(Target::Wasm64) };
+    let plan = MemoryPlan::new(&groups, &limits).unwrap();
+    assert_eq!(plan.kind, LayoutKind::Multi);
+    let per_shard = (10 * MB / layer.next_multiple_of(64)) as usize;
+    assert_eq!(plan.memories.len() - 1, 30usize.div_ceil(per_shard));
+    assert_eq!(plan.working_set.unwrap().slots, 2);
+    assert!(plan.groups.iter().filter(|g| matches!(g.id, GroupId::Layer(_))).all(|g| g.home.memory > 0));
+    assert!(plan.groups.iter().filter(|g| !matches!(g.id, GroupId::Layer(_))).all(|g| g.home.memory == 0));
+    check_invariants(&plan, &groups, &limits);
+}
+
+#[test]
+fn impossible_limits_are_typed_errors() {
+    let Some(h) = smollm() else { return };
+    let groups = Groups::from_header(&h).unwrap();
+    let layer = groups.max_layer_bytes();
+    let wasm32 = PlanLimits { force: Some(LayoutKind::Memory64), ..PlanLimits::for_target(Target::Wasm32) };
+    assert_eq!(MemoryPlan::new(&groups, &wasm32), Err(PlanError::NeedsMemory64));
+    let tiny_budget = PlanLimits { layer_budget: Some(layer / 2), ..PlanLimits::for_target(Target::Wasm64) };
+    assert!(matches!(MemoryPlan::new(&groups, &tiny_budget), Err(PlanError::BudgetTooSmall { .. })));
+    let tiny_shard = PlanLimits { shard_cap: layer / 2, force: Some(LayoutKind::Multi), ..PlanLimits::for_target(Target::Wasm64) };
+    assert!(matches!(MemoryPlan::new(&groups, &tiny_shard), Err(PlanError::DoesNotFit { .. })));
+    let forced_paged = PlanLimits { shard_cap: 10 * MB, force: Some(LayoutKind::Paged), ..PlanLimits::for_target(Target::Wasm64) };
+    assert!(matches!(MemoryPlan::new(&groups, &forced_paged), Err(PlanError::DoesNotFit { what: "one storage memory", .. })));
+}
