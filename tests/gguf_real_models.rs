@@ -25,7 +25,9 @@ fn gemma3_matches_golden() {
 /// header as one-shot parsing, and the parser scans each byte a bounded number of times.
 #[test]
 fn gemma3_in_64k_steps_is_linear() {
-    let Some((prefix, file_len)) = read_header_prefix(GEMMA) else { return };
+    let Some((prefix, file_len)) = read_header_prefix(GEMMA) else {
+        return;
+    };
     let one_shot = parse_header(&prefix, Some(file_len)).expect("one-shot parse");
     let mut parser = HeaderParser::new(Limits::default());
     let (mut fed, mut calls) = (0usize, 0u32);
@@ -73,7 +75,9 @@ fn read_header_prefix(name: &str) -> Option<(Vec<u8>, u64)> {
 }
 
 fn check_model(name: &str) {
-    let Some((prefix, file_len)) = read_header_prefix(name) else { return };
+    let Some((prefix, file_len)) = read_header_prefix(name) else {
+        return;
+    };
     let header = parse_header(&prefix, Some(file_len)).expect("parse");
     let text = std::fs::read_to_string(model_path(name, "json")).expect("golden json");
     let golden = Json::parse(&text);
@@ -187,7 +191,10 @@ fn scalar_eq(v: &Value, j: &Json) -> bool {
         (Value::Bool(x), Json::Bool(b)) => x == b,
         (Value::String(s), Json::Str(t)) => s == t,
         (Value::Array(_), _) => false,
-        (v, Json::Num(n)) => v.as_i64().map(|x| x.to_string()).or(v.as_u64().map(|x| x.to_string())).as_deref() == Some(n),
+        (v, Json::Num(n)) => {
+            v.as_i64().map(|x| x.to_string()).or(v.as_u64().map(|x| x.to_string())).as_deref()
+                == Some(n)
+        }
         _ => false,
     }
 }
@@ -222,17 +229,21 @@ fn canonical(a: &Array, out: &mut Vec<u8>) {
 
 fn sha256_hex(data: &[u8]) -> String {
     const K: [u32; 64] = [
-        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-        0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-        0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-        0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-        0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-        0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-        0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-        0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
+        0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
+        0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f,
+        0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7,
+        0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
+        0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
+        0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116,
+        0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+        0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
+        0xc67178f2,
     ];
-    let mut h: [u32; 8] =
-        [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
+    let mut h: [u32; 8] = [
+        0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab,
+        0x5be0cd19,
+    ];
     let mut msg = data.to_vec();
     msg.push(0x80);
     while msg.len() % 64 != 56 {
@@ -386,7 +397,10 @@ impl JsonParser<'_> {
             let c = self.s[self.i];
             self.i += 1;
             match c {
-                b'"' => return String::from_utf8(out).unwrap_or_else(|_| panic!("bad UTF-8 at {start}")),
+                b'"' => {
+                    return String::from_utf8(out)
+                        .unwrap_or_else(|_| panic!("bad UTF-8 at {start}"));
+                }
                 b'\\' => {
                     let e = self.s[self.i];
                     self.i += 1;

@@ -34,6 +34,8 @@ pub(crate) struct Cursor<'a> {
     file_len: Option<u64>,
     /// The header cap (`Limits::max_header_bytes`).
     max_header: u64,
+    /// Bytes taken, including any later given back by `rewind` (a measure of parse work).
+    taken: u64,
 }
 
 impl<'a> Cursor<'a> {
@@ -41,12 +43,17 @@ impl<'a> Cursor<'a> {
     pub fn new(buf: &'a [u8], pos: u64, file_len: Option<u64>, max_header: u64) -> Cursor<'a> {
         let hard_end = file_len.map_or(max_header, |f| f.min(max_header));
         let pos = usize::try_from(pos).unwrap_or(usize::MAX);
-        Cursor { buf, pos, hard_end, file_len, max_header }
+        Cursor { buf, pos, hard_end, file_len, max_header, taken: 0 }
     }
 
     /// The absolute offset of the next byte.
     pub fn offset(&self) -> u64 {
         self.pos as u64
+    }
+
+    /// Bytes taken so far, counting bytes re-read after a `rewind`.
+    pub fn taken(&self) -> u64 {
+        self.taken
     }
 
     /// Bytes that may still be read before the file end or the header cap.
@@ -83,10 +90,12 @@ impl<'a> Cursor<'a> {
             Some(end) if end <= self.hard_end => end,
             _ => return Err(self.past_end(start, n)),
         };
-        let need = Stop::Need { offset: start, needed: n };
-        let end = usize::try_from(end).map_err(|_| need)?;
-        let bytes = self.buf.get(self.pos..end).ok_or(Stop::Need { offset: start, needed: n })?;
-        self.pos = end;
+        let bytes = usize::try_from(end).ok().and_then(|end| self.buf.get(self.pos..end));
+        let Some(bytes) = bytes else {
+            return Err(Stop::Need { offset: start, needed: n });
+        };
+        self.pos += bytes.len();
+        self.taken += n;
         Ok(bytes)
     }
 
@@ -130,19 +139,53 @@ impl<'a> Cursor<'a> {
         self.array::<8>().map(u64::from_le_bytes)
     }
 
-    /// Reads a GGUF string (u64 length, then UTF-8 bytes) of at most `max_len` bytes.
-    pub fn str(&mut self, max_len: u64) -> Parse<&'a str> {
-        let at = self.offset();
-        let len = self.u64()?;
-        if len > max_len {
-            let what = Quantity::StringLen;
-            return Err(GgufError::LimitExceeded { offset: at, what, max: max_len, found: len }.into());
+    /// Runs `read`; if it stops, moves back to where it started, so a unit is read whole or
+    /// not at all.
+    pub fn atomic<T>(&mut self, read: impl FnOnce(&mut Self) -> Parse<T>) -> Parse<T> {
+        let start = self.pos;
+        let result = read(self);
+        if result.is_err() {
+            self.pos = start;
         }
-        self.check_fits(at, Quantity::StringLen, len, 1)?;
+        result
+    }
+
+    /// Moves back to an earlier offset `to` (one this cursor has passed).
+    pub fn rewind(&mut self, to: u64) {
+        if let Ok(to) = usize::try_from(to) {
+            self.pos = self.pos.min(to);
+        }
+    }
+
+    /// Reads a GGUF string (u64 length, then UTF-8 bytes) of at most `max_len` bytes, whole or
+    /// not at all.
+    pub fn str(&mut self, max_len: u64) -> Parse<&'a str> {
         let start = self.offset();
-        let bytes = self.take(len)?;
+        let bytes = self.raw_str(max_len)?;
+        let data_at = self.offset() - bytes.len() as u64;
         std::str::from_utf8(bytes).map_err(|e| {
-            GgufError::InvalidUtf8 { offset: start + e.valid_up_to() as u64 }.into()
+            self.rewind(start);
+            GgufError::InvalidUtf8 { offset: data_at + e.valid_up_to() as u64 }.into()
+        })
+    }
+
+    /// Reads a GGUF string's bytes without checking UTF-8, whole or not at all.
+    pub fn raw_str(&mut self, max_len: u64) -> Parse<&'a [u8]> {
+        self.atomic(|cur| {
+            let at = cur.offset();
+            let len = cur.u64()?;
+            if len > max_len {
+                let what = Quantity::StringLen;
+                return Err(GgufError::LimitExceeded {
+                    offset: at,
+                    what,
+                    max: max_len,
+                    found: len,
+                }
+                .into());
+            }
+            cur.check_fits(at, Quantity::StringLen, len, 1)?;
+            cur.take(len)
         })
     }
 }

@@ -106,7 +106,10 @@ impl fmt::Display for GgufError {
                 "GGUF truncated at byte {offset}: needed {needed} bytes, {available} available"
             ),
             BadMagic { offset, found } => {
-                write!(f, "not a GGUF file: expected magic \"GGUF\" at byte {offset}, found {found:02x?}")
+                write!(
+                    f,
+                    "not a GGUF file: expected magic \"GGUF\" at byte {offset}, found {found:02x?}"
+                )
             }
             UnsupportedVersion { offset, found } => {
                 write!(f, "unsupported GGUF version {found} at byte {offset} (expected 2 or 3)")
@@ -132,7 +135,9 @@ impl fmt::Display for GgufError {
             InvalidBool { offset, found } => {
                 write!(f, "bool at byte {offset} is {found} (expected 0 or 1)")
             }
-            DuplicateKey { offset, key } => write!(f, "duplicate metadata key '{key}' at byte {offset}"),
+            DuplicateKey { offset, key } => {
+                write!(f, "duplicate metadata key '{key}' at byte {offset}")
+            }
             WrongKeyType { offset, key, expected, found } => write!(
                 f,
                 "metadata key '{key}' at byte {offset} has type {found:?} (expected {expected:?})"

@@ -14,9 +14,11 @@ mod parser;
 mod tensor;
 pub mod types;
 pub mod value;
+pub mod writer;
 
 pub use error::{GgufError, Quantity};
 pub use header::{Header, HeaderParser, Limits, Step, TensorInfo, parse_header, parse_header_with};
 pub use metadata::Metadata;
 pub use types::{GgmlType, TypeTraits};
 pub use value::{Array, StringArray, Value, ValueType};
+pub use writer::{GgufWriter, HeaderLayout, TensorSpec, WriteError, layout_header};

@@ -1,14 +1,20 @@
 //! The resumable header parser: feed it a growing file prefix until it answers `Done`.
 //!
-//! Items (the preamble, each metadata pair, each tensor info) are parsed whole or not at
-//! all: the parser remembers the offset after the last complete item and never parses that
-//! item again. When an item is incomplete it asks for more bytes, at least doubling the part
-//! of that item already received, so a header fed in small chunks costs O(n) overall.
+//! Units (the preamble, each scalar or string metadata pair, each array element or nested
+//! array head, each tensor info) are parsed whole or not at all: the parser keeps everything up
+//! to the last complete unit (an array value is kept partly filled) and never parses it again.
+//! When the bytes run out it answers `NeedMore` with the exact prefix length the failing read
+//! needs, and ignores calls with less. A call therefore re-reads at most the few completed
+//! reads of one small unit (a tensor info re-reads its name at most 5 times), and a header fed
+//! in chunks of any size costs O(n) overall; `bytes_scanned` counts the work.
+//!
+//! Callers that fetch byte ranges should fetch generous chunks (say, double what they have)
+//! rather than exactly up to `total`, which may be only a few bytes ahead.
 
 use std::collections::HashSet;
 
 use super::cursor::{Cursor, Parse, Stop};
-use super::decode::{read_value, read_value_type};
+use super::decode::{ArrayFill, read_value, read_value_type};
 use super::error::{GgufError, Quantity};
 use super::header::{Header, Limits, TensorInfo};
 use super::metadata::Metadata;
@@ -34,6 +40,15 @@ pub enum Step {
     Done(Header),
 }
 
+/// A top-level array value being filled across calls.
+#[derive(Debug)]
+struct PendingArray {
+    key: String,
+    /// Offset of the metadata pair.
+    at: u64,
+    fill: ArrayFill,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
     Preamble,
@@ -43,15 +58,43 @@ enum Phase {
 /// A resumable GGUF header parser (see the module docs).
 #[derive(Debug)]
 pub struct HeaderParser {
+    /// Boxed: the state is a few hundred bytes, and callers keep the parser inside enums.
+    state: Box<State>,
+}
+
+impl HeaderParser {
+    /// A parser at the start of a file.
+    pub fn new(limits: Limits) -> HeaderParser {
+        HeaderParser { state: Box::new(State::new(limits)) }
+    }
+
+    /// Bytes parsed since the parser was made (across restarts after `Done`), counting bytes
+    /// of incomplete units that a later call parsed again; shows the work stays linear.
+    pub fn bytes_scanned(&self) -> u64 {
+        self.state.scanned
+    }
+
+    /// Parses as much of the header as `prefix` (all file bytes received so far, from byte 0)
+    /// allows. `file_len` is the total file length if known. After `Done` the parser starts
+    /// over, so a further call parses the header again.
+    pub fn advance(&mut self, prefix: &[u8], file_len: Option<u64>) -> Result<Step, GgufError> {
+        self.state.advance(prefix, file_len)
+    }
+}
+
+#[derive(Debug)]
+struct State {
     limits: Limits,
     phase: Phase,
-    /// Offset just past the last complete item.
+    /// Offset just past the last complete unit.
     pos: u64,
     version: u32,
     n_tensors: u64,
     n_kv: u64,
     alignment: u64,
     metadata: Metadata,
+    /// The array value of the metadata pair being read, if it is incomplete.
+    pending: Option<PendingArray>,
     tensors: Vec<TensorInfo>,
     /// File offset of each tensor info, for errors found after all are read.
     info_at: Vec<u64>,
@@ -60,14 +103,13 @@ pub struct HeaderParser {
     need_total: u64,
     /// The read that did not fit last time: (offset, bytes needed).
     last_need: (u64, u64),
-    /// Bytes parsed, counting re-parses of incomplete items.
+    /// Bytes read, counting re-reads of incomplete units.
     scanned: u64,
 }
 
-impl HeaderParser {
-    /// A parser at the start of a file.
-    pub fn new(limits: Limits) -> HeaderParser {
-        HeaderParser {
+impl State {
+    fn new(limits: Limits) -> State {
+        State {
             limits,
             phase: Phase::Preamble,
             pos: 0,
@@ -76,6 +118,7 @@ impl HeaderParser {
             n_kv: 0,
             alignment: DEFAULT_ALIGNMENT,
             metadata: Metadata::new(),
+            pending: None,
             tensors: Vec::new(),
             info_at: Vec::new(),
             names: HashSet::new(),
@@ -85,16 +128,7 @@ impl HeaderParser {
         }
     }
 
-    /// Bytes parsed since the parser was made (across restarts after `Done`), counting bytes
-    /// of incomplete items that a later call parsed again; shows the work stays linear.
-    pub fn bytes_scanned(&self) -> u64 {
-        self.scanned
-    }
-
-    /// Parses as much of the header as `prefix` (all file bytes received so far, from byte 0)
-    /// allows. `file_len` is the total file length if known. After `Done` the parser starts
-    /// over, so a further call parses the header again.
-    pub fn advance(&mut self, prefix: &[u8], file_len: Option<u64>) -> Result<Step, GgufError> {
+    fn advance(&mut self, prefix: &[u8], file_len: Option<u64>) -> Result<Step, GgufError> {
         let have = prefix.len() as u64;
         if have < self.need_total && file_len.is_none_or(|len| have < len) {
             return Ok(Step::NeedMore { total: self.need_total });
@@ -103,46 +137,42 @@ impl HeaderParser {
             Ok(()) => {
                 let header = self.finish(file_len)?;
                 let scanned = self.scanned;
-                *self = HeaderParser::new(self.limits.clone());
+                *self = State::new(self.limits.clone());
                 self.scanned = scanned;
                 Ok(Step::Done(header))
             }
             Err(Stop::Fail(e)) => Err(e),
             Err(Stop::Need { offset, needed }) => {
                 self.last_need = (offset, needed);
-                self.need_total = self.next_total(have, offset.saturating_add(needed), file_len);
+                self.need_total = offset.saturating_add(needed);
                 Ok(Step::NeedMore { total: self.need_total })
             }
         }
     }
 
-    /// The prefix length to ask for: the exact need, or twice the received part of the
-    /// incomplete item, whichever is more, but no more than the file or the header cap.
-    fn next_total(&self, have: u64, exact: u64, file_len: Option<u64>) -> u64 {
-        let seen = have.saturating_sub(self.pos);
-        let cap = file_len.unwrap_or(u64::MAX).min(self.limits.max_header_bytes);
-        exact.max(have.saturating_add(seen).min(cap))
-    }
-
     fn run(&mut self, prefix: &[u8], file_len: Option<u64>) -> Parse<()> {
         if self.phase == Phase::Preamble {
-            self.item(prefix, file_len, Self::preamble)?;
+            self.unit(prefix, file_len, Self::preamble)?;
         }
         while (self.metadata.len() as u64) < self.n_kv {
-            self.item(prefix, file_len, Self::kv)?;
+            if self.pending.is_some() {
+                self.fill_pending(prefix, file_len)?;
+            } else {
+                self.unit(prefix, file_len, Self::kv)?;
+            }
         }
         if self.tensors.is_empty() {
             let cur = Cursor::new(prefix, self.pos, file_len, self.limits.max_header_bytes);
             cur.check_fits(8, Quantity::Tensors, self.n_tensors, MIN_TENSOR_INFO_BYTES)?;
         }
         while (self.tensors.len() as u64) < self.n_tensors {
-            self.item(prefix, file_len, Self::tensor)?;
+            self.unit(prefix, file_len, Self::tensor)?;
         }
         Ok(())
     }
 
-    /// Parses one item at `self.pos`; moves past it only if it is complete and valid.
-    fn item(
+    /// Parses one unit at `self.pos`; moves past it only if it is complete and valid.
+    fn unit(
         &mut self,
         prefix: &[u8],
         file_len: Option<u64>,
@@ -150,7 +180,7 @@ impl HeaderParser {
     ) -> Parse<()> {
         let mut cur = Cursor::new(prefix, self.pos, file_len, self.limits.max_header_bytes);
         let result = parse(self, &mut cur);
-        self.scanned = self.scanned.saturating_add(cur.offset().saturating_sub(self.pos));
+        self.scanned = self.scanned.saturating_add(cur.taken());
         if result.is_ok() {
             self.pos = cur.offset();
         }
@@ -176,21 +206,64 @@ impl HeaderParser {
         Ok(())
     }
 
+    /// Reads a metadata pair; an array value only up to its head (see `fill_pending`).
     fn kv(&mut self, cur: &mut Cursor<'_>) -> Parse<()> {
         let at = cur.offset();
         let key = cur.str(self.limits.max_string_len)?;
         let type_at = cur.offset();
         let ty = read_value_type(cur)?;
-        let value = read_value(cur, ty, 0, &self.limits)?;
+        if ty == ValueType::Array {
+            let fill = ArrayFill::start(cur, &self.limits)?;
+            self.check_key(key, at, type_at, ty)?;
+            self.pending = Some(PendingArray { key: key.to_owned(), at, fill });
+            return Ok(());
+        }
+        let value = read_value(cur, ty, &self.limits)?;
+        self.check_key(key, at, type_at, ty)?;
+        if key == "general.alignment" {
+            self.alignment = alignment_of(&value, type_at + 4)?;
+        }
+        self.insert(key.to_owned(), value, at)
+    }
+
+    /// Rejects a duplicate key, and `general.alignment` of a type other than u32.
+    fn check_key(&self, key: &str, at: u64, type_at: u64, ty: ValueType) -> Parse<()> {
         if self.metadata.contains_key(key) {
             return Err(GgufError::DuplicateKey { offset: at, key: key.to_owned() }.into());
         }
-        if key == "general.alignment" {
-            self.alignment = alignment_of(&value, type_at)?;
+        if key == "general.alignment" && ty != ValueType::U32 {
+            let (key, expected) = (key.to_owned(), ValueType::U32);
+            return Err(
+                GgufError::WrongKeyType { offset: type_at, key, expected, found: ty }.into()
+            );
         }
-        let duplicate = |_| GgufError::DuplicateKey { offset: at, key: key.to_owned() };
-        self.metadata.insert(key.to_owned(), value).map_err(duplicate)?;
         Ok(())
+    }
+
+    fn insert(&mut self, key: String, value: Value, at: u64) -> Parse<()> {
+        if self.metadata.contains_key(&key) {
+            return Err(GgufError::DuplicateKey { offset: at, key }.into());
+        }
+        // The key was checked absent above, so this always succeeds.
+        let _ = self.metadata.insert(key, value);
+        Ok(())
+    }
+
+    /// Appends the received elements to the pending top-level array; stores it once complete.
+    fn fill_pending(&mut self, prefix: &[u8], file_len: Option<u64>) -> Parse<()> {
+        let Some(mut pending) = self.pending.take() else {
+            return Ok(());
+        };
+        let mut cur = Cursor::new(prefix, self.pos, file_len, self.limits.max_header_bytes);
+        let result = pending.fill.fill(&mut cur, &self.limits);
+        self.scanned = self.scanned.saturating_add(cur.taken());
+        // Elements are read whole, so the cursor is just past the last one appended.
+        self.pos = cur.offset();
+        if let Err(stop) = result {
+            self.pending = Some(pending);
+            return Err(stop);
+        }
+        self.insert(pending.key, Value::Array(pending.fill.into_array()), pending.at)
     }
 
     fn tensor(&mut self, cur: &mut Cursor<'_>) -> Parse<()> {
@@ -246,16 +319,13 @@ fn check_cap(offset: u64, what: Quantity, found: u64, max: u64) -> Result<(), Gg
     Ok(())
 }
 
-/// `general.alignment` must be a u32 that is a nonzero power of two.
-fn alignment_of(value: &Value, type_at: u64) -> Result<u64, GgufError> {
+/// `general.alignment` (already known to be a u32) must be a nonzero power of two.
+fn alignment_of(value: &Value, value_at: u64) -> Result<u64, GgufError> {
     match *value {
         Value::U32(a) if a.is_power_of_two() => Ok(a.into()),
-        Value::U32(a) => Err(GgufError::InvalidAlignment { offset: type_at + 4, found: a.into() }),
-        _ => Err(GgufError::WrongKeyType {
-            offset: type_at,
-            key: "general.alignment".to_owned(),
-            expected: ValueType::U32,
-            found: value.value_type(),
+        _ => Err(GgufError::InvalidAlignment {
+            offset: value_at,
+            found: value.as_u64().unwrap_or(0),
         }),
     }
 }
@@ -275,7 +345,7 @@ pub fn parse_header_with(
     match parser.advance(bytes, file_len)? {
         Step::Done(header) => Ok(header),
         Step::NeedMore { .. } => {
-            let (offset, needed) = parser.last_need;
+            let (offset, needed) = parser.state.last_need;
             let available = (bytes.len() as u64).saturating_sub(offset);
             Err(GgufError::Truncated { offset, needed, available })
         }

@@ -26,11 +26,23 @@ pub(crate) fn read_tensor_info(
     let (n_elements, n_bytes) = shape_size(&name, &dims, ggml_type, dims_at)?;
     if !offset.is_multiple_of(alignment) {
         let tensor = name;
-        return Err(GgufError::MisalignedTensor { offset: offset_at, tensor, found: offset, alignment }.into());
+        return Err(GgufError::MisalignedTensor {
+            offset: offset_at,
+            tensor,
+            found: offset,
+            alignment,
+        }
+        .into());
     }
     if offset.checked_add(n_bytes).is_none() {
         let (tensor, end) = (name, u64::MAX);
-        return Err(GgufError::TensorOutOfBounds { offset: offset_at, tensor, end, file_len: u64::MAX }.into());
+        return Err(GgufError::TensorOutOfBounds {
+            offset: offset_at,
+            tensor,
+            end,
+            file_len: u64::MAX,
+        }
+        .into());
     }
     Ok(TensorInfo { name, dims, ggml_type, offset, n_elements, n_bytes })
 }
@@ -40,7 +52,9 @@ fn read_dims(cur: &mut Cursor<'_>, limits: &Limits) -> Parse<Vec<u64>> {
     let n_dims = cur.u32()?;
     if u64::from(n_dims) > limits.max_dims as u64 {
         let (max, found) = (limits.max_dims as u64, n_dims.into());
-        return Err(GgufError::LimitExceeded { offset: at, what: Quantity::Dims, max, found }.into());
+        return Err(
+            GgufError::LimitExceeded { offset: at, what: Quantity::Dims, max, found }.into()
+        );
     }
     let bytes = cur.take(u64::from(n_dims) * 8)?;
     let (chunks, _) = bytes.as_chunks::<8>();
@@ -51,11 +65,13 @@ fn read_dims(cur: &mut Cursor<'_>, limits: &Limits) -> Parse<Vec<u64>> {
 /// count fit in `i64`, and ne0 is a whole number of blocks. Zero-length dimensions are
 /// allowed (ggml only rejects negative ones); a 0-dim tensor is a scalar.
 fn shape_size(name: &str, dims: &[u64], ty: GgmlType, at: u64) -> Parse<(u64, u64)> {
-    let overflow = || GgufError::ShapeOverflow { offset: at, tensor: name.to_owned(), dims: dims.to_vec() };
+    let overflow =
+        || GgufError::ShapeOverflow { offset: at, tensor: name.to_owned(), dims: dims.to_vec() };
     let limit = i64::MAX as u64;
     let mut n_elements: u64 = 1;
     for &d in dims {
-        n_elements = n_elements.checked_mul(d).filter(|&n| n <= limit && d <= limit).ok_or_else(overflow)?;
+        n_elements =
+            n_elements.checked_mul(d).filter(|&n| n <= limit && d <= limit).ok_or_else(overflow)?;
     }
     let ne0 = dims.first().copied().unwrap_or(1);
     let block_size = ty.block_size();
@@ -98,7 +114,13 @@ pub(crate) fn check_layout(
         if let Some(p) = prev.filter(|p| t.offset < p.end()) {
             let (tensor, other) = (t.name.clone(), p.name.clone());
             let (start, other_end) = (t.offset, p.end());
-            return Err(GgufError::TensorOverlap { offset: at(i), tensor, other, start, other_end });
+            return Err(GgufError::TensorOverlap {
+                offset: at(i),
+                tensor,
+                other,
+                start,
+                other_end,
+            });
         }
         prev = Some(t);
     }

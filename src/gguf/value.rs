@@ -228,6 +228,25 @@ impl Array {
         self.len() == 0
     }
 
+    /// An empty array of `elem` elements with room for `capacity` of them.
+    pub fn with_capacity(elem: ValueType, capacity: usize) -> Array {
+        match elem {
+            ValueType::U8 => Array::U8(Vec::with_capacity(capacity)),
+            ValueType::I8 => Array::I8(Vec::with_capacity(capacity)),
+            ValueType::U16 => Array::U16(Vec::with_capacity(capacity)),
+            ValueType::I16 => Array::I16(Vec::with_capacity(capacity)),
+            ValueType::U32 => Array::U32(Vec::with_capacity(capacity)),
+            ValueType::I32 => Array::I32(Vec::with_capacity(capacity)),
+            ValueType::U64 => Array::U64(Vec::with_capacity(capacity)),
+            ValueType::I64 => Array::I64(Vec::with_capacity(capacity)),
+            ValueType::F32 => Array::F32(Vec::with_capacity(capacity)),
+            ValueType::F64 => Array::F64(Vec::with_capacity(capacity)),
+            ValueType::Bool => Array::Bool(Vec::with_capacity(capacity)),
+            ValueType::String => Array::String(StringArray::with_capacity(capacity)),
+            ValueType::Array => Array::Array(Vec::with_capacity(capacity)),
+        }
+    }
+
     /// The strings, if this is a string array.
     pub fn as_strings(&self) -> Option<&StringArray> {
         match self {
@@ -256,6 +275,17 @@ impl StringArray {
             prev = end;
         }
         Some(StringArray { blob, ends })
+    }
+
+    /// An empty array with room for `capacity` strings.
+    pub fn with_capacity(capacity: usize) -> StringArray {
+        StringArray { blob: String::new(), ends: Vec::with_capacity(capacity) }
+    }
+
+    /// Appends a string.
+    pub fn push(&mut self, s: &str) {
+        self.blob.push_str(s);
+        self.ends.push(self.blob.len());
     }
 
     /// The number of strings.
