@@ -260,9 +260,15 @@ fn invalid_utf8() {
     let name = Gguf::new(3, 1, 0).bytes_str(bad);
     // A two-byte character split across two strings: each must be valid on its own.
     let split = kv(T_ARRAY).arr(T_STRING, 2).bytes_str(b"\xc3").bytes_str(b"\xa9");
-    for (g, at) in [(key, 34), (value, 47), (element, 71), (name, 34), (split, 57)] {
+    for (g, at, byte) in [
+        (key, 34, 0xff),
+        (value, 47, 0xff),
+        (element, 71, 0xff),
+        (name, 34, 0xff),
+        (split, 57, 0xc3),
+    ] {
         let r = parse_header(&g.header(), None);
-        assert_err!(r, Err(E::InvalidUtf8 { offset }) if offset == at);
+        assert_err!(r, Err(E::InvalidUtf8 { offset, found }) if offset == at && found == byte);
     }
 }
 

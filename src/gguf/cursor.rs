@@ -165,7 +165,8 @@ impl<'a> Cursor<'a> {
         let data_at = self.offset() - bytes.len() as u64;
         std::str::from_utf8(bytes).map_err(|e| {
             self.rewind(start);
-            GgufError::InvalidUtf8 { offset: data_at + e.valid_up_to() as u64 }.into()
+            let found = bytes.get(e.valid_up_to()).copied().unwrap_or_default();
+            GgufError::InvalidUtf8 { offset: data_at + e.valid_up_to() as u64, found }.into()
         })
     }
 

@@ -45,8 +45,8 @@ pub enum GgufError {
     LimitExceeded { offset: u64, what: Quantity, max: u64, found: u64 },
     /// A count or length that cannot fit in the bytes left in the file or under the header cap.
     CountTooLarge { offset: u64, what: Quantity, found: u64, max: u64 },
-    /// A string that is not UTF-8; `offset` is the first invalid byte.
-    InvalidUtf8 { offset: u64 },
+    /// A string that is not UTF-8; `offset` is the first byte of the bad sequence, `found`.
+    InvalidUtf8 { offset: u64, found: u8 },
     /// A bool stored as a byte other than 0 or 1.
     InvalidBool { offset: u64, found: u8 },
     /// A metadata key seen twice; `offset` is the second occurrence.
@@ -65,7 +65,8 @@ pub enum GgufError {
     MisalignedTensor { offset: u64, tensor: String, found: u64, alignment: u64 },
     /// A tensor whose data would end (absolute `end`) past the end of the file.
     TensorOutOfBounds { offset: u64, tensor: String, end: u64, file_len: u64 },
-    /// Two tensors' data ranges overlap; `start` is this tensor's, `other_end` the other's end.
+    /// Two tensors' data ranges overlap: this tensor starts at `start`, before the end of
+    /// `other` (both relative to the data section).
     TensorOverlap { offset: u64, tensor: String, other: String, start: u64, other_end: u64 },
 }
 
@@ -82,7 +83,7 @@ impl GgufError {
             | UnknownGgmlType { offset, .. }
             | LimitExceeded { offset, .. }
             | CountTooLarge { offset, .. }
-            | InvalidUtf8 { offset }
+            | InvalidUtf8 { offset, .. }
             | InvalidBool { offset, .. }
             | DuplicateKey { offset, .. }
             | WrongKeyType { offset, .. }
@@ -131,7 +132,9 @@ impl fmt::Display for GgufError {
                 f,
                 "{what:?} {found} at byte {offset} cannot fit in the remaining bytes (at most {max})"
             ),
-            InvalidUtf8 { offset } => write!(f, "invalid UTF-8 in a string at byte {offset}"),
+            InvalidUtf8 { offset, found } => {
+                write!(f, "invalid UTF-8 in a string at byte {offset} (byte {found:#04x})")
+            }
             InvalidBool { offset, found } => {
                 write!(f, "bool at byte {offset} is {found} (expected 0 or 1)")
             }

@@ -148,7 +148,10 @@ pub struct HeaderLayout {
 
 /// Lays out a header: checks the alignment key, the names and shapes, places each tensor and
 /// serialises everything before the tensor data.
-pub fn layout_header(metadata: &Metadata, specs: &[TensorSpec]) -> Result<HeaderLayout, WriteError> {
+pub fn layout_header(
+    metadata: &Metadata,
+    specs: &[TensorSpec],
+) -> Result<HeaderLayout, WriteError> {
     let alignment = alignment_of(metadata)?;
     let mut tensors = Vec::with_capacity(specs.len());
     let mut names = std::collections::HashSet::with_capacity(specs.len());
@@ -202,7 +205,11 @@ fn alignment_of(metadata: &Metadata) -> Result<u64, WriteError> {
 }
 
 fn bad_shape(spec: &TensorSpec) -> WriteError {
-    WriteError::BadShape { tensor: spec.name.clone(), dims: spec.dims.clone(), ggml_type: spec.ggml_type }
+    WriteError::BadShape {
+        tensor: spec.name.clone(),
+        dims: spec.dims.clone(),
+        ggml_type: spec.ggml_type,
+    }
 }
 
 /// Element and byte counts, with the reader's rules: at most `MAX_DIMS` dimensions, every
@@ -329,7 +336,11 @@ const ZEROS: [u8; 4096] = [0; 4096];
 
 impl<W: Write> GgufWriter<W> {
     /// Lays out the header and writes it (padding to the data section included).
-    pub fn new(out: W, metadata: &Metadata, specs: &[TensorSpec]) -> Result<GgufWriter<W>, WriteError> {
+    pub fn new(
+        out: W,
+        metadata: &Metadata,
+        specs: &[TensorSpec],
+    ) -> Result<GgufWriter<W>, WriteError> {
         let layout = layout_header(metadata, specs)?;
         GgufWriter::with_layout(out, layout)
     }
@@ -410,7 +421,11 @@ impl<W: Write> GgufWriter<W> {
         };
         let total = written.saturating_add(data.len() as u64);
         if total > t.n_bytes {
-            return Err(WriteError::SizeMismatch { tensor: t.name.clone(), expected: t.n_bytes, found: total });
+            return Err(WriteError::SizeMismatch {
+                tensor: t.name.clone(),
+                expected: t.n_bytes,
+                found: total,
+            });
         }
         self.emit(data)?;
         self.open = Some(total);
@@ -424,7 +439,11 @@ impl<W: Write> GgufWriter<W> {
             return Err(WriteError::NoOpenTensor);
         };
         if written != t.n_bytes {
-            return Err(WriteError::SizeMismatch { tensor: t.name.clone(), expected: t.n_bytes, found: written });
+            return Err(WriteError::SizeMismatch {
+                tensor: t.name.clone(),
+                expected: t.n_bytes,
+                found: written,
+            });
         }
         let mut pad = self.pos.next_multiple_of(self.alignment) - self.pos;
         while pad > 0 {
