@@ -16,5 +16,5 @@ wasm-pack test --headless --chrome -- --lib
 step "build"
 bash tools/build.sh
 
-step "end to end in headless Chromium (node --test)"
-node --test --test-concurrency=1 tests/e2e/
+step "command-line tools against Python gguf, and end to end in headless Chromium (node --test)"
+node --test --test-concurrency=1 tests/cli/ tests/e2e/
