@@ -7,6 +7,7 @@
 pub mod gguf;
 pub mod loader;
 pub mod memory;
+pub mod synth;
 pub mod model;
 
 #[cfg(target_family = "wasm")]

@@ -41,7 +41,11 @@ pub struct TensorSpec {
 impl TensorSpec {
     /// A spec from borrowed parts.
     pub fn new(name: &str, dims: &[u64], ggml_type: GgmlType) -> TensorSpec {
-        TensorSpec { name: name.to_owned(), dims: dims.to_vec(), ggml_type }
+        TensorSpec {
+            name: name.to_owned(),
+            dims: dims.to_vec(),
+            ggml_type,
+        }
     }
 }
 
@@ -56,19 +60,34 @@ pub enum WriteError {
     /// An earlier I/O error left the output incomplete; the writer refuses further calls.
     Failed,
     /// `general.alignment` has a type other than u32.
-    WrongKeyType { key: String, expected: ValueType, found: ValueType },
+    WrongKeyType {
+        key: String,
+        expected: ValueType,
+        found: ValueType,
+    },
     /// `general.alignment` is zero or not a power of two.
     InvalidAlignment { found: u64 },
     /// Two tensors share a name.
     DuplicateTensor { tensor: String },
     /// More than `MAX_DIMS` dimensions, a dimension or element count above `i64::MAX`, or
     /// ne0 not a whole number of the type's blocks.
-    BadShape { tensor: String, dims: Vec<u64>, ggml_type: GgmlType },
+    BadShape {
+        tensor: String,
+        dims: Vec<u64>,
+        ggml_type: GgmlType,
+    },
     /// Tensor data given for `found` while `expected` is next (`None`: all were written).
-    UnexpectedTensor { expected: Option<String>, found: String },
+    UnexpectedTensor {
+        expected: Option<String>,
+        found: String,
+    },
     /// A tensor's data is not `GgmlType::bytes_for(n_elements)` bytes: `found` is the byte
     /// count given (so far, when too many).
-    SizeMismatch { tensor: String, expected: u64, found: u64 },
+    SizeMismatch {
+        tensor: String,
+        expected: u64,
+        found: u64,
+    },
     /// Data appended with no tensor begun.
     NoOpenTensor,
     /// A tensor was begun, or the file finished, while `tensor` was still open.
@@ -83,24 +102,54 @@ impl fmt::Display for WriteError {
         match self {
             Io(e) => write!(f, "GGUF write failed: {e}"),
             Failed => f.write_str("GGUF writer unusable after an earlier I/O error"),
-            WrongKeyType { key, expected, found } => {
-                write!(f, "metadata key '{key}' has type {found:?} (expected {expected:?})")
+            WrongKeyType {
+                key,
+                expected,
+                found,
+            } => {
+                write!(
+                    f,
+                    "metadata key '{key}' has type {found:?} (expected {expected:?})"
+                )
             }
             InvalidAlignment { found } => {
                 write!(f, "general.alignment {found} is not a nonzero power of two")
             }
             DuplicateTensor { tensor } => write!(f, "duplicate tensor name '{tensor}'"),
-            BadShape { tensor, dims, ggml_type } => {
-                write!(f, "tensor '{tensor}': shape {dims:?} is invalid for type {ggml_type}")
+            BadShape {
+                tensor,
+                dims,
+                ggml_type,
+            } => {
+                write!(
+                    f,
+                    "tensor '{tensor}': shape {dims:?} is invalid for type {ggml_type}"
+                )
             }
-            UnexpectedTensor { expected: Some(e), found } => {
+            UnexpectedTensor {
+                expected: Some(e),
+                found,
+            } => {
                 write!(f, "data for tensor '{found}' given while '{e}' is next")
             }
-            UnexpectedTensor { expected: None, found } => {
-                write!(f, "data for tensor '{found}' given after all tensors were written")
+            UnexpectedTensor {
+                expected: None,
+                found,
+            } => {
+                write!(
+                    f,
+                    "data for tensor '{found}' given after all tensors were written"
+                )
             }
-            SizeMismatch { tensor, expected, found } => {
-                write!(f, "tensor '{tensor}': {found} bytes of data given, expected {expected}")
+            SizeMismatch {
+                tensor,
+                expected,
+                found,
+            } => {
+                write!(
+                    f,
+                    "tensor '{tensor}': {found} bytes of data given, expected {expected}"
+                )
             }
             NoOpenTensor => f.write_str("tensor data appended with no tensor begun"),
             TensorOpen { tensor } => write!(f, "tensor '{tensor}' is still open"),
@@ -158,7 +207,9 @@ pub fn layout_header(
     let mut next: u64 = 0;
     for spec in specs {
         if !names.insert(spec.name.as_str()) {
-            return Err(WriteError::DuplicateTensor { tensor: spec.name.clone() });
+            return Err(WriteError::DuplicateTensor {
+                tensor: spec.name.clone(),
+            });
         }
         let (n_elements, n_bytes) = shape_size(spec)?;
         let offset = next;
@@ -167,7 +218,14 @@ pub fn layout_header(
             .and_then(|end| end.checked_next_multiple_of(alignment))
             .ok_or_else(|| bad_shape(spec))?;
         let (name, dims, ggml_type) = (spec.name.clone(), spec.dims.clone(), spec.ggml_type);
-        tensors.push(TensorInfo { name, dims, ggml_type, offset, n_elements, n_bytes });
+        tensors.push(TensorInfo {
+            name,
+            dims,
+            ggml_type,
+            offset,
+            n_elements,
+            n_bytes,
+        });
     }
     let mut bytes = Vec::new();
     put_preamble(&mut bytes, tensors.len() as u64, metadata.len() as u64);
@@ -182,11 +240,20 @@ pub fn layout_header(
     let tensor_info_end = bytes.len() as u64;
     let data_offset = tensor_info_end.next_multiple_of(alignment);
     bytes.resize(usize::try_from(data_offset).unwrap_or(usize::MAX), 0);
-    let file_len = data_offset.checked_add(next).ok_or_else(|| match specs.last() {
-        Some(spec) => bad_shape(spec),
-        None => WriteError::InvalidAlignment { found: alignment },
-    })?;
-    Ok(HeaderLayout { bytes, tensors, alignment, tensor_info_end, data_offset, file_len })
+    let file_len = data_offset
+        .checked_add(next)
+        .ok_or_else(|| match specs.last() {
+            Some(spec) => bad_shape(spec),
+            None => WriteError::InvalidAlignment { found: alignment },
+        })?;
+    Ok(HeaderLayout {
+        bytes,
+        tensors,
+        alignment,
+        tensor_info_end,
+        data_offset,
+        file_len,
+    })
 }
 
 /// `general.alignment` (a u32 power of two), or the default.
@@ -195,7 +262,9 @@ fn alignment_of(metadata: &Metadata) -> Result<u64, WriteError> {
     match metadata.get(KEY) {
         None => Ok(DEFAULT_ALIGNMENT),
         Some(Value::U32(a)) if a.is_power_of_two() => Ok(u64::from(*a)),
-        Some(Value::U32(a)) => Err(WriteError::InvalidAlignment { found: u64::from(*a) }),
+        Some(Value::U32(a)) => Err(WriteError::InvalidAlignment {
+            found: u64::from(*a),
+        }),
         Some(v) => Err(WriteError::WrongKeyType {
             key: KEY.to_owned(),
             expected: ValueType::U32,
@@ -230,7 +299,10 @@ fn shape_size(spec: &TensorSpec) -> Result<(u64, u64), WriteError> {
     if !ne0.is_multiple_of(spec.ggml_type.block_size()) {
         return Err(bad_shape(spec));
     }
-    let n_bytes = spec.ggml_type.bytes_for(n_elements).ok_or_else(|| bad_shape(spec))?;
+    let n_bytes = spec
+        .ggml_type
+        .bytes_for(n_elements)
+        .ok_or_else(|| bad_shape(spec))?;
     Ok((n_elements, n_bytes))
 }
 
@@ -402,7 +474,9 @@ impl<W: Write> GgufWriter<W> {
     pub fn begin_tensor(&mut self, name: &str) -> Result<(), WriteError> {
         self.check_usable()?;
         if let Some(t) = self.open.and(self.tensors.get(self.next)) {
-            return Err(WriteError::TensorOpen { tensor: t.name.clone() });
+            return Err(WriteError::TensorOpen {
+                tensor: t.name.clone(),
+            });
         }
         let expected = self.tensors.get(self.next).map(|t| t.name.as_str());
         if expected != Some(name) {
@@ -461,10 +535,15 @@ impl<W: Write> GgufWriter<W> {
         self.check_usable()?;
         if let Some(t) = self.tensors.get(self.next) {
             if self.open.is_some() {
-                return Err(WriteError::TensorOpen { tensor: t.name.clone() });
+                return Err(WriteError::TensorOpen {
+                    tensor: t.name.clone(),
+                });
             }
             let remaining = self.tensors.len() - self.next;
-            return Err(WriteError::MissingTensors { next: t.name.clone(), remaining });
+            return Err(WriteError::MissingTensors {
+                next: t.name.clone(),
+                remaining,
+            });
         }
         self.out.flush()?;
         debug_assert_eq!(self.pos, self.file_len);
@@ -472,7 +551,11 @@ impl<W: Write> GgufWriter<W> {
     }
 
     fn check_usable(&self) -> Result<(), WriteError> {
-        if self.failed { Err(WriteError::Failed) } else { Ok(()) }
+        if self.failed {
+            Err(WriteError::Failed)
+        } else {
+            Ok(())
+        }
     }
 
     fn emit(&mut self, data: &[u8]) -> Result<(), WriteError> {
