@@ -96,6 +96,32 @@ impl GgufError {
             | TensorOverlap { offset, .. } => *offset,
         }
     }
+
+    /// The variant's name, stable for programs (the JS error's `reason`, e.g. `"TensorOutOfBounds"`).
+    pub fn kind(&self) -> &'static str {
+        use GgufError::*;
+        match self {
+            Truncated { .. } => "Truncated",
+            BadMagic { .. } => "BadMagic",
+            UnsupportedVersion { .. } => "UnsupportedVersion",
+            BigEndian { .. } => "BigEndian",
+            UnknownValueType { .. } => "UnknownValueType",
+            UnknownGgmlType { .. } => "UnknownGgmlType",
+            LimitExceeded { .. } => "LimitExceeded",
+            CountTooLarge { .. } => "CountTooLarge",
+            InvalidUtf8 { .. } => "InvalidUtf8",
+            InvalidBool { .. } => "InvalidBool",
+            DuplicateKey { .. } => "DuplicateKey",
+            WrongKeyType { .. } => "WrongKeyType",
+            InvalidAlignment { .. } => "InvalidAlignment",
+            DuplicateTensor { .. } => "DuplicateTensor",
+            ShapeOverflow { .. } => "ShapeOverflow",
+            NotBlockMultiple { .. } => "NotBlockMultiple",
+            MisalignedTensor { .. } => "MisalignedTensor",
+            TensorOutOfBounds { .. } => "TensorOutOfBounds",
+            TensorOverlap { .. } => "TensorOverlap",
+        }
+    }
 }
 
 impl fmt::Display for GgufError {

@@ -41,6 +41,7 @@ export function toGguf64Error(err, context = {}) {
   if (err?.name === 'Gguf64Error' && typeof err.code === 'string') {
     const details = { ...context, cause: err };
     if (typeof err.offset === 'number') details.offset = err.offset;
+    if (typeof err.reason === 'string') details.reason = err.reason;
     return new Gguf64Error(err.code, err.message, details);
   }
   if (err instanceof TypeError) {

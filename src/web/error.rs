@@ -18,7 +18,8 @@ pub fn js_error(code: &str, message: &str, fields: &[(&str, f64)]) -> JsValue {
     err.into()
 }
 
-/// Converts a load error, keeping its code and the byte offset it names.
+/// Converts a load error, keeping its code, the byte offset it names and, for a malformed
+/// header, the precise `reason` (the parser's error kind, e.g. `"TensorOutOfBounds"`).
 pub fn load_error(e: LoadError) -> JsValue {
     let offset = match &e {
         LoadError::Gguf(g) => Some(g.offset()),
@@ -27,7 +28,11 @@ pub fn load_error(e: LoadError) -> JsValue {
         _ => None,
     };
     let fields: Vec<(&str, f64)> = offset.map(|o| ("offset", o as f64)).into_iter().collect();
-    js_error(e.code(), &e.to_string(), &fields)
+    let err = js_error(e.code(), &e.to_string(), &fields);
+    if let LoadError::Gguf(g) = &e {
+        let _ = Reflect::set(&err, &"reason".into(), &g.kind().into());
+    }
+    err
 }
 
 /// A caller passed a number that is not a usable byte count.

@@ -30,7 +30,7 @@ function loadInPage(page, url, options = {}) {
       model.unload();
       return info;
     } catch (err) {
-      return { error: { code: err.code, name: err.name, message: err.message, offset: err.offset ?? null } };
+      return { error: { code: err.code, reason: err.reason, name: err.name, message: err.message, offset: err.offset ?? null } };
     }
   }, { url, options });
 }
@@ -89,14 +89,23 @@ describe('loading real models in headless Chromium', () => {
     assert.equal(result.error.offset, 0);
   });
 
-  test('a file cut short after its header is a typed error, not a model', async () => {
-    // The first 4 MiB: a complete header whose tensors need 98 MB.
+  test('a file cut short after its header is a typed error naming the first tensor past the end', async () => {
+    // The first 4 MiB: a complete header whose tensors need 98 MB; the server announces 4 MiB.
     const src = await open(path.join(ROOT, 'models', SMOLLM));
     const head = Buffer.alloc(4 << 20);
     await src.read(head, 0, head.length, 0);
     await src.close();
     await writeFile(path.join(scratch, 'cut.gguf'), head);
     const result = await loadInPage(page, '/scratch/cut.gguf');
+    assert.equal(result.error?.code, 'GGUF_INVALID', JSON.stringify(result.error));
+    assert.equal(result.error.reason, 'TensorOutOfBounds');
+    assert.ok(result.error.offset > 0 && result.error.offset < head.length, `offset ${result.error.offset}`);
+  });
+
+  test('a file longer than its header says is a LENGTH_MISMATCH error', async () => {
+    const whole = await readFile(path.join(ROOT, 'models', SMOLLM));
+    await writeFile(path.join(scratch, 'long.gguf'), Buffer.concat([whole, Buffer.alloc(100)]));
+    const result = await loadInPage(page, '/scratch/long.gguf');
     assert.equal(result.error?.code, 'LENGTH_MISMATCH', JSON.stringify(result.error));
   });
 
