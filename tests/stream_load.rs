@@ -116,3 +116,40 @@ fn committing_more_than_reserved_is_refused() {
     let n = load.dest(10).unwrap().len() as u64;
     assert!(matches!(load.commit(n + 1), Err(LoadError::CommitTooLarge { .. })));
 }
+
+/// A file written the way ggml writes it: the last tensor (12 bytes) padded to the alignment.
+fn padded_file() -> (Vec<u8>, u64) {
+    use gguf64::gguf::{GgmlType, GgufWriter, Metadata, TensorSpec, Value};
+    let mut meta = Metadata::new();
+    meta.insert("general.architecture".into(), Value::String("llama".into())).unwrap();
+    let specs = [TensorSpec::new("a", &[8], GgmlType::F32), TensorSpec::new("b", &[3], GgmlType::F32)];
+    let mut w = GgufWriter::new(Vec::new(), &meta, &specs).unwrap();
+    w.write_tensor_data("a", &[1u8; 32]).unwrap();
+    w.write_tensor_data("b", &[2u8; 12]).unwrap();
+    let bytes = w.finish().unwrap();
+    let header = gguf64::gguf::parse_header(&bytes, Some(bytes.len() as u64)).unwrap();
+    (bytes, header.data_offset + header.data_len)
+}
+
+#[test]
+fn the_alignment_padding_after_the_last_tensor_is_accepted() {
+    let (bytes, data_end) = padded_file();
+    assert!((bytes.len() as u64) > data_end, "the writer pads the last tensor");
+    for announced in [Some(bytes.len() as u64), None] {
+        let mut load = StreamLoad::new(announced, Limits::default());
+        feed(&mut load, &bytes, &[5, 64]).unwrap();
+        let file = load.finish().unwrap();
+        assert_eq!(file.file_len, bytes.len() as u64);
+        assert_eq!(&file.data.as_slice()[32..44], &[2u8; 12]);
+    }
+    // Stopping right after the last tensor, before its padding, is a complete file too.
+    let mut load = StreamLoad::new(None, Limits::default());
+    feed(&mut load, &bytes[..data_end as usize], &[7]).unwrap();
+    assert!(load.finish().is_ok());
+    // But not one byte past the padding.
+    let mut longer = bytes.clone();
+    longer.push(0);
+    let mut load = StreamLoad::new(None, Limits::default());
+    let err = feed(&mut load, &longer, &[64]).err().unwrap();
+    assert!(matches!(err, LoadError::TrailingBytes { offset, .. } if offset == bytes.len() as u64), "{err:?}");
+}

@@ -31,6 +31,20 @@ pub struct StreamLoad {
     reserved: u64,
     announced_len: Option<u64>,
     max_header_bytes: u64,
+    /// Where the zero padding after the last tensor is written (and forgotten).
+    padding: [u8; PADDING_SCRATCH],
+}
+
+/// ggml pads every tensor's data to the alignment, the last one included; those trailing
+/// bytes carry nothing and go through this small scratch, a piece at a time.
+const PADDING_SCRATCH: usize = 256;
+
+/// The end of the last tensor's data, and that end rounded up to the alignment: a file may
+/// end anywhere between the two.
+fn data_ends(h: &Header) -> (u64, u64) {
+    let end = h.data_offset + h.data_len;
+    let padded = end.checked_next_multiple_of(h.alignment.max(1)).unwrap_or(end);
+    (end, padded)
 }
 
 impl StreamLoad {
@@ -45,6 +59,7 @@ impl StreamLoad {
             reserved: 0,
             announced_len,
             max_header_bytes,
+            padding: [0; PADDING_SCRATCH],
         }
     }
 
@@ -83,7 +98,10 @@ impl StreamLoad {
         match &mut self.phase {
             Phase::Data { header, data } if start >= header.data_offset => {
                 let at = (start - header.data_offset) as usize;
-                Ok(&mut data.as_mut_slice()[at..at + len as usize])
+                match data.as_mut_slice().get_mut(at..at + len as usize) {
+                    Some(slice) => Ok(slice),
+                    None => Ok(&mut self.padding[..len as usize]),
+                }
             }
             // The header, or the alignment padding between the header and the tensor data.
             _ => Ok(grow_tail(&mut self.prefix, start, len)),
@@ -104,11 +122,14 @@ impl StreamLoad {
                 header.data_offset - self.received
             }
             Phase::Data { header, .. } => {
-                let end = header.data_offset + header.data_len;
-                if self.received >= end {
+                let (end, padded) = data_ends(header);
+                if self.received < end {
+                    end - self.received
+                } else if self.received < padded {
+                    (padded - self.received).min(PADDING_SCRATCH as u64)
+                } else {
                     return Err(LoadError::TrailingBytes { offset: self.received, expected: end });
                 }
-                end - self.received
             }
         };
         Ok(want.min(room))
@@ -137,20 +158,21 @@ impl StreamLoad {
 
     /// Allocates the tensor data region and moves into it the bytes that crossed the header end.
     fn enter_data_phase(&mut self, header: Header) -> Result<(), LoadError> {
-        let expected = header.data_offset + header.data_len;
+        let (expected, padded) = data_ends(&header);
         if let Some(announced) = self.announced_len {
-            if announced != expected {
+            if announced < expected || announced > padded {
                 return Err(LoadError::LengthMismatch { announced, expected });
             }
+        }
+        if self.prefix.len() as u64 > padded {
+            return Err(LoadError::TrailingBytes { offset: padded, expected });
         }
         let mut data = AlignedRegion::zeroed(header.data_len)?;
         let data_offset = header.data_offset as usize;
         if self.prefix.len() > data_offset {
             let overflow = &self.prefix[data_offset..];
-            if overflow.len() > data.len() {
-                return Err(LoadError::TrailingBytes { offset: expected, expected });
-            }
-            data.as_mut_slice()[..overflow.len()].copy_from_slice(overflow);
+            let n = overflow.len().min(data.len());
+            data.as_mut_slice()[..n].copy_from_slice(&overflow[..n]);
             self.prefix.truncate(data_offset);
         }
         self.prefix.shrink_to_fit();
@@ -158,14 +180,15 @@ impl StreamLoad {
         Ok(())
     }
 
-    /// Ends the load: every byte the header announces has arrived, and no more.
+    /// Ends the load: every byte the header announces has arrived, and no more than the
+    /// alignment padding after it (`dest` refuses anything further).
     pub fn finish(self) -> Result<LoadedFile, LoadError> {
         let received = self.received;
         match self.phase {
             Phase::Header { .. } => Err(LoadError::Truncated { received, expected: received + 1 }),
             Phase::Data { header, data } => {
-                let expected = header.data_offset + header.data_len;
-                if received != expected {
+                let (expected, _) = data_ends(&header);
+                if received < expected {
                     return Err(LoadError::Truncated { received, expected });
                 }
                 Ok(LoadedFile { header, data, file_len: received })
