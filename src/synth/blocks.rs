@@ -118,9 +118,12 @@ fn q8_0(b: &mut [u8; Q8_0_BYTES], sigma: f32, rng: &mut SplitMix64) {
     rng.fill_bytes(qs);
 }
 
+/// Q4_0: q - 8 has mean -0.5, so d takes a random sign (as ggml's quantizer's d often does)
+/// to centre the tensor.
 fn q4_0(b: &mut [u8; Q4_0_BYTES], sigma: f32, rng: &mut SplitMix64) {
     let (d, qs) = b.split_at_mut(2);
-    d.copy_from_slice(&scale(sigma, SD_U4, rng).to_le_bytes());
+    let sign = if rng.next_u64() & 1 == 1 { -1.0 } else { 1.0 };
+    d.copy_from_slice(&scale(sign * sigma, SD_U4, rng).to_le_bytes());
     rng.fill_bytes(qs);
 }
 
