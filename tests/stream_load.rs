@@ -1,10 +1,12 @@
-//! The streaming load on real files: fed in uneven chunks, every tensor byte lands at its place.
+//! The streaming load on real files: fed in uneven chunks, every tensor's bytes land at the place
+//! the MemoryPlan gives, groups register as they complete, and bad streams are typed errors.
 
 use std::fs;
 use std::path::PathBuf;
 
-use gguf64::gguf::{GgufError, Limits};
-use gguf64::loader::{LoadError, StreamLoad};
+use gguf64::gguf::{GgufError, Limits, parse_header};
+use gguf64::loader::{Dest, LoadError, LoadedModel, StreamLoad};
+use gguf64::memory::{GroupId, LayoutKind, PlanLimits, Target};
 
 fn model(name: &str) -> Option<Vec<u8>> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models").join(name);
@@ -17,57 +19,143 @@ fn model(name: &str) -> Option<Vec<u8>> {
     }
 }
 
-/// Feeds `bytes` through `dest`/`commit` in chunks whose sizes cycle through `sizes`.
-fn feed(load: &mut StreamLoad, bytes: &[u8], sizes: &[usize]) -> Result<(), LoadError> {
-    let mut at = 0;
-    let mut i = 0;
-    while at < bytes.len() {
-        let chunk = &bytes[at..(at + sizes[i % sizes.len()]).min(bytes.len())];
-        i += 1;
-        let mut done = 0;
-        while done < chunk.len() {
-            let dest = load.dest((chunk.len() - done) as u64)?;
-            let n = dest.len();
-            assert!(n > 0, "dest offered no room at byte {}", at + done);
-            dest.copy_from_slice(&chunk[done..done + n]);
-            load.commit(n as u64)?;
-            done += n;
+fn wasm64() -> PlanLimits {
+    PlanLimits::for_target(Target::Wasm64)
+}
+
+fn new_load(announced: Option<u64>) -> StreamLoad {
+    StreamLoad::new(announced, Limits::default(), wasm64())
+}
+
+/// Plays the JS shim: storage memories (1..) owned by the caller, created once the plan is known.
+#[derive(Default)]
+struct Feeder {
+    storage: Vec<Vec<u8>>,
+    completed: Vec<GroupId>,
+}
+
+impl Feeder {
+    /// Feeds `bytes` through `dest`/`commit` in chunks whose sizes cycle through `sizes`.
+    fn feed(&mut self, load: &mut StreamLoad, bytes: &[u8], sizes: &[usize]) -> Result<(), LoadError> {
+        let (mut at, mut i) = (0, 0);
+        while at < bytes.len() {
+            let chunk = &bytes[at..(at + sizes[i % sizes.len()]).min(bytes.len())];
+            i += 1;
+            let mut done = 0;
+            while done < chunk.len() {
+                let n = self.write(load.dest((chunk.len() - done) as u64)?, &chunk[done..]);
+                assert!(n > 0, "dest offered no room at byte {}", at + done);
+                done += load.commit(n as u64)? as usize;
+                if self.storage.is_empty() {
+                    if let Some(p) = load.placed() {
+                        self.storage = p.plan.memories[1..].iter().map(|m| vec![0; m.bytes as usize]).collect();
+                    }
+                }
+                self.completed.extend(load.take_completed());
+            }
+            at += chunk.len();
         }
-        at += chunk.len();
+        Ok(())
     }
-    Ok(())
+
+    fn write(&mut self, dest: Dest<'_>, src: &[u8]) -> usize {
+        match dest {
+            Dest::Bytes(slice) => {
+                let n = slice.len();
+                slice.copy_from_slice(&src[..n]);
+                n
+            }
+            Dest::Storage { memory, offset, len } => {
+                let shard = &mut self.storage[memory as usize - 1];
+                shard[offset as usize..(offset + len) as usize].copy_from_slice(&src[..len as usize]);
+                len as usize
+            }
+        }
+    }
+
+    /// Every tensor's bytes, wherever the plan put them, equal the file's.
+    fn check_tensors(&self, loaded: &LoadedModel, file: &[u8]) {
+        let h = &loaded.placed.header;
+        for t in &h.tensors {
+            let reg = loaded.placed.registry.tensor(&t.name).expect("every tensor is registered");
+            let mem = if reg.memory == 0 { loaded.placed.main.as_slice() } else { &self.storage[reg.memory as usize - 1][..] };
+            let got = &mem[reg.offset as usize..(reg.offset + reg.n_bytes) as usize];
+            let want = &file[(h.data_offset + t.offset) as usize..][..t.n_bytes as usize];
+            assert!(got == want, "bytes of {} differ", t.name);
+            assert_eq!(reg.offset % 64, 0, "{} is not 64-byte aligned", t.name);
+        }
+    }
 }
 
 #[test]
 fn smollm2_streams_into_place_in_odd_chunks() {
     let Some(bytes) = model("SmolLM2-135M-Instruct.Q4_1.gguf") else { return };
     for sizes in [&[65536][..], &[1, 7, 4093, 100_003], &[3 << 20]] {
-        let mut load = StreamLoad::new(Some(bytes.len() as u64), Limits::default());
-        feed(&mut load, &bytes, sizes).unwrap();
-        let file = load.finish().unwrap();
-        let start = file.header.data_offset as usize;
-        assert_eq!(file.file_len, bytes.len() as u64);
-        assert_eq!(file.header.tensors.len(), 272);
-        assert!(file.data.as_slice() == &bytes[start..], "tensor data differs (chunks {sizes:?})");
+        let mut load = new_load(Some(bytes.len() as u64));
+        let mut feeder = Feeder::default();
+        feeder.feed(&mut load, &bytes, sizes).unwrap();
+        let loaded = load.finish().unwrap();
+        assert_eq!(loaded.file_len, bytes.len() as u64);
+        assert_eq!(loaded.placed.plan.kind, LayoutKind::Standard);
+        feeder.check_tensors(&loaded, &bytes);
+        // Registered in file order (this file stores layers as 0, 1, 10, 11, …): embeddings
+        // first, then each of the 30 layers once, the output norm last.
+        assert_eq!(feeder.completed.len(), 32, "chunks {sizes:?}");
+        assert_eq!(feeder.completed[0], GroupId::Embeddings);
+        assert_eq!(feeder.completed[31], GroupId::Output);
+        let mut layers = feeder.completed[1..31].to_vec();
+        layers.sort();
+        assert_eq!(layers, (0..30).map(GroupId::Layer).collect::<Vec<_>>());
     }
+}
+
+#[test]
+fn a_layer_registers_the_moment_its_last_byte_lands() {
+    let Some(bytes) = model("SmolLM2-135M-Instruct.Q4_1.gguf") else { return };
+    let h = parse_header(&bytes, None).unwrap();
+    let layer0_end = h.tensors.iter().filter(|t| t.name.starts_with("blk.0.")).map(|t| h.data_offset + t.end()).max().unwrap() as usize;
+    let mut load = new_load(None);
+    let mut feeder = Feeder::default();
+    feeder.feed(&mut load, &bytes[..layer0_end - 1], &[1 << 16]).unwrap();
+    assert!(!feeder.completed.contains(&GroupId::Layer(0)), "layer 0 registered one byte early");
+    feeder.feed(&mut load, &bytes[layer0_end - 1..layer0_end], &[1]).unwrap();
+    assert_eq!(feeder.completed.last(), Some(&GroupId::Layer(0)));
+}
+
+#[test]
+fn a_paged_plan_sends_layers_to_storage_memories() {
+    let Some(bytes) = model("SmolLM2-135M-Instruct.Q4_1.gguf") else { return };
+    let limits = PlanLimits { shard_cap: 20_000_000, layer_budget: Some(10_000_000), ..wasm64() };
+    let mut load = StreamLoad::new(None, Limits::default(), limits);
+    let mut feeder = Feeder::default();
+    feeder.feed(&mut load, &bytes, &[1 << 20, 999]).unwrap();
+    let loaded = load.finish().unwrap();
+    assert_eq!(loaded.placed.plan.kind, LayoutKind::Multi);
+    assert!(feeder.storage.len() >= 4, "{} storage memories", feeder.storage.len());
+    feeder.check_tensors(&loaded, &bytes);
+    let reg = &loaded.placed.registry;
+    assert!(reg.iter().filter(|g| matches!(g.id, GroupId::Layer(_))).all(|g| g.memory > 0));
+    assert_eq!(reg.get(GroupId::Embeddings).unwrap().memory, 0);
 }
 
 #[test]
 fn gemma3_streams_without_a_known_length() {
     let Some(bytes) = model("gemma-3-270m-q4_k_m.gguf") else { return };
-    let mut load = StreamLoad::new(None, Limits::default());
-    feed(&mut load, &bytes, &[64 << 10, 12345]).unwrap();
-    let file = load.finish().unwrap();
-    assert_eq!(file.header.architecture(), Some("gemma3"));
-    assert!(file.data.as_slice() == &bytes[file.header.data_offset as usize..]);
+    let mut load = new_load(None);
+    let mut feeder = Feeder::default();
+    feeder.feed(&mut load, &bytes, &[64 << 10, 12345]).unwrap();
+    let loaded = load.finish().unwrap();
+    assert_eq!(loaded.placed.header.architecture(), Some("gemma3"));
+    feeder.check_tensors(&loaded, &bytes);
+    assert_eq!(feeder.completed.len(), 18 + 2);
 }
 
 #[test]
 fn a_body_cut_short_is_truncated() {
     let Some(bytes) = model("SmolLM2-135M-Instruct.Q4_1.gguf") else { return };
     let cut = &bytes[..bytes.len() - 1000];
-    let mut load = StreamLoad::new(None, Limits::default());
-    feed(&mut load, cut, &[1 << 20]).unwrap();
+    let mut load = new_load(None);
+    Feeder::default().feed(&mut load, cut, &[1 << 20]).unwrap();
     let err = load.finish().err().unwrap();
     assert!(matches!(err, LoadError::Truncated { received, expected }
         if received == cut.len() as u64 && expected == bytes.len() as u64), "{err:?}");
@@ -76,8 +164,8 @@ fn a_body_cut_short_is_truncated() {
 #[test]
 fn a_body_cut_inside_the_header_is_truncated() {
     let Some(bytes) = model("SmolLM2-135M-Instruct.Q4_1.gguf") else { return };
-    let mut load = StreamLoad::new(None, Limits::default());
-    feed(&mut load, &bytes[..5000], &[1000]).unwrap();
+    let mut load = new_load(None);
+    Feeder::default().feed(&mut load, &bytes[..5000], &[1000]).unwrap();
     assert!(matches!(load.finish(), Err(LoadError::Truncated { received: 5000, .. })));
 }
 
@@ -86,16 +174,16 @@ fn extra_bytes_after_the_last_tensor_are_refused() {
     let Some(mut bytes) = model("SmolLM2-135M-Instruct.Q4_1.gguf") else { return };
     let len = bytes.len() as u64;
     bytes.extend_from_slice(&[0u8; 100]);
-    let mut load = StreamLoad::new(None, Limits::default());
-    let err = feed(&mut load, &bytes, &[1 << 20]).err().unwrap();
+    let mut load = new_load(None);
+    let err = Feeder::default().feed(&mut load, &bytes, &[1 << 20]).err().unwrap();
     assert!(matches!(err, LoadError::TrailingBytes { offset, expected } if offset == len && expected == len), "{err:?}");
 }
 
 #[test]
 fn an_announced_length_that_disagrees_with_the_header_is_refused() {
     let Some(bytes) = model("SmolLM2-135M-Instruct.Q4_1.gguf") else { return };
-    let mut load = StreamLoad::new(Some(bytes.len() as u64 + 5), Limits::default());
-    let err = feed(&mut load, &bytes, &[1 << 16]).err().unwrap();
+    let mut load = new_load(Some(bytes.len() as u64 + 5));
+    let err = Feeder::default().feed(&mut load, &bytes, &[1 << 16]).err().unwrap();
     let expected = bytes.len() as u64;
     assert!(matches!(err, LoadError::LengthMismatch { announced, expected: e } if announced == expected + 5 && e == expected), "{err:?}");
 }
@@ -104,16 +192,26 @@ fn an_announced_length_that_disagrees_with_the_header_is_refused() {
 fn a_header_larger_than_the_limit_is_refused() {
     let Some(bytes) = model("gemma-3-270m-q4_k_m.gguf") else { return };
     let limits = Limits { max_header_bytes: 1 << 20, ..Limits::default() };
-    let mut load = StreamLoad::new(None, limits);
-    let err = feed(&mut load, &bytes[..4 << 20], &[1 << 16]).err().unwrap();
+    let mut load = StreamLoad::new(None, limits, wasm64());
+    let err = Feeder::default().feed(&mut load, &bytes[..4 << 20], &[1 << 16]).err().unwrap();
     // The parser sees first that the 262144-token array cannot fit under the cap.
     assert!(matches!(err, LoadError::Gguf(GgufError::CountTooLarge { .. }) | LoadError::HeaderTooLarge { .. }), "{err:?}");
 }
 
 #[test]
+fn a_model_that_cannot_be_placed_is_a_plan_error() {
+    let Some(bytes) = model("SmolLM2-135M-Instruct.Q4_1.gguf") else { return };
+    let limits = PlanLimits { layer_budget: Some(1000), ..wasm64() };
+    let mut load = StreamLoad::new(None, Limits::default(), limits);
+    let err = Feeder::default().feed(&mut load, &bytes, &[1 << 20]).err().unwrap();
+    assert!(matches!(err, LoadError::Plan(_)), "{err:?}");
+    assert_eq!(err.code(), "DOES_NOT_FIT");
+}
+
+#[test]
 fn committing_more_than_reserved_is_refused() {
-    let mut load = StreamLoad::new(None, Limits::default());
-    let n = load.dest(10).unwrap().len() as u64;
+    let mut load = new_load(None);
+    let n = load.dest(10).unwrap().len();
     assert!(matches!(load.commit(n + 1), Err(LoadError::CommitTooLarge { .. })));
 }
 
@@ -127,7 +225,7 @@ fn padded_file() -> (Vec<u8>, u64) {
     w.write_tensor_data("a", &[1u8; 32]).unwrap();
     w.write_tensor_data("b", &[2u8; 12]).unwrap();
     let bytes = w.finish().unwrap();
-    let header = gguf64::gguf::parse_header(&bytes, Some(bytes.len() as u64)).unwrap();
+    let header = parse_header(&bytes, Some(bytes.len() as u64)).unwrap();
     (bytes, header.data_offset + header.data_len)
 }
 
@@ -136,20 +234,20 @@ fn the_alignment_padding_after_the_last_tensor_is_accepted() {
     let (bytes, data_end) = padded_file();
     assert!((bytes.len() as u64) > data_end, "the writer pads the last tensor");
     for announced in [Some(bytes.len() as u64), None] {
-        let mut load = StreamLoad::new(announced, Limits::default());
-        feed(&mut load, &bytes, &[5, 64]).unwrap();
-        let file = load.finish().unwrap();
-        assert_eq!(file.file_len, bytes.len() as u64);
-        assert_eq!(&file.data.as_slice()[32..44], &[2u8; 12]);
+        let mut load = new_load(announced);
+        Feeder::default().feed(&mut load, &bytes, &[5, 64]).unwrap();
+        let loaded = load.finish().unwrap();
+        assert_eq!(loaded.file_len, bytes.len() as u64);
+        assert_eq!(loaded.main_tensor_bytes("b"), Some(&[2u8; 12][..]));
     }
     // Stopping right after the last tensor, before its padding, is a complete file too.
-    let mut load = StreamLoad::new(None, Limits::default());
-    feed(&mut load, &bytes[..data_end as usize], &[7]).unwrap();
+    let mut load = new_load(None);
+    Feeder::default().feed(&mut load, &bytes[..data_end as usize], &[7]).unwrap();
     assert!(load.finish().is_ok());
     // But not one byte past the padding.
     let mut longer = bytes.clone();
     longer.push(0);
-    let mut load = StreamLoad::new(None, Limits::default());
-    let err = feed(&mut load, &longer, &[64]).err().unwrap();
+    let mut load = new_load(None);
+    let err = Feeder::default().feed(&mut load, &longer, &[64]).err().unwrap();
     assert!(matches!(err, LoadError::TrailingBytes { offset, .. } if offset == bytes.len() as u64), "{err:?}");
 }

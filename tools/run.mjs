@@ -9,15 +9,24 @@ import path from 'node:path';
 
 import { launch, openHarness } from './browser.mjs';
 
-const USAGE = 'usage: node tools/run.mjs --model <path|url> [--json] [--build auto|wasm64|wasm32]';
+const USAGE = `usage: node tools/run.mjs --model <path|url> [--json] [--build auto|wasm64|wasm32]
+       [--layout auto|standard|memory64|paged|multi] [--shard-cap BYTES] [--budget BYTES]`;
 
 function parseArgs(argv) {
-  const args = { json: false, build: 'auto' };
+  const args = { json: false, build: 'auto', layout: 'auto' };
+  const bytes = (flag, v) => {
+    const n = Number(v);
+    if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`${flag} needs a positive byte count, got ${v}`);
+    return n;
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--json') args.json = true;
     else if (a === '--model') args.model = argv[++i];
     else if (a === '--build') args.build = argv[++i];
+    else if (a === '--layout') args.layout = argv[++i];
+    else if (a === '--shard-cap') args.shardCap = bytes(a, argv[++i]);
+    else if (a === '--budget') args.memoryBudget = bytes(a, argv[++i]);
     else if (a === '--help' || a === '-h') { console.log(USAGE); process.exit(0); }
     else throw new Error(`unknown argument ${a}\n${USAGE}`);
   }
@@ -40,20 +49,27 @@ async function run(args) {
   try {
     const { page } = await openHarness(session);
     const url = urlPath.startsWith('http') ? urlPath : `${session.server.url}${urlPath}`;
-    return await page.evaluate(async ({ url, build }) => {
+    const options = { build: args.build, layout: args.layout, shardCap: args.shardCap, memoryBudget: args.memoryBudget };
+    return await page.evaluate(async ({ url, options }) => {
       const { loadModel } = window.gguf64;
       try {
-        const m = await loadModel(url, { build });
+        const log = [];
+        const m = await loadModel(url, { ...options, onProgress: (p) => p.phase === 'group' && log.push(p.group) });
         const i = m.info;
         return {
           build: i.build,
           model: { arch: i.arch, name: i.name, n_layers: i.nLayers, n_tensors: i.nTensors, file_bytes: i.fileBytes },
-          load: { bytes: i.fileBytes, ms: Math.round(i.loadMs) },
+          load: { bytes: i.fileBytes, ms: Math.round(i.loadMs), groups_registered: log.length },
+          layout: {
+            kind: i.layout.kind,
+            memories: i.layout.memories.map((mem) => ({ index: mem.index, bytes: mem.bytes, layers: mem.layers, holds: mem.holds })),
+            working_set_layers: i.layout.workingSetLayers,
+          },
         };
       } catch (err) {
         return { error: { code: err.code, message: err.message, offset: err.offset ?? null } };
       }
-    }, { url, build: args.build });
+    }, { url, options });
   } finally {
     await session.close();
   }
@@ -65,8 +81,9 @@ try {
   if (args.json) console.log(JSON.stringify(result, null, 2));
   else if (result.error) console.log(`error ${result.error.code}: ${result.error.message}`);
   else {
-    const { build, model: m, load } = result;
+    const { build, model: m, load, layout } = result;
     console.log(`${m.arch} · ${m.n_layers} layers · ${m.n_tensors} tensors · ${load.bytes} bytes in ${load.ms} ms (${build})`);
+    console.log(`layout ${layout.kind}: ${layout.memories.map((mem) => `memory ${mem.index} ${(mem.bytes / 1e6).toFixed(1)} MB, ${mem.layers.length} layers`).join('; ')}`);
   }
   process.exit(result.error ? 1 : 0);
 } catch (err) {

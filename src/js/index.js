@@ -6,6 +6,7 @@
 
 import { ErrorCode, Gguf64Error, toGguf64Error } from './errors.js';
 import { detectFeatures } from './features.js';
+import { createStorage } from './storage.js';
 import { megabytesPerSecond, openSource, writeChunk } from './stream.js';
 
 export { ErrorCode, Gguf64Error } from './errors.js';
@@ -44,13 +45,32 @@ function runtime(build) {
 }
 
 /**
- * Streams a GGUF model into WebAssembly memory.
+ * Streams a GGUF model into WebAssembly memory, each tensor straight to the place its MemoryPlan
+ * gives, and reports every group (embeddings, each layer, the output) as it lands.
  * @param {string | URL | Blob} source a URL, or a File/Blob
- * @param {{ onProgress?: (p: object) => void, signal?: AbortSignal, build?: 'auto' | 'wasm64' | 'wasm32' }} [options]
+ * @param {LoadOptions} [options]
  * @returns {Promise<LoadedModel>}
+ *
+ * @typedef {object} LoadOptions
+ * @property {(p: LoadProgress) => void} [onProgress]
+ * @property {AbortSignal} [signal]
+ * @property {'auto' | 'wasm64' | 'wasm32'} [build]
+ * @property {'auto' | 'standard' | 'memory64' | 'paged' | 'multi'} [layout]
+ * @property {number} [shardCap] bytes per storage memory
+ * @property {number} [memoryBudget] main-memory bytes for layer weights
+ *
+ * @typedef {object} LoadProgress
+ * @property {'header' | 'data' | 'group' | 'done'} phase
+ * @property {{ kind: 'embeddings' | 'layer' | 'output', layer: number | null, bytes: number, memory: number } | undefined} group
+ * @property {number | null} layer the layer that just landed ('group' events)
+ * @property {number} layersDone
+ * @property {number | null} layersTotal
+ * @property {number} bytesLoaded
+ * @property {number | null} bytesTotal
+ * @property {number} mbPerSec
  */
 export async function loadModel(source, options = {}) {
-  const { onProgress = () => {}, signal, build: requested = 'auto' } = options;
+  const { onProgress = () => {}, signal, build: requested = 'auto', layout, shardCap, memoryBudget } = options;
   const context = typeof source === 'string' || source instanceof URL ? { url: String(source) } : {};
   let loader;
   let reader;
@@ -59,28 +79,41 @@ export async function loadModel(source, options = {}) {
     const startMs = performance.now();
     const opened = await openSource(source, signal);
     reader = opened.reader;
-    loader = new bindings.StreamLoader(opened.length);
-    const progress = (phase) => {
-      const bytesLoaded = loader.received;
-      onProgress({
-        phase,
-        bytesLoaded,
-        bytesTotal: loader.expectedLen ?? opened.length ?? null,
-        mbPerSec: megabytesPerSecond(bytesLoaded, startMs, performance.now()),
-      });
+    loader = new bindings.StreamLoader(opened.length, shardCap, memoryBudget, layout);
+    let storage; // created when the first byte for a storage memory arrives
+    let plan;
+    let layersDone = 0;
+    const storageFor = (index) => {
+      storage ??= createStorage(loader.layout(), build);
+      return storage[index];
     };
+    const report = (phase, group) => onProgress({
+      phase,
+      group,
+      layer: group?.layer ?? null,
+      layersDone,
+      layersTotal: plan ? plan.memories.reduce((n, m) => n + m.layers.length, 0) : null,
+      bytesLoaded: loader.received,
+      bytesTotal: loader.expectedLen ?? opened.length ?? null,
+      mbPerSec: megabytesPerSecond(loader.received, startMs, performance.now()),
+    });
     for (;;) {
       signal?.throwIfAborted();
       const { done, value } = await reader.read();
       if (done) break;
-      writeChunk(loader, memory, value);
-      progress(loader.expectedLen === undefined ? 'header' : 'data');
+      writeChunk(loader, memory, storageFor, value);
+      plan ??= loader.layout();
+      for (const group of loader.takeRegistered()) {
+        if (group.kind === 'layer') layersDone += 1;
+        report('group', group);
+      }
+      report(plan ? 'data' : 'header');
     }
     const handle = loader.finish(); // consumes the loader
     loader = undefined;
-    const loadMs = performance.now() - startMs;
-    const model = new LoadedModel(handle, build, loadMs);
-    onProgress({ phase: 'done', bytesLoaded: model.info.fileBytes, bytesTotal: model.info.fileBytes,
+    const model = new LoadedModel(handle, build, performance.now() - startMs, storage);
+    onProgress({ phase: 'done', group: undefined, layer: null, layersDone, layersTotal: layersDone,
+      bytesLoaded: model.info.fileBytes, bytesTotal: model.info.fileBytes,
       mbPerSec: megabytesPerSecond(model.info.fileBytes, startMs, performance.now()) });
     return model;
   } catch (err) {
@@ -95,9 +128,12 @@ export async function loadModel(source, options = {}) {
 export class LoadedModel {
   #handle;
 
-  constructor(handle, build, loadMs) {
+  #storage;
+
+  constructor(handle, build, loadMs, storage) {
     this.#handle = handle;
-    /** @type {{ build: string, arch: string|null, name: string|null, nLayers: number|null, nTensors: number, fileBytes: number, dataOffset: number, dataBytes: number, ggufVersion: number, alignment: number, loadMs: number }} */
+    this.#storage = storage;
+    /** @type {{ build: string, arch: string|null, name: string|null, nLayers: number|null, nTensors: number, fileBytes: number, dataOffset: number, dataBytes: number, ggufVersion: number, alignment: number, layout: object, loadMs: number }} */
     this.info = Object.freeze({ build, ...handle.info(), loadMs });
   }
 
@@ -105,5 +141,6 @@ export class LoadedModel {
   unload() {
     this.#handle?.free();
     this.#handle = undefined;
+    this.#storage = undefined;
   }
 }

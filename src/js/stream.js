@@ -33,21 +33,23 @@ function announcedLength(response) {
 }
 
 /**
- * Copies one chunk into wasm memory where the loader says; a chunk may span several places.
- * @param {{ dest(n: number): number, destLen: number, commit(n: number): void }} loader
- * @param {WebAssembly.Memory} memory
+ * Copies one chunk to where the loader says: the module's own memory (memory 0) or a storage
+ * memory. A chunk may span several places; bytes the loader hands back are offered again.
+ * @param {{ dest(n: number): number, destLen: number, destMemory: number, commit(n: number): number }} loader
+ * @param {WebAssembly.Memory} memory the module's own memory
+ * @param {(index: number) => { buffer: ArrayBuffer }} storageFor storage memory `index` (1..)
  * @param {Uint8Array} chunk
  */
-export function writeChunk(loader, memory, chunk) {
+export function writeChunk(loader, memory, storageFor, chunk) {
   let done = 0;
   while (done < chunk.length) {
-    const address = loader.dest(chunk.length - done);
+    const at = loader.dest(chunk.length - done);
     const n = loader.destLen;
     if (n === 0) throw new Gguf64Error(ErrorCode.INTERNAL, 'the loader offered no room for the next bytes');
-    // A fresh view each time: growing the memory detaches the previous ArrayBuffer.
-    new Uint8Array(memory.buffer, address, n).set(chunk.subarray(done, done + n));
-    loader.commit(n);
-    done += n;
+    const target = loader.destMemory === 0 ? memory : storageFor(loader.destMemory);
+    // A fresh view each time: growing a memory detaches its previous ArrayBuffer.
+    new Uint8Array(target.buffer, at, n).set(chunk.subarray(done, done + n));
+    done += loader.commit(n);
   }
 }
 

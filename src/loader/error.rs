@@ -3,7 +3,7 @@
 use std::fmt;
 
 use crate::gguf::GgufError;
-use crate::memory::AllocError;
+use crate::memory::{AllocError, GroupError, PlanError};
 
 /// Why a streamed load failed. Every variant says where (a byte offset of the file) or how much.
 #[derive(Debug)]
@@ -11,6 +11,10 @@ use crate::memory::AllocError;
 pub enum LoadError {
     /// The header is malformed or hostile.
     Gguf(GgufError),
+    /// The tensors do not form a model (a gap in the layer numbers, a bad layer name).
+    Groups(GroupError),
+    /// The model does not fit the memory limits.
+    Plan(PlanError),
     /// The header is still incomplete after `limit` bytes.
     HeaderTooLarge { limit: u64 },
     /// The stream ended at `received` bytes, before the `expected` bytes the header announces.
@@ -30,6 +34,8 @@ impl LoadError {
     pub fn code(&self) -> &'static str {
         match self {
             LoadError::Gguf(_) => "GGUF_INVALID",
+            LoadError::Groups(_) => "GGUF_INVALID",
+            LoadError::Plan(_) => "DOES_NOT_FIT",
             LoadError::HeaderTooLarge { .. } => "HEADER_TOO_LARGE",
             LoadError::Truncated { .. } => "TRUNCATED",
             LoadError::TrailingBytes { .. } => "TRAILING_BYTES",
@@ -44,6 +50,8 @@ impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             LoadError::Gguf(e) => write!(f, "invalid GGUF: {e}"),
+            LoadError::Groups(e) => write!(f, "invalid model: {e}"),
+            LoadError::Plan(e) => write!(f, "cannot place the model: {e}"),
             LoadError::HeaderTooLarge { limit } => {
                 write!(f, "GGUF header still incomplete after {limit} bytes (the limit)")
             }
@@ -75,6 +83,18 @@ impl std::error::Error for LoadError {}
 impl From<GgufError> for LoadError {
     fn from(e: GgufError) -> Self {
         LoadError::Gguf(e)
+    }
+}
+
+impl From<GroupError> for LoadError {
+    fn from(e: GroupError) -> Self {
+        LoadError::Groups(e)
+    }
+}
+
+impl From<PlanError> for LoadError {
+    fn from(e: PlanError) -> Self {
+        LoadError::Plan(e)
     }
 }
 

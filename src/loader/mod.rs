@@ -1,7 +1,8 @@
-//! Loading: a GGUF file streamed chunk by chunk straight into its final place in memory.
+//! Loading: a GGUF file streamed chunk by chunk straight into the places its MemoryPlan gives.
 
 pub mod error;
+pub mod placement;
 pub mod stream;
 
 pub use error::LoadError;
-pub use stream::{LoadedFile, StreamLoad};
+pub use stream::{Dest, LoadedModel, Placed, StreamLoad};

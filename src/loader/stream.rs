@@ -1,24 +1,69 @@
 //! The streaming load: a GGUF file arrives as a sequence of chunks, and every byte is written
-//! once, straight to its final place.
+//! once, straight to its final place as the MemoryPlan says.
 //!
 //! The caller (the JS shim in the browser, a test natively) repeats: ask [`StreamLoad::dest`] where
 //! the next bytes go, copy them there, then [`StreamLoad::commit`] how many it wrote. While the
-//! header is incomplete the bytes go to a growing header buffer that the incremental parser reads;
-//! once the header is parsed, the tensor data region is allocated at its final size and every
-//! later byte is written into it at its file position. The few bytes of the chunk that crossed the
-//! end of the header are the only ones ever moved (less than one chunk).
+//! header is incomplete the bytes go to a growing header buffer that the incremental parser reads.
+//! Once the header is parsed, the tensors are grouped (embeddings, layers, output), the plan gives
+//! each group a memory and an offset, the main memory's weight block is allocated at its final
+//! size, and every later byte goes to its tensor's place: in the main block, or in a storage
+//! memory the caller owns ([`Dest::Storage`]). The bytes of the chunk that crossed the end of the
+//! header are the only ones ever moved (less than one chunk). A group is registered the moment
+//! its last byte lands.
 
 use crate::gguf::{Header, HeaderParser, Limits, Step};
-use crate::memory::AlignedRegion;
+use crate::memory::plan::MemoryPlan;
+use crate::memory::{AlignedRegion, GroupId, Groups, LayerRegistry, PlanLimits};
 
 use super::error::LoadError;
+use super::placement::{FileMap, Slot};
 
-/// What the load has learned so far; the tensor data region exists once the header is known.
+/// Bytes that belong to no tensor (alignment padding between and after tensors) are written
+/// here, a piece at a time, and forgotten.
+const SCRATCH: usize = 4096;
+
+/// Where the next bytes go.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Dest<'a> {
+    /// Bytes in this module's own memory (the main memory).
+    Bytes(&'a mut [u8]),
+    /// `len` bytes at `offset` in storage memory `memory` (1..), which the caller owns.
+    Storage { memory: u32, offset: u64, len: u64 },
+}
+
+impl Dest<'_> {
+    pub fn len(&self) -> u64 {
+        match self {
+            Dest::Bytes(b) => b.len() as u64,
+            Dest::Storage { len, .. } => *len,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A model whose header is known: its groups, plan, main weight block and bookkeeping.
+pub struct Placed {
+    pub header: Header,
+    pub groups: Groups,
+    pub plan: MemoryPlan,
+    /// The main memory's weight block: resident groups and the working set.
+    pub main: AlignedRegion,
+    pub registry: LayerRegistry,
+    map: FileMap,
+    /// Bytes still missing per group (index as in `groups.groups`).
+    missing: Vec<u64>,
+    /// Groups completed since the caller last asked.
+    fresh: Vec<GroupId>,
+}
+
 enum Phase {
     /// Collecting the header; the parser wants `need` bytes before it is worth calling again.
     Header { parser: HeaderParser, need: u64 },
-    /// Header parsed; bytes up to `header.data_offset` (alignment padding) still go to `prefix`.
-    Data { header: Header, data: AlignedRegion },
+    /// Header parsed; bytes up to `data_offset` (alignment padding) still go to `prefix`.
+    Data(Box<Placed>),
 }
 
 /// The state of one file being streamed into memory.
@@ -31,16 +76,12 @@ pub struct StreamLoad {
     reserved: u64,
     announced_len: Option<u64>,
     max_header_bytes: u64,
-    /// Where the zero padding after the last tensor is written (and forgotten).
-    padding: [u8; PADDING_SCRATCH],
+    plan_limits: PlanLimits,
+    scratch: Box<[u8; SCRATCH]>,
 }
 
-/// ggml pads every tensor's data to the alignment, the last one included; those trailing
-/// bytes carry nothing and go through this small scratch, a piece at a time.
-const PADDING_SCRATCH: usize = 256;
-
-/// The end of the last tensor's data, and that end rounded up to the alignment: a file may
-/// end anywhere between the two.
+/// The end of the last tensor's data, and that end rounded up to the alignment: ggml pads every
+/// tensor, the last one included, so a file may end anywhere between the two.
 fn data_ends(h: &Header) -> (u64, u64) {
     let end = h.data_offset + h.data_len;
     let padded = end.checked_next_multiple_of(h.alignment.max(1)).unwrap_or(end);
@@ -49,8 +90,8 @@ fn data_ends(h: &Header) -> (u64, u64) {
 
 impl StreamLoad {
     /// Starts a load. `announced_len` is the file length if the source knows it (Content-Length,
-    /// `Blob.size`): the parser then rejects headers that describe a different file.
-    pub fn new(announced_len: Option<u64>, limits: Limits) -> Self {
+    /// `Blob.size`): headers that describe a different file are refused.
+    pub fn new(announced_len: Option<u64>, limits: Limits, plan_limits: PlanLimits) -> Self {
         let max_header_bytes = limits.max_header_bytes;
         Self {
             phase: Phase::Header { parser: HeaderParser::new(limits), need: 0 },
@@ -59,7 +100,8 @@ impl StreamLoad {
             reserved: 0,
             announced_len,
             max_header_bytes,
-            padding: [0; PADDING_SCRATCH],
+            plan_limits,
+            scratch: Box::new([0; SCRATCH]),
         }
     }
 
@@ -68,131 +110,155 @@ impl StreamLoad {
         self.received
     }
 
-    /// The parsed header, once complete.
-    pub fn header(&self) -> Option<&Header> {
+    /// The header, groups and plan, once the header is parsed.
+    pub fn placed(&self) -> Option<&Placed> {
         match &self.phase {
-            Phase::Data { header, .. } => Some(header),
+            Phase::Data(p) => Some(p),
             Phase::Header { .. } => None,
         }
     }
 
     /// The file length the header implies, once it is known.
     pub fn expected_len(&self) -> Option<u64> {
-        self.header().map(|h| h.data_offset + h.data_len)
+        self.placed().map(|p| data_ends(&p.header).0)
     }
 
-    /// The tensor data region (`data_len` bytes, the file from `data_offset` on).
-    pub fn data(&self) -> Option<&[u8]> {
-        match &self.phase {
-            Phase::Data { data, .. } => Some(data.as_slice()),
-            Phase::Header { .. } => None,
-        }
-    }
-
-    /// Where the next bytes of the file go: a slice of at most `want` bytes, possibly fewer (the
-    /// caller then asks again for the rest). Its contents are to be overwritten, then committed.
-    pub fn dest(&mut self, want: u64) -> Result<&mut [u8], LoadError> {
-        let len = self.dest_len(want)?;
-        self.reserved = len;
-        let start = self.received;
+    /// Groups registered since the last call, in completion order.
+    pub fn take_completed(&mut self) -> Vec<GroupId> {
         match &mut self.phase {
-            Phase::Data { header, data } if start >= header.data_offset => {
-                let at = (start - header.data_offset) as usize;
-                match data.as_mut_slice().get_mut(at..at + len as usize) {
-                    Some(slice) => Ok(slice),
-                    None => Ok(&mut self.padding[..len as usize]),
-                }
-            }
-            // The header, or the alignment padding between the header and the tensor data.
-            _ => Ok(grow_tail(&mut self.prefix, start, len)),
+            Phase::Data(p) => std::mem::take(&mut p.fresh),
+            Phase::Header { .. } => Vec::new(),
         }
     }
 
-    /// How many of `want` bytes fit contiguously at the current position.
-    fn dest_len(&self, want: u64) -> Result<u64, LoadError> {
-        let room = match &self.phase {
+    /// Where the next bytes of the file go: at most `want` bytes, possibly fewer (the caller then
+    /// asks again for the rest). The destination is to be overwritten, then committed.
+    pub fn dest(&mut self, want: u64) -> Result<Dest<'_>, LoadError> {
+        let start = self.received;
+        let (phase, scratch) = (&mut self.phase, &mut self.scratch);
+        let dest = match phase {
             Phase::Header { .. } => {
-                let room = self.max_header_bytes.saturating_sub(self.received);
+                let room = self.max_header_bytes.saturating_sub(start);
                 if room == 0 {
                     return Err(LoadError::HeaderTooLarge { limit: self.max_header_bytes });
                 }
-                room
+                Dest::Bytes(grow_tail(&mut self.prefix, start, want.min(room)))
             }
-            Phase::Data { header, .. } if self.received < header.data_offset => {
-                header.data_offset - self.received
+            Phase::Data(p) if start < p.header.data_offset => {
+                let len = want.min(p.header.data_offset - start);
+                Dest::Bytes(grow_tail(&mut self.prefix, start, len))
             }
-            Phase::Data { header, .. } => {
-                let (end, padded) = data_ends(header);
-                if self.received < end {
-                    end - self.received
-                } else if self.received < padded {
-                    (padded - self.received).min(PADDING_SCRATCH as u64)
-                } else {
-                    return Err(LoadError::TrailingBytes { offset: self.received, expected: end });
+            Phase::Data(p) => {
+                let (end, padded) = data_ends(&p.header);
+                if start >= padded.max(end) {
+                    return Err(LoadError::TrailingBytes { offset: start, expected: end });
+                }
+                match p.map.at(start, want.min(padded.max(end) - start)) {
+                    Slot::Tensor { run, skip, len } if run.memory == 0 => {
+                        let at = (run.offset + skip) as usize;
+                        Dest::Bytes(&mut p.main.as_mut_slice()[at..at + len as usize])
+                    }
+                    Slot::Tensor { run, skip, len } => Dest::Storage { memory: run.memory, offset: run.offset + skip, len },
+                    Slot::Gap { len } => Dest::Bytes(&mut scratch[..len.min(SCRATCH as u64) as usize]),
                 }
             }
         };
-        Ok(want.min(room))
+        self.reserved = dest.len();
+        Ok(dest)
     }
 
-    /// Records that the first `n` bytes of the last `dest` slice now hold file bytes.
-    pub fn commit(&mut self, n: u64) -> Result<(), LoadError> {
+    /// Records that the first `n` bytes of the last `dest` now hold file bytes, and returns how
+    /// many of them the load kept: all `n`, except when they complete the header and reach past
+    /// the start of the tensor data. Those bytes are handed back (the return value is smaller)
+    /// and the caller offers them again, so that they too go straight to their final place.
+    pub fn commit(&mut self, n: u64) -> Result<u64, LoadError> {
         if n > self.reserved {
             return Err(LoadError::CommitTooLarge { committed: n, reserved: self.reserved });
         }
         self.reserved = 0;
+        let start = self.received;
         self.received += n;
-        if let Phase::Header { parser, need } = &mut self.phase {
-            self.prefix.truncate(self.received as usize);
-            if self.received >= *need {
-                match parser.advance(&self.prefix, self.announced_len)? {
-                    Step::NeedMore { total } => *need = total,
-                    Step::Done(header) => self.enter_data_phase(header)?,
+        match &mut self.phase {
+            Phase::Header { parser, need } => {
+                self.prefix.truncate(self.received as usize);
+                if self.received >= *need {
+                    match parser.advance(&self.prefix, self.announced_len)? {
+                        Step::NeedMore { total } => *need = total,
+                        Step::Done(header) => return self.enter_data_phase(header, start),
+                    }
                 }
             }
-        } else if self.prefix.len() as u64 > self.received {
-            self.prefix.truncate(self.received as usize);
+            Phase::Data(p) if start < p.header.data_offset => self.prefix.truncate(self.received as usize),
+            Phase::Data(p) => p.account(start, n),
         }
-        Ok(())
+        Ok(n)
     }
 
-    /// Allocates the tensor data region and moves into it the bytes that crossed the header end.
-    fn enter_data_phase(&mut self, header: Header) -> Result<(), LoadError> {
+    /// Plans the placement and allocates the main weight block. Bytes of this commit (which began
+    /// at file position `start`) past the start of the tensor data are handed back.
+    fn enter_data_phase(&mut self, header: Header, start: u64) -> Result<u64, LoadError> {
         let (expected, padded) = data_ends(&header);
         if let Some(announced) = self.announced_len {
             if announced < expected || announced > padded {
                 return Err(LoadError::LengthMismatch { announced, expected });
             }
         }
-        if self.prefix.len() as u64 > padded {
-            return Err(LoadError::TrailingBytes { offset: padded, expected });
-        }
-        let mut data = AlignedRegion::zeroed(header.data_len)?;
-        let data_offset = header.data_offset as usize;
-        if self.prefix.len() > data_offset {
-            let overflow = &self.prefix[data_offset..];
-            let n = overflow.len().min(data.len());
-            data.as_mut_slice()[..n].copy_from_slice(&overflow[..n]);
-            self.prefix.truncate(data_offset);
-        }
+        let groups = Groups::from_header(&header)?;
+        let plan = MemoryPlan::new(&groups, &self.plan_limits)?;
+        let main = AlignedRegion::zeroed(plan.memories[0].bytes)?;
+        let map = FileMap::new(&header, &groups, &plan);
+        let missing = groups.groups.iter().map(|g| g.tensors.iter().map(|t| t.n_bytes).sum()).collect();
+        let kept_end = self.received.min(header.data_offset);
+        self.received = kept_end;
+        self.prefix.truncate(kept_end as usize);
         self.prefix.shrink_to_fit();
-        self.phase = Phase::Data { header, data };
-        Ok(())
+        let placed = Placed { header, groups, plan, main, registry: LayerRegistry::default(), map, missing, fresh: Vec::new() };
+        self.phase = Phase::Data(Box::new(placed));
+        Ok(kept_end.saturating_sub(start))
     }
 
-    /// Ends the load: every byte the header announces has arrived, and no more than the
-    /// alignment padding after it (`dest` refuses anything further).
-    pub fn finish(self) -> Result<LoadedFile, LoadError> {
+    /// Ends the load: every byte the header announces has arrived (and at most the alignment
+    /// padding after it: `dest` refuses anything further), every group is registered.
+    pub fn finish(self) -> Result<LoadedModel, LoadError> {
         let received = self.received;
         match self.phase {
             Phase::Header { .. } => Err(LoadError::Truncated { received, expected: received + 1 }),
-            Phase::Data { header, data } => {
-                let (expected, _) = data_ends(&header);
-                if received < expected {
+            Phase::Data(p) => {
+                let (expected, _) = data_ends(&p.header);
+                if received < expected || p.registry.len() != p.groups.groups.len() {
                     return Err(LoadError::Truncated { received, expected });
                 }
-                Ok(LoadedFile { header, data, file_len: received })
+                Ok(LoadedModel { placed: *p, file_len: received })
             }
+        }
+    }
+}
+
+impl Placed {
+    /// Counts `n` committed bytes from file position `start` against their groups and registers
+    /// every group that is now complete.
+    fn account(&mut self, start: u64, n: u64) {
+        let mut pos = start;
+        let end = start + n;
+        while pos < end {
+            match self.map.at(pos, end - pos) {
+                Slot::Tensor { run, len, .. } => {
+                    self.missing[run.group] -= len;
+                    if self.missing[run.group] == 0 {
+                        self.register(run.group);
+                    }
+                    pos += len;
+                }
+                Slot::Gap { len } => pos += len,
+            }
+        }
+    }
+
+    fn register(&mut self, gi: usize) {
+        let group = &self.groups.groups[gi];
+        if let Some(home) = self.plan.placement(group.id) {
+            self.registry.register(&self.header, group, home);
+            self.fresh.push(group.id);
         }
     }
 }
@@ -204,9 +270,19 @@ fn grow_tail(buf: &mut Vec<u8>, start: u64, len: u64) -> &mut [u8] {
     &mut buf[start..]
 }
 
-/// A completely received GGUF file: its header and its tensor data, in place.
-pub struct LoadedFile {
-    pub header: Header,
-    pub data: AlignedRegion,
+/// A completely received GGUF file: its header, plan, registry and main weight block.
+pub struct LoadedModel {
+    pub placed: Placed,
     pub file_len: u64,
+}
+
+impl LoadedModel {
+    /// The bytes of a tensor that lives in the main memory (`None` if paged out or unknown).
+    pub fn main_tensor_bytes(&self, name: &str) -> Option<&[u8]> {
+        let t = self.placed.registry.tensor(name)?;
+        if t.memory != 0 {
+            return None;
+        }
+        self.placed.main.as_slice().get(t.offset as usize..(t.offset + t.n_bytes) as usize)
+    }
 }

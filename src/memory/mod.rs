@@ -5,8 +5,10 @@
 pub mod groups;
 pub mod plan;
 pub mod region;
+pub mod registry;
 pub mod summary;
 
 pub use groups::{GroupError, GroupId, Groups, TensorGroup};
 pub use plan::{LayoutKind, MemoryPlan, PlanError, PlanLimits, Target};
 pub use region::{AlignedRegion, AllocError};
+pub use registry::{LayerRegistry, RegisteredGroup, RegisteredTensor};

@@ -4,14 +4,16 @@
 //! number is what the shim computes with (a `u64` would arrive as a BigInt).
 
 mod error;
+mod report;
 #[cfg(test)]
 mod tests;
 
-use js_sys::{Object, Reflect};
+use js_sys::{Array, Object};
 use wasm_bindgen::prelude::*;
 
 use crate::gguf::Limits;
-use crate::loader::{LoadedFile, StreamLoad};
+use crate::loader::{Dest, LoadedModel, StreamLoad};
+use crate::memory::{LayoutKind, PlanLimits, Target};
 
 pub use error::js_error;
 
@@ -32,44 +34,73 @@ fn byte_count(what: &str, value: f64) -> Result<u64, JsValue> {
     if whole { Ok(value as u64) } else { Err(error::bad_argument(what, value)) }
 }
 
-/// One GGUF file being streamed into this module's memory. The shim repeats `dest(n)` (an
-/// address), writes `destLen` bytes there, and `commit`s them; then `finish()`.
+/// The plan limits of this build, with the caller's overrides.
+fn plan_limits(shard_cap: Option<f64>, budget: Option<f64>, layout: Option<String>) -> Result<PlanLimits, JsValue> {
+    let target = if cfg!(target_arch = "wasm64") { Target::Wasm64 } else { Target::Wasm32 };
+    let mut limits = PlanLimits::for_target(target);
+    if let Some(cap) = shard_cap {
+        limits.shard_cap = byte_count("shardCap", cap)?.min(limits.shard_cap);
+    }
+    limits.layer_budget = budget.map(|b| byte_count("memoryBudget", b)).transpose()?;
+    limits.force = match layout.as_deref() {
+        None | Some("auto") => None,
+        Some(name) => Some(LayoutKind::from_name(name).ok_or_else(|| {
+            js_error("INVALID_ARGUMENT", &format!("unknown layout \"{name}\" (auto, standard, memory64, paged, multi)"), &[])
+        })?),
+    };
+    Ok(limits)
+}
+
+/// One GGUF file being streamed into memory. The shim repeats `dest(n)` (an address in memory
+/// `destMemory`), writes `destLen` bytes there, and `commit`s them (which returns how many were
+/// kept: the rest is offered again); then `finish()`.
 #[wasm_bindgen]
 pub struct StreamLoader {
     load: StreamLoad,
     dest_len: u64,
+    dest_memory: u32,
 }
 
 #[wasm_bindgen]
 impl StreamLoader {
     /// `fileLen`: the length the source announces (Content-Length, `Blob.size`), if any.
+    /// `shardCap`, `memoryBudget`, `layout`: MemoryPlan settings (see `PlanLimits`).
     #[wasm_bindgen(constructor)]
-    pub fn new(file_len: Option<f64>) -> Result<StreamLoader, JsValue> {
+    pub fn new(file_len: Option<f64>, shard_cap: Option<f64>, memory_budget: Option<f64>, layout: Option<String>) -> Result<StreamLoader, JsValue> {
         let announced = file_len.map(|n| byte_count("fileLen", n)).transpose()?;
-        Ok(StreamLoader { load: StreamLoad::new(announced, Limits::default()), dest_len: 0 })
+        let limits = plan_limits(shard_cap, memory_budget, layout)?;
+        Ok(StreamLoader { load: StreamLoad::new(announced, Limits::default(), limits), dest_len: 0, dest_memory: 0 })
     }
 
-    /// The address in this module's memory where the next (at most `want`) file bytes go.
+    /// Where the next (at most `want`) file bytes go: an address in this module's memory when
+    /// `destMemory` is 0, else an offset in storage memory `destMemory`.
     pub fn dest(&mut self, want: f64) -> Result<f64, JsValue> {
         let want = byte_count("want", want)?;
-        let slice = self.load.dest(want).map_err(error::load_error)?;
-        self.dest_len = slice.len() as u64;
-        Ok(slice.as_mut_ptr() as usize as f64)
+        let (memory, at, len) = match self.load.dest(want).map_err(error::load_error)? {
+            Dest::Bytes(slice) => (0, slice.as_mut_ptr() as usize as u64, slice.len() as u64),
+            Dest::Storage { memory, offset, len } => (memory, offset, len),
+        };
+        self.dest_memory = memory;
+        self.dest_len = len;
+        Ok(at as f64)
     }
 
-    /// How many bytes fit at the address the last `dest` returned.
     #[wasm_bindgen(getter, js_name = destLen)]
     pub fn dest_len(&self) -> f64 {
         self.dest_len as f64
     }
 
-    /// Records that `n` bytes were written at the last `dest` address.
-    pub fn commit(&mut self, n: f64) -> Result<(), JsValue> {
-        let n = byte_count("n", n)?;
-        self.load.commit(n).map_err(error::load_error)
+    #[wasm_bindgen(getter, js_name = destMemory)]
+    pub fn dest_memory(&self) -> u32 {
+        self.dest_memory
     }
 
-    /// Bytes committed so far.
+    /// Records that `n` bytes were written at the last `dest`; returns how many were kept.
+    pub fn commit(&mut self, n: f64) -> Result<f64, JsValue> {
+        let n = byte_count("n", n)?;
+        self.load.commit(n).map(|kept| kept as f64).map_err(error::load_error)
+    }
+
     #[wasm_bindgen(getter)]
     pub fn received(&self) -> f64 {
         self.load.received() as f64
@@ -81,38 +112,43 @@ impl StreamLoader {
         self.load.expected_len().map(|n| n as f64)
     }
 
+    /// The layout, once the header is parsed (else `undefined`): see `report::layout`.
+    pub fn layout(&self) -> Option<Object> {
+        self.load.placed().map(|p| report::layout(&p.plan))
+    }
+
+    /// Groups registered since the last call: `[{ kind, layer, bytes, memory, offset }]`.
+    #[wasm_bindgen(js_name = takeRegistered)]
+    pub fn take_registered(&mut self) -> Array {
+        let ids = self.load.take_completed();
+        let out = Array::new();
+        if let Some(p) = self.load.placed() {
+            for id in ids {
+                if let Some(g) = p.registry.get(id) {
+                    out.push(&report::group(g));
+                }
+            }
+        }
+        out
+    }
+
     /// Ends the stream: checks every announced byte arrived and returns the loaded model.
     pub fn finish(self) -> Result<Model, JsValue> {
-        let file = self.load.finish().map_err(error::load_error)?;
-        Ok(Model { file })
+        let loaded = self.load.finish().map_err(error::load_error)?;
+        Ok(Model { loaded })
     }
 }
 
 /// A model whose file is completely in memory.
 #[wasm_bindgen]
 pub struct Model {
-    file: LoadedFile,
+    loaded: LoadedModel,
 }
 
 #[wasm_bindgen]
 impl Model {
-    /// What the header says: `{ arch, nLayers, nTensors, fileBytes, dataOffset, dataBytes,
-    /// ggufVersion, alignment, name }`.
+    /// What the header and the plan say: see `report::model_info`.
     pub fn info(&self) -> Object {
-        let h = &self.file.header;
-        let obj = Object::new();
-        let set = |k: &str, v: JsValue| {
-            let _ = Reflect::set(&obj, &k.into(), &v);
-        };
-        set("arch", h.architecture().map_or(JsValue::NULL, JsValue::from));
-        set("name", h.metadata.get_str("general.name").map_or(JsValue::NULL, JsValue::from));
-        set("nLayers", h.block_count().map_or(JsValue::NULL, |n| (n as f64).into()));
-        set("nTensors", (h.tensors.len() as f64).into());
-        set("fileBytes", (self.file.file_len as f64).into());
-        set("dataOffset", (h.data_offset as f64).into());
-        set("dataBytes", (h.data_len as f64).into());
-        set("ggufVersion", h.version.into());
-        set("alignment", (h.alignment as f64).into());
-        obj
+        report::model_info(&self.loaded)
     }
 }

@@ -77,6 +77,41 @@ describe('loading real models in headless Chromium', () => {
       ['wasm64', 'llama', 30, 272, 98362432]);
   });
 
+  test('every group is reported the moment it lands, with layer numbers and running counts', async () => {
+    const events = await page.evaluate(async (url) => {
+      const log = [];
+      const model = await window.gguf64.loadModel(url, { onProgress: (p) => log.push(p) });
+      model.unload();
+      return log;
+    }, `/models/${SMOLLM}`);
+    const groups = events.filter((e) => e.phase === 'group');
+    assert.equal(groups.length, 32);
+    assert.equal(groups[0].group.kind, 'embeddings');
+    assert.equal(groups.at(-1).group.kind, 'output');
+    const layers = groups.filter((e) => e.group.kind === 'layer');
+    assert.deepEqual(layers.map((e) => e.layer).sort((a, b) => a - b), [...Array(30).keys()]);
+    assert.deepEqual(layers.map((e) => e.layersDone), [...Array(30).keys()].map((i) => i + 1));
+    assert.ok(layers.every((e) => e.layersTotal === 30 && e.bytesTotal === 98362432));
+    for (let i = 1; i < events.length; i++) assert.ok(events[i].bytesLoaded >= events[i - 1].bytesLoaded);
+    assert.equal(events.at(-1).phase, 'done');
+  });
+
+  test('limits force the multi-memory layout: every layer lands in a storage memory under the cap', async () => {
+    const result = await page.evaluate(async (url) => {
+      const model = await window.gguf64.loadModel(url, { shardCap: 20e6, memoryBudget: 10e6 });
+      const { layout } = model.info;
+      model.unload();
+      return layout;
+    }, `/models/${SMOLLM}`);
+    assert.equal(result.kind, 'multi');
+    assert.equal(result.memories[0].layers.length, 0);
+    assert.deepEqual(result.memories[0].holds, ['embeddings', 'output']);
+    const stored = result.memories.slice(1).flatMap((m) => m.layers).sort((a, b) => a - b);
+    assert.deepEqual(stored, [...Array(30).keys()]);
+    assert.ok(result.memories.slice(1).every((m) => m.bytes <= 20e6));
+    assert.equal(result.workingSetLayers, 4);
+  });
+
   test('a missing file is an HTTP_STATUS error with the status', async () => {
     const result = await loadInPage(page, '/models/no-such-model.gguf');
     assert.equal(result.error?.code, 'HTTP_STATUS');
