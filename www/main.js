@@ -6,7 +6,18 @@ const DEFAULT_MODEL = '/models/SmolLM2-135M-Instruct.Q4_1.gguf';
 const $ = (id) => document.getElementById(id);
 
 const MB = 1e6;
-const formatBytes = (n) => (n >= 1e9 ? `${(n / 1e9).toFixed(2)} GB` : `${(n / MB).toFixed(1)} MB`);
+const formatBytes = (n) => {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(2)} GB`;
+  if (n >= 1e6) return `${(n / MB).toFixed(1)} MB`;
+  return `${(n / 1e3).toFixed(1)} KB`;
+};
+
+/** Layout settings from the page address, e.g. `?layout=multi&shardCap=20000000&budget=10000000`. */
+function layoutOptions() {
+  const q = new URLSearchParams(location.search);
+  const number = (key) => (q.has(key) ? Number(q.get(key)) : undefined);
+  return { layout: q.get('layout') ?? 'auto', shardCap: number('shardCap'), memoryBudget: number('budget') };
+}
 
 let controller;
 let current;
@@ -23,12 +34,62 @@ function setStatus(text, isError = false) {
   $('status').classList.toggle('error', isError);
 }
 
+/** One row per memory, one cell per group; cells light up as their group lands. */
+function drawMap(layout) {
+  const rows = layout.memories.map((m) => {
+    const row = document.createElement('div');
+    row.className = 'memory';
+    const label = document.createElement('div');
+    label.className = 'label';
+    const role = m.index === 0 ? 'main memory' : `storage memory ${m.index}`;
+    const slots = m.index === 0 && layout.workingSetLayers ? ` · working set of ${layout.workingSetLayers} layer slots` : '';
+    label.textContent = `${role} · ${formatBytes(m.bytes)} · ${m.layers.length} layers resident${slots}`;
+    const cells = document.createElement('div');
+    cells.className = 'cells';
+    const names = [...m.holds.filter((h) => h === 'embeddings'), ...m.layers, ...m.holds.filter((h) => h === 'output')];
+    for (const name of names) {
+      const cell = document.createElement('div');
+      cell.className = 'cell';
+      cell.id = `cell-${name}`;
+      cell.title = typeof name === 'number' ? `layer ${name}` : name;
+      cell.textContent = typeof name === 'number' ? String(name) : name[0].toUpperCase();
+      cells.append(cell);
+    }
+    row.append(label, cells);
+    return row;
+  });
+  $('map').replaceChildren(...rows);
+  $('log').replaceChildren();
+  $('map-section').hidden = false;
+}
+
+/** The seed's log: "Embeddings loaded (30.1 MB)", "Layer 0 loaded (2.2 MB)", "LM head loaded". */
+function logGroup(group) {
+  const name = { embeddings: 'Embeddings', output: 'Output norm / LM head' }[group.kind] ?? `Layer ${group.layer}`;
+  const line = document.createElement('div');
+  line.textContent = `✓ ${name} loaded (${formatBytes(group.bytes)}) → memory ${group.memory}`;
+  $('log').append(line);
+  $('log').scrollTop = $('log').scrollHeight;
+  document.getElementById(`cell-${group.kind === 'layer' ? group.layer : group.kind}`)?.classList.add('landed');
+}
+
+let drawnLayout = false;
+
 function onProgress(p) {
+  if (!drawnLayout && p.layout) {
+    drawMap(p.layout);
+    drawnLayout = true;
+  }
+  if (p.phase === 'group') {
+    logGroup(p.group);
+    return;
+  }
   const fraction = p.bytesTotal ? p.bytesLoaded / p.bytesTotal : 0;
   $('bar').style.width = `${(fraction * 100).toFixed(1)}%`;
   const total = p.bytesTotal ? ` of ${formatBytes(p.bytesTotal)}` : '';
   const phase = { header: 'reading header', data: 'streaming weights', done: 'done' }[p.phase] ?? p.phase;
-  setStatus(`${phase}: ${formatBytes(p.bytesLoaded)}${total} · ${p.mbPerSec.toFixed(0)} MB/s`);
+  const layers = p.layersTotal ? ` · layer ${p.layersDone}/${p.layersTotal}` : '';
+  setStatus(`${phase}: ${formatBytes(p.bytesLoaded)}${total}${layers} · ${p.mbPerSec.toFixed(0)} MB/s`);
 }
 
 function showFacts(info) {
@@ -60,9 +121,11 @@ async function load(source) {
   $('load').disabled = true;
   $('abort').disabled = false;
   $('result').hidden = true;
+  $('map-section').hidden = true;
+  drawnLayout = false;
   $('bar').style.width = '0';
   try {
-    current = await loadModel(source, { onProgress, signal: controller.signal });
+    current = await loadModel(source, { ...layoutOptions(), onProgress, signal: controller.signal });
     showFacts(current.info);
     setStatus(`Loaded ${formatBytes(current.info.fileBytes)} into ${current.info.build} memory.`);
     document.body.dataset.state = 'loaded';

@@ -63,6 +63,7 @@ function runtime(build) {
  * @property {'header' | 'data' | 'group' | 'done'} phase
  * @property {{ kind: 'embeddings' | 'layer' | 'output', layer: number | null, bytes: number, memory: number } | undefined} group
  * @property {number | null} layer the layer that just landed ('group' events)
+ * @property {object | undefined} layout the MemoryPlan, once the header is parsed (as in `model.info.layout`)
  * @property {number} layersDone
  * @property {number | null} layersTotal
  * @property {number} bytesLoaded
@@ -90,6 +91,7 @@ export async function loadModel(source, options = {}) {
     const report = (phase, group) => onProgress({
       phase,
       group,
+      layout: plan,
       layer: group?.layer ?? null,
       layersDone,
       layersTotal: plan ? plan.memories.reduce((n, m) => n + m.layers.length, 0) : null,
