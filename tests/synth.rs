@@ -176,7 +176,7 @@ fn bad_headers_are_typed_errors() {
     let one = |ty, dims: &[u64]| vec![TensorSpec::new("t", dims, ty)];
     let none = Metadata::new();
     let err =
-        |m: &Metadata, s: &[TensorSpec]| GgufWriter::new(Vec::new(), m, s).err().expect("error");
+        |m: &Metadata, s: &[TensorSpec]| GgufWriter::new(Vec::new(), m, s).expect_err("error");
     assert!(matches!(
         err(&none, &one(GgmlType::Q4_K, &[128, 2])),
         WriteError::BadShape { .. }
@@ -322,18 +322,20 @@ fn dequantize(ty: GgmlType, data: &[u8]) -> Vec<f32> {
     let mut out = Vec::new();
     match ty {
         GgmlType::F32 => out.extend(
-            data.chunks_exact(4)
-                .map(|c| f32::from_le_bytes(c.try_into().unwrap())),
+            data.as_chunks::<4>()
+                .0
+                .iter()
+                .map(|c| f32::from_le_bytes(*c)),
         ),
-        GgmlType::F16 => out.extend(data.chunks_exact(2).map(|c| f16_at(c, 0))),
+        GgmlType::F16 => out.extend(data.as_chunks::<2>().0.iter().map(|c| f16_at(c, 0))),
         GgmlType::Q8_0 => {
-            for b in data.chunks_exact(34) {
+            for b in data.as_chunks::<34>().0 {
                 let d = f16_at(b, 0);
                 out.extend(b[2..].iter().map(|&q| d * f32::from(q as i8)));
             }
         }
         GgmlType::Q4_0 => {
-            for b in data.chunks_exact(18) {
+            for b in data.as_chunks::<18>().0 {
                 let d = f16_at(b, 0);
                 let qs = &b[2..];
                 out.extend(qs.iter().map(|&q| d * (f32::from(q & 0xF) - 8.0)));
@@ -341,7 +343,7 @@ fn dequantize(ty: GgmlType, data: &[u8]) -> Vec<f32> {
             }
         }
         GgmlType::Q4_K => {
-            for b in data.chunks_exact(144) {
+            for b in data.as_chunks::<144>().0 {
                 let (d, dmin) = (f16_at(b, 0), f16_at(b, 2));
                 let sc = &b[4..16];
                 let scale_min = |j: usize| -> (f32, f32) {
@@ -355,7 +357,7 @@ fn dequantize(ty: GgmlType, data: &[u8]) -> Vec<f32> {
                     };
                     (d * f32::from(s), dmin * f32::from(m))
                 };
-                for (g, qs) in b[16..].chunks_exact(32).enumerate() {
+                for (g, qs) in b[16..].as_chunks::<32>().0.iter().enumerate() {
                     let (d1, m1) = scale_min(2 * g);
                     let (d2, m2) = scale_min(2 * g + 1);
                     out.extend(qs.iter().map(|&q| d1 * f32::from(q & 0xF) - m1));
@@ -364,7 +366,7 @@ fn dequantize(ty: GgmlType, data: &[u8]) -> Vec<f32> {
             }
         }
         GgmlType::Q6_K => {
-            for b in data.chunks_exact(210) {
+            for b in data.as_chunks::<210>().0 {
                 let (ql, qh, scales, d) = (&b[0..128], &b[128..192], &b[192..208], f16_at(b, 208));
                 let mut y = [0f32; 256];
                 for half in 0..2 {
@@ -767,4 +769,23 @@ fn cli_bad_arguments_exit_2_with_usage() {
     }
     assert!(!out_path.exists());
     let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn cli_dry_run_prints_the_layout_and_writes_nothing() {
+    let out = synth(&["--preset", "llama-7b-q4_k", "--seed", "1", "--dry-run"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let layout = SynthModel::new(&Preset::Llama7bQ4K.config(), 1)
+        .unwrap()
+        .layout()
+        .unwrap();
+    assert!(
+        stdout.contains(&format!("{} bytes, 291 tensors", layout.file_len)),
+        "{stdout}"
+    );
 }

@@ -18,6 +18,7 @@ use gguf64::synth::{ModelConfig, Preset, QuantPlan, SynthModel};
 
 const USAGE: &str = "\
 usage: synth --preset <name> --seed <n> --out <file.gguf> [custom flags]
+       synth --preset <name> --seed <n> --dry-run [custom flags]   (print the layout only)
 
 presets: tiny, llama-7b-q4_k, llama-13b-q4_k, custom
 custom flags (only with --preset custom; defaults are tiny's shape):
@@ -33,7 +34,8 @@ const PIECES_IN_FLIGHT: usize = 4;
 struct Args {
     config: ModelConfig,
     seed: u64,
-    out: PathBuf,
+    /// `None` for a dry run.
+    out: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -62,12 +64,16 @@ fn main() -> ExitCode {
 
 fn parse_args(argv: &[String]) -> Result<Args, String> {
     let mut preset = None;
-    let (mut seed, mut out) = (None, None);
+    let (mut seed, mut out, mut dry_run) = (None, None, false);
     let mut custom: Vec<(&str, &str)> = Vec::new();
     let mut it = argv.iter();
     while let Some(flag) = it.next() {
         if flag == "-h" || flag == "--help" {
             return Err("help".into());
+        }
+        if flag == "--dry-run" {
+            dry_run = true;
+            continue;
         }
         let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
         match flag.as_str() {
@@ -87,7 +93,10 @@ fn parse_args(argv: &[String]) -> Result<Args, String> {
     }
     let preset = preset.ok_or("--preset is required")?;
     let seed = seed.ok_or("--seed is required")?;
-    let out = out.ok_or("--out is required")?;
+    if out.is_none() && !dry_run {
+        return Err("--out is required".into());
+    }
+    let out = if dry_run { None } else { out };
     let config = if preset == "custom" {
         custom_config(&custom)?
     } else {
@@ -145,22 +154,47 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let model = SynthModel::new(&args.config, args.seed)?;
     let layout = model.layout()?;
     let (file_len, n_tensors) = (layout.file_len, layout.tensors.len());
-    let part = part_path(&args.out);
+    let Some(out) = &args.out else {
+        print_plan(&args.config, &layout);
+        return Ok(());
+    };
+    let part = part_path(out);
     let start = Instant::now();
     let result = write_file(&model, layout, &part);
     if let Err(e) = result {
         let _ = fs::remove_file(&part);
         return Err(e);
     }
-    fs::rename(&part, &args.out)?;
+    fs::rename(&part, out)?;
     let secs = start.elapsed().as_secs_f64();
     eprintln!(
         "synth: wrote {} ({}): {file_len} bytes, {n_tensors} tensors, {secs:.2} s, {:.0} MB/s",
-        args.out.display(),
+        out.display(),
         args.config.name,
         file_len as f64 / 1e6 / secs.max(1e-9),
     );
     Ok(())
+}
+
+/// The file size, header size and bytes per tensor type, on stdout.
+fn print_plan(config: &ModelConfig, layout: &gguf64::gguf::HeaderLayout) {
+    let mut by_type: Vec<(GgmlType, usize, u64)> = Vec::new();
+    for t in &layout.tensors {
+        match by_type.iter_mut().find(|(ty, _, _)| *ty == t.ggml_type) {
+            Some((_, n, bytes)) => (*n, *bytes) = (*n + 1, *bytes + t.n_bytes),
+            None => by_type.push((t.ggml_type, 1, t.n_bytes)),
+        }
+    }
+    println!(
+        "{}: {} bytes, {} tensors, header {} bytes",
+        config.name,
+        layout.file_len,
+        layout.tensors.len(),
+        layout.data_offset
+    );
+    for (ty, n, bytes) in by_type {
+        println!("  {ty}: {n} tensors, {bytes} bytes");
+    }
 }
 
 fn part_path(out: &Path) -> PathBuf {

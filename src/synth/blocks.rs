@@ -219,7 +219,7 @@ mod tests {
     #[test]
     fn rejects_partial_blocks_and_unsupported_types() {
         let mut r = SplitMix64::new(1);
-        let mut buf = vec![0u8; 176];
+        let mut buf = [0u8; 176];
         assert!(!fill_blocks(
             GgmlType::Q4_K,
             Fill::Norm,

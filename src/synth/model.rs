@@ -134,7 +134,7 @@ impl ModelConfig {
         if !self.head_dim().is_multiple_of(2) {
             return bad("heads", "embd / heads must be even (rotary pairs)");
         }
-        if self.n_head % self.n_head_kv != 0 {
+        if !self.n_head.is_multiple_of(self.n_head_kv) {
             return bad("kv-heads", "must divide heads");
         }
         if !(MIN_VOCAB..=MAX_VOCAB).contains(&self.n_vocab) {

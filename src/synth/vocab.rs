@@ -34,7 +34,7 @@ fn piece(k: u64) -> String {
     if k == 0 {
         return SPACE.to_string();
     }
-    let (word, with_space) = ((k - 1) / 2, (k - 1) % 2 == 0);
+    let (word, with_space) = ((k - 1) / 2, (k - 1).is_multiple_of(2));
     // Find the length of word number `word` among strings of length 1, 2, ...
     let (mut len, mut index, mut count) = (1u32, word, 26u64);
     while index >= count {
