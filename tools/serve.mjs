@@ -72,14 +72,16 @@ async function handle(mounts, req, res) {
     res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found\n');
     return;
   }
+  // `?norange` plays a server without Range support (tests of the fallback path).
+  const ignoreRange = new URL(req.url, 'http://x').searchParams.has('norange');
   const etag = `"${info.size.toString(16)}-${Math.floor(info.mtimeMs).toString(16)}"`;
   res.setHeader('Content-Type', TYPES[path.extname(file)] ?? 'application/octet-stream');
-  res.setHeader('Accept-Ranges', 'bytes');
+  res.setHeader('Accept-Ranges', ignoreRange ? 'none' : 'bytes');
   res.setHeader('ETag', etag);
   res.setHeader('Last-Modified', info.mtime.toUTCString());
   res.setHeader('Cache-Control', 'no-cache');
   const ifRange = req.headers['if-range'];
-  const range = ifRange && ifRange !== etag ? null : parseRange(req.headers.range, info.size);
+  const range = ignoreRange || (ifRange && ifRange !== etag) ? null : parseRange(req.headers.range, info.size);
   if (range === 'bad') {
     res.writeHead(416, { 'Content-Range': `bytes */${info.size}` }).end();
     return;

@@ -6,6 +6,7 @@
 
 import { ErrorCode, Gguf64Error, toGguf64Error } from './errors.js';
 import { detectFeatures } from './features.js';
+import { readPrefix } from './range.js';
 import { createStorage } from './storage.js';
 import { megabytesPerSecond, openSource, writeChunk } from './stream.js';
 
@@ -123,6 +124,31 @@ export async function loadModel(source, options = {}) {
     throw toGguf64Error(err, context);
   } finally {
     loader?.free();
+  }
+}
+
+/**
+ * Reads only the header of a GGUF file (through Range requests) and reports its metadata, its
+ * tensors, its config and the layout it would get, without downloading the weights.
+ * @param {string | URL} url
+ * @param {{ signal?: AbortSignal, build?: 'auto' | 'wasm64' | 'wasm32', layout?: string, shardCap?: number, memoryBudget?: number }} [options]
+ */
+export async function inspect(url, options = {}) {
+  const { signal, build: requested = 'auto', layout, shardCap, memoryBudget } = options;
+  const href = new URL(String(url), globalThis.location?.href).href;
+  let inspector;
+  try {
+    const { bindings, build } = await runtime(chooseBuild(requested));
+    const read = await readPrefix(href, (bytes, fileBytes) => {
+      inspector ??= new bindings.HeaderInspector(fileBytes);
+      return inspector.push(bytes);
+    }, signal);
+    const report = inspector.report(shardCap, memoryBudget, layout);
+    return { url: href, build, ...report, fileBytes: read.fileBytes ?? report.fileBytes, bytesRead: read.bytesRead, rangeRequests: read.rangeRequests };
+  } catch (err) {
+    throw toGguf64Error(err, { url: href });
+  } finally {
+    inspector?.free();
   }
 }
 

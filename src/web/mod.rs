@@ -4,6 +4,7 @@
 //! number is what the shim computes with (a `u64` would arrive as a BigInt).
 
 mod error;
+mod inspect;
 mod report;
 #[cfg(test)]
 mod tests;

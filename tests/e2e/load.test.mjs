@@ -112,6 +112,32 @@ describe('loading real models in headless Chromium', () => {
     assert.equal(result.workingSetLayers, 4);
   });
 
+  test('inspect(url) reads only the header through Range requests and matches Python gguf', async () => {
+    const golden = JSON.parse(await readFile(path.join(ROOT, 'tests/golden/gemma-3-270m-q4_k_m.json'), 'utf8'));
+    const report = await page.evaluate((url) => window.gguf64.inspect(url), `/models/${GEMMA}`);
+    assert.equal(report.arch, 'gemma3');
+    assert.equal(report.fileBytes, golden.file_size);
+    assert.equal(report.dataOffset, golden.data_offset);
+    assert.deepEqual(report.tensors.map((t) => [t.name, t.type, t.shape, t.offset, t.nBytes]),
+      golden.tensors.map((t) => [t.name, t.type, t.shape, t.offset, t.n_bytes]));
+    assert.deepEqual(Object.keys(report.metadata), golden.metadata.map((m) => m.key));
+    assert.equal(report.metadata['tokenizer.ggml.tokens'].count, 262144);
+    assert.equal(report.config.nLayers, 18);
+    assert.equal(report.layout.kind, 'standard');
+    // The header is 6.5 MB of a 253 MB file: a few 1 MiB range requests, not the weights.
+    assert.ok(report.bytesRead < golden.data_offset + (1 << 20), `read ${report.bytesRead} bytes`);
+    assert.ok(report.rangeRequests >= 2);
+  });
+
+  test('inspect(url) works with a server that ignores Range, and plans forced layouts', async () => {
+    const report = await page.evaluate((url) => window.gguf64.inspect(url, { shardCap: 20e6, memoryBudget: 10e6 }),
+      `/models/${SMOLLM}?norange`);
+    assert.equal(report.tensors.length, 272);
+    assert.equal(report.layout.kind, 'multi');
+    assert.equal(report.rangeRequests, 1);
+    assert.ok(report.bytesRead < 16 << 20, `read ${report.bytesRead} bytes`);
+  });
+
   test('a missing file is an HTTP_STATUS error with the status', async () => {
     const result = await loadInPage(page, '/models/no-such-model.gguf');
     assert.equal(result.error?.code, 'HTTP_STATUS');
