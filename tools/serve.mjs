@@ -72,8 +72,15 @@ async function handle(mounts, req, res) {
     res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found\n');
     return;
   }
-  // `?norange` plays a server without Range support (tests of the fallback path).
-  const ignoreRange = new URL(req.url, 'http://x').searchParams.has('norange');
+  // Test hooks, by query string: `?norange` plays a server without Range support; `?dropAfter=N`
+  // cuts the connection after N body bytes (of whole-file answers; with `&dropRanged`, of ranged
+  // ones too); `?failRanges` answers 503 to ranged requests (so a resume cannot succeed).
+  const query = new URL(req.url, 'http://x').searchParams;
+  const ignoreRange = query.has('norange');
+  if (query.has('failRanges') && req.headers.range) {
+    res.writeHead(503, { 'Content-Type': 'text/plain' }).end('unavailable\n');
+    return;
+  }
   const etag = `"${info.size.toString(16)}-${Math.floor(info.mtimeMs).toString(16)}"`;
   res.setHeader('Content-Type', TYPES[path.extname(file)] ?? 'application/octet-stream');
   res.setHeader('Accept-Ranges', ignoreRange ? 'none' : 'bytes');
@@ -94,10 +101,14 @@ async function handle(mounts, req, res) {
     res.end();
     return;
   }
-  const body = createReadStream(file, { start, end, highWaterMark: 1 << 20 });
+  const drops = query.has('dropAfter') && (!req.headers.range || query.has('dropRanged'));
+  const dropAfter = drops ? Number(query.get('dropAfter')) : Infinity;
+  const last = Math.min(end, start + dropAfter - 1);
+  const body = createReadStream(file, { start, end: last, highWaterMark: 1 << 20 });
   body.on('error', () => res.destroy());
   res.on('close', () => body.destroy());
-  body.pipe(res);
+  if (last < end) body.on('end', () => res.destroy());
+  body.pipe(res, { end: last >= end });
 }
 
 /**

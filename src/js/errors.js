@@ -9,7 +9,9 @@ export const ErrorCode = Object.freeze({
   LENGTH_MISMATCH: 'LENGTH_MISMATCH',     // Content-Length disagrees with the header
   OUT_OF_MEMORY: 'OUT_OF_MEMORY',
   HTTP_STATUS: 'HTTP_STATUS',             // the server answered with a non-2xx status
-  NETWORK: 'NETWORK',                     // fetch failed or the connection dropped
+  NETWORK: 'NETWORK',                     // fetch failed, or the connection dropped and resuming failed
+  SOURCE_CHANGED: 'SOURCE_CHANGED',       // the file changed (ETag / Last-Modified) while loading
+  DOES_NOT_FIT: 'DOES_NOT_FIT',           // the model does not fit the memory limits
   ABORTED: 'ABORTED',                     // the caller's AbortSignal fired
   UNSUPPORTED_BROWSER: 'UNSUPPORTED_BROWSER',
   INVALID_ARGUMENT: 'INVALID_ARGUMENT',

@@ -59,9 +59,10 @@ function runtime(build) {
  * @property {'auto' | 'standard' | 'memory64' | 'paged' | 'multi'} [layout]
  * @property {number} [shardCap] bytes per storage memory
  * @property {number} [memoryBudget] main-memory bytes for layer weights
+ * @property {{ attempts: number, baseDelayMs: number }} [retry] resuming after dropped connections (default 5 attempts, 250 ms doubling)
  *
  * @typedef {object} LoadProgress
- * @property {'header' | 'data' | 'group' | 'done'} phase
+ * @property {'header' | 'data' | 'group' | 'resume' | 'done'} phase ('resume': the connection dropped at `offset`; attempt `attempt` follows)
  * @property {{ kind: 'embeddings' | 'layer' | 'output', layer: number | null, bytes: number, memory: number } | undefined} group
  * @property {number | null} layer the layer that just landed ('group' events)
  * @property {object | undefined} layout the MemoryPlan, once the header is parsed (as in `model.info.layout`)
@@ -72,16 +73,17 @@ function runtime(build) {
  * @property {number} mbPerSec
  */
 export async function loadModel(source, options = {}) {
-  const { onProgress = () => {}, signal, build: requested = 'auto', layout, shardCap, memoryBudget } = options;
+  const { onProgress = () => {}, signal, build: requested = 'auto', layout, shardCap, memoryBudget, retry } = options;
   const context = typeof source === 'string' || source instanceof URL ? { url: String(source) } : {};
   let loader;
-  let reader;
+  let body;
   try {
     const { bindings, memory, build } = await runtime(chooseBuild(requested));
     const startMs = performance.now();
-    const opened = await openSource(source, signal);
-    reader = opened.reader;
-    loader = new bindings.StreamLoader(opened.length, shardCap, memoryBudget, layout);
+    const onResume = ({ offset, attempt }) => onProgress({ phase: 'resume', offset, attempt, layersDone, layersTotal: null,
+      bytesLoaded: offset, bytesTotal: loader?.expectedLen ?? body?.length ?? null, mbPerSec: 0 });
+    body = await openSource(source, { signal, retry, onResume });
+    loader = new bindings.StreamLoader(body.length, shardCap, memoryBudget, layout);
     let storage; // created when the first byte for a storage memory arrives
     let plan;
     let layersDone = 0;
@@ -97,12 +99,12 @@ export async function loadModel(source, options = {}) {
       layersDone,
       layersTotal: plan ? plan.memories.reduce((n, m) => n + m.layers.length, 0) : null,
       bytesLoaded: loader.received,
-      bytesTotal: loader.expectedLen ?? opened.length ?? null,
+      bytesTotal: loader.expectedLen ?? body.length ?? null,
       mbPerSec: megabytesPerSecond(loader.received, startMs, performance.now()),
     });
     for (;;) {
       signal?.throwIfAborted();
-      const { done, value } = await reader.read();
+      const { done, value } = await body.read(loader.received, loader.expectedLen);
       if (done) break;
       writeChunk(loader, memory, storageFor, value);
       plan ??= loader.layout();
@@ -120,7 +122,7 @@ export async function loadModel(source, options = {}) {
       mbPerSec: megabytesPerSecond(model.info.fileBytes, startMs, performance.now()) });
     return model;
   } catch (err) {
-    reader?.cancel().catch(() => {});
+    body?.cancel();
     throw toGguf64Error(err, context);
   } finally {
     loader?.free();

@@ -2,34 +2,21 @@
 // address the loader names, and never gathered into a whole-file buffer.
 
 import { ErrorCode, Gguf64Error } from './errors.js';
+import { ResumableBody } from './resume.js';
 
 /**
- * Opens a source as a byte stream.
+ * Opens a source as a byte stream with `read(position, expected)`, `cancel()` and `length`.
+ * URLs resume after dropped connections (see resume.js); Blobs and Files are read as streams.
  * @param {string | URL | Blob} source
- * @param {AbortSignal} [signal]
- * @returns {Promise<{ reader: ReadableStreamDefaultReader<Uint8Array>, length?: number, url?: string }>}
+ * @param {{ signal?: AbortSignal, retry?: object, onResume?: Function }} options
  */
-export async function openSource(source, signal) {
+export async function openSource(source, options) {
   if (typeof Blob !== 'undefined' && source instanceof Blob) {
-    return { reader: source.stream().getReader(), length: source.size };
+    const reader = source.stream().getReader();
+    return { length: source.size, read: () => reader.read(), cancel: () => reader.cancel().catch(() => {}) };
   }
   const url = new URL(String(source), globalThis.location?.href).href;
-  const response = await fetch(url, { signal });
-  if (!response.ok) {
-    throw new Gguf64Error(ErrorCode.HTTP_STATUS, `${url}: HTTP ${response.status} ${response.statusText}`,
-      { url, status: response.status });
-  }
-  if (!response.body) {
-    throw new Gguf64Error(ErrorCode.NETWORK, `${url}: the response has no body`, { url });
-  }
-  return { reader: response.body.getReader(), length: announcedLength(response), url };
-}
-
-/** Content-Length, unless the body is content-encoded (then the header counts compressed bytes). */
-function announcedLength(response) {
-  if (response.headers.get('content-encoding')) return undefined;
-  const value = Number(response.headers.get('content-length'));
-  return Number.isSafeInteger(value) && value > 0 ? value : undefined;
+  return new ResumableBody(url, options).open();
 }
 
 /**

@@ -1,0 +1,133 @@
+// A body stream over HTTP that survives dropped connections: when a read fails or the body ends
+// early, it asks again with `Range: bytes=<position>-` and `If-Range: <validator>`, checks the 206
+// answer's Content-Range, and goes on. A server that ignores Range answers with the whole file
+// (200): its first `position` bytes are skipped. A changed file (new ETag/Last-Modified) or too
+// many attempts without progress end in a typed error.
+
+import { ErrorCode, Gguf64Error } from './errors.js';
+import { contentRangeTotal } from './range.js';
+
+const DEFAULT_RETRY = { attempts: 5, baseDelayMs: 250 };
+
+function sleep(ms, signal) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => { clearTimeout(timer); reject(signal.reason); }, { once: true });
+  });
+}
+
+export class ResumableBody {
+  #url;
+  #signal;
+  #retry;
+  #onResume;
+  #reader;
+  #validator;
+  #skip = 0; // bytes of the current body to drop (a 200 answer to a resume)
+
+  /** @type {number | undefined} the file length the first answer announced */
+  length;
+
+  /**
+   * @param {string} url
+   * @param {{ signal?: AbortSignal, retry?: { attempts: number, baseDelayMs: number }, onResume?: (e: { offset: number, attempt: number, cause: unknown }) => void }} options
+   */
+  constructor(url, { signal, retry = DEFAULT_RETRY, onResume = () => {} } = {}) {
+    this.#url = url;
+    this.#signal = signal;
+    this.#retry = retry;
+    this.#onResume = onResume;
+  }
+
+  /** The first request; throws HTTP_STATUS for a non-2xx answer. */
+  async open() {
+    const response = await fetch(this.#url, { signal: this.#signal });
+    this.#check(response, 0);
+    this.#validator = response.headers.get('etag') ?? response.headers.get('last-modified') ?? undefined;
+    if (!response.headers.get('content-encoding')) {
+      const n = Number(response.headers.get('content-length'));
+      if (Number.isSafeInteger(n) && n > 0) this.length = n;
+    }
+    this.#reader = response.body.getReader();
+    return this;
+  }
+
+  /**
+   * The next piece of the file at `position` (the bytes the caller has kept so far).
+   * `expected` is the full length once known; a body that ends before it is resumed.
+   * @returns {Promise<{ done: boolean, value?: Uint8Array }>}
+   */
+  async read(position, expected) {
+    for (let attempt = 0; ; attempt++) {
+      let cause;
+      try {
+        const piece = await this.#readSkipping();
+        const total = expected ?? this.length;
+        if (!piece.done || total === undefined || position >= total) return piece;
+        cause = new Error(`the body ended at byte ${position} of ${total}`);
+      } catch (err) {
+        if (this.#signal?.aborted || err instanceof Gguf64Error) throw err;
+        cause = err;
+      }
+      if (attempt >= this.#retry.attempts) {
+        throw new Gguf64Error(ErrorCode.NETWORK,
+          `${this.#url}: connection lost at byte ${position} and ${attempt} attempts to resume failed: ${cause?.message ?? cause}`,
+          { url: this.#url, offset: position, cause });
+      }
+      this.#onResume({ offset: position, attempt: attempt + 1, cause });
+      await sleep(this.#retry.baseDelayMs * 2 ** attempt, this.#signal);
+      // A refused or failed resume counts as one more attempt; a typed answer (404, a changed
+      // file) or an abort ends the load.
+      await this.#reopen(position).catch((err) => {
+        if (this.#signal?.aborted || err instanceof Gguf64Error) throw err;
+      });
+    }
+  }
+
+  async cancel() {
+    await this.#reader?.cancel().catch(() => {});
+  }
+
+  async #readSkipping() {
+    for (;;) {
+      const piece = await this.#reader.read();
+      if (piece.done || this.#skip === 0) return piece;
+      const drop = Math.min(this.#skip, piece.value.length);
+      this.#skip -= drop;
+      if (drop < piece.value.length) return { done: false, value: piece.value.subarray(drop) };
+    }
+  }
+
+  async #reopen(position) {
+    this.#reader?.cancel().catch(() => {});
+    this.#reader = { read: () => Promise.reject(new Error('no connection')), cancel: async () => {} };
+    const headers = { Range: `bytes=${position}-` };
+    if (this.#validator) headers['If-Range'] = this.#validator;
+    const response = await fetch(this.#url, { headers, signal: this.#signal });
+    this.#check(response, position);
+    const validator = response.headers.get('etag') ?? response.headers.get('last-modified') ?? undefined;
+    if (this.#validator && validator && validator !== this.#validator) {
+      throw new Gguf64Error(ErrorCode.SOURCE_CHANGED, `${this.#url} changed while it was loading`, { url: this.#url, offset: position });
+    }
+    if (response.status === 206) {
+      const start = Number(/^bytes (\d+)-/.exec(response.headers.get('content-range') ?? '')?.[1]);
+      const total = contentRangeTotal(response.headers.get('content-range'));
+      if (start !== position || (this.length !== undefined && total !== this.length)) {
+        throw new Error(`unexpected Content-Range ${response.headers.get('content-range')} for byte ${position}`);
+      }
+      this.#skip = 0;
+    } else {
+      this.#skip = position; // the whole file again: drop what we already have
+    }
+    this.#reader = response.body.getReader();
+  }
+
+  #check(response, position) {
+    if (response.ok) return;
+    const err = new Gguf64Error(ErrorCode.HTTP_STATUS, `${this.#url}: HTTP ${response.status} ${response.statusText}`,
+      { url: this.#url, status: response.status, offset: position });
+    // 5xx after a drop may pass; anything else is final.
+    if (position > 0 && response.status >= 500) throw new Error(err.message);
+    throw err;
+  }
+}
