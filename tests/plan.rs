@@ -168,3 +168,54 @@ fn impossible_limits_are_typed_errors() {
     let forced_paged = PlanLimits { shard_cap: 10 * MB, force: Some(LayoutKind::Paged), ..PlanLimits::for_target(Target::Wasm64) };
     assert!(matches!(MemoryPlan::new(&groups, &forced_paged), Err(PlanError::DoesNotFit { what: "one storage memory", .. })));
 }
+
+/// A qwen2 header written in code: QKV biases, GQA, YaRN scaling, no tied embeddings.
+fn qwen2_header() -> Header {
+    use gguf64::gguf::{GgmlType, TensorSpec};
+    let mut m = Metadata::new();
+    let mut put = |k: &str, v: Value| m.insert(k.to_string(), v).unwrap();
+    put("general.architecture", Value::String("qwen2".into()));
+    put("qwen2.block_count", Value::U32(2));
+    put("qwen2.embedding_length", Value::U32(896));
+    put("qwen2.feed_forward_length", Value::U32(4864));
+    put("qwen2.attention.head_count", Value::U32(14));
+    put("qwen2.attention.head_count_kv", Value::U32(2));
+    put("qwen2.context_length", Value::U32(32768));
+    put("qwen2.rope.freq_base", Value::F32(1_000_000.0));
+    put("qwen2.attention.layer_norm_rms_epsilon", Value::F32(1e-6));
+    put("qwen2.rope.scaling.type", Value::String("yarn".into()));
+    put("qwen2.rope.scaling.factor", Value::F32(4.0));
+    put("qwen2.rope.scaling.original_context_length", Value::U32(32768));
+    put("qwen2.vocab_size", Value::U32(151936));
+    let mut specs = vec![TensorSpec::new("token_embd.weight", &[896, 64], GgmlType::F16), TensorSpec::new("output.weight", &[896, 64], GgmlType::F16)];
+    for l in 0..2 {
+        specs.push(TensorSpec::new(&format!("blk.{l}.attn_q.weight"), &[896, 896], GgmlType::F16));
+        specs.push(TensorSpec::new(&format!("blk.{l}.attn_q.bias"), &[896], GgmlType::F32));
+    }
+    // Only the header matters here: lay it out and parse it back.
+    let layout = gguf64::gguf::layout_header(&m, &specs).unwrap();
+    gguf64::gguf::parse_header(&layout.bytes, None).unwrap()
+}
+
+#[test]
+fn qwen2_config_has_qkv_bias_gqa_and_yarn() {
+    let c = ModelConfig::from_header(&qwen2_header()).unwrap();
+    assert_eq!(c.arch, Arch::Qwen2);
+    assert_eq!((c.n_layers, c.n_embd, c.n_heads, c.n_kv_heads, c.head_dim, c.n_ff, c.n_vocab), (2, 896, 14, 2, 64, 4864, 151_936));
+    assert!(c.qkv_bias && !c.tied_embeddings && !c.qk_norm);
+    assert_eq!(c.rope_scaling, gguf64::model::RopeScaling::Yarn { factor: 4.0, original_context: 32768 });
+    assert!(c.sliding_window.is_none());
+}
+
+#[test]
+fn inconsistent_head_counts_are_config_errors() {
+    let mut h = qwen2_header();
+    let mut meta = Metadata::new();
+    for (k, v) in h.metadata.iter() {
+        let v = if k == "qwen2.attention.head_count_kv" { Value::U32(3) } else { v.clone() };
+        meta.insert(k.to_string(), v).unwrap();
+    }
+    h.metadata = meta;
+    let err = ModelConfig::from_header(&h).unwrap_err();
+    assert!(matches!(&err, ConfigError::Invalid { key, .. } if key == "qwen2.attention.head_count_kv"), "{err:?}");
+}
