@@ -46,6 +46,16 @@ function runtime(build) {
 }
 
 /**
+ * Bytes of the main memory of each build instantiated so far, e.g. `{ wasm64: 104857600 }`.
+ * WebAssembly memories never shrink: unloading a model frees its space for the next one.
+ */
+export async function memoryUsage() {
+  const usage = {};
+  for (const [build, ready] of runtimes) usage[build] = (await ready).memory.buffer.byteLength;
+  return usage;
+}
+
+/**
  * Streams a GGUF model into WebAssembly memory, each tensor straight to the place its MemoryPlan
  * gives, and reports every group (embeddings, each layer, the output) as it lands.
  * @param {string | URL | Blob} source a URL, or a File/Blob
