@@ -3,6 +3,7 @@
 //! Numbers crossing the boundary are `f64`: byte addresses and lengths stay below 2^53, and a JS
 //! number is what the shim computes with (a `u64` would arrive as a BigInt).
 
+mod bench;
 mod error;
 mod inspect;
 mod report;
