@@ -8,10 +8,12 @@ import { ErrorCode, Gguf64Error, toGguf64Error } from './errors.js';
 import { detectFeatures } from './features.js';
 import { readPrefix } from './range.js';
 import { createStorage } from './storage.js';
-import { megabytesPerSecond, openSource, writeChunk } from './stream.js';
+import { openSource } from './source.js';
+import { megabytesPerSecond, writeChunk } from './stream.js';
 
 export { ErrorCode, Gguf64Error } from './errors.js';
 export { detectFeatures } from './features.js';
+export { cache } from './cache.js';
 
 const runtimes = new Map();
 
@@ -70,9 +72,10 @@ export async function memoryUsage() {
  * @property {number} [shardCap] bytes per storage memory
  * @property {number} [memoryBudget] main-memory bytes for layer weights
  * @property {{ attempts: number, baseDelayMs: number }} [retry] resuming after dropped connections (default 5 attempts, 250 ms doubling)
+ * @property {boolean} [cache] keep the file in the persistent cache and read it from there next time (default true)
  *
  * @typedef {object} LoadProgress
- * @property {'header' | 'data' | 'group' | 'resume' | 'done'} phase ('resume': the connection dropped at `offset`; attempt `attempt` follows)
+ * @property {'header' | 'data' | 'group' | 'resume' | 'warning' | 'done'} phase ('resume': the connection dropped at `offset`, attempt `attempt` follows; 'warning': `code` CACHE_QUOTA or CACHE_WRITE, the load goes on without caching)
  * @property {{ kind: 'embeddings' | 'layer' | 'output', layer: number | null, bytes: number, memory: number } | undefined} group
  * @property {number | null} layer the layer that just landed ('group' events)
  * @property {object | undefined} layout the MemoryPlan, once the header is parsed (as in `model.info.layout`)
@@ -83,7 +86,7 @@ export async function memoryUsage() {
  * @property {number} mbPerSec
  */
 export async function loadModel(source, options = {}) {
-  const { onProgress = () => {}, signal, build: requested = 'auto', layout, shardCap, memoryBudget, retry } = options;
+  const { onProgress = () => {}, signal, build: requested = 'auto', layout, shardCap, memoryBudget, retry, cache: useCache = true } = options;
   const context = typeof source === 'string' || source instanceof URL ? { url: String(source) } : {};
   let loader;
   let body;
@@ -92,7 +95,9 @@ export async function loadModel(source, options = {}) {
     const startMs = performance.now();
     const onResume = ({ offset, attempt }) => onProgress({ phase: 'resume', offset, attempt, layersDone, layersTotal: null,
       bytesLoaded: offset, bytesTotal: loader?.expectedLen ?? body?.length ?? null, mbPerSec: 0 });
-    body = await openSource(source, { signal, retry, onResume });
+    const onWarning = ({ code, message }) => onProgress({ phase: 'warning', code, message, layersDone, layersTotal: null,
+      bytesLoaded: loader?.received ?? 0, bytesTotal: loader?.expectedLen ?? body?.length ?? null, mbPerSec: 0 });
+    body = await openSource(source, { signal, retry, onResume, useCache, onWarning });
     loader = new bindings.StreamLoader(body.length, shardCap, memoryBudget, layout);
     let storage; // created when the first byte for a storage memory arrives
     let plan;
@@ -126,7 +131,8 @@ export async function loadModel(source, options = {}) {
     }
     const handle = loader.finish(); // consumes the loader
     loader = undefined;
-    const model = new LoadedModel(handle, build, performance.now() - startMs, storage);
+    await body.finish(); // the last cache writes
+    const model = new LoadedModel(handle, build, performance.now() - startMs, storage, { bytesFromCache: body.fromCache });
     onProgress({ phase: 'done', group: undefined, layer: null, layersDone, layersTotal: layersDone,
       bytesLoaded: model.info.fileBytes, bytesTotal: model.info.fileBytes,
       mbPerSec: megabytesPerSecond(model.info.fileBytes, startMs, performance.now()) });
@@ -170,11 +176,11 @@ export class LoadedModel {
 
   #storage;
 
-  constructor(handle, build, loadMs, storage) {
+  constructor(handle, build, loadMs, storage, cacheInfo) {
     this.#handle = handle;
     this.#storage = storage;
     /** @type {{ build: string, arch: string|null, name: string|null, nLayers: number|null, nTensors: number, fileBytes: number, dataOffset: number, dataBytes: number, ggufVersion: number, alignment: number, layout: object, loadMs: number }} */
-    this.info = Object.freeze({ build, ...handle.info(), loadMs });
+    this.info = Object.freeze({ build, ...handle.info(), loadMs, cache: cacheInfo });
   }
 
   /** Frees the model's memory (the wasm memory keeps its size and reuses the space). */

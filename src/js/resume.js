@@ -39,6 +39,22 @@ export class ResumableBody {
     this.#onResume = onResume;
   }
 
+  /** The validator (ETag, else Last-Modified) of the first answer. */
+  get validator() {
+    return this.#validator;
+  }
+
+  /**
+   * Opens at `position` > 0 (bytes before it came from elsewhere, e.g. the cache), checking the
+   * file is still the one `validator` names.
+   */
+  async openAt(position, validator) {
+    if (position === 0) return this.open();
+    this.#validator = validator;
+    await this.#reopen(position);
+    return this;
+  }
+
   /** The first request; throws HTTP_STATUS for a non-2xx answer. */
   async open() {
     const response = await fetch(this.#url, { signal: this.#signal });
@@ -112,12 +128,14 @@ export class ResumableBody {
     if (response.status === 206) {
       const start = Number(/^bytes (\d+)-/.exec(response.headers.get('content-range') ?? '')?.[1]);
       const total = contentRangeTotal(response.headers.get('content-range'));
-      if (start !== position || (this.length !== undefined && total !== this.length)) {
+      this.length ??= total;
+      if (start !== position || total !== this.length) {
         throw new Error(`unexpected Content-Range ${response.headers.get('content-range')} for byte ${position}`);
       }
       this.#skip = 0;
     } else {
       this.#skip = position; // the whole file again: drop what we already have
+      this.length ??= Number(response.headers.get('content-length')) || undefined;
     }
     this.#reader = response.body.getReader();
   }

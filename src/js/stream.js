@@ -2,22 +2,6 @@
 // address the loader names, and never gathered into a whole-file buffer.
 
 import { ErrorCode, Gguf64Error } from './errors.js';
-import { ResumableBody } from './resume.js';
-
-/**
- * Opens a source as a byte stream with `read(position, expected)`, `cancel()` and `length`.
- * URLs resume after dropped connections (see resume.js); Blobs and Files are read as streams.
- * @param {string | URL | Blob} source
- * @param {{ signal?: AbortSignal, retry?: object, onResume?: Function }} options
- */
-export async function openSource(source, options) {
-  if (typeof Blob !== 'undefined' && source instanceof Blob) {
-    const reader = source.stream().getReader();
-    return { length: source.size, read: () => reader.read(), cancel: () => reader.cancel().catch(() => {}) };
-  }
-  const url = new URL(String(source), globalThis.location?.href).href;
-  return new ResumableBody(url, options).open();
-}
 
 /**
  * Copies one chunk to where the loader says: the module's own memory (memory 0) or a storage

@@ -1,0 +1,150 @@
+// The persistent cache (OPFS) in headless Chromium: a second load reads from it with the network
+// cut; an interrupted load resumes from the cached chunks; stale and corrupt entries are
+// refetched; a full quota is a warning, not a failure; list / delete / clear.
+import assert from 'node:assert/strict';
+import { copyFile, mkdtemp, rm, utimes } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, beforeEach, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+import { launch, openHarness } from '../../tools/browser.mjs';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const SMOLLM = 'SmolLM2-135M-Instruct.Q4_1.gguf';
+const SIZE = 98362432;
+const CHUNK = 16 << 20;
+
+describe('persistent cache', () => {
+  let session;
+  let page;
+  let scratch;
+  let url;
+
+  before(async () => {
+    scratch = await mkdtemp(path.join(os.tmpdir(), 'gguf64-cache-'));
+    await copyFile(path.join(ROOT, 'models', SMOLLM), path.join(scratch, SMOLLM));
+    session = await launch({ extraMounts: [['/scratch/', scratch]] });
+    ({ page } = await openHarness(session));
+    url = `${session.server.url}/scratch/${SMOLLM}`;
+  });
+  after(async () => {
+    await session?.close();
+    await rm(scratch, { recursive: true, force: true });
+  });
+  beforeEach(() => page.evaluate(() => window.gguf64.cache.clear()));
+
+  /** Loads in the page; returns `{ info, warnings }` or `{ error, warnings }`. */
+  function load(options = {}) {
+    return page.evaluate(async ({ url, options }) => {
+        const warnings = [];
+        const controller = new AbortController();
+        const abortAt = options.abortAt;
+        try {
+          const m = await window.gguf64.loadModel(url, {
+            signal: controller.signal,
+            onProgress: (p) => {
+              if (p.phase === 'warning') warnings.push(p.code);
+              if (abortAt && p.bytesLoaded > abortAt) controller.abort();
+            },
+          });
+          const info = { ...m.info };
+          m.unload();
+          return { info, warnings };
+        } catch (err) {
+          return { error: err.code, warnings };
+        }
+      }, { url, options });
+  }
+
+  const listed = () => page.evaluate(() => window.gguf64.cache.list());
+
+  test('a second load reads from the cache with the network cut off', async () => {
+    const first = await load();
+    assert.equal(first.info.cache.bytesFromCache, 0);
+    const entries = await listed();
+    assert.equal(entries.length, 1);
+    assert.deepEqual([entries[0].url, entries[0].size, entries[0].cachedBytes, entries[0].complete], [url, SIZE, SIZE, true]);
+    await page.route('**/scratch/**', (route) => route.abort('internetdisconnected'));
+    try {
+      const second = await load();
+      assert.equal(second.error, undefined);
+      assert.equal(second.info.cache.bytesFromCache, SIZE);
+      assert.equal(second.info.nTensors, 272);
+    } finally {
+      await page.unroute('**/scratch/**');
+    }
+  });
+
+  test('a load interrupted at 60 MB resumes from the cached chunks with one Range request', async () => {
+    const cut = await load({ abortAt: 60e6 });
+    assert.equal(cut.error, 'ABORTED');
+    await new Promise((r) => setTimeout(r, 500)); // chunk writes finish in the background
+    const [partial] = await listed();
+    assert.ok(partial.cachedBytes >= CHUNK && partial.cachedBytes % CHUNK === 0 && partial.cachedBytes < SIZE, JSON.stringify(partial));
+    const ranges = [];
+    const onRequest = (r) => r.url().includes('/scratch/') && r.method() === 'GET' && ranges.push(r.headers().range ?? 'none');
+    page.on('request', onRequest);
+    const resumed = await load();
+    page.off('request', onRequest);
+    assert.equal(resumed.info.cache.bytesFromCache, partial.cachedBytes);
+    assert.deepEqual(ranges, [`bytes=${partial.cachedBytes}-`]);
+    const [whole] = await listed();
+    assert.equal(whole.complete, true);
+  });
+
+  test('an entry whose file changed on the server (new ETag) is fetched again', async () => {
+    await load();
+    const before = (await listed())[0].validator;
+    const later = new Date(Date.now() + 60_000);
+    await utimes(path.join(scratch, SMOLLM), later, later);
+    const again = await load();
+    assert.equal(again.info.cache.bytesFromCache, 0);
+    const [entry] = await listed();
+    assert.notEqual(entry.validator, before);
+    assert.equal(entry.complete, true);
+  });
+
+  test('a corrupt chunk is detected: the chunks before it are used, the rest refetched', async () => {
+    await load();
+    await page.evaluate(async (url) => {
+      const hash = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(url)));
+      const key = [...hash.slice(0, 16)].map((b) => b.toString(16).padStart(2, '0')).join('');
+      const dir = await (await (await navigator.storage.getDirectory()).getDirectoryHandle('gguf64-cache')).getDirectoryHandle(key);
+      const writable = await (await dir.getFileHandle('c00002')).createWritable({ keepExistingData: true });
+      await writable.write({ type: 'write', position: 1000, data: new Uint8Array(64) });
+      await writable.close();
+    }, url);
+    const again = await load();
+    assert.equal(again.error, undefined);
+    assert.equal(again.info.cache.bytesFromCache, 2 * CHUNK);
+    assert.equal((await listed())[0].complete, true);
+  });
+
+  test('a storage quota too small for the model is a warning; the load completes, caching what fit', async () => {
+    const cdp = await session.context.newCDPSession(page);
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin: session.server.url, quotaSize: 20e6 });
+    try {
+      const result = await load();
+      assert.equal(result.error, undefined);
+      assert.deepEqual(result.warnings, ['CACHE_QUOTA']);
+      assert.equal(result.info.nTensors, 272);
+      // 20 MB of quota holds one 16 MiB chunk; the entry stays partial.
+      const [entry] = await listed();
+      assert.equal(entry.complete, false);
+      assert.ok(entry.cachedBytes <= 20e6, JSON.stringify(entry));
+    } finally {
+      await cdp.send('Storage.overrideQuotaForOrigin', { origin: session.server.url });
+    }
+  });
+
+  test('delete removes one entry and clear removes all', async () => {
+    await load();
+    assert.equal((await listed()).length, 1);
+    assert.equal(await page.evaluate((u) => window.gguf64.cache.delete(u), url), true);
+    assert.equal((await listed()).length, 0);
+    await load();
+    await page.evaluate(() => window.gguf64.cache.clear());
+    assert.deepEqual(await listed(), []);
+  });
+});
