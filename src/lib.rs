@@ -4,6 +4,7 @@
 //! The core (`gguf`, `memory`, `loader`) is plain Rust that builds and tests natively; `web` is the
 //! thin wasm-bindgen boundary the JS shim in `src/js/` talks to.
 
+pub mod digest;
 pub mod gguf;
 pub mod loader;
 pub mod memory;

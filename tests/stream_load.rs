@@ -43,8 +43,11 @@ impl Feeder {
             i += 1;
             let mut done = 0;
             while done < chunk.len() {
-                let n = self.write(load.dest((chunk.len() - done) as u64)?, &chunk[done..]);
+                let (n, to_storage) = self.write(load.dest((chunk.len() - done) as u64)?, &chunk[done..]);
                 assert!(n > 0, "dest offered no room at byte {}", at + done);
+                if to_storage && load.hashes_storage() {
+                    load.hash_storage_piece(&chunk[done..done + n]);
+                }
                 done += load.commit(n as u64)? as usize;
                 if self.storage.is_empty() {
                     if let Some(p) = load.placed() {
@@ -58,17 +61,18 @@ impl Feeder {
         Ok(())
     }
 
-    fn write(&mut self, dest: Dest<'_>, src: &[u8]) -> usize {
+    /// Writes to the destination; returns the byte count and whether it went to storage.
+    fn write(&mut self, dest: Dest<'_>, src: &[u8]) -> (usize, bool) {
         match dest {
             Dest::Bytes(slice) => {
                 let n = slice.len();
                 slice.copy_from_slice(&src[..n]);
-                n
+                (n, false)
             }
             Dest::Storage { memory, offset, len } => {
                 let shard = &mut self.storage[memory as usize - 1];
                 shard[offset as usize..(offset + len) as usize].copy_from_slice(&src[..len as usize]);
-                len as usize
+                (len as usize, true)
             }
         }
     }
@@ -250,4 +254,35 @@ fn the_alignment_padding_after_the_last_tensor_is_accepted() {
     let mut load = new_load(None);
     let err = Feeder::default().feed(&mut load, &longer, &[64]).err().unwrap();
     assert!(matches!(err, LoadError::TrailingBytes { offset, .. } if offset == bytes.len() as u64), "{err:?}");
+}
+
+/// SHA-256 of SmolLM2-135M-Instruct.Q4_1.gguf, as tools/fetch-models.sh checks it.
+const SMOLLM_SHA256: &str = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53";
+
+fn digest_bytes(hex: &str) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap();
+    }
+    out
+}
+
+#[test]
+fn the_file_digest_is_checked_while_streaming_in_every_layout() {
+    let Some(bytes) = model("SmolLM2-135M-Instruct.Q4_1.gguf") else { return };
+    let paged = PlanLimits { shard_cap: 20_000_000, layer_budget: Some(10_000_000), ..wasm64() };
+    for limits in [wasm64(), paged] {
+        let mut load = StreamLoad::new(None, Limits::default(), limits.clone());
+        load.verify_sha256(digest_bytes(SMOLLM_SHA256));
+        Feeder::default().feed(&mut load, &bytes, &[65536, 77]).unwrap();
+        assert!(load.finish().is_ok());
+    }
+    let mut wrong = digest_bytes(SMOLLM_SHA256);
+    wrong[31] ^= 1;
+    let mut load = new_load(None);
+    load.verify_sha256(wrong);
+    Feeder::default().feed(&mut load, &bytes, &[1 << 20]).unwrap();
+    let err = load.finish().err().unwrap();
+    assert!(matches!(&err, LoadError::DigestMismatch { found, .. } if found == SMOLLM_SHA256), "{err:?}");
+    assert_eq!(err.code(), "INTEGRITY");
 }

@@ -1,6 +1,6 @@
 // Headless Debian Chromium driven by playwright-core, with the flags this machine kind needs and
 // a fresh profile per launch. Never downloads a browser.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
@@ -14,13 +14,45 @@ const FLAGS = [
 ];
 
 /**
- * Starts the project's static server and a headless Chromium with a fresh profile.
- * @param {{ extraMounts?: Array<[string, string]> }} [options]
+ * The peak resident set (VmHWM) of this profile's renderer processes, in bytes: what the OS
+ * reports for the pages' memory, wasm memories included. Linux only; 0 where unreadable.
+ */
+export async function rendererPeakBytes(profile) {
+  let peak = 0;
+  for (const pid of await readdir('/proc').catch(() => [])) {
+    if (!/^\d+$/.test(pid)) continue;
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    if (!cmdline.includes('--type=renderer') || !cmdline.includes(profile)) continue;
+    const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+    const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
+    peak = Math.max(peak, kb * 1024);
+  }
+  return peak;
+}
+
+/** The current resident set (VmRSS) of this profile's renderers, summed, in bytes. */
+export async function rendererRssBytes(profile) {
+  let total = 0;
+  for (const pid of await readdir('/proc').catch(() => [])) {
+    if (!/^\d+$/.test(pid)) continue;
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    if (!cmdline.includes('--type=renderer') || !cmdline.includes(profile)) continue;
+    const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+    total += Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+  }
+  return total;
+}
+
+/**
+ * Starts the project's static server and a headless Chromium with a fresh profile (or the one
+ * in `profileDir`, kept afterwards: its cache survives between runs).
+ * @param {{ extraMounts?: Array<[string, string]>, profileDir?: string }} [options]
  * @returns {Promise<{ server: { url: string }, context: import('playwright-core').BrowserContext, close(): Promise<void> }>}
  */
-export async function launch({ extraMounts = [] } = {}) {
-  const server = await startServer({ port: 0, mounts: [...projectMounts(), ...extraMounts] });
-  const profile = await mkdtemp(path.join(os.tmpdir(), 'gguf64-chromium-'));
+export async function launch({ extraMounts = [], profileDir, port = 0 } = {}) {
+  const server = await startServer({ port, mounts: [...projectMounts(), ...extraMounts] });
+  const profile = profileDir ? path.resolve(profileDir) : await mkdtemp(path.join(os.tmpdir(), 'gguf64-chromium-'));
+  if (profileDir) await mkdir(profile, { recursive: true });
   let context;
   try {
     context = await chromium.launchPersistentContext(profile, {
@@ -28,16 +60,19 @@ export async function launch({ extraMounts = [] } = {}) {
     });
   } catch (err) {
     await server.close();
-    await rm(profile, { recursive: true, force: true });
+    if (!profileDir) await rm(profile, { recursive: true, force: true });
     throw err;
   }
   return {
     server,
     context,
+    profile,
+    peakBytes: () => rendererPeakBytes(profile),
+    rssBytes: () => rendererRssBytes(profile),
     async close() {
       await context.close().catch(() => {});
       await server.close();
-      await rm(profile, { recursive: true, force: true });
+      if (!profileDir) await rm(profile, { recursive: true, force: true });
     },
   };
 }

@@ -9,11 +9,16 @@ import path from 'node:path';
 
 import { launch, openHarness } from './browser.mjs';
 
-const USAGE = `usage: node tools/run.mjs --model <path|url> [--json] [--build auto|wasm64|wasm32]
-       [--layout auto|standard|memory64|paged|multi] [--shard-cap BYTES] [--budget BYTES]`;
+const USAGE = `usage: node tools/run.mjs --model <path|url> [--json] [--verify] [--build auto|wasm64|wasm32]
+       [--layout auto|standard|memory64|paged|multi] [--shard-cap BYTES] [--budget BYTES]
+       [--profile DIR [--port N]] [--no-cache]
+  --verify       add tensor_sha256: SHA-256 of every tensor's bytes read back from memory
+  --profile DIR  reuse this browser profile (and its model cache) instead of a fresh one;
+                 the page origin must stay the same for the cache to apply, so the server
+                 listens on --port (default 8765)`;
 
 function parseArgs(argv) {
-  const args = { json: false, build: 'auto', layout: 'auto' };
+  const args = { json: false, verify: false, cache: true, build: 'auto', layout: 'auto' };
   const bytes = (flag, v) => {
     const n = Number(v);
     if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`${flag} needs a positive byte count, got ${v}`);
@@ -22,6 +27,10 @@ function parseArgs(argv) {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--json') args.json = true;
+    else if (a === '--verify') args.verify = true;
+    else if (a === '--no-cache') args.cache = false;
+    else if (a === '--profile') args.profile = argv[++i];
+    else if (a === '--port') args.port = Number(argv[++i]);
     else if (a === '--model') args.model = argv[++i];
     else if (a === '--build') args.build = argv[++i];
     else if (a === '--layout') args.layout = argv[++i];
@@ -43,33 +52,69 @@ async function modelLocation(model) {
   return { mounts: [['/run-model/', path.dirname(file)]], urlPath: `/run-model/${encodeURIComponent(path.basename(file))}` };
 }
 
+/** Runs in the page: loads the model and measures what the JSON reports. */
+async function loadInPage({ url, options, verify }) {
+  const { loadModel } = window.gguf64;
+  const start = performance.now();
+  let firstLayerMs = null;
+  let layers = 0;
+  let groups = 0;
+  try {
+    const m = await loadModel(url, {
+      ...options,
+      onProgress: (p) => {
+        if (p.phase !== 'group') return;
+        groups += 1;
+        if (p.group.kind === 'layer') {
+          layers += 1;
+          firstLayerMs ??= performance.now() - start;
+        }
+      },
+    });
+    const i = m.info;
+    const result = {
+      build: i.build,
+      model: { arch: i.arch, name: i.name, n_layers: i.nLayers, n_tensors: i.nTensors, file_bytes: i.fileBytes },
+      load: {
+        bytes: i.fileBytes,
+        ms: Math.round(i.loadMs),
+        mb_per_s: Math.round(i.fileBytes / 1e3 / i.loadMs),
+        first_layer_ms: firstLayerMs === null ? null : Math.round(firstLayerMs),
+        from_cache: i.cache?.bytesFromCache ?? 0,
+      },
+      layers_registered: layers,
+      groups_registered: groups,
+      layout: {
+        kind: i.layout.kind,
+        memories: i.layout.memories.map((mem) => ({ index: mem.index, bytes: mem.bytes, layers: mem.layers, holds: mem.holds })),
+        working_set_layers: i.layout.workingSetLayers,
+      },
+    };
+    if (verify) result.tensor_sha256 = m.tensorSha256();
+    m.unload();
+    return result;
+  } catch (err) {
+    return { error: { code: err.code, message: err.message, offset: err.offset ?? null } };
+  }
+}
+
 async function run(args) {
   const { mounts, urlPath } = await modelLocation(args.model);
-  const session = await launch({ extraMounts: mounts });
+  const port = args.profile ? (args.port ?? 8765) : 0;
+  const session = await launch({ extraMounts: mounts, profileDir: args.profile, port });
   try {
     const { page } = await openHarness(session);
     const url = urlPath.startsWith('http') ? urlPath : `${session.server.url}${urlPath}`;
-    const options = { build: args.build, layout: args.layout, shardCap: args.shardCap, memoryBudget: args.memoryBudget };
-    return await page.evaluate(async ({ url, options }) => {
-      const { loadModel } = window.gguf64;
-      try {
-        const log = [];
-        const m = await loadModel(url, { ...options, onProgress: (p) => p.phase === 'group' && log.push(p.group) });
-        const i = m.info;
-        return {
-          build: i.build,
-          model: { arch: i.arch, name: i.name, n_layers: i.nLayers, n_tensors: i.nTensors, file_bytes: i.fileBytes },
-          load: { bytes: i.fileBytes, ms: Math.round(i.loadMs), groups_registered: log.length },
-          layout: {
-            kind: i.layout.kind,
-            memories: i.layout.memories.map((mem) => ({ index: mem.index, bytes: mem.bytes, layers: mem.layers, holds: mem.holds })),
-            working_set_layers: i.layout.workingSetLayers,
-          },
-        };
-      } catch (err) {
-        return { error: { code: err.code, message: err.message, offset: err.offset ?? null } };
-      }
-    }, { url, options });
+    const options = { build: args.build, layout: args.layout, shardCap: args.shardCap, memoryBudget: args.memoryBudget, cache: args.cache };
+    const baseline = await session.rssBytes();
+    const result = await page.evaluate(loadInPage, { url, options, verify: args.verify });
+    if (result.load) {
+      // The renderer's peak resident set (VmHWM, as Linux reports it) and its size before the
+      // load: peak - baseline is what the load cost, to compare with the model's bytes.
+      result.load.peak_bytes = await session.peakBytes();
+      result.load.baseline_bytes = baseline;
+    }
+    return result;
   } finally {
     await session.close();
   }

@@ -12,6 +12,7 @@ export const ErrorCode = Object.freeze({
   NETWORK: 'NETWORK',                     // fetch failed, or the connection dropped and resuming failed
   SOURCE_CHANGED: 'SOURCE_CHANGED',       // the file changed (ETag / Last-Modified) while loading
   DOES_NOT_FIT: 'DOES_NOT_FIT',           // the model does not fit the memory limits
+  INTEGRITY: 'INTEGRITY',                 // the file's SHA-256 is not the one given
   ABORTED: 'ABORTED',                     // the caller's AbortSignal fired
   UNSUPPORTED_BROWSER: 'UNSUPPORTED_BROWSER',
   INVALID_ARGUMENT: 'INVALID_ARGUMENT',

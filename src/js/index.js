@@ -73,6 +73,7 @@ export async function memoryUsage() {
  * @property {number} [memoryBudget] main-memory bytes for layer weights
  * @property {{ attempts: number, baseDelayMs: number }} [retry] resuming after dropped connections (default 5 attempts, 250 ms doubling)
  * @property {boolean} [cache] keep the file in the persistent cache and read it from there next time (default true)
+ * @property {string} [sha256] the file's SHA-256 (hex): hashed while streaming, INTEGRITY error on a mismatch
  *
  * @typedef {object} LoadProgress
  * @property {'header' | 'data' | 'group' | 'resume' | 'warning' | 'done'} phase ('resume': the connection dropped at `offset`, attempt `attempt` follows; 'warning': `code` CACHE_QUOTA or CACHE_WRITE, the load goes on without caching)
@@ -86,7 +87,7 @@ export async function memoryUsage() {
  * @property {number} mbPerSec
  */
 export async function loadModel(source, options = {}) {
-  const { onProgress = () => {}, signal, build: requested = 'auto', layout, shardCap, memoryBudget, retry, cache: useCache = true } = options;
+  const { onProgress = () => {}, signal, build: requested = 'auto', layout, shardCap, memoryBudget, retry, cache: useCache = true, sha256 } = options;
   const context = typeof source === 'string' || source instanceof URL ? { url: String(source) } : {};
   let loader;
   let body;
@@ -99,6 +100,7 @@ export async function loadModel(source, options = {}) {
       bytesLoaded: loader?.received ?? 0, bytesTotal: loader?.expectedLen ?? body?.length ?? null, mbPerSec: 0 });
     body = await openSource(source, { signal, retry, onResume, useCache, onWarning });
     loader = new bindings.StreamLoader(body.length, shardCap, memoryBudget, layout);
+    if (sha256) loader.verifySha256(sha256);
     let storage; // created when the first byte for a storage memory arrives
     let plan;
     let layersDone = 0;
@@ -129,8 +131,10 @@ export async function loadModel(source, options = {}) {
       }
       report(plan ? 'data' : 'header');
     }
-    const handle = loader.finish(); // consumes the loader
+    // finish() consumes the loader on the wasm side, whether it succeeds or throws.
+    const finishing = loader;
     loader = undefined;
+    const handle = finishing.finish();
     await body.finish(); // the last cache writes
     const model = new LoadedModel(handle, build, performance.now() - startMs, storage, { bytesFromCache: body.fromCache });
     onProgress({ phase: 'done', group: undefined, layer: null, layersDone, layersTotal: layersDone,
@@ -181,6 +185,11 @@ export class LoadedModel {
     this.#storage = storage;
     /** @type {{ build: string, arch: string|null, name: string|null, nLayers: number|null, nTensors: number, fileBytes: number, dataOffset: number, dataBytes: number, ggufVersion: number, alignment: number, layout: object, loadMs: number }} */
     this.info = Object.freeze({ build, ...handle.info(), loadMs, cache: cacheInfo });
+  }
+
+  /** SHA-256 over every tensor's bytes in header order, read back from memory (for verification). */
+  tensorSha256() {
+    return this.#handle.tensorSha256((memory, offset, length) => new Uint8Array(this.#storage[memory].buffer, offset, length));
   }
 
   /** Frees the model's memory (the wasm memory keeps its size and reuses the space). */

@@ -18,8 +18,11 @@ export function writeChunk(loader, memory, storageFor, chunk) {
     const n = loader.destLen;
     if (n === 0) throw new Gguf64Error(ErrorCode.INTERNAL, 'the loader offered no room for the next bytes');
     const target = loader.destMemory === 0 ? memory : storageFor(loader.destMemory);
+    const piece = chunk.subarray(done, done + n);
     // A fresh view each time: growing a memory detaches its previous ArrayBuffer.
-    new Uint8Array(target.buffer, at, n).set(chunk.subarray(done, done + n));
+    new Uint8Array(target.buffer, at, n).set(piece);
+    // With an expected SHA-256, the wasm side hashes what it holds; storage pieces are handed over.
+    if (loader.destMemory !== 0 && loader.hashesStorage) loader.hashStoragePiece(piece);
     done += loader.commit(n);
   }
 }

@@ -25,6 +25,8 @@ pub enum LoadError {
     LengthMismatch { announced: u64, expected: u64 },
     /// The tensor data (`bytes` long) could not be allocated.
     OutOfMemory { bytes: u64 },
+    /// The file's SHA-256 is not the one the caller gave.
+    DigestMismatch { expected: String, found: String },
     /// `commit` was called for more bytes than the last `dest` handed out.
     CommitTooLarge { committed: u64, reserved: u64 },
 }
@@ -41,6 +43,7 @@ impl LoadError {
             LoadError::TrailingBytes { .. } => "TRAILING_BYTES",
             LoadError::LengthMismatch { .. } => "LENGTH_MISMATCH",
             LoadError::OutOfMemory { .. } => "OUT_OF_MEMORY",
+            LoadError::DigestMismatch { .. } => "INTEGRITY",
             LoadError::CommitTooLarge { .. } => "INTERNAL",
         }
     }
@@ -69,6 +72,9 @@ impl fmt::Display for LoadError {
             ),
             LoadError::OutOfMemory { bytes } => {
                 write!(f, "could not allocate {bytes} bytes for the tensor data")
+            }
+            LoadError::DigestMismatch { expected, found } => {
+                write!(f, "SHA-256 mismatch: expected {expected}, the file has {found}")
             }
             LoadError::CommitTooLarge { committed, reserved } => write!(
                 f,

@@ -11,6 +11,7 @@
 //! header are the only ones ever moved (less than one chunk). A group is registered the moment
 //! its last byte lands.
 
+use crate::digest::Sha256;
 use crate::gguf::{Header, HeaderParser, Limits, Step};
 use crate::memory::plan::MemoryPlan;
 use crate::memory::{AlignedRegion, GroupId, Groups, LayerRegistry, PlanLimits};
@@ -78,6 +79,20 @@ pub struct StreamLoad {
     max_header_bytes: u64,
     plan_limits: PlanLimits,
     scratch: Box<[u8; SCRATCH]>,
+    /// Where the last `dest` pointed, so that `commit` can hash what was written there.
+    last: Last,
+    /// SHA-256 of the file so far and the digest it must end with, when the caller asked.
+    digest: Option<(Sha256, [u8; 32])>,
+}
+
+/// The kind of place the last `dest` handed out.
+#[derive(Clone, Copy)]
+enum Last {
+    Prefix(usize),
+    Main(usize),
+    Scratch,
+    /// Storage bytes are hashed by the caller through [`StreamLoad::hash_storage_piece`].
+    Storage,
 }
 
 /// The end of the last tensor's data, and that end rounded up to the alignment: ggml pads every
@@ -102,6 +117,26 @@ impl StreamLoad {
             max_header_bytes,
             plan_limits,
             scratch: Box::new([0; SCRATCH]),
+            last: Last::Scratch,
+            digest: None,
+        }
+    }
+
+    /// Makes `finish` fail unless the file's SHA-256 is `expected`. Bytes written to storage
+    /// memories must then be passed to [`Self::hash_storage_piece`] before they are committed.
+    pub fn verify_sha256(&mut self, expected: [u8; 32]) {
+        self.digest = Some((Sha256::new(), expected));
+    }
+
+    /// Whether storage pieces must be passed to [`Self::hash_storage_piece`].
+    pub fn hashes_storage(&self) -> bool {
+        self.digest.is_some()
+    }
+
+    /// Hashes bytes the caller wrote to a storage memory at the last `dest` (before `commit`).
+    pub fn hash_storage_piece(&mut self, bytes: &[u8]) {
+        if let (Some((h, _)), Last::Storage) = (&mut self.digest, self.last) {
+            h.update(bytes);
         }
     }
 
@@ -142,10 +177,12 @@ impl StreamLoad {
                 if room == 0 {
                     return Err(LoadError::HeaderTooLarge { limit: self.max_header_bytes });
                 }
+                self.last = Last::Prefix(start as usize);
                 Dest::Bytes(grow_tail(&mut self.prefix, start, want.min(room)))
             }
             Phase::Data(p) if start < p.header.data_offset => {
                 let len = want.min(p.header.data_offset - start);
+                self.last = Last::Prefix(start as usize);
                 Dest::Bytes(grow_tail(&mut self.prefix, start, len))
             }
             Phase::Data(p) => {
@@ -156,10 +193,17 @@ impl StreamLoad {
                 match p.map.at(start, want.min(padded.max(end) - start)) {
                     Slot::Tensor { run, skip, len } if run.memory == 0 => {
                         let at = (run.offset + skip) as usize;
+                        self.last = Last::Main(at);
                         Dest::Bytes(&mut p.main.as_mut_slice()[at..at + len as usize])
                     }
-                    Slot::Tensor { run, skip, len } => Dest::Storage { memory: run.memory, offset: run.offset + skip, len },
-                    Slot::Gap { len } => Dest::Bytes(&mut scratch[..len.min(SCRATCH as u64) as usize]),
+                    Slot::Tensor { run, skip, len } => {
+                        self.last = Last::Storage;
+                        Dest::Storage { memory: run.memory, offset: run.offset + skip, len }
+                    }
+                    Slot::Gap { len } => {
+                        self.last = Last::Scratch;
+                        Dest::Bytes(&mut scratch[..len.min(SCRATCH as u64) as usize])
+                    }
                 }
             }
         };
@@ -172,6 +216,22 @@ impl StreamLoad {
     /// the start of the tensor data. Those bytes are handed back (the return value is smaller)
     /// and the caller offers them again, so that they too go straight to their final place.
     pub fn commit(&mut self, n: u64) -> Result<u64, LoadError> {
+        let (last, start) = (self.last, self.received);
+        let kept = self.commit_bytes(n)?;
+        if let Some((h, _)) = &mut self.digest {
+            let k = kept as usize;
+            match (last, &self.phase) {
+                (Last::Prefix(at), _) => h.update(&self.prefix[at..at + k]),
+                (Last::Main(at), Phase::Data(p)) => h.update(&p.main.as_slice()[at..at + k]),
+                (Last::Scratch, _) => h.update(&self.scratch[..k]),
+                _ => {} // storage: hashed by the caller before the commit
+            }
+        }
+        debug_assert!(self.received == start + kept);
+        Ok(kept)
+    }
+
+    fn commit_bytes(&mut self, n: u64) -> Result<u64, LoadError> {
         if n > self.reserved {
             return Err(LoadError::CommitTooLarge { committed: n, reserved: self.reserved });
         }
@@ -228,6 +288,12 @@ impl StreamLoad {
                 if received < expected || p.registry.len() != p.groups.groups.len() {
                     return Err(LoadError::Truncated { received, expected });
                 }
+                if let Some((h, want)) = self.digest {
+                    let found = h.finish();
+                    if found != want {
+                        return Err(LoadError::DigestMismatch { expected: hex(&want), found: hex(&found) });
+                    }
+                }
                 Ok(LoadedModel { placed: *p, file_len: received })
             }
         }
@@ -261,6 +327,10 @@ impl Placed {
             self.fresh.push(group.id);
         }
     }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Extends `buf` (holding `[0, start)`) by `len` bytes and returns the new tail.

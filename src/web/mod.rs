@@ -10,7 +10,7 @@ mod report;
 #[cfg(test)]
 mod tests;
 
-use js_sys::{Array, Object};
+use js_sys::{Array, Function, Object, Uint8Array};
 use wasm_bindgen::prelude::*;
 
 use crate::gguf::Limits;
@@ -97,6 +97,26 @@ impl StreamLoader {
         self.dest_memory
     }
 
+    /// Makes `finish` fail with code INTEGRITY unless the file's SHA-256 is `hex`.
+    #[wasm_bindgen(js_name = verifySha256)]
+    pub fn verify_sha256(&mut self, hex: &str) -> Result<(), JsValue> {
+        let digest = parse_sha256(hex).ok_or_else(|| js_error("INVALID_ARGUMENT", &format!("\"{hex}\" is not a SHA-256 (64 hex digits)"), &[]))?;
+        self.load.verify_sha256(digest);
+        Ok(())
+    }
+
+    /// Whether bytes written to storage memories must be passed to `hashStoragePiece`.
+    #[wasm_bindgen(getter, js_name = hashesStorage)]
+    pub fn hashes_storage(&self) -> bool {
+        self.load.hashes_storage()
+    }
+
+    /// The bytes just written to a storage memory at the last `dest` (before `commit`).
+    #[wasm_bindgen(js_name = hashStoragePiece)]
+    pub fn hash_storage_piece(&mut self, bytes: &[u8]) {
+        self.load.hash_storage_piece(bytes);
+    }
+
     /// Records that `n` bytes were written at the last `dest`; returns how many were kept.
     pub fn commit(&mut self, n: f64) -> Result<f64, JsValue> {
         let n = byte_count("n", n)?;
@@ -153,4 +173,45 @@ impl Model {
     pub fn info(&self) -> Object {
         report::model_info(&self.loaded)
     }
+
+    /// SHA-256 over the bytes of every tensor, in header order, read back from where they live.
+    /// `readStorage(memory, offset, length)` returns a view of a storage memory's bytes.
+    #[wasm_bindgen(js_name = tensorSha256)]
+    pub fn tensor_sha256(&self, read_storage: &Function) -> Result<String, JsValue> {
+        const PIECE: u64 = 16 << 20;
+        let placed = &self.loaded.placed;
+        let mut hasher = crate::digest::Sha256::new();
+        let mut buf = Vec::new();
+        for t in &placed.header.tensors {
+            let reg = placed.registry.tensor(&t.name).ok_or_else(|| js_error("INTERNAL", &format!("{} is not registered", t.name), &[]))?;
+            if reg.memory == 0 {
+                hasher.update(&placed.main.as_slice()[reg.offset as usize..(reg.offset + reg.n_bytes) as usize]);
+                continue;
+            }
+            let mut at = 0;
+            while at < reg.n_bytes {
+                let len = PIECE.min(reg.n_bytes - at);
+                let args = (JsValue::from(reg.memory), JsValue::from((reg.offset + at) as f64), JsValue::from(len as f64));
+                let view: Uint8Array = read_storage.call3(&JsValue::NULL, &args.0, &args.1, &args.2)?.into();
+                buf.resize(len as usize, 0);
+                view.copy_to(&mut buf);
+                hasher.update(&buf);
+                at += len;
+            }
+        }
+        Ok(hasher.finish_hex())
+    }
+}
+
+/// 64 hex digits → 32 bytes.
+fn parse_sha256(hex: &str) -> Option<[u8; 32]> {
+    let hex = hex.trim();
+    if hex.len() != 64 || !hex.is_ascii() {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
 }

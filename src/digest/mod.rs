@@ -1,0 +1,6 @@
+//! Digests of model bytes: SHA-256, for integrity checks while streaming and for verifying what
+//! landed in memory.
+
+pub mod sha256;
+
+pub use sha256::Sha256;
