@@ -8,6 +8,29 @@ import { ErrorCode, Gguf64Error } from './errors.js';
 import { contentRangeTotal } from './range.js';
 
 const DEFAULT_RETRY = { attempts: 5, baseDelayMs: 250 };
+/** Bytes per read. Reads go into one reused buffer (a BYOB reader), so a multi-GB load leaves no
+ * trail of garbage chunks for the collector: peak memory stays near the model's size. */
+const READ_BYTES = 1 << 20;
+
+/** A reader over `body` with `read()` → `{ done, value }`, reusing one buffer where it can. */
+function bodyReader(body) {
+  let reader;
+  try {
+    reader = body.getReader({ mode: 'byob' });
+  } catch {
+    return body.getReader(); // not a byte stream: chunks as the browser makes them
+  }
+  let buffer = new ArrayBuffer(READ_BYTES);
+  return {
+    async read() {
+      const piece = await reader.read(new Uint8Array(buffer));
+      // The buffer was transferred to the stream and comes back inside `piece.value`.
+      buffer = piece.value?.buffer ?? new ArrayBuffer(READ_BYTES);
+      return piece.done ? { done: true } : piece;
+    },
+    cancel: () => reader.cancel(),
+  };
+}
 
 function sleep(ms, signal) {
   return new Promise((resolve, reject) => {
@@ -64,7 +87,7 @@ export class ResumableBody {
       const n = Number(response.headers.get('content-length'));
       if (Number.isSafeInteger(n) && n > 0) this.length = n;
     }
-    this.#reader = response.body.getReader();
+    this.#reader = bodyReader(response.body);
     return this;
   }
 
@@ -137,7 +160,7 @@ export class ResumableBody {
       this.#skip = position; // the whole file again: drop what we already have
       this.length ??= Number(response.headers.get('content-length')) || undefined;
     }
-    this.#reader = response.body.getReader();
+    this.#reader = bodyReader(response.body);
   }
 
   #check(response, position) {

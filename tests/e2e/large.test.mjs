@@ -1,0 +1,58 @@
+// Beyond 4 GiB: a 4.57 GB llama-shaped model written by our GGUF writer streams into one
+// memory64 region in headless Chromium. Every layer registers, every tensor byte read back from
+// memory hashes to what Python computes from the file, and the renderer's peak memory stays
+// within the model's size plus 10%.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+import { launch, openHarness } from '../../tools/browser.mjs';
+
+const run = promisify(execFile);
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const GiB = 2 ** 30;
+
+let dir;
+let file;
+before(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'gguf64-large-'));
+  file = path.join(dir, 'llama-36x4096-q4_k_m.gguf');
+  // 7B shapes with 36 layers instead of 32: 4.57 GB, past the 4 GiB a 32-bit memory can address.
+  await run('bash', [path.join(ROOT, 'tools/native.sh'), 'synth', '--preset', 'custom', '--layers', '36', '--embd', '4096',
+    '--ff', '11008', '--heads', '32', '--kv-heads', '32', '--vocab', '32000', '--type', 'q4_k_m', '--seed', '3', '--out', file],
+  { cwd: ROOT });
+});
+after(() => rm(dir, { recursive: true, force: true }));
+
+test('a 4.57 GB model loads into memory64 with every tensor byte in place', { timeout: 600_000 }, async () => {
+  const reference = run('python3', [path.join(ROOT, 'tools/tensor_sha256.py'), file]);
+  const session = await launch({ extraMounts: [['/large/', dir]] });
+  try {
+    const { page } = await openHarness(session);
+    const baseline = await session.rssBytes();
+    const result = await page.evaluate(async (url) => {
+      let layers = 0;
+      const m = await window.gguf64.loadModel(url, { cache: false, onProgress: (p) => { if (p.group?.kind === 'layer') layers += 1; } });
+      const out = { info: { ...m.info }, layers, sha: m.tensorSha256() };
+      m.unload();
+      return out;
+    }, `/large/${path.basename(file)}`);
+    const peak = await session.peakBytes();
+    const { info } = result;
+    assert.ok(info.fileBytes > 4 * GiB, `${info.fileBytes} bytes`);
+    assert.equal(info.build, 'wasm64');
+    assert.equal(info.layout.kind, 'memory64');
+    assert.equal(info.nLayers, 36);
+    assert.equal(result.layers, 36);
+    assert.equal(result.sha, (await reference).stdout.trim());
+    // What the load added to the renderer: the model, plus at most 10% and a few buffers.
+    assert.ok(peak - baseline < info.fileBytes * 1.1 + 64e6, `peak ${peak}, baseline ${baseline}, model ${info.fileBytes}`);
+  } finally {
+    await session.close();
+  }
+});
