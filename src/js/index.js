@@ -73,6 +73,9 @@ export async function memoryUsage() {
  * @property {number} [memoryBudget] main-memory bytes for layer weights
  * @property {{ attempts: number, baseDelayMs: number }} [retry] resuming after dropped connections (default 5 attempts, 250 ms doubling)
  * @property {boolean} [cache] keep the file in the persistent cache and read it from there next time (default true)
+ * @property {'background' | 'before'} [revalidate] when a complete cached copy exists: 'background' (default) loads it
+ *   with no request, then asks the server (HEAD) whether the file changed and drops a stale copy (warning CACHE_STALE);
+ *   'before' asks first and refetches a changed file
  * @property {string} [sha256] the file's SHA-256 (hex): hashed while streaming, INTEGRITY error on a mismatch
  *
  * @typedef {object} LoadProgress
@@ -87,7 +90,7 @@ export async function memoryUsage() {
  * @property {number} mbPerSec
  */
 export async function loadModel(source, options = {}) {
-  const { onProgress = () => {}, signal, build: requested = 'auto', layout, shardCap, memoryBudget, retry, cache: useCache = true, sha256 } = options;
+  const { onProgress = () => {}, signal, build: requested = 'auto', layout, shardCap, memoryBudget, retry, cache: useCache = true, revalidate, sha256 } = options;
   const context = typeof source === 'string' || source instanceof URL ? { url: String(source) } : {};
   let loader;
   let body;
@@ -98,7 +101,7 @@ export async function loadModel(source, options = {}) {
       bytesLoaded: offset, bytesTotal: loader?.expectedLen ?? body?.length ?? null, mbPerSec: 0 });
     const onWarning = ({ code, message }) => onProgress({ phase: 'warning', code, message, layersDone, layersTotal: null,
       bytesLoaded: loader?.received ?? 0, bytesTotal: loader?.expectedLen ?? body?.length ?? null, mbPerSec: 0 });
-    body = await openSource(source, { signal, retry, onResume, useCache, onWarning });
+    body = await openSource(source, { signal, retry, onResume, useCache, revalidate, onWarning });
     loader = new bindings.StreamLoader(body.length, shardCap, memoryBudget, layout);
     if (sha256) loader.verifySha256(sha256);
     let storage; // created when the first byte for a storage memory arrives

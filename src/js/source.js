@@ -43,7 +43,13 @@ async function probe(url, signal) {
 }
 
 async function cachedSource(url, options) {
-  const { signal, onWarning = () => {} } = options;
+  const { signal, onWarning = () => {}, revalidate = 'background' } = options;
+  if (revalidate === 'background') {
+    // A complete entry is read with no request at all; the server is asked afterwards whether
+    // the file changed, and a stale entry is dropped for the next load.
+    const stored = await cache.stored(url);
+    if (stored?.complete) return revalidateAfter(chain(url, stored, cacheWriter(stored, onWarning), options), url, stored.meta, onWarning);
+  }
   const now = await probe(url, signal);
   if (now.offline) {
     const stored = await cache.stored(url);
@@ -60,12 +66,32 @@ async function cachedSource(url, options) {
   if (quota - usage < now.size - entry.cachedBytes) {
     onWarning({ code: 'CACHE_QUOTA', message: `not caching ${url}: ${now.size} bytes do not fit the storage quota (${Math.max(0, quota - usage)} bytes free)` });
   } else {
-    writer = new CacheWriter(entry, (err) => onWarning({
-      code: err?.name === 'QuotaExceededError' ? 'CACHE_QUOTA' : 'CACHE_WRITE',
-      message: `caching stopped, the load goes on: ${err?.name}: ${err?.message}`,
-    }));
+    writer = cacheWriter(entry, onWarning);
   }
   return chain(url, entry, writer, options);
+}
+
+function cacheWriter(entry, onWarning) {
+  return new CacheWriter(entry, (err) => onWarning({
+    code: err?.name === 'QuotaExceededError' ? 'CACHE_QUOTA' : 'CACHE_WRITE',
+    message: `caching stopped, the load goes on: ${err?.name}: ${err?.message}`,
+  }));
+}
+
+/** After the load, asks the server (HEAD) whether the file changed; drops a stale entry. */
+function revalidateAfter(source, url, meta, onWarning) {
+  const finish = source.finish;
+  source.finish = async () => {
+    await finish();
+    probe(url).then(async (now) => {
+      if (now.offline || now.size === undefined) return;
+      if (now.size !== meta.size || now.validator !== meta.validator) {
+        await cache.delete(url);
+        onWarning({ code: 'CACHE_STALE', message: `${url} changed on the server: the cached copy was used this time and is now dropped` });
+      }
+    }).catch(() => {});
+  };
+  return source;
 }
 
 /** The cached prefix, then the network from where it ends (tee-ing new bytes into the cache). */
