@@ -74,9 +74,14 @@ async function handle(mounts, req, res) {
   }
   // Test hooks, by query string: `?norange` plays a server without Range support; `?dropAfter=N`
   // cuts the connection after N body bytes (of whole-file answers; with `&dropRanged`, of ranged
-  // ones too); `?failRanges` answers 503 to ranged requests (so a resume cannot succeed).
+  // ones too); `?failRanges` answers 503 to ranged requests (so a resume cannot succeed);
+  // `?status=N` answers with that status; `?slowMs=N` waits N ms before each 64 KiB of body.
   const query = new URL(req.url, 'http://x').searchParams;
   const ignoreRange = query.has('norange');
+  if (query.has('status')) {
+    res.writeHead(Number(query.get('status')), { 'Content-Type': 'text/plain' }).end('as asked\n');
+    return;
+  }
   if (query.has('failRanges') && req.headers.range) {
     res.writeHead(503, { 'Content-Type': 'text/plain' }).end('unavailable\n');
     return;
@@ -104,10 +109,17 @@ async function handle(mounts, req, res) {
   const drops = query.has('dropAfter') && (!req.headers.range || query.has('dropRanged'));
   const dropAfter = drops ? Number(query.get('dropAfter')) : Infinity;
   const last = Math.min(end, start + dropAfter - 1);
-  const body = createReadStream(file, { start, end: last, highWaterMark: 1 << 20 });
+  const slowMs = Number(query.get('slowMs') ?? 0);
+  const body = createReadStream(file, { start, end: last, highWaterMark: slowMs ? 1 << 16 : 1 << 20 });
   body.on('error', () => res.destroy());
   res.on('close', () => body.destroy());
   if (last < end) body.on('end', () => res.destroy());
+  if (slowMs) {
+    body.on('data', () => {
+      body.pause();
+      setTimeout(() => body.resume(), slowMs);
+    });
+  }
   body.pipe(res, { end: last >= end });
 }
 

@@ -209,6 +209,26 @@ describe('loading real models in headless Chromium', () => {
     assert.match(result.error.message, /404/);
   });
 
+  test('a server error (500) is an HTTP_STATUS error with the status, nothing loaded', async () => {
+    const result = await loadInPage(page, `/models/${SMOLLM}?status=500`);
+    assert.equal(result.error?.code, 'HTTP_STATUS');
+    assert.match(result.error.message, /500/);
+  });
+
+  test('a slow body is aborted promptly: ABORTED, and the memory is not grown by it', async () => {
+    const result = await page.evaluate(async (url) => {
+      const before = (await window.gguf64.memoryUsage()).wasm64;
+      const controller = new AbortController();
+      const started = performance.now();
+      setTimeout(() => controller.abort(), 300);
+      const code = await window.gguf64.loadModel(url, { signal: controller.signal, cache: false }).then(() => 'loaded', (e) => e.code);
+      return { code, ms: performance.now() - started, grew: (await window.gguf64.memoryUsage()).wasm64 - before };
+    }, `/models/${SMOLLM}?slowMs=20`);
+    assert.equal(result.code, 'ABORTED');
+    assert.ok(result.ms < 5000, `the abort took ${result.ms} ms`);
+    assert.equal(result.grew, 0);
+  });
+
   test('a file that is not GGUF is a GGUF_INVALID error at offset 0', async () => {
     const result = await loadInPage(page, '/tests/browser/harness.html');
     assert.equal(result.error?.code, 'GGUF_INVALID');
@@ -271,6 +291,6 @@ describe('loading real models in headless Chromium', () => {
 
   test('no page errors were logged', () => {
     // 404s and the cut connections above are what those tests asked for.
-    assert.deepEqual(errors.filter((e) => !/404|ERR_CONTENT_LENGTH_MISMATCH|503/.test(e)), []);
+    assert.deepEqual(errors.filter((e) => !/404|500|503|ERR_CONTENT_LENGTH_MISMATCH/.test(e)), []);
   });
 });
