@@ -10,7 +10,7 @@ import { contentRangeTotal } from './range.js';
 const DEFAULT_RETRY = { attempts: 5, baseDelayMs: 250 };
 /** Bytes per read. Reads go into one reused buffer (a BYOB reader), so a multi-GB load leaves no
  * trail of garbage chunks for the collector: peak memory stays near the model's size. */
-const READ_BYTES = 1 << 20;
+const READ_BYTES = 4 << 20;
 
 /** A reader over `body` with `read()` → `{ done, value }`, reusing one buffer where it can. */
 function bodyReader(body) {
