@@ -91,3 +91,95 @@ fn incomplete_or_inconsistent_part_sets_are_typed_errors() {
     // An unsplit file is a view of one part.
     assert_eq!(ModelView::new(vec![original]).unwrap().n_tensors(), 272);
 }
+
+mod streaming {
+    use super::*;
+    use gguf64::gguf::Limits;
+    use gguf64::loader::{Dest, LoadError, StreamLoad};
+    use gguf64::memory::{GroupId, PlanLimits, Target};
+
+    /// Feeds `bytes[from..]` of part `part` in chunks of `chunk`, writing storage into `storage`.
+    /// Stops early, as the browser shim does, once a header is complete when `header_only`.
+    fn feed(load: &mut StreamLoad, part: usize, bytes: &[u8], from: usize, chunk: usize, storage: &mut Vec<Vec<u8>>, header_only: bool) -> Result<(), LoadError> {
+        let mut at = from;
+        while at < bytes.len() {
+            if header_only && load.header_complete(part) {
+                return Ok(());
+            }
+            let piece = &bytes[at..(at + chunk).min(bytes.len())];
+            let mut done = 0;
+            while done < piece.len() && !(header_only && load.header_complete(part)) {
+                let n = match load.dest(part, (piece.len() - done) as u64)? {
+                    Dest::Bytes(slice) => {
+                        let n = slice.len();
+                        slice.copy_from_slice(&piece[done..done + n]);
+                        n
+                    }
+                    Dest::Storage { memory, offset, len } => {
+                        let mem = &mut storage[memory as usize - 1];
+                        mem[offset as usize..(offset + len) as usize].copy_from_slice(&piece[done..done + len as usize]);
+                        len as usize
+                    }
+                };
+                done += load.commit(part, n as u64)? as usize;
+            }
+            at += done;
+            if done == 0 {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn a_split_model_streams_headers_first_then_parts_into_one_plan() {
+        let Some(bytes) = smollm() else { return };
+        let (src, parts) = three_parts(&bytes);
+        let limits = PlanLimits { shard_cap: 20_000_000, layer_budget: Some(10_000_000), ..PlanLimits::for_target(Target::Wasm64) };
+        let mut load = StreamLoad::split(&[None, None, None], Limits::default(), limits);
+        let mut storage = Vec::new();
+        for (i, p) in parts.iter().enumerate() {
+            feed(&mut load, i, p, 0, 1 << 20, &mut storage, true).unwrap();
+            assert!(load.header_complete(i));
+        }
+        let placed = load.placed().expect("planned once every header is known");
+        storage = placed.plan.memories[1..].iter().map(|m| vec![0; m.bytes as usize]).collect();
+        // Data of the parts in reverse order, each from where its stream stands.
+        for i in (0..3).rev() {
+            let from = load.position(i) as usize;
+            feed(&mut load, i, &parts[i], from, 999_999, &mut storage, false).unwrap();
+        }
+        let completed = load.take_completed();
+        assert_eq!(completed.len(), 32);
+        assert!(completed.contains(&GroupId::Layer(29)) && completed.contains(&GroupId::Embeddings));
+        let loaded = load.finish().unwrap();
+        assert_eq!(loaded.file_len, parts.iter().map(|p| p.len() as u64).sum::<u64>());
+        for t in &src.tensors {
+            let reg = loaded.placed.registry.tensor(&t.name).unwrap();
+            let mem = if reg.memory == 0 { loaded.placed.main.as_slice() } else { &storage[reg.memory as usize - 1][..] };
+            let got = &mem[reg.offset as usize..][..reg.n_bytes as usize];
+            let want = &bytes[(src.data_offset + t.offset) as usize..][..t.n_bytes as usize];
+            assert!(got == want, "bytes of {} differ", t.name);
+            assert_eq!(reg.part, part_of(&t.name));
+        }
+    }
+
+    #[test]
+    fn parts_given_out_of_order_are_refused() {
+        let Some(bytes) = smollm() else { return };
+        let (_, parts) = three_parts(&bytes);
+        let mut load = StreamLoad::split(&[None, None, None], Limits::default(), PlanLimits::for_target(Target::Wasm64));
+        let mut storage = Vec::new();
+        let order = [1usize, 0, 2];
+        let mut result = Ok(());
+        for (slot, &i) in order.iter().enumerate() {
+            result = feed(&mut load, slot, &parts[i], 0, 1 << 20, &mut storage, true);
+            if result.is_err() {
+                break;
+            }
+        }
+        let err = result.err().expect("the wrong order is refused when the last header arrives");
+        assert!(matches!(err, LoadError::Split(SplitError::OutOfOrder { position: 0, no: 1 })), "{err:?}");
+        assert_eq!(err.code(), "SPLIT_INVALID");
+    }
+}

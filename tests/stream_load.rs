@@ -43,12 +43,12 @@ impl Feeder {
             i += 1;
             let mut done = 0;
             while done < chunk.len() {
-                let (n, to_storage) = self.write(load.dest((chunk.len() - done) as u64)?, &chunk[done..]);
+                let (n, to_storage) = self.write(load.dest(0, (chunk.len() - done) as u64)?, &chunk[done..]);
                 assert!(n > 0, "dest offered no room at byte {}", at + done);
-                if to_storage && load.hashes_storage() {
-                    load.hash_storage_piece(&chunk[done..done + n]);
+                if to_storage && load.hashes_storage(0) {
+                    load.hash_storage_piece(0, &chunk[done..done + n]);
                 }
-                done += load.commit(n as u64)? as usize;
+                done += load.commit(0, n as u64)? as usize;
                 if self.storage.is_empty() {
                     if let Some(p) = load.placed() {
                         self.storage = p.plan.memories[1..].iter().map(|m| vec![0; m.bytes as usize]).collect();
@@ -79,7 +79,7 @@ impl Feeder {
 
     /// Every tensor's bytes, wherever the plan put them, equal the file's.
     fn check_tensors(&self, loaded: &LoadedModel, file: &[u8]) {
-        let h = &loaded.placed.header;
+        let h = loaded.placed.header();
         for t in &h.tensors {
             let reg = loaded.placed.registry.tensor(&t.name).expect("every tensor is registered");
             let mem = if reg.memory == 0 { loaded.placed.main.as_slice() } else { &self.storage[reg.memory as usize - 1][..] };
@@ -149,7 +149,7 @@ fn gemma3_streams_without_a_known_length() {
     let mut feeder = Feeder::default();
     feeder.feed(&mut load, &bytes, &[64 << 10, 12345]).unwrap();
     let loaded = load.finish().unwrap();
-    assert_eq!(loaded.placed.header.architecture(), Some("gemma3"));
+    assert_eq!(loaded.placed.header().architecture(), Some("gemma3"));
     feeder.check_tensors(&loaded, &bytes);
     assert_eq!(feeder.completed.len(), 18 + 2);
 }
@@ -215,8 +215,8 @@ fn a_model_that_cannot_be_placed_is_a_plan_error() {
 #[test]
 fn committing_more_than_reserved_is_refused() {
     let mut load = new_load(None);
-    let n = load.dest(10).unwrap().len();
-    assert!(matches!(load.commit(n + 1), Err(LoadError::CommitTooLarge { .. })));
+    let n = load.dest(0, 10).unwrap().len();
+    assert!(matches!(load.commit(0, n + 1), Err(LoadError::CommitTooLarge { .. })));
 }
 
 /// A file written the way ggml writes it: the last tensor (12 bytes) padded to the alignment.
@@ -273,14 +273,14 @@ fn the_file_digest_is_checked_while_streaming_in_every_layout() {
     let paged = PlanLimits { shard_cap: 20_000_000, layer_budget: Some(10_000_000), ..wasm64() };
     for limits in [wasm64(), paged] {
         let mut load = StreamLoad::new(None, Limits::default(), limits.clone());
-        load.verify_sha256(digest_bytes(SMOLLM_SHA256));
+        load.verify_sha256(0, digest_bytes(SMOLLM_SHA256));
         Feeder::default().feed(&mut load, &bytes, &[65536, 77]).unwrap();
         assert!(load.finish().is_ok());
     }
     let mut wrong = digest_bytes(SMOLLM_SHA256);
     wrong[31] ^= 1;
     let mut load = new_load(None);
-    load.verify_sha256(wrong);
+    load.verify_sha256(0, wrong);
     Feeder::default().feed(&mut load, &bytes, &[1 << 20]).unwrap();
     let err = load.finish().err().unwrap();
     assert!(matches!(&err, LoadError::DigestMismatch { found, .. } if found == SMOLLM_SHA256), "{err:?}");

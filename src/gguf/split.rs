@@ -118,6 +118,34 @@ impl ModelView {
     }
 }
 
+/// Checks that `parts`, in this order, are the parts 0, 1, … of one split model (or one unsplit
+/// file) and that no tensor appears twice.
+pub fn check_parts_in_order(parts: &[Header]) -> Result<(), SplitError> {
+    let keys = parts.iter().map(split_keys).collect::<Result<Vec<_>, _>>()?;
+    let expected = check_parts(&keys)?;
+    for (i, k) in keys.iter().enumerate() {
+        if let Some(k) = k {
+            if k.no != i as u64 {
+                return Err(SplitError::OutOfOrder { position: i, no: k.no });
+            }
+        }
+    }
+    let mut names = std::collections::HashSet::new();
+    let mut total = 0u64;
+    for (file, h) in parts.iter().enumerate() {
+        for t in &h.tensors {
+            if !names.insert(t.name.as_str()) {
+                return Err(SplitError::DuplicateTensor { tensor: t.name.clone(), file });
+            }
+            total += 1;
+        }
+    }
+    match expected {
+        Some(want) if want != total => Err(SplitError::TensorCount { expected: want, found: total }),
+        _ => Ok(()),
+    }
+}
+
 /// Checks the parts form one complete set; returns the announced tensor total, if split.
 fn check_parts(keys: &[Option<SplitKeys>]) -> Result<Option<u64>, SplitError> {
     let Some(first) = keys.iter().flatten().next() else {
@@ -153,6 +181,8 @@ pub enum SplitError {
     NotSplit { files: usize },
     DuplicateTensor { tensor: String, file: usize },
     TensorCount { expected: u64, found: u64 },
+    /// The file at `position` is part `no`: parts must be given in order.
+    OutOfOrder { position: usize, no: u64 },
 }
 
 impl fmt::Display for SplitError {
@@ -168,6 +198,7 @@ impl fmt::Display for SplitError {
             SplitError::TensorCount { expected, found } => {
                 write!(f, "split.tensors.count says {expected} tensors, the parts hold {found}")
             }
+            SplitError::OutOfOrder { position, no } => write!(f, "file {position} is part {no}: give the parts in order"),
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::gguf::GgufError;
+use crate::gguf::{GgufError, SplitError};
 use crate::memory::{AllocError, GroupError, PlanError};
 
 /// Why a streamed load failed. Every variant says where (a byte offset of the file) or how much.
@@ -11,6 +11,12 @@ use crate::memory::{AllocError, GroupError, PlanError};
 pub enum LoadError {
     /// The header is malformed or hostile.
     Gguf(GgufError),
+    /// The files given are not the parts of one split model, in order.
+    Split(SplitError),
+    /// A part index past the parts of the load.
+    NoSuchPart { part: usize },
+    /// Tensor data of `part` arrived before every part's header was known.
+    NotPlanned { part: usize },
     /// The tensors do not form a model (a gap in the layer numbers, a bad layer name).
     Groups(GroupError),
     /// The model does not fit the memory limits.
@@ -36,6 +42,8 @@ impl LoadError {
     pub fn code(&self) -> &'static str {
         match self {
             LoadError::Gguf(_) => "GGUF_INVALID",
+            LoadError::Split(_) => "SPLIT_INVALID",
+            LoadError::NoSuchPart { .. } | LoadError::NotPlanned { .. } => "INTERNAL",
             LoadError::Groups(_) => "GGUF_INVALID",
             LoadError::Plan(_) => "DOES_NOT_FIT",
             LoadError::HeaderTooLarge { .. } => "HEADER_TOO_LARGE",
@@ -53,6 +61,11 @@ impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             LoadError::Gguf(e) => write!(f, "invalid GGUF: {e}"),
+            LoadError::Split(e) => write!(f, "invalid split model: {e}"),
+            LoadError::NoSuchPart { part } => write!(f, "no part {part} in this load"),
+            LoadError::NotPlanned { part } => {
+                write!(f, "tensor data of part {part} came before every part's header was known")
+            }
             LoadError::Groups(e) => write!(f, "invalid model: {e}"),
             LoadError::Plan(e) => write!(f, "cannot place the model: {e}"),
             LoadError::HeaderTooLarge { limit } => {
@@ -89,6 +102,12 @@ impl std::error::Error for LoadError {}
 impl From<GgufError> for LoadError {
     fn from(e: GgufError) -> Self {
         LoadError::Gguf(e)
+    }
+}
+
+impl From<SplitError> for LoadError {
+    fn from(e: SplitError) -> Self {
+        LoadError::Split(e)
     }
 }
 

@@ -34,12 +34,12 @@ pub struct FileMap {
 }
 
 impl FileMap {
-    /// Maps every tensor of every group to its home in the plan.
-    pub fn new(header: &Header, groups: &Groups, plan: &MemoryPlan) -> FileMap {
+    /// Maps every tensor of file `part` (whose header is `header`) to its home in the plan.
+    pub fn new(header: &Header, part: usize, groups: &Groups, plan: &MemoryPlan) -> FileMap {
         let mut runs = Vec::with_capacity(header.tensors.len());
         for (gi, group) in groups.groups.iter().enumerate() {
             let home = plan.placement(group.id).map_or(Default::default(), |p| (p.home.memory, p.home.offset));
-            for t in &group.tensors {
+            for t in group.tensors.iter().filter(|t| t.part == part) {
                 let info = &header.tensors[t.index];
                 let file_start = header.data_offset + info.offset;
                 runs.push(Run {

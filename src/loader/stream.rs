@@ -1,15 +1,19 @@
-//! The streaming load: a GGUF file arrives as a sequence of chunks, and every byte is written
-//! once, straight to its final place as the MemoryPlan says.
+//! The streaming load: a GGUF model (one file, or the parts of a split model) arrives as byte
+//! streams, and every byte is written once, straight to its final place as the MemoryPlan says.
 //!
-//! The caller (the JS shim in the browser, a test natively) repeats: ask [`StreamLoad::dest`] where
-//! the next bytes go, copy them there, then [`StreamLoad::commit`] how many it wrote. While the
-//! header is incomplete the bytes go to a growing header buffer that the incremental parser reads.
-//! Once the header is parsed, the tensors are grouped (embeddings, layers, output), the plan gives
-//! each group a memory and an offset, the main memory's weight block is allocated at its final
-//! size, and every later byte goes to its tensor's place: in the main block, or in a storage
-//! memory the caller owns ([`Dest::Storage`]). The bytes of the chunk that crossed the end of the
-//! header are the only ones ever moved (less than one chunk). A group is registered the moment
-//! its last byte lands.
+//! For each part the caller (the JS shim in the browser, a test natively) repeats: ask
+//! [`StreamLoad::dest`] where the next bytes go, copy them there, then [`StreamLoad::commit`] how
+//! many it wrote. While a part's header is incomplete its bytes go to a growing header buffer that
+//! the incremental parser reads. Once every part's header is known, the tensors are grouped
+//! (embeddings, layers, output), the plan gives each group a memory and an offset, the main
+//! memory's weight block is allocated at its final size, and every later byte goes to its tensor's
+//! place: in the main block, or in a storage memory the caller owns ([`Dest::Storage`]). Bytes that
+//! complete a header and reach past it are handed back (`commit` keeps fewer), so they too go
+//! straight to their place. A group is registered the moment its last byte lands.
+//!
+//! A single file is one part whose data follows its header in the same stream. For a split model
+//! the caller feeds every part's header first (bytes the load does not keep are handed back), and
+//! streams each part's data from [`StreamLoad::position`] once the model is planned.
 
 use crate::digest::Sha256;
 use crate::gguf::{Header, HeaderParser, Limits, Step};
@@ -17,6 +21,7 @@ use crate::memory::plan::MemoryPlan;
 use crate::memory::{AlignedRegion, GroupId, Groups, LayerRegistry, PlanLimits};
 
 use super::error::LoadError;
+use super::part::{Last, Part, PartPhase};
 use super::placement::{FileMap, Slot};
 
 /// Bytes that belong to no tensor (alignment padding between and after tensors) are written
@@ -45,269 +50,263 @@ impl Dest<'_> {
     }
 }
 
-/// A model whose header is known: its groups, plan, main weight block and bookkeeping.
+/// A model whose headers are all known: the headers, groups, plan, main weight block, registry.
 pub struct Placed {
-    pub header: Header,
+    /// One header per part (one for an unsplit file); the first carries the model metadata.
+    pub parts: Vec<Header>,
     pub groups: Groups,
     pub plan: MemoryPlan,
     /// The main memory's weight block: resident groups and the working set.
     pub main: AlignedRegion,
     pub registry: LayerRegistry,
-    map: FileMap,
+    maps: Vec<FileMap>,
     /// Bytes still missing per group (index as in `groups.groups`).
     missing: Vec<u64>,
     /// Groups completed since the caller last asked.
     fresh: Vec<GroupId>,
 }
 
-enum Phase {
-    /// Collecting the header; the parser wants `need` bytes before it is worth calling again.
-    Header { parser: HeaderParser, need: u64 },
-    /// Header parsed; bytes up to `data_offset` (alignment padding) still go to `prefix`.
-    Data(Box<Placed>),
+impl Placed {
+    /// The header of the first part: the model's metadata.
+    pub fn header(&self) -> &Header {
+        &self.parts[0]
+    }
 }
 
-/// The state of one file being streamed into memory.
+/// The state of one model being streamed into memory.
 pub struct StreamLoad {
-    phase: Phase,
-    /// File bytes `[0, received)` while in the header phase; afterwards `[0, data_offset)`.
-    prefix: Vec<u8>,
-    received: u64,
-    /// Bytes handed out by the last `dest` and not yet committed.
-    reserved: u64,
-    announced_len: Option<u64>,
+    parts: Vec<Part>,
+    placed: Option<Box<Placed>>,
     max_header_bytes: u64,
     plan_limits: PlanLimits,
     scratch: Box<[u8; SCRATCH]>,
-    /// Where the last `dest` pointed, so that `commit` can hash what was written there.
-    last: Last,
-    /// SHA-256 of the file so far and the digest it must end with, when the caller asked.
-    digest: Option<(Sha256, [u8; 32])>,
-}
-
-/// The kind of place the last `dest` handed out.
-#[derive(Clone, Copy)]
-enum Last {
-    Prefix(usize),
-    Main(usize),
-    Scratch,
-    /// Storage bytes are hashed by the caller through [`StreamLoad::hash_storage_piece`].
-    Storage,
-}
-
-/// The end of the last tensor's data, and that end rounded up to the alignment: ggml pads every
-/// tensor, the last one included, so a file may end anywhere between the two.
-fn data_ends(h: &Header) -> (u64, u64) {
-    let end = h.data_offset + h.data_len;
-    let padded = end.checked_next_multiple_of(h.alignment.max(1)).unwrap_or(end);
-    (end, padded)
 }
 
 impl StreamLoad {
-    /// Starts a load. `announced_len` is the file length if the source knows it (Content-Length,
-    /// `Blob.size`): headers that describe a different file are refused.
+    /// Starts the load of a single file. `announced_len` is its length if the source knows it
+    /// (Content-Length, `Blob.size`): headers that describe a different file are refused.
     pub fn new(announced_len: Option<u64>, limits: Limits, plan_limits: PlanLimits) -> Self {
-        let max_header_bytes = limits.max_header_bytes;
-        Self {
-            phase: Phase::Header { parser: HeaderParser::new(limits), need: 0 },
-            prefix: Vec::new(),
-            received: 0,
-            reserved: 0,
-            announced_len,
-            max_header_bytes,
+        Self::split(&[announced_len], limits, plan_limits)
+    }
+
+    /// Starts the load of a model split into `announced.len()` files, in `split.no` order.
+    pub fn split(announced: &[Option<u64>], limits: Limits, plan_limits: PlanLimits) -> Self {
+        let parts = announced.iter().map(|&len| Part::new(len, HeaderParser::new(limits.clone()))).collect();
+        StreamLoad {
+            parts,
+            placed: None,
+            max_header_bytes: limits.max_header_bytes,
             plan_limits,
             scratch: Box::new([0; SCRATCH]),
-            last: Last::Scratch,
-            digest: None,
         }
     }
 
-    /// Makes `finish` fail unless the file's SHA-256 is `expected`. Bytes written to storage
+    pub fn n_parts(&self) -> usize {
+        self.parts.len()
+    }
+
+    /// Bytes committed so far, over all parts.
+    pub fn received(&self) -> u64 {
+        self.parts.iter().map(|p| p.received).sum()
+    }
+
+    /// Where part `part`'s stream stands: the next file byte it expects.
+    pub fn position(&self, part: usize) -> u64 {
+        self.parts.get(part).map_or(0, |p| p.received)
+    }
+
+    /// Whether part `part`'s header has been parsed.
+    pub fn header_complete(&self, part: usize) -> bool {
+        self.parts.get(part).is_some_and(|p| !matches!(p.phase, PartPhase::Header { .. }))
+    }
+
+    /// The headers, groups and plan, once every part's header is parsed.
+    pub fn placed(&self) -> Option<&Placed> {
+        self.placed.as_deref()
+    }
+
+    /// The total length of all parts, once every header is known.
+    pub fn expected_len(&self) -> Option<u64> {
+        self.parts.iter().map(|p| p.ends().map(|(end, _)| end)).sum()
+    }
+
+    /// Makes `finish` fail unless part `part`'s SHA-256 is `expected`. Bytes written to storage
     /// memories must then be passed to [`Self::hash_storage_piece`] before they are committed.
-    pub fn verify_sha256(&mut self, expected: [u8; 32]) {
-        self.digest = Some((Sha256::new(), expected));
+    pub fn verify_sha256(&mut self, part: usize, expected: [u8; 32]) {
+        if let Some(p) = self.parts.get_mut(part) {
+            p.digest = Some((Sha256::new(), expected));
+        }
     }
 
-    /// Whether storage pieces must be passed to [`Self::hash_storage_piece`].
-    pub fn hashes_storage(&self) -> bool {
-        self.digest.is_some()
+    /// Whether part `part`'s storage pieces must be passed to [`Self::hash_storage_piece`].
+    pub fn hashes_storage(&self, part: usize) -> bool {
+        self.parts.get(part).is_some_and(|p| p.digest.is_some())
     }
 
-    /// Hashes bytes the caller wrote to a storage memory at the last `dest` (before `commit`).
-    pub fn hash_storage_piece(&mut self, bytes: &[u8]) {
-        if let (Some((h, _)), Last::Storage) = (&mut self.digest, self.last) {
+    /// Hashes bytes the caller wrote to a storage memory at part `part`'s last `dest`.
+    pub fn hash_storage_piece(&mut self, part: usize, bytes: &[u8]) {
+        if let Some(Part { digest: Some((h, _)), last: Last::Storage, .. }) = self.parts.get_mut(part) {
             h.update(bytes);
         }
     }
 
-    /// Bytes committed so far.
-    pub fn received(&self) -> u64 {
-        self.received
-    }
-
-    /// The header, groups and plan, once the header is parsed.
-    pub fn placed(&self) -> Option<&Placed> {
-        match &self.phase {
-            Phase::Data(p) => Some(p),
-            Phase::Header { .. } => None,
-        }
-    }
-
-    /// The file length the header implies, once it is known.
-    pub fn expected_len(&self) -> Option<u64> {
-        self.placed().map(|p| data_ends(&p.header).0)
-    }
-
     /// Groups registered since the last call, in completion order.
     pub fn take_completed(&mut self) -> Vec<GroupId> {
-        match &mut self.phase {
-            Phase::Data(p) => std::mem::take(&mut p.fresh),
-            Phase::Header { .. } => Vec::new(),
-        }
+        self.placed.as_mut().map_or_else(Vec::new, |p| std::mem::take(&mut p.fresh))
     }
 
-    /// Where the next bytes of the file go: at most `want` bytes, possibly fewer (the caller then
-    /// asks again for the rest). The destination is to be overwritten, then committed.
-    pub fn dest(&mut self, want: u64) -> Result<Dest<'_>, LoadError> {
-        let start = self.received;
-        let (phase, scratch) = (&mut self.phase, &mut self.scratch);
-        let dest = match phase {
-            Phase::Header { .. } => {
+    /// Where the next bytes of part `part` go: at most `want` bytes, possibly fewer (the caller
+    /// then asks again for the rest). The destination is to be overwritten, then committed.
+    pub fn dest(&mut self, part: usize, want: u64) -> Result<Dest<'_>, LoadError> {
+        let p = self.parts.get_mut(part).ok_or(LoadError::NoSuchPart { part })?;
+        let start = p.received;
+        let dest = match &p.phase {
+            PartPhase::Header { .. } => {
                 let room = self.max_header_bytes.saturating_sub(start);
                 if room == 0 {
                     return Err(LoadError::HeaderTooLarge { limit: self.max_header_bytes });
                 }
-                self.last = Last::Prefix(start as usize);
-                Dest::Bytes(grow_tail(&mut self.prefix, start, want.min(room)))
+                p.last = Last::Prefix(start as usize);
+                Dest::Bytes(grow_tail(&mut p.prefix, start, want.min(room)))
             }
-            Phase::Data(p) if start < p.header.data_offset => {
-                let len = want.min(p.header.data_offset - start);
-                self.last = Last::Prefix(start as usize);
-                Dest::Bytes(grow_tail(&mut self.prefix, start, len))
+            PartPhase::Known { data_offset, .. } if start < *data_offset => {
+                let len = want.min(data_offset - start);
+                p.last = Last::Prefix(start as usize);
+                Dest::Bytes(grow_tail(&mut p.prefix, start, len))
             }
-            Phase::Data(p) => {
-                let (end, padded) = data_ends(&p.header);
-                if start >= padded.max(end) {
+            PartPhase::Known { data_end, padded_end, .. } => {
+                let (end, limit) = (*data_end, padded_end.max(data_end));
+                if start >= *limit {
                     return Err(LoadError::TrailingBytes { offset: start, expected: end });
                 }
-                match p.map.at(start, want.min(padded.max(end) - start)) {
+                let model = self.placed.as_deref_mut().ok_or(LoadError::NotPlanned { part })?;
+                match model.maps[part].at(start, want.min(limit - start)) {
                     Slot::Tensor { run, skip, len } if run.memory == 0 => {
                         let at = (run.offset + skip) as usize;
-                        self.last = Last::Main(at);
-                        Dest::Bytes(&mut p.main.as_mut_slice()[at..at + len as usize])
+                        p.last = Last::Main(at);
+                        Dest::Bytes(&mut model.main.as_mut_slice()[at..at + len as usize])
                     }
                     Slot::Tensor { run, skip, len } => {
-                        self.last = Last::Storage;
+                        p.last = Last::Storage;
                         Dest::Storage { memory: run.memory, offset: run.offset + skip, len }
                     }
                     Slot::Gap { len } => {
-                        self.last = Last::Scratch;
-                        Dest::Bytes(&mut scratch[..len.min(SCRATCH as u64) as usize])
+                        p.last = Last::Scratch;
+                        Dest::Bytes(&mut self.scratch[..len.min(SCRATCH as u64) as usize])
                     }
                 }
             }
         };
-        self.reserved = dest.len();
+        p.reserved = dest.len();
         Ok(dest)
     }
 
-    /// Records that the first `n` bytes of the last `dest` now hold file bytes, and returns how
-    /// many of them the load kept: all `n`, except when they complete the header and reach past
-    /// the start of the tensor data. Those bytes are handed back (the return value is smaller)
-    /// and the caller offers them again, so that they too go straight to their final place.
-    pub fn commit(&mut self, n: u64) -> Result<u64, LoadError> {
-        let (last, start) = (self.last, self.received);
-        let kept = self.commit_bytes(n)?;
-        if let Some((h, _)) = &mut self.digest {
-            let k = kept as usize;
-            match (last, &self.phase) {
-                (Last::Prefix(at), _) => h.update(&self.prefix[at..at + k]),
-                (Last::Main(at), Phase::Data(p)) => h.update(&p.main.as_slice()[at..at + k]),
-                (Last::Scratch, _) => h.update(&self.scratch[..k]),
-                _ => {} // storage: hashed by the caller before the commit
-            }
+    /// Records that the first `n` bytes of part `part`'s last `dest` now hold file bytes, and
+    /// returns how many of them the load kept: all `n`, except when they complete the header and
+    /// reach past the start of the tensor data. Those bytes are handed back (the return value is
+    /// smaller) and the caller offers them again, so that they too go straight to their place.
+    pub fn commit(&mut self, part: usize, n: u64) -> Result<u64, LoadError> {
+        let p = self.parts.get_mut(part).ok_or(LoadError::NoSuchPart { part })?;
+        if n > p.reserved {
+            return Err(LoadError::CommitTooLarge { committed: n, reserved: p.reserved });
         }
-        debug_assert!(self.received == start + kept);
+        p.reserved = 0;
+        let start = p.received;
+        p.received += n;
+        let kept = match &mut p.phase {
+            PartPhase::Header { parser, need } => {
+                p.prefix.truncate(p.received as usize);
+                match (p.received >= *need).then(|| parser.advance(&p.prefix, p.announced_len)).transpose()? {
+                    Some(Step::NeedMore { total }) => {
+                        *need = total;
+                        n
+                    }
+                    Some(Step::Done(header)) => p.header_done(header, start)?,
+                    None => n,
+                }
+            }
+            PartPhase::Known { data_offset, .. } if start < *data_offset => {
+                p.prefix.truncate(p.received as usize);
+                n
+            }
+            PartPhase::Known { .. } => {
+                if let Some(model) = self.placed.as_deref_mut() {
+                    model.account(part, start, n);
+                }
+                n
+            }
+        };
+        self.hash_committed(part, kept);
+        if self.placed.is_none() && self.parts.iter().all(|p| p.header.is_some()) {
+            self.plan()?;
+        }
         Ok(kept)
     }
 
-    fn commit_bytes(&mut self, n: u64) -> Result<u64, LoadError> {
-        if n > self.reserved {
-            return Err(LoadError::CommitTooLarge { committed: n, reserved: self.reserved });
-        }
-        self.reserved = 0;
-        let start = self.received;
-        self.received += n;
-        match &mut self.phase {
-            Phase::Header { parser, need } => {
-                self.prefix.truncate(self.received as usize);
-                if self.received >= *need {
-                    match parser.advance(&self.prefix, self.announced_len)? {
-                        Step::NeedMore { total } => *need = total,
-                        Step::Done(header) => return self.enter_data_phase(header, start),
-                    }
+    /// Feeds the `kept` bytes just committed to the part's digest, if it has one.
+    fn hash_committed(&mut self, part: usize, kept: u64) {
+        let p = &mut self.parts[part];
+        let Some((h, _)) = &mut p.digest else { return };
+        let k = kept as usize;
+        match p.last {
+            Last::Prefix(at) => h.update(&p.prefix[at..at + k]),
+            Last::Main(at) => {
+                if let Some(model) = &self.placed {
+                    h.update(&model.main.as_slice()[at..at + k]);
                 }
             }
-            Phase::Data(p) if start < p.header.data_offset => self.prefix.truncate(self.received as usize),
-            Phase::Data(p) => p.account(start, n),
+            Last::Scratch => h.update(&self.scratch[..k]),
+            Last::Storage => {} // hashed by the caller before the commit
         }
-        Ok(n)
     }
 
-    /// Plans the placement and allocates the main weight block. Bytes of this commit (which began
-    /// at file position `start`) past the start of the tensor data are handed back.
-    fn enter_data_phase(&mut self, header: Header, start: u64) -> Result<u64, LoadError> {
-        let (expected, padded) = data_ends(&header);
-        if let Some(announced) = self.announced_len {
-            if announced < expected || announced > padded {
-                return Err(LoadError::LengthMismatch { announced, expected });
-            }
-        }
-        let groups = Groups::from_header(&header)?;
+    /// Every header is known: group the tensors, plan, allocate the main block, map each part.
+    fn plan(&mut self) -> Result<(), LoadError> {
+        let parts: Vec<Header> = self.parts.iter_mut().filter_map(|p| p.header.take()).collect();
+        let groups = if parts.len() == 1 { Groups::from_header(&parts[0])? } else { split_groups(&parts)? };
         let plan = MemoryPlan::new(&groups, &self.plan_limits)?;
         let main = AlignedRegion::zeroed(plan.memories[0].bytes)?;
-        let map = FileMap::new(&header, &groups, &plan);
+        let maps = parts.iter().enumerate().map(|(i, h)| FileMap::new(h, i, &groups, &plan)).collect();
         let missing = groups.groups.iter().map(|g| g.tensors.iter().map(|t| t.n_bytes).sum()).collect();
-        let kept_end = self.received.min(header.data_offset);
-        self.received = kept_end;
-        self.prefix.truncate(kept_end as usize);
-        self.prefix.shrink_to_fit();
-        let placed = Placed { header, groups, plan, main, registry: LayerRegistry::default(), map, missing, fresh: Vec::new() };
-        self.phase = Phase::Data(Box::new(placed));
-        Ok(kept_end.saturating_sub(start))
+        let registry = LayerRegistry::default();
+        self.placed = Some(Box::new(Placed { parts, groups, plan, main, registry, maps, missing, fresh: Vec::new() }));
+        Ok(())
     }
 
-    /// Ends the load: every byte the header announces has arrived (and at most the alignment
-    /// padding after it: `dest` refuses anything further), every group is registered.
+    /// Ends the load: every byte every header announces has arrived (and at most the alignment
+    /// padding after it: `dest` refuses anything further), every group is registered, and every
+    /// part with an expected SHA-256 has it.
     pub fn finish(self) -> Result<LoadedModel, LoadError> {
-        let received = self.received;
-        match self.phase {
-            Phase::Header { .. } => Err(LoadError::Truncated { received, expected: received + 1 }),
-            Phase::Data(p) => {
-                let (expected, _) = data_ends(&p.header);
-                if received < expected || p.registry.len() != p.groups.groups.len() {
-                    return Err(LoadError::Truncated { received, expected });
+        let received = self.received();
+        let Some(placed) = self.placed else {
+            return Err(LoadError::Truncated { received, expected: received + 1 });
+        };
+        for p in self.parts {
+            let (end, _) = p.ends().unwrap_or((u64::MAX, u64::MAX));
+            if p.received < end {
+                return Err(LoadError::Truncated { received: p.received, expected: end });
+            }
+            if let Some((h, want)) = p.digest {
+                let found = h.finish();
+                if found != want {
+                    return Err(LoadError::DigestMismatch { expected: hex(&want), found: hex(&found) });
                 }
-                if let Some((h, want)) = self.digest {
-                    let found = h.finish();
-                    if found != want {
-                        return Err(LoadError::DigestMismatch { expected: hex(&want), found: hex(&found) });
-                    }
-                }
-                Ok(LoadedModel { placed: *p, file_len: received })
             }
         }
+        if placed.registry.len() != placed.groups.groups.len() {
+            return Err(LoadError::Truncated { received, expected: received + 1 });
+        }
+        Ok(LoadedModel { placed: *placed, file_len: received })
     }
 }
 
 impl Placed {
-    /// Counts `n` committed bytes from file position `start` against their groups and registers
-    /// every group that is now complete.
-    fn account(&mut self, start: u64, n: u64) {
-        let mut pos = start;
-        let end = start + n;
+    /// Counts `n` committed bytes of part `part` from file position `start` against their groups
+    /// and registers every group that is now complete.
+    fn account(&mut self, part: usize, start: u64, n: u64) {
+        let (mut pos, end) = (start, start + n);
         while pos < end {
-            match self.map.at(pos, end - pos) {
+            match self.maps[part].at(pos, end - pos) {
                 Slot::Tensor { run, len, .. } => {
                     self.missing[run.group] -= len;
                     if self.missing[run.group] == 0 {
@@ -323,10 +322,16 @@ impl Placed {
     fn register(&mut self, gi: usize) {
         let group = &self.groups.groups[gi];
         if let Some(home) = self.plan.placement(group.id) {
-            self.registry.register(&self.header, group, home);
+            self.registry.register(&self.parts, group, home);
             self.fresh.push(group.id);
         }
     }
+}
+
+/// The groups of a split model, after checking the parts form one model, given in order.
+fn split_groups(parts: &[Header]) -> Result<Groups, LoadError> {
+    crate::gguf::split::check_parts_in_order(parts)?;
+    Ok(Groups::from_parts(parts)?)
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -340,14 +345,15 @@ fn grow_tail(buf: &mut Vec<u8>, start: u64, len: u64) -> &mut [u8] {
     &mut buf[start..]
 }
 
-/// A completely received GGUF file: its header, plan, registry and main weight block.
+/// A completely received model: its headers, plan, registry and main weight block.
 pub struct LoadedModel {
     pub placed: Placed,
+    /// Bytes received over all parts.
     pub file_len: u64,
 }
 
 impl LoadedModel {
-    /// The bytes of a tensor that lives in the main memory (`None` if paged out or unknown).
+    /// The bytes of a tensor that lives in the main memory (`None` if in storage or unknown).
     pub fn main_tensor_bytes(&self, name: &str) -> Option<&[u8]> {
         let t = self.placed.registry.tensor(name)?;
         if t.memory != 0 {

@@ -49,7 +49,9 @@ pub fn group_of(name: &str) -> Result<GroupId, GroupError> {
 /// One tensor inside its group: where it starts relative to the group, and where in the file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GroupedTensor {
-    /// Index into `Header::tensors`.
+    /// Which file of a split model holds it (0 for a single file).
+    pub part: usize,
+    /// Index into that file's `Header::tensors`.
     pub index: usize,
     /// Offset from the start of the group's block, a multiple of [`TENSOR_ALIGN`].
     pub offset: u64,
@@ -74,14 +76,22 @@ impl Groups {
     /// Groups the header's tensors. Every layer from 0 to the highest one must be present,
     /// and no layer may lie at or past `<arch>.block_count` when that key exists.
     pub fn from_header(h: &Header) -> Result<Groups, GroupError> {
+        Groups::from_parts(std::slice::from_ref(h))
+    }
+
+    /// Groups the tensors of every part of a split model (the first part carries the metadata);
+    /// a layer may have tensors in several parts.
+    pub fn from_parts(parts: &[Header]) -> Result<Groups, GroupError> {
         let mut by_id: BTreeMap<GroupId, TensorGroup> = BTreeMap::new();
-        for (index, t) in h.tensors.iter().enumerate() {
-            let id = group_of(&t.name)?;
-            let group = by_id.entry(id).or_insert_with(|| TensorGroup { id, tensors: Vec::new(), bytes: 0 });
-            append(group, index, t)?;
+        for (part, h) in parts.iter().enumerate() {
+            for (index, t) in h.tensors.iter().enumerate() {
+                let id = group_of(&t.name)?;
+                let group = by_id.entry(id).or_insert_with(|| TensorGroup { id, tensors: Vec::new(), bytes: 0 });
+                append(group, part, index, t)?;
+            }
         }
         let groups: Vec<TensorGroup> = by_id.into_values().collect();
-        check_layers(&groups, h.block_count())?;
+        check_layers(&groups, parts.first().and_then(Header::block_count))?;
         Ok(Groups { groups })
     }
 
@@ -108,11 +118,11 @@ impl Groups {
     }
 }
 
-fn append(group: &mut TensorGroup, index: usize, t: &TensorInfo) -> Result<(), GroupError> {
+fn append(group: &mut TensorGroup, part: usize, index: usize, t: &TensorInfo) -> Result<(), GroupError> {
     let overflow = || GroupError::TooLarge { tensor: t.name.clone() };
     let offset = align_up(group.bytes, TENSOR_ALIGN).ok_or_else(overflow)?;
     group.bytes = offset.checked_add(t.n_bytes).ok_or_else(overflow)?;
-    group.tensors.push(GroupedTensor { index, offset, n_bytes: t.n_bytes });
+    group.tensors.push(GroupedTensor { part, index, offset, n_bytes: t.n_bytes });
     Ok(())
 }
 

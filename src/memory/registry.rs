@@ -8,6 +8,8 @@ use super::plan::GroupPlacement;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RegisteredTensor {
+    /// The file of a split model it came from (0 for a single file).
+    pub part: usize,
     pub name: String,
     pub ggml_type: GgmlType,
     /// ne0 first.
@@ -34,14 +36,15 @@ pub struct LayerRegistry {
 }
 
 impl LayerRegistry {
-    /// Records a completed group and returns its entry.
-    pub fn register(&mut self, header: &Header, group: &TensorGroup, home: &GroupPlacement) -> &RegisteredGroup {
+    /// Records a completed group and returns its entry. `parts` are the model's file headers.
+    pub fn register(&mut self, parts: &[Header], group: &TensorGroup, home: &GroupPlacement) -> &RegisteredGroup {
         let tensors = group
             .tensors
             .iter()
             .map(|t| {
-                let info = &header.tensors[t.index];
+                let info = &parts[t.part].tensors[t.index];
                 RegisteredTensor {
+                    part: t.part,
                     name: info.name.clone(),
                     ggml_type: info.ggml_type,
                     dims: info.dims.clone(),

@@ -74,11 +74,29 @@ impl StreamLoader {
         Ok(StreamLoader { load: StreamLoad::new(announced, Limits::default(), limits), dest_len: 0, dest_memory: 0 })
     }
 
-    /// Where the next (at most `want`) file bytes go: an address in this module's memory when
-    /// `destMemory` is 0, else an offset in storage memory `destMemory`.
-    pub fn dest(&mut self, want: f64) -> Result<f64, JsValue> {
+    /// A model split into `parts` files (given in order); every method then names its part.
+    pub fn split(parts: u32, shard_cap: Option<f64>, memory_budget: Option<f64>, layout: Option<String>) -> Result<StreamLoader, JsValue> {
+        let limits = plan_limits(shard_cap, memory_budget, layout)?;
+        let announced = vec![None; parts.max(1) as usize];
+        Ok(StreamLoader { load: StreamLoad::split(&announced, Limits::default(), limits), dest_len: 0, dest_memory: 0 })
+    }
+
+    /// The next file byte part `part` expects (where its stream stands).
+    pub fn position(&self, part: Option<u32>) -> f64 {
+        self.load.position(part.unwrap_or(0) as usize) as f64
+    }
+
+    /// Whether part `part`'s header is parsed.
+    #[wasm_bindgen(js_name = headerComplete)]
+    pub fn header_complete(&self, part: Option<u32>) -> bool {
+        self.load.header_complete(part.unwrap_or(0) as usize)
+    }
+
+    /// Where the next (at most `want`) bytes of part `part` go: an address in this module's
+    /// memory when `destMemory` is 0, else an offset in storage memory `destMemory`.
+    pub fn dest(&mut self, want: f64, part: Option<u32>) -> Result<f64, JsValue> {
         let want = byte_count("want", want)?;
-        let (memory, at, len) = match self.load.dest(want).map_err(error::load_error)? {
+        let (memory, at, len) = match self.load.dest(part.unwrap_or(0) as usize, want).map_err(error::load_error)? {
             Dest::Bytes(slice) => (0, slice.as_mut_ptr() as usize as u64, slice.len() as u64),
             Dest::Storage { memory, offset, len } => (memory, offset, len),
         };
@@ -97,30 +115,30 @@ impl StreamLoader {
         self.dest_memory
     }
 
-    /// Makes `finish` fail with code INTEGRITY unless the file's SHA-256 is `hex`.
+    /// Makes `finish` fail with code INTEGRITY unless part `part`'s SHA-256 is `hex`.
     #[wasm_bindgen(js_name = verifySha256)]
-    pub fn verify_sha256(&mut self, hex: &str) -> Result<(), JsValue> {
+    pub fn verify_sha256(&mut self, hex: &str, part: Option<u32>) -> Result<(), JsValue> {
         let digest = parse_sha256(hex).ok_or_else(|| js_error("INVALID_ARGUMENT", &format!("\"{hex}\" is not a SHA-256 (64 hex digits)"), &[]))?;
-        self.load.verify_sha256(digest);
+        self.load.verify_sha256(part.unwrap_or(0) as usize, digest);
         Ok(())
     }
 
-    /// Whether bytes written to storage memories must be passed to `hashStoragePiece`.
-    #[wasm_bindgen(getter, js_name = hashesStorage)]
-    pub fn hashes_storage(&self) -> bool {
-        self.load.hashes_storage()
+    /// Whether bytes part `part` writes to storage memories must be passed to `hashStoragePiece`.
+    #[wasm_bindgen(js_name = hashesStorage)]
+    pub fn hashes_storage(&self, part: Option<u32>) -> bool {
+        self.load.hashes_storage(part.unwrap_or(0) as usize)
     }
 
-    /// The bytes just written to a storage memory at the last `dest` (before `commit`).
+    /// The bytes just written to a storage memory at part `part`'s last `dest` (before `commit`).
     #[wasm_bindgen(js_name = hashStoragePiece)]
-    pub fn hash_storage_piece(&mut self, bytes: &[u8]) {
-        self.load.hash_storage_piece(bytes);
+    pub fn hash_storage_piece(&mut self, bytes: &[u8], part: Option<u32>) {
+        self.load.hash_storage_piece(part.unwrap_or(0) as usize, bytes);
     }
 
-    /// Records that `n` bytes were written at the last `dest`; returns how many were kept.
-    pub fn commit(&mut self, n: f64) -> Result<f64, JsValue> {
+    /// Records that `n` bytes were written at part `part`'s last `dest`; returns how many were kept.
+    pub fn commit(&mut self, n: f64, part: Option<u32>) -> Result<f64, JsValue> {
         let n = byte_count("n", n)?;
-        self.load.commit(n).map(|kept| kept as f64).map_err(error::load_error)
+        self.load.commit(part.unwrap_or(0) as usize, n).map(|kept| kept as f64).map_err(error::load_error)
     }
 
     #[wasm_bindgen(getter)]
@@ -182,7 +200,7 @@ impl Model {
         let placed = &self.loaded.placed;
         let mut hasher = crate::digest::Sha256::new();
         let mut buf = Vec::new();
-        for t in &placed.header.tensors {
+        for t in placed.parts.iter().flat_map(|h| &h.tensors) {
             let reg = placed.registry.tensor(&t.name).ok_or_else(|| js_error("INTERNAL", &format!("{} is not registered", t.name), &[]))?;
             if reg.memory == 0 {
                 hasher.update(&placed.main.as_slice()[reg.offset as usize..(reg.offset + reg.n_bytes) as usize]);

@@ -69,17 +69,18 @@ pub fn layout(plan: &MemoryPlan) -> Object {
 /// What the header and the plan say: `{ arch, name, nLayers, nTensors, fileBytes, dataOffset,
 /// dataBytes, ggufVersion, alignment, layout }`.
 pub fn model_info(m: &LoadedModel) -> Object {
-    let h = &m.placed.header;
+    let h = m.placed.header();
     let obj = Object::new();
     set(&obj, "arch", h.architecture().map_or(JsValue::NULL, JsValue::from));
     set(&obj, "name", h.metadata.get_str("general.name").map_or(JsValue::NULL, JsValue::from));
     set(&obj, "nLayers", h.block_count().map_or(JsValue::NULL, num));
-    set(&obj, "nTensors", h.tensors.len() as u32);
     set(&obj, "fileBytes", num(m.file_len));
     set(&obj, "dataOffset", num(h.data_offset));
     set(&obj, "dataBytes", num(h.data_len));
     set(&obj, "ggufVersion", h.version);
     set(&obj, "alignment", num(h.alignment));
+    set(&obj, "nTensors", m.placed.parts.iter().map(|p| p.tensors.len() as u32).sum::<u32>());
+    set(&obj, "parts", m.placed.parts.len() as u32);
     set(&obj, "layout", layout(&m.placed.plan));
     obj
 }
