@@ -13,6 +13,7 @@ export const ErrorCode = Object.freeze({
   SOURCE_CHANGED: 'SOURCE_CHANGED',       // the file changed (ETag / Last-Modified) while loading
   DOES_NOT_FIT: 'DOES_NOT_FIT',           // the model does not fit the memory limits
   INTEGRITY: 'INTEGRITY',                 // the file's SHA-256 is not the one given
+  SPLIT_INVALID: 'SPLIT_INVALID',         // the files are not the parts of one split model, in order
   ABORTED: 'ABORTED',                     // the caller's AbortSignal fired
   UNSUPPORTED_BROWSER: 'UNSUPPORTED_BROWSER',
   INVALID_ARGUMENT: 'INVALID_ARGUMENT',

@@ -7,9 +7,10 @@
 import { ErrorCode, Gguf64Error, toGguf64Error } from './errors.js';
 import { detectFeatures } from './features.js';
 import { readPrefix } from './range.js';
+import { ResumableBody } from './resume.js';
 import { createStorage } from './storage.js';
 import { openSource } from './source.js';
-import { megabytesPerSecond, writeChunk } from './stream.js';
+import { megabytesPerSecond, writeChunk, writeHeader } from './stream.js';
 
 export { ErrorCode, Gguf64Error } from './errors.js';
 export { detectFeatures } from './features.js';
@@ -60,7 +61,8 @@ export async function memoryUsage() {
 /**
  * Streams a GGUF model into WebAssembly memory, each tensor straight to the place its MemoryPlan
  * gives, and reports every group (embeddings, each layer, the output) as it lands.
- * @param {string | URL | Blob} source a URL, or a File/Blob
+ * @param {string | URL | Blob | Array<string | URL>} source a URL, a File/Blob, or the URLs of a split model's parts
+ *   in order (the name of any part, `…-00002-of-00003.gguf`, also stands for all of them)
  * @param {LoadOptions} [options]
  * @returns {Promise<LoadedModel>}
  *
@@ -76,7 +78,7 @@ export async function memoryUsage() {
  * @property {'background' | 'before'} [revalidate] when a complete cached copy exists: 'background' (default) loads it
  *   with no request, then asks the server (HEAD) whether the file changed and drops a stale copy (warning CACHE_STALE);
  *   'before' asks first and refetches a changed file
- * @property {string} [sha256] the file's SHA-256 (hex): hashed while streaming, INTEGRITY error on a mismatch
+ * @property {string | string[]} [sha256] the file's SHA-256 (hex; one per part for a split model): hashed while streaming, INTEGRITY error on a mismatch
  *
  * @typedef {object} LoadProgress
  * @property {'header' | 'data' | 'group' | 'resume' | 'warning' | 'done'} phase ('resume': the connection dropped at `offset`, attempt `attempt` follows; 'warning': `code` CACHE_QUOTA or CACHE_WRITE, the load goes on without caching)
@@ -90,66 +92,135 @@ export async function memoryUsage() {
  * @property {number} mbPerSec
  */
 export async function loadModel(source, options = {}) {
-  const { onProgress = () => {}, signal, build: requested = 'auto', layout, shardCap, memoryBudget, retry, cache: useCache = true, revalidate, sha256 } = options;
-  const context = typeof source === 'string' || source instanceof URL ? { url: String(source) } : {};
-  let loader;
-  let body;
+  const { onProgress = () => {}, signal, build: requested = 'auto', layout, shardCap, memoryBudget } = options;
+  const parts = splitParts(source);
+  const context = parts ? { url: parts[0] } : typeof source === 'string' || source instanceof URL ? { url: String(source) } : {};
+  const session = { loader: undefined, body: undefined, storage: undefined, plan: undefined, layersDone: 0, lengthHint: undefined };
   try {
     const { bindings, memory, build } = await runtime(chooseBuild(requested));
     const startMs = performance.now();
-    const onResume = ({ offset, attempt }) => onProgress({ phase: 'resume', offset, attempt, layersDone, layersTotal: null,
-      bytesLoaded: offset, bytesTotal: loader?.expectedLen ?? body?.length ?? null, mbPerSec: 0 });
-    const onWarning = ({ code, message }) => onProgress({ phase: 'warning', code, message, layersDone, layersTotal: null,
-      bytesLoaded: loader?.received ?? 0, bytesTotal: loader?.expectedLen ?? body?.length ?? null, mbPerSec: 0 });
-    body = await openSource(source, { signal, retry, onResume, useCache, revalidate, onWarning });
-    loader = new bindings.StreamLoader(body.length, shardCap, memoryBudget, layout);
-    if (sha256) loader.verifySha256(sha256);
-    let storage; // created when the first byte for a storage memory arrives
-    let plan;
-    let layersDone = 0;
-    const storageFor = (index) => {
-      storage ??= createStorage(loader.layout(), build);
-      return storage[index];
-    };
-    const report = (phase, group) => onProgress({
+    const report = (phase, extra = {}) => onProgress({
       phase,
-      group,
-      layout: plan,
-      layer: group?.layer ?? null,
-      layersDone,
-      layersTotal: plan ? plan.memories.reduce((n, m) => n + m.layers.length, 0) : null,
-      bytesLoaded: loader.received,
-      bytesTotal: loader.expectedLen ?? body.length ?? null,
-      mbPerSec: megabytesPerSecond(loader.received, startMs, performance.now()),
+      layout: session.plan,
+      layer: extra.group?.layer ?? null,
+      layersDone: session.layersDone,
+      layersTotal: session.plan ? session.plan.memories.reduce((n, m) => n + m.layers.length, 0) : null,
+      bytesLoaded: session.loader?.received ?? 0,
+      bytesTotal: session.loader?.expectedLen ?? session.lengthHint ?? null,
+      mbPerSec: megabytesPerSecond(session.loader?.received ?? 0, startMs, performance.now()),
+      ...extra,
     });
-    for (;;) {
-      signal?.throwIfAborted();
-      const { done, value } = await body.read(loader.received, loader.expectedLen);
-      if (done) break;
-      writeChunk(loader, memory, storageFor, value);
-      plan ??= loader.layout();
-      for (const group of loader.takeRegistered()) {
-        if (group.kind === 'layer') layersDone += 1;
-        report('group', group);
-      }
-      report(plan ? 'data' : 'header');
-    }
+    const io = {
+      memory,
+      signal,
+      retry: options.retry,
+      onResume: ({ offset, attempt }) => report('resume', { offset, attempt }),
+      onWarning: ({ code, message }) => report('warning', { code, message }),
+      storageFor: (index) => {
+        session.storage ??= createStorage(session.loader.layout(), build);
+        return session.storage[index];
+      },
+      /** After every chunk: the plan once known, the groups that landed, a progress event. */
+      afterChunk: () => {
+        session.plan ??= session.loader.layout();
+        for (const group of session.loader.takeRegistered()) {
+          if (group.kind === 'layer') session.layersDone += 1;
+          report('group', { group });
+        }
+        report(session.plan ? 'data' : 'header');
+      },
+    };
+    const limits = [shardCap, memoryBudget, layout];
+    const fromCache = parts
+      ? await streamParts(parts, bindings, limits, session, io, options)
+      : await streamOne(source, bindings, limits, session, io, options);
     // finish() consumes the loader on the wasm side, whether it succeeds or throws.
-    const finishing = loader;
-    loader = undefined;
+    const finishing = session.loader;
+    session.loader = undefined;
     const handle = finishing.finish();
-    await body.finish(); // the last cache writes
-    const model = new LoadedModel(handle, build, performance.now() - startMs, storage, { bytesFromCache: body.fromCache });
-    onProgress({ phase: 'done', group: undefined, layer: null, layersDone, layersTotal: layersDone,
+    await session.body?.finish(); // the last cache writes
+    const model = new LoadedModel(handle, build, performance.now() - startMs, session.storage, { bytesFromCache: fromCache() });
+    onProgress({ phase: 'done', layout: session.plan, layer: null, layersDone: session.layersDone, layersTotal: session.layersDone,
       bytesLoaded: model.info.fileBytes, bytesTotal: model.info.fileBytes,
       mbPerSec: megabytesPerSecond(model.info.fileBytes, startMs, performance.now()) });
     return model;
   } catch (err) {
-    body?.cancel();
+    session.body?.cancel();
     throw toGguf64Error(err, context);
   } finally {
-    loader?.free();
+    session.loader?.free();
   }
+}
+
+/** One file (URL, File or Blob), through the cache when it is a URL. Returns a `fromCache()` getter. */
+async function streamOne(source, bindings, limits, session, io, options) {
+  const { cache: useCache = true, revalidate, sha256 } = options;
+  const body = await openSource(source, { signal: io.signal, retry: io.retry, onResume: io.onResume, useCache, revalidate, onWarning: io.onWarning });
+  session.body = body;
+  session.lengthHint = body.length;
+  session.loader = new bindings.StreamLoader(body.length, ...limits);
+  if (sha256) session.loader.verifySha256(sha256);
+  for (;;) {
+    io.signal?.throwIfAborted();
+    const { done, value } = await body.read(session.loader.received, session.loader.expectedLen);
+    if (done) break;
+    writeChunk(session.loader, io.memory, io.storageFor, value);
+    io.afterChunk();
+  }
+  return () => body.fromCache;
+}
+
+/** Parts fetched at once, at most. */
+const PART_CONCURRENCY = 3;
+
+/**
+ * A split model: every part's header first (Range requests), then every part's tensor data, at
+ * most PART_CONCURRENCY parts at a time, each resuming on its own after dropped connections.
+ * Split parts are not cached (yet).
+ */
+async function streamParts(urls, bindings, limits, session, io, options) {
+  const loader = bindings.StreamLoader.split(urls.length, ...limits);
+  session.loader = loader;
+  const hashes = Array.isArray(options.sha256) ? options.sha256 : [];
+  hashes.forEach((hex, part) => hex && loader.verifySha256(hex, part));
+  await pool(urls.map((url, part) => async () => {
+    await readPrefix(url, (bytes) => (writeHeader(loader, io.memory, bytes, part) ? 0 : 1), io.signal);
+  }));
+  io.afterChunk();
+  await pool(urls.map((url, part) => async () => {
+    const body = await new ResumableBody(url, io).openAt(loader.position(part));
+    for (;;) {
+      io.signal?.throwIfAborted();
+      const { done, value } = await body.read(loader.position(part));
+      if (done) break;
+      writeChunk(loader, io.memory, io.storageFor, value, part);
+      io.afterChunk();
+    }
+  }));
+  return () => 0;
+}
+
+/** Runs the tasks, at most PART_CONCURRENCY at a time; the first failure rejects. */
+async function pool(tasks) {
+  let next = 0;
+  const worker = async () => {
+    while (next < tasks.length) await tasks[next++]();
+  };
+  await Promise.all(Array.from({ length: Math.min(PART_CONCURRENCY, tasks.length) }, worker));
+}
+
+/**
+ * The part URLs of a split model: an array of URLs as given, or the name of any part
+ * (`model-00002-of-00003.gguf`) expanded to all of them. `undefined` for a single file.
+ */
+export function splitParts(source) {
+  if (Array.isArray(source)) return source.map((u) => new URL(String(u), globalThis.location?.href).href);
+  if (typeof source !== 'string' && !(source instanceof URL)) return undefined;
+  const href = new URL(String(source), globalThis.location?.href).href;
+  const m = /^(.*)-(\d{5})-of-(\d{5})\.gguf(\?.*)?$/.exec(href);
+  if (!m || Number(m[3]) < 2) return undefined;
+  const count = Number(m[3]);
+  return Array.from({ length: count }, (_, i) => `${m[1]}-${String(i + 1).padStart(5, '0')}-of-${m[3]}.gguf${m[4] ?? ''}`);
 }
 
 /**

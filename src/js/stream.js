@@ -10,11 +10,12 @@ import { ErrorCode, Gguf64Error } from './errors.js';
  * @param {WebAssembly.Memory} memory the module's own memory
  * @param {(index: number) => { buffer: ArrayBuffer }} storageFor storage memory `index` (1..)
  * @param {Uint8Array} chunk
+ * @param {number} [part] the part of a split model the chunk belongs to
  */
-export function writeChunk(loader, memory, storageFor, chunk) {
+export function writeChunk(loader, memory, storageFor, chunk, part = 0) {
   let done = 0;
   while (done < chunk.length) {
-    const at = loader.dest(chunk.length - done);
+    const at = loader.dest(chunk.length - done, part);
     const n = loader.destLen;
     if (n === 0) throw new Gguf64Error(ErrorCode.INTERNAL, 'the loader offered no room for the next bytes');
     const target = loader.destMemory === 0 ? memory : storageFor(loader.destMemory);
@@ -22,9 +23,24 @@ export function writeChunk(loader, memory, storageFor, chunk) {
     // A fresh view each time: growing a memory detaches its previous ArrayBuffer.
     new Uint8Array(target.buffer, at, n).set(piece);
     // With an expected SHA-256, the wasm side hashes what it holds; storage pieces are handed over.
-    if (loader.destMemory !== 0 && loader.hashesStorage) loader.hashStoragePiece(piece);
-    done += loader.commit(n);
+    if (loader.destMemory !== 0 && loader.hashesStorage(part)) loader.hashStoragePiece(piece, part);
+    done += loader.commit(n, part);
   }
+}
+
+/**
+ * Writes header bytes of `part` until its header is complete (the rest of `bytes` is dropped:
+ * the part's data is fetched later from `loader.position(part)`). Returns whether it is complete.
+ */
+export function writeHeader(loader, memory, bytes, part) {
+  let done = 0;
+  while (done < bytes.length && !loader.headerComplete(part)) {
+    const at = loader.dest(bytes.length - done, part);
+    const n = loader.destLen;
+    new Uint8Array(memory.buffer, at, n).set(bytes.subarray(done, done + n));
+    done += loader.commit(n, part);
+  }
+  return loader.headerComplete(part);
 }
 
 /** Throughput in MB/s (10^6 bytes per second) since `startMs`. */

@@ -203,6 +203,34 @@ describe('loading real models in headless Chromium', () => {
     assert.equal(bad.error?.code, 'INTEGRITY');
   });
 
+  test('a split model loads from the name of one part, parts fetched in parallel, every byte right', async () => {
+    const run = promisify(execFile);
+    await run('bash', [path.join(ROOT, 'tools/native.sh'), 'split', path.join(ROOT, 'models', SMOLLM), '--parts', '3', '--out', path.join(scratch, 'smol')]);
+    const { stdout } = await run('python3', [path.join(ROOT, 'tools/tensor_sha256.py'), path.join(ROOT, 'models', SMOLLM)]);
+    for (const [label, source] of [
+      ['any part', '/scratch/smol-00002-of-00003.gguf'],
+      ['a list, part 2 cut at 5 MB', ['/scratch/smol-00001-of-00003.gguf', '/scratch/smol-00002-of-00003.gguf?dropAfter=5000000', '/scratch/smol-00003-of-00003.gguf']],
+    ]) {
+      const result = await page.evaluate(async (source) => {
+        let layers = 0;
+        const m = await window.gguf64.loadModel(source, { retry: { attempts: 3, baseDelayMs: 5 },
+          onProgress: (p) => { if (p.group?.kind === 'layer') layers += 1; } });
+        const out = { info: { ...m.info }, layers, sha: m.tensorSha256() };
+        m.unload();
+        return out;
+      }, source);
+      assert.equal(result.info.parts, 3, label);
+      assert.equal(result.info.nTensors, 272, label);
+      assert.equal(result.layers, 30, label);
+      assert.equal(result.sha, stdout.trim(), label);
+    }
+  });
+
+  test('split parts given out of order are a SPLIT_INVALID error', async () => {
+    const result = await loadInPage(page, ['/scratch/smol-00002-of-00003.gguf', '/scratch/smol-00001-of-00003.gguf', '/scratch/smol-00003-of-00003.gguf']);
+    assert.equal(result.error?.code, 'SPLIT_INVALID', JSON.stringify(result.error));
+  });
+
   test('a missing file is an HTTP_STATUS error with the status', async () => {
     const result = await loadInPage(page, '/models/no-such-model.gguf');
     assert.equal(result.error?.code, 'HTTP_STATUS');
