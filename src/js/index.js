@@ -7,7 +7,6 @@
 import { ErrorCode, Gguf64Error, toGguf64Error } from './errors.js';
 import { detectFeatures } from './features.js';
 import { readPrefix } from './range.js';
-import { ResumableBody } from './resume.js';
 import { createStorage } from './storage.js';
 import { openSource } from './source.js';
 import { megabytesPerSecond, writeChunk, writeHeader } from './stream.js';
@@ -175,10 +174,12 @@ const PART_CONCURRENCY = 3;
 
 /**
  * A split model: every part's header first (Range requests), then every part's tensor data, at
- * most PART_CONCURRENCY parts at a time, each resuming on its own after dropped connections.
- * Split parts are not cached (yet).
+ * most PART_CONCURRENCY parts at a time. Each part goes through the cache like a single file
+ * (read from the start, its header bytes skipped: they are already known), and resumes on its own
+ * after dropped connections.
  */
 async function streamParts(urls, bindings, limits, session, io, options) {
+  const { cache: useCache = true, revalidate } = options;
   const loader = bindings.StreamLoader.split(urls.length, ...limits);
   session.loader = loader;
   const hashes = Array.isArray(options.sha256) ? options.sha256 : [];
@@ -187,17 +188,30 @@ async function streamParts(urls, bindings, limits, session, io, options) {
     await readPrefix(url, (bytes) => (writeHeader(loader, io.memory, bytes, part) ? 0 : 1), io.signal);
   }));
   io.afterChunk();
+  let fromCache = 0;
   await pool(urls.map((url, part) => async () => {
-    const body = await new ResumableBody(url, io).openAt(loader.position(part));
-    for (;;) {
-      io.signal?.throwIfAborted();
-      const { done, value } = await body.read(loader.position(part));
-      if (done) break;
-      writeChunk(loader, io.memory, io.storageFor, value, part);
-      io.afterChunk();
+    const body = await openSource(url, { signal: io.signal, retry: io.retry, onResume: io.onResume, useCache, revalidate, onWarning: io.onWarning });
+    try {
+      const start = loader.position(part);
+      for (let at = 0; ;) {
+        io.signal?.throwIfAborted();
+        const { done, value } = await body.read(at);
+        if (done) break;
+        const skip = Math.max(0, start - at);
+        at += value.length;
+        if (skip < value.length) {
+          writeChunk(loader, io.memory, io.storageFor, skip ? value.subarray(skip) : value, part);
+          io.afterChunk();
+        }
+      }
+      await body.finish();
+      fromCache += body.fromCache;
+    } catch (err) {
+      body.cancel();
+      throw err;
     }
   }));
-  return () => 0;
+  return () => fromCache;
 }
 
 /** Runs the tasks, at most PART_CONCURRENCY at a time; the first failure rejects. */

@@ -224,6 +224,14 @@ describe('loading real models in headless Chromium', () => {
       assert.equal(result.layers, 30, label);
       assert.equal(result.sha, stdout.trim(), label);
     }
+    // The parts went into the cache like single files: a second load reads them all from there.
+    const again = await page.evaluate(async (url) => {
+      const m = await window.gguf64.loadModel(url);
+      const info = { ...m.info };
+      m.unload();
+      return info;
+    }, '/scratch/smol-00001-of-00003.gguf');
+    assert.equal(again.cache.bytesFromCache, again.fileBytes);
   });
 
   test('split parts given out of order are a SPLIT_INVALID error', async () => {
