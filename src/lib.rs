@@ -10,6 +10,7 @@ pub mod loader;
 pub mod memory;
 pub mod synth;
 pub mod model;
+pub mod quant;
 
 #[cfg(target_family = "wasm")]
 pub mod web;

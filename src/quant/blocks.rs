@@ -1,0 +1,370 @@
+//! Block layouts of the ggml types the kernels read, as `#[repr(C)]` structs.
+//!
+//! Layouts follow ggml's `block_*` structs (`ggml-common.h`). Every weight block holds only byte
+//! arrays (f16 scales as `[u8; 2]`, little-endian), so its alignment is 1 and any bytes are a
+//! valid block: `cast_blocks` views a tensor's bytes in place, at any address, without copying.
+//! The activation blocks (`BlockQ8_0` doubles as one, `BlockQ8_1`, `BlockQ8K`) are made by
+//! `activation`. Each struct carries a compile-time size assert against the type table.
+
+use core::mem::{align_of, size_of};
+
+use half::{bf16, f16};
+
+use super::QuantError;
+use crate::gguf::GgmlType;
+
+/// Elements per block of the 32-element types (`QK4_0`, `QK8_0`, ...).
+pub const QK: usize = 32;
+/// Elements per super-block of the k-quants (`QK_K`).
+pub const QK_K: usize = 256;
+/// Bytes of the packed 6-bit scales and mins of Q4_K and Q5_K (`K_SCALE_SIZE`).
+pub const K_SCALE_SIZE: usize = 12;
+
+/// Reads a little-endian IEEE half.
+#[inline(always)]
+pub fn f16_le(bytes: [u8; 2]) -> f32 {
+    f16::from_bits(u16::from_le_bytes(bytes)).to_f32()
+}
+
+/// Writes a float as a little-endian IEEE half (round to nearest even, as ggml's
+/// `GGML_FP32_TO_FP16`).
+#[inline(always)]
+pub fn f16_bytes(v: f32) -> [u8; 2] {
+    f16::from_f32(v).to_bits().to_le_bytes()
+}
+
+// ---- plain types ----------------------------------------------------------------------------
+
+/// F32: one little-endian IEEE single.
+/// y = the value. 32 bits per weight.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct BlockF32(pub [u8; 4]);
+
+/// F16: one little-endian IEEE half.
+/// y = f32(h). 16 bits per weight.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct BlockF16(pub [u8; 2]);
+
+/// BF16: the high 16 bits of an IEEE single, little-endian.
+/// y = f32(bits << 16). 16 bits per weight.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct BlockBF16(pub [u8; 2]);
+
+impl BlockF32 {
+    /// The value.
+    #[inline(always)]
+    pub fn get(self) -> f32 {
+        f32::from_le_bytes(self.0)
+    }
+}
+
+impl BlockF16 {
+    /// The value as f32 (exact).
+    #[inline(always)]
+    pub fn get(self) -> f32 {
+        f16_le(self.0)
+    }
+}
+
+impl BlockBF16 {
+    /// The value as f32 (exact; NaNs come back quiet).
+    #[inline(always)]
+    pub fn get(self) -> f32 {
+        bf16::from_bits(u16::from_le_bytes(self.0)).to_f32()
+    }
+}
+
+// ---- 32-element blocks ----------------------------------------------------------------------
+
+/// Q4_0: f16 d, then 16 bytes: element j in the low nibble of qs[j], j+16 in the high nibble.
+/// y = d * (q - 8), q in 0..16.
+/// 4.5 bits per weight.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct BlockQ4_0 {
+    pub d: [u8; 2],
+    pub qs: [u8; QK / 2],
+}
+
+/// Q4_1: f16 d, f16 m, then the nibbles as in Q4_0.
+/// y = d * q + m, q in 0..16.
+/// 5 bits per weight.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct BlockQ4_1 {
+    pub d: [u8; 2],
+    pub m: [u8; 2],
+    pub qs: [u8; QK / 2],
+}
+
+/// Q5_0: f16 d, u32 qh (bit j = fifth bit of element j), nibbles as in Q4_0.
+/// y = d * (q - 16), q = nibble | bit << 4 in 0..32.
+/// 5.5 bits per weight.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct BlockQ5_0 {
+    pub d: [u8; 2],
+    pub qh: [u8; 4],
+    pub qs: [u8; QK / 2],
+}
+
+/// Q5_1: f16 d, f16 m, u32 qh, nibbles, as Q5_0 but with an offset instead of a centre.
+/// y = d * q + m, q in 0..32.
+/// 6 bits per weight.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct BlockQ5_1 {
+    pub d: [u8; 2],
+    pub m: [u8; 2],
+    pub qh: [u8; 4],
+    pub qs: [u8; QK / 2],
+}
+
+/// Q8_0: f16 d, then 32 signed bytes. Weights, and the activations of Q4_0, Q5_0, Q8_0.
+/// y = d * q, q in -128..128.
+/// 8.5 bits per weight.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct BlockQ8_0 {
+    pub d: [u8; 2],
+    pub qs: [i8; QK],
+}
+
+/// Q8_1 (activations of Q4_1, Q5_1): f16 d, f16 s = d * sum(q) (from the unrounded d), 32 i8.
+/// y = d * q; s lets a dot product add the weight block's offset m as m * s.
+/// 9 bits per element.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct BlockQ8_1 {
+    pub d: [u8; 2],
+    pub s: [u8; 2],
+    pub qs: [i8; QK],
+}
+
+// ---- k-quants (256-element super-blocks) ----------------------------------------------------
+
+/// Q2_K: 16 bytes of 4-bit scale | 4-bit min per 16 elements, 64 bytes of 2-bit quants (four
+/// 32-element groups per 32 bytes, by shift 0, 2, 4, 6, per 128-element half), f16 d, f16 dmin.
+/// y = d * (sc & 15) * q - dmin * (sc >> 4), q in 0..4. 2.625 bits per weight.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct BlockQ2K {
+    pub scales: [u8; QK_K / 16],
+    pub qs: [u8; QK_K / 4],
+    pub d: [u8; 2],
+    pub dmin: [u8; 2],
+}
+
+/// Q3_K: hmask (bit g of byte l = high bit of element 32 g + l), 2-bit quants as in Q2_K,
+/// 12 bytes of sixteen 6-bit scales, f16 d.
+/// y = d * (sc - 32) * (q2 - (high bit ? 0 : 4)). 3.4375 bits per weight.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct BlockQ3K {
+    pub hmask: [u8; QK_K / 8],
+    pub qs: [u8; QK_K / 4],
+    pub scales: [u8; 12],
+    pub d: [u8; 2],
+}
+
+/// Q4_K: f16 d, f16 dmin, eight 6-bit scales and mins packed in 12 bytes, 128 bytes of nibbles
+/// (per 64 elements: 32 low nibbles, then 32 high nibbles).
+/// y = d * sc * q - dmin * m per 32 elements, q in 0..16. 4.5 bits per weight.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct BlockQ4K {
+    pub d: [u8; 2],
+    pub dmin: [u8; 2],
+    pub scales: [u8; K_SCALE_SIZE],
+    pub qs: [u8; QK_K / 2],
+}
+
+/// Q5_K: as Q4_K plus qh (bit g of byte l = fifth bit of element 32 g + l).
+/// y = d * sc * q - dmin * m per 32 elements, q in 0..32.
+/// 5.5 bits per weight.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct BlockQ5K {
+    pub d: [u8; 2],
+    pub dmin: [u8; 2],
+    pub scales: [u8; K_SCALE_SIZE],
+    pub qh: [u8; QK_K / 8],
+    pub qs: [u8; QK_K / 2],
+}
+
+/// Q6_K: 128 bytes of low nibbles, 64 bytes of 2-bit high parts, sixteen i8 scales (one per 16
+/// elements), f16 d. Per 128-element half: ql[l] / ql[l + 32] low / high nibbles, qh[l] bits.
+/// y = d * sc * (q - 32), q in 0..64. 6.5625 bits per weight.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct BlockQ6K {
+    pub ql: [u8; QK_K / 2],
+    pub qh: [u8; QK_K / 4],
+    pub scales: [i8; QK_K / 16],
+    pub d: [u8; 2],
+}
+
+/// Q8_K (activations of the k-quants): f32 d, 256 i8, and the sum of each 16 quants.
+/// y = d * q, q in -127..=127 (llama.cpp scales by -127 / max).
+/// 9.125 bits per element.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct BlockQ8K {
+    pub d: f32,
+    pub qs: [i8; QK_K],
+    pub bsums: [i16; QK_K / 16],
+}
+
+// ---- scale unpacking shared by the scalar and SIMD kernels ----------------------------------
+
+impl BlockQ4K {
+    /// The eight 6-bit (scale, min) pairs (`get_scale_min_k4`).
+    #[inline(always)]
+    pub fn scales_mins(&self) -> ([u8; 8], [u8; 8]) {
+        unpack_k4(&self.scales)
+    }
+}
+
+impl BlockQ5K {
+    /// The eight 6-bit (scale, min) pairs, packed as in Q4_K.
+    #[inline(always)]
+    pub fn scales_mins(&self) -> ([u8; 8], [u8; 8]) {
+        unpack_k4(&self.scales)
+    }
+}
+
+/// Scales 0..4 and mins 0..4: low 6 bits of bytes 0..4 and 4..8. Scales and mins 4..8: low and
+/// high nibbles of bytes 8..12, with their top two bits in the top bits of bytes 0..4 / 4..8.
+#[inline(always)]
+fn unpack_k4(q: &[u8; K_SCALE_SIZE]) -> ([u8; 8], [u8; 8]) {
+    let (mut sc, mut mn) = ([0u8; 8], [0u8; 8]);
+    for j in 0..4 {
+        sc[j] = q[j] & 63;
+        mn[j] = q[j + 4] & 63;
+        sc[j + 4] = (q[j + 8] & 0x0F) | ((q[j] >> 6) << 4);
+        mn[j + 4] = (q[j + 8] >> 4) | ((q[j + 4] >> 6) << 4);
+    }
+    (sc, mn)
+}
+
+impl BlockQ3K {
+    /// The sixteen scales, already centred (6-bit value - 32). Scale i: low 4 bits from byte
+    /// i % 8 (low nibble for i < 8, high for i >= 8), high 2 bits from byte 8 + i % 4 at shift
+    /// 2 * (i / 4).
+    #[inline(always)]
+    pub fn scales_i8(&self) -> [i8; 16] {
+        let s = &self.scales;
+        let mut out = [0i8; 16];
+        for (i, o) in out.iter_mut().enumerate() {
+            let low = (s[i % 8] >> (4 * (i / 8))) & 0x0F;
+            let high = (s[8 + i % 4] >> (2 * (i / 4))) & 0x03;
+            *o = (low | (high << 4)) as i8 - 32;
+        }
+        out
+    }
+}
+
+// ---- viewing tensor bytes as blocks ---------------------------------------------------------
+
+/// A block type that can be viewed in place over a tensor's bytes.
+///
+/// # Safety
+/// Implementors are `#[repr(C)]` structs of byte arrays only: alignment 1, no padding, every
+/// bit pattern valid, and `size_of::<Self>() == TYPE.type_size()`.
+pub unsafe trait WeightBlock: Copy + 'static {
+    /// The ggml type this block belongs to.
+    const TYPE: GgmlType;
+    /// Elements per block.
+    const ELEMENTS: usize;
+}
+
+macro_rules! weight_block {
+    ($block:ty, $ty:ident) => {
+        const _: () = assert!(size_of::<$block>() as u64 == GgmlType::$ty.type_size());
+        const _: () = assert!(align_of::<$block>() == 1);
+        // SAFETY: byte arrays only (align 1, no padding, any bits valid); size asserted above.
+        unsafe impl WeightBlock for $block {
+            const TYPE: GgmlType = GgmlType::$ty;
+            const ELEMENTS: usize = GgmlType::$ty.block_size() as usize;
+        }
+    };
+}
+
+weight_block!(BlockF32, F32);
+weight_block!(BlockF16, F16);
+weight_block!(BlockBF16, BF16);
+weight_block!(BlockQ4_0, Q4_0);
+weight_block!(BlockQ4_1, Q4_1);
+weight_block!(BlockQ5_0, Q5_0);
+weight_block!(BlockQ5_1, Q5_1);
+weight_block!(BlockQ8_0, Q8_0);
+weight_block!(BlockQ2K, Q2_K);
+weight_block!(BlockQ3K, Q3_K);
+weight_block!(BlockQ4K, Q4_K);
+weight_block!(BlockQ5K, Q5_K);
+weight_block!(BlockQ6K, Q6_K);
+
+const _: () = assert!(size_of::<BlockQ8_1>() as u64 == GgmlType::Q8_1.type_size());
+const _: () = assert!(size_of::<BlockQ8K>() as u64 == GgmlType::Q8_K.type_size());
+
+/// Views `bytes` as whole blocks of `B`, in place.
+pub fn cast_blocks<B: WeightBlock>(bytes: &[u8]) -> Result<&[B], QuantError> {
+    let size = size_of::<B>();
+    if !bytes.len().is_multiple_of(size) {
+        return Err(QuantError::NotWholeBlocks { ty: B::TYPE, bytes: bytes.len() });
+    }
+    // SAFETY: `B: WeightBlock` has alignment 1, no padding and accepts any bytes, so every
+    // address is aligned for it and `len / size` blocks cover exactly the borrowed bytes; the
+    // result borrows `bytes`, so it cannot outlive them.
+    Ok(unsafe { core::slice::from_raw_parts(bytes.as_ptr().cast::<B>(), bytes.len() / size) })
+}
+
+/// The bytes of whole blocks (the inverse of `cast_blocks`).
+pub fn block_bytes<B: WeightBlock>(blocks: &[B]) -> &[u8] {
+    // SAFETY: `B: WeightBlock` has no padding, so its `len * size_of::<B>()` bytes are all
+    // initialised; u8 has alignment 1; the result borrows `blocks`.
+    unsafe { core::slice::from_raw_parts(blocks.as_ptr().cast::<u8>(), size_of_val(blocks)) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn casts_whole_blocks_at_any_address() {
+        let bytes = [0u8; 1 + 2 * 18];
+        let blocks = cast_blocks::<BlockQ4_0>(&bytes[1..]).unwrap();
+        assert_eq!(blocks.len(), 2);
+        assert_eq!(block_bytes(blocks).len(), 36);
+        assert_eq!(
+            cast_blocks::<BlockQ4_0>(&bytes[..20]).unwrap_err(),
+            QuantError::NotWholeBlocks { ty: GgmlType::Q4_0, bytes: 20 }
+        );
+    }
+
+    #[test]
+    fn k4_scales_unpack_like_ggml() {
+        // Scale 5: low nibble of byte 9, top bits of byte 1; min 5: high nibble of byte 9 and
+        // top bits of byte 5.
+        let mut q = [0u8; 12];
+        q[1] = 0b1100_0001;
+        q[5] = 0b0100_0010;
+        q[9] = 0xA7;
+        let (sc, mn) = unpack_k4(&q);
+        assert_eq!((sc[1], mn[1]), (1, 2));
+        assert_eq!((sc[5], mn[5]), (0x37, 0x1A));
+    }
+
+    #[test]
+    fn q3_scales_are_centred() {
+        let mut b = BlockQ3K { hmask: [0; 32], qs: [0; 64], scales: [0; 12], d: [0; 2] };
+        b.scales[0] = 0x21; // scale 0 low = 1, scale 8 low = 2
+        b.scales[8] = 0b0000_0011; // scale 0 high bits = 3
+        b.scales[11] = 0b1000_0000; // scale 15 high bits = 2
+        let s = b.scales_i8();
+        assert_eq!((s[0], s[8], s[15], s[1]), (0x31 - 32, 2 - 32, 0x20 - 32, -32));
+    }
+}

@@ -1,0 +1,199 @@
+//! Quantization kernels: ggml block layouts, dequantization, activation quantization, dot
+//! products and matrix-vector products that match llama.cpp.
+//!
+//! * `blocks`: one `#[repr(C)]` struct per block type, viewed in place over tensor bytes.
+//! * `scalar`: the reference kernels. `simd128`: the wasm SIMD128 ones (the only `unsafe` SIMD),
+//!   compiled in when the target has `simd128`; types without a SIMD kernel fall back to scalar.
+//! * `activation`: Q8_0 / Q8_1 / Q8_K quantization of activations, as llama.cpp does.
+//! * `matvec`: rows of a weight matrix times one or several activation vectors.
+//!
+//! This file is the one dispatch point: `Kernels` binds each block type to its activation
+//! format and to the kernel set chosen below, and `for_block_type!` turns a runtime
+//! `GgmlType` into those types.
+//!
+//! ```
+//! use gguf64::gguf::GgmlType;
+//! use gguf64::quant::{QuantizedActivation, WeightMatrix, matvec};
+//! // Two rows of 32 Q8_0 weights: d = 1.0 (f16 0x3C00), quants 1 and 2.
+//! let mut bytes = Vec::new();
+//! for q in [1u8, 2] {
+//!     bytes.extend_from_slice(&[0x00, 0x3C]);
+//!     bytes.extend_from_slice(&[q; 32]);
+//! }
+//! let w = WeightMatrix::new(GgmlType::Q8_0, 32, &bytes).unwrap();
+//! let x = QuantizedActivation::for_weights(GgmlType::Q8_0, &[1.0; 32]).unwrap();
+//! let mut y = [0.0f32; 2];
+//! matvec(&w, 0..2, &x, &mut y).unwrap();
+//! assert_eq!(y, [32.0, 64.0]);
+//! ```
+
+pub mod activation;
+pub mod blocks;
+mod error;
+pub mod matvec;
+pub mod scalar;
+
+// The kernel set, chosen once at compile time: SIMD128 when the target has it, else scalar.
+#[cfg(all(target_family = "wasm", target_feature = "simd128"))]
+pub mod simd128;
+#[cfg(all(target_family = "wasm", target_feature = "simd128"))]
+use simd128 as kernel;
+#[cfg(not(all(target_family = "wasm", target_feature = "simd128")))]
+use scalar as kernel;
+
+pub use activation::{ActivationFormat, QuantizedActivation};
+pub use error::QuantError;
+pub use matvec::{WeightMatrix, matmul, matmul_f32, matvec, matvec_f32};
+
+use blocks::*;
+
+use crate::gguf::GgmlType;
+
+/// Whether the kernels in use are the SIMD128 ones (`"simd128"`) or the scalar ones.
+pub const KERNELS: &str = if cfg!(all(target_family = "wasm", target_feature = "simd128")) {
+    "simd128"
+} else {
+    "scalar"
+};
+
+/// Whether `ty` has kernels here.
+pub fn is_supported(ty: GgmlType) -> bool {
+    ActivationFormat::for_weights(ty).is_ok()
+}
+
+/// Dequantizes whole blocks of `ty` in `bytes` into `out`, which must hold exactly their
+/// elements. Bit for bit as ggml's `dequantize_row_*` and Python `gguf.quants`.
+pub fn dequantize(ty: GgmlType, bytes: &[u8], out: &mut [f32]) -> Result<(), QuantError> {
+    for_block_type!(ty, |B| dequantize_as::<B>(bytes, out))
+}
+
+/// Dequantizes whole blocks of `ty` into a new vector.
+pub fn dequantize_to_vec(ty: GgmlType, bytes: &[u8]) -> Result<Vec<f32>, QuantError> {
+    for_block_type!(ty, |B| {
+        let mut out = vec![0.0; cast_blocks::<B>(bytes)?.len() * B::ELEMENTS];
+        dequantize_as::<B>(bytes, &mut out).map(|()| out)
+    })
+}
+
+/// The dot product of one row of `ty` weights (whole blocks) with an activation of the same
+/// length, quantized for `ty` (`QuantizedActivation::for_weights`).
+pub fn vec_dot(ty: GgmlType, row: &[u8], x: &QuantizedActivation) -> Result<f32, QuantError> {
+    for_block_type!(ty, |B| {
+        let w = cast_blocks::<B>(row)?;
+        Ok(B::dot(w, activation_for::<B>(x, w.len() * B::ELEMENTS)?))
+    })
+}
+
+fn dequantize_as<B: Kernels>(bytes: &[u8], out: &mut [f32]) -> Result<(), QuantError> {
+    let w = cast_blocks::<B>(bytes)?;
+    if !out.len().is_multiple_of(B::ELEMENTS) || out.len() / B::ELEMENTS != w.len() {
+        return Err(QuantError::LengthMismatch { expected: w.len() * B::ELEMENTS, actual: out.len() });
+    }
+    B::dequantize(w, out);
+    Ok(())
+}
+
+/// The blocks of `x` if it is in `B`'s activation format and has `elements` elements.
+fn activation_for<B: Kernels>(x: &QuantizedActivation, elements: usize) -> Result<&[B::Act], QuantError> {
+    let wrong = || QuantError::WrongActivation {
+        weights: B::TYPE,
+        expected: B::Act::FORMAT,
+        actual: x.format(),
+    };
+    let blocks = B::Act::view(x).ok_or_else(wrong)?;
+    if x.len() != elements {
+        return Err(QuantError::LengthMismatch { expected: elements, actual: x.len() });
+    }
+    Ok(blocks)
+}
+
+// ---- the dispatch table ---------------------------------------------------------------------
+
+/// An activation block type: its format and how to find it in a `QuantizedActivation`.
+pub(crate) trait ActBlock: Sized + 'static {
+    const FORMAT: ActivationFormat;
+    fn view(x: &QuantizedActivation) -> Option<&[Self]>;
+}
+
+macro_rules! act_block {
+    ($block:ty, $variant:ident) => {
+        impl ActBlock for $block {
+            const FORMAT: ActivationFormat = ActivationFormat::$variant;
+            fn view(x: &QuantizedActivation) -> Option<&[Self]> {
+                match x {
+                    QuantizedActivation::$variant(v) => Some(v),
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+act_block!(f32, F32);
+act_block!(BlockQ8_0, Q8_0);
+act_block!(BlockQ8_1, Q8_1);
+act_block!(BlockQ8K, Q8K);
+
+/// A weight block type with its activation block and kernels. Callers guarantee matching
+/// lengths: `x` has `w.len() * ELEMENTS` elements, `out` has `w.len() * ELEMENTS` floats.
+pub(crate) trait Kernels: WeightBlock {
+    type Act: ActBlock;
+    fn dot(w: &[Self], x: &[Self::Act]) -> f32;
+    fn dequantize(w: &[Self], out: &mut [f32]);
+}
+
+macro_rules! kernels {
+    ($block:ty, $act:ty, $dot:ident, $dequantize:ident) => {
+        impl Kernels for $block {
+            type Act = $act;
+            #[inline]
+            fn dot(w: &[Self], x: &[$act]) -> f32 {
+                kernel::$dot(w, x)
+            }
+            #[inline]
+            fn dequantize(w: &[Self], out: &mut [f32]) {
+                kernel::$dequantize(w, out)
+            }
+        }
+    };
+}
+
+kernels!(BlockF32, f32, vec_dot_f32, dequantize_f32);
+kernels!(BlockF16, f32, vec_dot_f16, dequantize_f16);
+kernels!(BlockBF16, f32, vec_dot_bf16, dequantize_bf16);
+kernels!(BlockQ4_0, BlockQ8_0, vec_dot_q4_0_q8_0, dequantize_q4_0);
+kernels!(BlockQ4_1, BlockQ8_1, vec_dot_q4_1_q8_1, dequantize_q4_1);
+kernels!(BlockQ5_0, BlockQ8_0, vec_dot_q5_0_q8_0, dequantize_q5_0);
+kernels!(BlockQ5_1, BlockQ8_1, vec_dot_q5_1_q8_1, dequantize_q5_1);
+kernels!(BlockQ8_0, BlockQ8_0, vec_dot_q8_0_q8_0, dequantize_q8_0);
+kernels!(BlockQ2K, BlockQ8K, vec_dot_q2_k_q8_k, dequantize_q2_k);
+kernels!(BlockQ3K, BlockQ8K, vec_dot_q3_k_q8_k, dequantize_q3_k);
+kernels!(BlockQ4K, BlockQ8K, vec_dot_q4_k_q8_k, dequantize_q4_k);
+kernels!(BlockQ5K, BlockQ8K, vec_dot_q5_k_q8_k, dequantize_q5_k);
+kernels!(BlockQ6K, BlockQ8K, vec_dot_q6_k_q8_k, dequantize_q6_k);
+
+/// Runs `$body` with `$B` bound to the block type of the runtime type `$ty`; types without
+/// kernels give `Err(QuantError::Unsupported)`.
+macro_rules! for_block_type {
+    ($ty:expr, |$B:ident| $body:expr) => {{
+        use $crate::gguf::GgmlType as T;
+        use $crate::quant::blocks::*;
+        match $ty {
+            T::F32 => { type $B = BlockF32; $body }
+            T::F16 => { type $B = BlockF16; $body }
+            T::BF16 => { type $B = BlockBF16; $body }
+            T::Q4_0 => { type $B = BlockQ4_0; $body }
+            T::Q4_1 => { type $B = BlockQ4_1; $body }
+            T::Q5_0 => { type $B = BlockQ5_0; $body }
+            T::Q5_1 => { type $B = BlockQ5_1; $body }
+            T::Q8_0 => { type $B = BlockQ8_0; $body }
+            T::Q2_K => { type $B = BlockQ2K; $body }
+            T::Q3_K => { type $B = BlockQ3K; $body }
+            T::Q4_K => { type $B = BlockQ4K; $body }
+            T::Q5_K => { type $B = BlockQ5K; $body }
+            T::Q6_K => { type $B = BlockQ6K; $body }
+            other => Err($crate::quant::QuantError::Unsupported(other)),
+        }
+    }};
+}
+pub(crate) use for_block_type;

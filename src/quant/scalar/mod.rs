@@ -1,0 +1,8 @@
+//! Reference kernels in plain Rust: the definition every SIMD kernel is tested against, and the
+//! kernels used wherever SIMD128 is not compiled in (native builds and tests).
+
+mod dequant;
+mod dot;
+
+pub use dequant::*;
+pub use dot::*;
