@@ -30,10 +30,10 @@ fn check_invariants(plan: &MemoryPlan, groups: &Groups, limits: &PlanLimits) {
     assert_eq!(plan.groups.len(), groups.groups.len());
     for m in &plan.memories {
         let mut spans: Vec<(u64, u64)> = plan.groups_in(m.index).map(|g| (g.home.offset, g.home.offset + g.bytes)).collect();
-        if m.index == 0 {
-            if let Some(ws) = plan.working_set {
-                spans.push((ws.offset, ws.offset + ws.slots as u64 * ws.slot_bytes));
-            }
+        if m.index == 0
+            && let Some(ws) = plan.working_set
+        {
+            spans.push((ws.offset, ws.offset + ws.slots as u64 * ws.slot_bytes));
         }
         spans.sort();
         for pair in spans.windows(2) {

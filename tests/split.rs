@@ -100,7 +100,7 @@ mod streaming {
 
     /// Feeds `bytes[from..]` of part `part` in chunks of `chunk`, writing storage into `storage`.
     /// Stops early, as the browser shim does, once a header is complete when `header_only`.
-    fn feed(load: &mut StreamLoad, part: usize, bytes: &[u8], from: usize, chunk: usize, storage: &mut Vec<Vec<u8>>, header_only: bool) -> Result<(), LoadError> {
+    fn feed(load: &mut StreamLoad, part: usize, bytes: &[u8], from: usize, chunk: usize, storage: &mut [Vec<u8>], header_only: bool) -> Result<(), LoadError> {
         let mut at = from;
         while at < bytes.len() {
             if header_only && load.header_complete(part) {
@@ -178,7 +178,7 @@ mod streaming {
                 break;
             }
         }
-        let err = result.err().expect("the wrong order is refused when the last header arrives");
+        let Err(err) = result else { panic!("the wrong order is refused when the last header arrives") };
         assert!(matches!(err, LoadError::Split(SplitError::OutOfOrder { position: 0, no: 1 })), "{err:?}");
         assert_eq!(err.code(), "SPLIT_INVALID");
     }

@@ -49,10 +49,10 @@ impl Feeder {
                     load.hash_storage_piece(0, &chunk[done..done + n]);
                 }
                 done += load.commit(0, n as u64)? as usize;
-                if self.storage.is_empty() {
-                    if let Some(p) = load.placed() {
-                        self.storage = p.plan.memories[1..].iter().map(|m| vec![0; m.bytes as usize]).collect();
-                    }
+                if self.storage.is_empty()
+                    && let Some(p) = load.placed()
+                {
+                    self.storage = p.plan.memories[1..].iter().map(|m| vec![0; m.bytes as usize]).collect();
                 }
                 self.completed.extend(load.take_completed());
             }

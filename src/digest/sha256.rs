@@ -50,11 +50,10 @@ impl Sha256 {
             compress(&mut self.state, &block);
             self.filled = 0;
         }
-        let mut blocks = bytes.chunks_exact(64);
-        for block in &mut blocks {
-            compress(&mut self.state, block.try_into().expect("chunks_exact gives 64 bytes"));
+        let (blocks, rest) = bytes.as_chunks::<64>();
+        for block in blocks {
+            compress(&mut self.state, block);
         }
-        let rest = blocks.remainder();
         self.block[..rest.len()].copy_from_slice(rest);
         self.filled = rest.len();
     }
@@ -80,7 +79,7 @@ impl Sha256 {
         self.len = len;
         debug_assert_eq!(self.filled, 0);
         let mut out = [0u8; 32];
-        for (word, chunk) in self.state.iter().zip(out.chunks_exact_mut(4)) {
+        for (word, chunk) in self.state.iter().zip(out.as_chunks_mut::<4>().0) {
             chunk.copy_from_slice(&word.to_be_bytes());
         }
         out
@@ -95,8 +94,8 @@ impl Sha256 {
 /// One 64-byte block into the state.
 fn compress(state: &mut [u32; 8], block: &[u8; 64]) {
     let mut w = [0u32; 64];
-    for (i, word) in block.chunks_exact(4).enumerate() {
-        w[i] = u32::from_be_bytes([word[0], word[1], word[2], word[3]]);
+    for (i, word) in block.as_chunks::<4>().0.iter().enumerate() {
+        w[i] = u32::from_be_bytes(*word);
     }
     for i in 16..64 {
         let s0 = w[i - 15].rotate_right(7) ^ w[i - 15].rotate_right(18) ^ (w[i - 15] >> 3);

@@ -89,10 +89,10 @@ impl ModelView {
                 order.push(loc);
             }
         }
-        if let Some(total) = expected {
-            if order.len() as u64 != total {
-                return Err(SplitError::TensorCount { expected: total, found: order.len() as u64 });
-            }
+        if let Some(total) = expected
+            && order.len() as u64 != total
+        {
+            return Err(SplitError::TensorCount { expected: total, found: order.len() as u64 });
         }
         Ok(ModelView { parts, by_name, order })
     }
@@ -124,10 +124,10 @@ pub fn check_parts_in_order(parts: &[Header]) -> Result<(), SplitError> {
     let keys = parts.iter().map(split_keys).collect::<Result<Vec<_>, _>>()?;
     let expected = check_parts(&keys)?;
     for (i, k) in keys.iter().enumerate() {
-        if let Some(k) = k {
-            if k.no != i as u64 {
-                return Err(SplitError::OutOfOrder { position: i, no: k.no });
-            }
+        if let Some(k) = k
+            && k.no != i as u64
+        {
+            return Err(SplitError::OutOfOrder { position: i, no: k.no });
         }
     }
     let mut names = std::collections::HashSet::new();

@@ -67,10 +67,10 @@ impl Part {
     pub fn header_done(&mut self, header: Header, start: u64) -> Result<u64, LoadError> {
         let data_end = header.data_offset + header.data_len;
         let padded_end = data_end.checked_next_multiple_of(header.alignment.max(1)).unwrap_or(data_end);
-        if let Some(announced) = self.announced_len {
-            if announced < data_end || announced > padded_end {
-                return Err(LoadError::LengthMismatch { announced, expected: data_end });
-            }
+        if let Some(announced) = self.announced_len
+            && (announced < data_end || announced > padded_end)
+        {
+            return Err(LoadError::LengthMismatch { announced, expected: data_end });
         }
         let kept_end = self.received.min(header.data_offset);
         self.received = kept_end;

@@ -49,7 +49,7 @@ fn layout_lines(plan: &MemoryPlan) -> Vec<String> {
     match plan.kind {
         LayoutKind::Standard => vec![format!("Standard layout: everything in the main memory ({})", human_bytes(main))],
         LayoutKind::Memory64 => vec![
-            format!("Memory64 enabled (model > 3 GB)"),
+            "Memory64 enabled (model > 3 GB)".to_string(),
             format!("Single region layout ({})", gib(main)),
         ],
         LayoutKind::Paged | LayoutKind::Multi => {

@@ -151,7 +151,7 @@ impl ModelConfig {
 
     /// Whether layer `il` attends through the sliding window (else globally).
     pub fn is_sliding(&self, il: usize) -> bool {
-        self.sliding_window.is_some() && (il + 1) % self.sliding_window_pattern != 0
+        self.sliding_window.is_some() && !(il + 1).is_multiple_of(self.sliding_window_pattern)
     }
 
     /// Width of the key (and value) projections: `n_kv_heads * head_dim`.
