@@ -322,6 +322,21 @@ fn offsets_out_of_range_misaligned_or_overlapping() {
     assert_eq!(parse(&g.data(32, 64)).expect("adjacent").data_len, 64);
 }
 
+/// Found by `fuzz/` (parse_header): a file without tensors may end inside the padding before
+/// its (empty) data section, as llama.cpp and gguf-py accept; `data_offset` stays aligned, past
+/// the file end. Any tensor, even an empty one, must lie inside the file.
+#[test]
+fn file_without_tensors_may_end_inside_the_padding() {
+    let bare = Gguf::new(3, 0, 0).header();
+    let h = parse(&bare).expect("no tensors");
+    assert_eq!((h.tensor_info_end, h.data_offset, h.data_len), (24, 32, 0));
+    let mut parser = HeaderParser::new(Limits::default());
+    assert_eq!(parser.advance(&bare, Some(24)), Ok(Step::Done(h)));
+    let empty = Gguf::new(3, 1, 0).tensor("e", &[0], F32, 0).header();
+    let r = parse(&empty);
+    assert_err!(r, Err(E::TensorOutOfBounds { end: 64, file_len: 57, .. }));
+}
+
 #[test]
 fn duplicate_tensor_names() {
     let g = Gguf::new(3, 2, 0).tensor("a", &[4], F32, 0).tensor("a", &[4], F32, 32);

@@ -83,8 +83,10 @@ async function benchWasm({ file, runs, warmup }) {
       return { build, runsMs, nTensors, copyMs, copiedBytes: bytes.length, browser: navigator.userAgent };
     }, { url, runs, warmup, prefixBytes: PREFIX_BYTES });
     if (errors.length > 0) throw new Error(`page errors: ${errors.join('; ')}`);
-    // A persistent context has no Browser object: take the version from the user agent.
-    const browser = /Chrome\/([\d.]+)/.exec(result.browser)?.[1] ?? result.browser;
+    // A persistent context has no Browser object, and the user agent says only "156.0.0.0".
+    const version = await run(process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', ['--version'])
+      .then(({ stdout }) => /[\d.]+/.exec(stdout)?.[0]).catch(() => null);
+    const browser = version ?? /Chrome\/([\d.]+)/.exec(result.browser)?.[1] ?? result.browser;
     return { ...result, browser };
   } finally {
     await session.close();
