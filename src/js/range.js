@@ -24,7 +24,7 @@ export async function readPrefix(url, consume, signal) {
   let fileBytes;
   for (let requests = 1; ; requests++) {
     const end = Math.max(need, have + RANGE_CHUNK) - 1;
-    const response = await fetch(url, { headers: { Range: `bytes=${have}-${end}` }, signal });
+    const response = await fetch(url, { headers: { Range: `bytes=${have}-${end}` }, signal, cache: 'no-store' });
     if (response.status === 200) {
       fileBytes = Number(response.headers.get('content-length')) || undefined;
       const bytesRead = await streamPrefix(response.body, have, (b) => consume(b, fileBytes));

@@ -8,6 +8,8 @@ import { ErrorCode, Gguf64Error } from './errors.js';
 import { contentRangeTotal } from './range.js';
 
 const DEFAULT_RETRY = { attempts: 5, baseDelayMs: 250 };
+// Every request says `cache: 'no-store'`: the browser's HTTP cache would write a second copy of
+// each multi-GB model to disk while it loads (and halve the load speed); gguf64 keeps its own.
 /** Bytes per read. Reads go into one reused buffer (a BYOB reader), so a multi-GB load leaves no
  * trail of garbage chunks for the collector: peak memory stays near the model's size. */
 const READ_BYTES = 4 << 20;
@@ -80,7 +82,7 @@ export class ResumableBody {
 
   /** The first request; throws HTTP_STATUS for a non-2xx answer. */
   async open() {
-    const response = await fetch(this.#url, { signal: this.#signal });
+    const response = await fetch(this.#url, { signal: this.#signal, cache: 'no-store' });
     this.#check(response, 0);
     this.#validator = response.headers.get('etag') ?? response.headers.get('last-modified') ?? undefined;
     if (!response.headers.get('content-encoding')) {
@@ -142,7 +144,7 @@ export class ResumableBody {
     this.#reader = { read: () => Promise.reject(new Error('no connection')), cancel: async () => {} };
     const headers = { Range: `bytes=${position}-` };
     if (this.#validator) headers['If-Range'] = this.#validator;
-    const response = await fetch(this.#url, { headers, signal: this.#signal });
+    const response = await fetch(this.#url, { headers, signal: this.#signal, cache: 'no-store' });
     this.#check(response, position);
     const validator = response.headers.get('etag') ?? response.headers.get('last-modified') ?? undefined;
     if (this.#validator && validator && validator !== this.#validator) {

@@ -29,7 +29,7 @@ async function networkSource(url, options) {
 async function probe(url, signal) {
   let head;
   try {
-    head = await fetch(url, { method: 'HEAD', signal });
+    head = await fetch(url, { method: 'HEAD', signal, cache: 'no-store' });
   } catch (err) {
     if (signal?.aborted) throw err;
     return { offline: true, cause: err };
