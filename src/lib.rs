@@ -4,6 +4,9 @@
 //! The core (`gguf`, `memory`, `loader`) is plain Rust that builds and tests natively; `web` is the
 //! thin wasm-bindgen boundary the JS shim in `src/js/` talks to.
 
+// wasm64's SIMD128 intrinsics (`core::arch::wasm64`, used by `quant::simd128`) are still unstable.
+#![cfg_attr(target_arch = "wasm64", feature(simd_wasm64))]
+
 pub mod digest;
 pub mod gguf;
 pub mod loader;

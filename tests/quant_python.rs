@@ -44,7 +44,7 @@ fn q8_0_activations_match_python_quantize() {
     let want = golden("q8_0_act.blocks");
     let got = activation::quantize_q8_0(&x).expect("whole blocks");
     assert_eq!(got.len() * size_of::<BlockQ8_0>(), want.len());
-    for (i, (b, w)) in got.iter().zip(want.chunks_exact(34)).enumerate() {
+    for (i, (b, w)) in got.iter().zip(want.as_chunks::<34>().0).enumerate() {
         assert_eq!(b.d, w[..2], "block {i} scale");
         let qs: Vec<u8> = b.qs.iter().map(|&q| q as u8).collect();
         assert_eq!(qs, w[2..], "block {i} quants");
@@ -174,7 +174,7 @@ fn golden(file: &str) -> Vec<u8> {
 }
 
 fn f32s(bytes: &[u8]) -> Vec<f32> {
-    bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
+    bytes.as_chunks::<4>().0.iter().map(|b| f32::from_le_bytes(*b)).collect()
 }
 
 fn temp_dir(what: &str) -> PathBuf {

@@ -8,7 +8,7 @@
 
 use core::mem::{align_of, size_of};
 
-use half::{bf16, f16};
+use half::f16;
 
 use super::QuantError;
 use crate::gguf::GgmlType;
@@ -70,10 +70,11 @@ impl BlockF16 {
 }
 
 impl BlockBF16 {
-    /// The value as f32 (exact; NaNs come back quiet).
+    /// The value as f32: the bits shifted up, as ggml and Python `gguf` do (exact, and NaN
+    /// payloads kept as they are, where `half::bf16` would quiet them).
     #[inline(always)]
     pub fn get(self) -> f32 {
-        bf16::from_bits(u16::from_le_bytes(self.0)).to_f32()
+        f32::from_bits((u16::from_le_bytes(self.0) as u32) << 16)
     }
 }
 

@@ -1,0 +1,169 @@
+//! SIMD128 dequantization. Each value is the same single float product (and offset) as in the
+//! scalar reference, so results are bit for bit identical.
+
+#[cfg(target_arch = "wasm32")]
+use core::arch::wasm32::*;
+#[cfg(target_arch = "wasm64")]
+use core::arch::wasm64::*;
+
+use super::{emit16, fifth_bits, load, nibbles, store};
+use crate::quant::blocks::*;
+use crate::quant::scalar;
+
+/// 2^112: rescales an f16 bit pattern shifted into f32 position (exponent bias 15 -> 127).
+const F16_RESCALE: f32 = f32::from_bits((112 + 127) << 23);
+
+/// Four f16 bit patterns (u32 lanes) as f32, exactly as `half` converts them: finite values
+/// (normal and subnormal) by one exact power-of-two product, infinities kept, NaNs quieted.
+#[inline(always)]
+pub(crate) fn f16x4_to_f32(h: v128) -> v128 {
+    let sign = i32x4_shl(v128_and(h, u32x4_splat(0x8000)), 16);
+    let abs = v128_and(h, u32x4_splat(0x7FFF));
+    let shifted = i32x4_shl(abs, 13);
+    let finite = f32x4_mul(shifted, f32x4_splat(F16_RESCALE));
+    let nan = i32x4_gt(abs, u32x4_splat(0x7C00));
+    let special = v128_or(v128_or(shifted, u32x4_splat(0x7F80_0000)), v128_and(nan, u32x4_splat(0x0040_0000)));
+    let is_special = i32x4_ge(abs, u32x4_splat(0x7C00));
+    v128_or(v128_bitselect(special, finite, is_special), sign)
+}
+
+/// F32 weights: a copy.
+pub fn dequantize_f32(w: &[BlockF32], out: &mut [f32]) {
+    scalar::dequantize_f32(w, out)
+}
+
+/// F16 weights, eight at a time.
+pub fn dequantize_f16(w: &[BlockF16], out: &mut [f32]) {
+    let (wc, wt) = w.as_chunks::<8>();
+    let (oc, ot) = out.as_chunks_mut::<8>();
+    for (o, b) in oc.iter_mut().zip(wc) {
+        let h = load(bytes16(b));
+        let o = o.as_chunks_mut::<4>().0;
+        store(&mut o[0], f16x4_to_f32(u32x4_extend_low_u16x8(h)));
+        store(&mut o[1], f16x4_to_f32(u32x4_extend_high_u16x8(h)));
+    }
+    scalar::dequantize_f16(wt, ot)
+}
+
+/// BF16 weights, eight at a time.
+pub fn dequantize_bf16(w: &[BlockBF16], out: &mut [f32]) {
+    let (wc, wt) = w.as_chunks::<8>();
+    let (oc, ot) = out.as_chunks_mut::<8>();
+    for (o, b) in oc.iter_mut().zip(wc) {
+        let h = load(bytes16(b));
+        let o = o.as_chunks_mut::<4>().0;
+        store(&mut o[0], i32x4_shl(u32x4_extend_low_u16x8(h), 16));
+        store(&mut o[1], i32x4_shl(u32x4_extend_high_u16x8(h), 16));
+    }
+    scalar::dequantize_bf16(wt, ot)
+}
+
+/// The 16 bytes of eight 2-byte blocks.
+#[inline(always)]
+fn bytes16<B: WeightBlock>(b: &[B; 8]) -> &[u8; 16] {
+    const { assert!(size_of::<B>() == 2) };
+    block_bytes(b).as_chunks::<16>().0.first().unwrap_or(&[0; 16])
+}
+
+/// Q4_0 blocks.
+pub fn dequantize_q4_0(w: &[BlockQ4_0], out: &mut [f32]) {
+    for (o, b) in out.as_chunks_mut::<QK>().0.iter_mut().zip(w) {
+        let d = f32x4_splat(f16_le(b.d));
+        let (lo, hi) = nibbles(load(&b.qs));
+        let o = o.as_chunks_mut::<16>().0;
+        emit16(&mut o[0], i8x16_sub(lo, i8x16_splat(8)), |v| f32x4_mul(v, d));
+        emit16(&mut o[1], i8x16_sub(hi, i8x16_splat(8)), |v| f32x4_mul(v, d));
+    }
+}
+
+/// Q4_1 blocks.
+pub fn dequantize_q4_1(w: &[BlockQ4_1], out: &mut [f32]) {
+    for (o, b) in out.as_chunks_mut::<QK>().0.iter_mut().zip(w) {
+        let (d, m) = (f32x4_splat(f16_le(b.d)), f32x4_splat(f16_le(b.m)));
+        let (lo, hi) = nibbles(load(&b.qs));
+        let o = o.as_chunks_mut::<16>().0;
+        emit16(&mut o[0], lo, |v| f32x4_add(f32x4_mul(v, d), m));
+        emit16(&mut o[1], hi, |v| f32x4_add(f32x4_mul(v, d), m));
+    }
+}
+
+/// Q5_0 blocks.
+pub fn dequantize_q5_0(w: &[BlockQ5_0], out: &mut [f32]) {
+    for (o, b) in out.as_chunks_mut::<QK>().0.iter_mut().zip(w) {
+        let d = f32x4_splat(f16_le(b.d));
+        let (lo, hi) = nibbles(load(&b.qs));
+        let (blo, bhi) = fifth_bits(b.qh);
+        let o = o.as_chunks_mut::<16>().0;
+        emit16(&mut o[0], i8x16_sub(v128_or(lo, blo), i8x16_splat(16)), |v| f32x4_mul(v, d));
+        emit16(&mut o[1], i8x16_sub(v128_or(hi, bhi), i8x16_splat(16)), |v| f32x4_mul(v, d));
+    }
+}
+
+/// Q8_0 blocks.
+pub fn dequantize_q8_0(w: &[BlockQ8_0], out: &mut [f32]) {
+    for (o, b) in out.as_chunks_mut::<QK>().0.iter_mut().zip(w) {
+        let d = f32x4_splat(f16_le(b.d));
+        let q = b.qs.as_chunks::<16>().0;
+        for (o, q) in o.as_chunks_mut::<16>().0.iter_mut().zip(q) {
+            emit16(o, load(q), |v| f32x4_mul(v, d));
+        }
+    }
+}
+
+/// Q4_K super-blocks.
+pub fn dequantize_q4_k(w: &[BlockQ4K], out: &mut [f32]) {
+    for (o, b) in out.as_chunks_mut::<QK_K>().0.iter_mut().zip(w) {
+        let (d, dmin) = (f16_le(b.d), f16_le(b.dmin));
+        let (sc, mn) = b.scales_mins();
+        let o = o.as_chunks_mut::<16>().0;
+        // Chunk c of 16 bytes holds elements 64 (c / 2) + 16 (c % 2) (low nibbles, sub-block
+        // 2 (c / 2)) and 32 more (high nibbles, the next sub-block).
+        for (c, raw) in b.qs.as_chunks::<16>().0.iter().enumerate() {
+            let (lo, hi) = nibbles(load(raw));
+            let (s, first) = (2 * (c / 2), 4 * (c / 2) + c % 2);
+            let (d1, m1) = (f32x4_splat(d * sc[s] as f32), f32x4_splat(dmin * mn[s] as f32));
+            emit16(&mut o[first], lo, |v| f32x4_sub(f32x4_mul(v, d1), m1));
+            let (d2, m2) = (f32x4_splat(d * sc[s + 1] as f32), f32x4_splat(dmin * mn[s + 1] as f32));
+            emit16(&mut o[first + 2], hi, |v| f32x4_sub(f32x4_mul(v, d2), m2));
+        }
+    }
+}
+
+/// The sixteen 16-element groups of a Q6_K super-block as centred i8 lanes (q - 32), in
+/// element order.
+#[inline(always)]
+pub(crate) fn q6_groups(b: &BlockQ6K) -> [v128; 16] {
+    let ql = b.ql.as_chunks::<16>().0;
+    let qh = b.qh.as_chunks::<16>().0;
+    let (m4, m2, c32) = (u8x16_splat(0x0F), u8x16_splat(0x30), i8x16_splat(32));
+    let mut g = [i8x16_splat(0); 16];
+    for half in 0..2 {
+        for c in 0..2 {
+            // Elements 128 half + 32 k + 16 c + (0..16), k = 0..4.
+            let h = load(&qh[2 * half + c]);
+            let (la, lb) = (load(&ql[4 * half + c]), load(&ql[4 * half + 2 + c]));
+            let q = [
+                v128_or(v128_and(la, m4), v128_and(i8x16_shl(h, 4), m2)),
+                v128_or(v128_and(lb, m4), v128_and(i8x16_shl(h, 2), m2)),
+                v128_or(u8x16_shr(la, 4), v128_and(h, m2)),
+                v128_or(u8x16_shr(lb, 4), v128_and(u8x16_shr(h, 2), m2)),
+            ];
+            for (k, q) in q.into_iter().enumerate() {
+                g[8 * half + 2 * k + c] = i8x16_sub(q, c32);
+            }
+        }
+    }
+    g
+}
+
+/// Q6_K super-blocks.
+pub fn dequantize_q6_k(w: &[BlockQ6K], out: &mut [f32]) {
+    for (o, b) in out.as_chunks_mut::<QK_K>().0.iter_mut().zip(w) {
+        let d = f16_le(b.d);
+        let groups = q6_groups(b);
+        for ((o, q), &sc) in o.as_chunks_mut::<16>().0.iter_mut().zip(groups).zip(&b.scales) {
+            let ds = f32x4_splat(d * sc as f32);
+            emit16(o, q, |v| f32x4_mul(ds, v));
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! WebAssembly SIMD128 kernels: the same symbols as `scalar`, with the scalar reference as the
+//! fallback for the types that have no SIMD version here.
+//!
+//! The integer parts are exact, as in the scalar kernels: 8-bit products are widened to i16
+//! (`extmul`), pairs summed (`extadd_pairwise`) or weighted by a sub-block scale (`i32x4.dot`).
+//! So the k-quant dot products and every dequantization equal the scalar results bit for bit;
+//! the 32-element dot products keep four f32 partial sums (one per lane) and so differ from the
+//! scalar running sum by reassociation only. The only `unsafe` code is `load` / `store`.
+
+#[cfg(target_arch = "wasm32")]
+use core::arch::wasm32::*;
+#[cfg(target_arch = "wasm64")]
+use core::arch::wasm64::*;
+
+mod dequant;
+mod dot;
+#[cfg(test)]
+mod tests;
+
+pub use dequant::*;
+pub use dot::*;
+
+// Types with no SIMD kernel here: the scalar reference.
+pub use super::scalar::{
+    dequantize_q2_k, dequantize_q3_k, dequantize_q5_1, dequantize_q5_k, vec_dot_q2_k_q8_k,
+    vec_dot_q3_k_q8_k, vec_dot_q5_1_q8_1, vec_dot_q5_k_q8_k,
+};
+
+/// 16 bytes of plain data (no padding, every bit pattern valid) that fill one v128.
+pub(crate) trait Lanes: Copy {}
+impl Lanes for [u8; 16] {}
+impl Lanes for [i8; 16] {}
+impl Lanes for [f32; 4] {}
+
+/// Loads 16 bytes.
+#[inline(always)]
+pub(crate) fn load<T: Lanes>(v: &T) -> v128 {
+    const { assert!(size_of::<T>() == 16) };
+    // SAFETY: `v` is a live reference to 16 bytes of plain data (size asserted above, `Lanes`
+    // types have no padding); `v128_load` has no alignment requirement.
+    unsafe { v128_load((v as *const T).cast::<v128>()) }
+}
+
+/// Stores four floats.
+#[inline(always)]
+pub(crate) fn store(out: &mut [f32; 4], v: v128) {
+    // SAFETY: `out` is a live exclusive reference to 16 bytes; `v128_store` has no alignment
+    // requirement.
+    unsafe { v128_store(out.as_mut_ptr().cast::<v128>(), v) }
+}
+
+/// Lane-wise `a[k] * b[k] + a[k + 8] * b[k + 8]` as i16, for 16 i8 pairs. Exact when
+/// `|a| <= 64` (|b| <= 128): two products stay within 2^14.
+#[inline(always)]
+pub(crate) fn mul_i8_i16(a: v128, b: v128) -> v128 {
+    i16x8_add(i16x8_extmul_low_i8x16(a, b), i16x8_extmul_high_i8x16(a, b))
+}
+
+/// Lane-wise sums of four products each, as i32, for 16 arbitrary i8 pairs (exact).
+#[inline(always)]
+pub(crate) fn dot_i8_i32(a: v128, b: v128) -> v128 {
+    let lo = i32x4_extadd_pairwise_i16x8(i16x8_extmul_low_i8x16(a, b));
+    i32x4_add(lo, i32x4_extadd_pairwise_i16x8(i16x8_extmul_high_i8x16(a, b)))
+}
+
+/// The sum of the four i32 lanes.
+#[inline(always)]
+pub(crate) fn hsum_i32(v: v128) -> i32 {
+    let v = i32x4_add(v, i32x4_shuffle::<2, 3, 0, 1>(v, v));
+    let v = i32x4_add(v, i32x4_shuffle::<1, 0, 3, 2>(v, v));
+    i32x4_extract_lane::<0>(v)
+}
+
+/// The sum of the four f32 lanes: (l0 + l2) + (l1 + l3).
+#[inline(always)]
+pub(crate) fn hsum_f32(v: v128) -> f32 {
+    let v = f32x4_add(v, i32x4_shuffle::<2, 3, 0, 1>(v, v));
+    let v = f32x4_add(v, i32x4_shuffle::<1, 0, 3, 2>(v, v));
+    f32x4_extract_lane::<0>(v)
+}
+
+/// The low and high 16 quants of a 32-byte array.
+#[inline(always)]
+pub(crate) fn halves(qs: &[i8; 32]) -> (v128, v128) {
+    let c = qs.as_chunks::<16>().0;
+    (load(&c[0]), load(&c[1]))
+}
+
+/// Low nibbles and high nibbles of 16 bytes, as unsigned lanes 0..16.
+#[inline(always)]
+pub(crate) fn nibbles(raw: v128) -> (v128, v128) {
+    (v128_and(raw, u8x16_splat(0x0F)), u8x16_shr(raw, 4))
+}
+
+/// The fifth bits of a Q5 block as 0x10 / 0 byte lanes: elements 0..16 and 16..32 (bit j of
+/// `qh` belongs to element j).
+#[inline(always)]
+pub(crate) fn fifth_bits(qh: [u8; 4]) -> (v128, v128) {
+    let v = u32x4_splat(u32::from_le_bytes(qh));
+    let lo = i8x16_shuffle::<0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1>(v, v);
+    let hi = i8x16_shuffle::<2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3>(v, v);
+    let bit = u8x16(1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128);
+    let select = |x: v128| v128_and(i8x16_eq(v128_and(x, bit), bit), u8x16_splat(0x10));
+    (select(lo), select(hi))
+}
+
+/// Converts 16 i8 lanes to f32, maps each group of four through `f`, stores the 16 floats.
+#[inline(always)]
+pub(crate) fn emit16(out: &mut [f32; 16], q: v128, f: impl Fn(v128) -> v128) {
+    let (lo, hi) = (i16x8_extend_low_i8x16(q), i16x8_extend_high_i8x16(q));
+    let parts = [
+        i32x4_extend_low_i16x8(lo),
+        i32x4_extend_high_i16x8(lo),
+        i32x4_extend_low_i16x8(hi),
+        i32x4_extend_high_i16x8(hi),
+    ];
+    for (o, p) in out.as_chunks_mut::<4>().0.iter_mut().zip(parts) {
+        store(o, f(f32x4_convert_i32x4(p)));
+    }
+}

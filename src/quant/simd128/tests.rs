@@ -1,0 +1,203 @@
+//! SIMD128 kernels against their scalar twins, in the browser (`wasm-pack test --headless
+//! --chrome -- --lib`), on the random-block fixtures of `tests/golden/quant/` (the same bytes
+//! Python dequantized) and on odd block counts.
+
+use wasm_bindgen_test::*;
+
+use crate::quant::activation::{quantize_q8_0, quantize_q8_1, quantize_q8_k};
+use crate::quant::blocks::*;
+use crate::quant::{scalar, simd128};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// Block counts for the dot products: one block, a few, and counts that leave every lane and
+/// unrolling remainder.
+const BLOCK_COUNTS: [usize; 5] = [1, 3, 8, 17, 24];
+
+/// Dequantization: SIMD and scalar do the same single float operations per value: no tolerance.
+const DEQUANT_TOLERANCE_BITS: u32 = 0;
+
+/// The k-quant dot products sum exact integers and then evaluate the same float expression per
+/// super-block as the scalar reference: equal bit for bit.
+const KQUANT_DOT_TOLERANCE: f64 = 0.0;
+
+/// The 32-element and plain dot products keep four partial f32 sums (one per lane) instead of
+/// one running sum. Each of the n block additions rounds by at most half an ulp of a partial sum
+/// bounded by M = Σ|w_i x_i|, in either order, so |simd - scalar| <= n * ε * M; we allow twice
+/// that for the f32 rounding of the per-block scale products.
+const REASSOCIATION_EPS_PER_BLOCK: f64 = 2.0 * f32::EPSILON as f64;
+
+macro_rules! fixture {
+    ($ty:literal) => {
+        include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/quant/", $ty, ".blocks"))
+    };
+}
+
+fn f32s(bytes: &[u8]) -> Vec<f32> {
+    bytes.as_chunks::<4>().0.iter().map(|b| f32::from_le_bytes(*b)).collect()
+}
+
+/// Deterministic activations in [-2, 2) with a few larger spikes, as residual streams have.
+fn activations(n: usize, seed: u64) -> Vec<f32> {
+    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..n)
+        .map(|i| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            let v = (s >> 40) as f32 / (1u64 << 24) as f32 * 4.0 - 2.0;
+            if i % 97 == 5 { v * 8.0 } else { v }
+        })
+        .collect()
+}
+
+fn same_bits(what: &str, a: &[f32], b: &[f32]) {
+    assert_eq!(a.len(), b.len(), "{what}");
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        let ulps = x.to_bits().abs_diff(y.to_bits());
+        assert!(ulps <= DEQUANT_TOLERANCE_BITS, "{what}: value {i}: {x} vs {y}");
+    }
+}
+
+macro_rules! dequant_case {
+    ($name:ident, $file:literal, $block:ty, $f:ident) => {
+        #[wasm_bindgen_test]
+        fn $name() {
+            let w = cast_blocks::<$block>(fixture!($file)).unwrap();
+            let want = f32s(include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/quant/", $file, ".f32")));
+            let per = <$block as WeightBlock>::ELEMENTS;
+            for n in [1, 3, 17, w.len()] {
+                let (mut s, mut v) = (vec![0.0; n * per], vec![1.0; n * per]);
+                scalar::$f(&w[..n], &mut s);
+                simd128::$f(&w[..n], &mut v);
+                same_bits(concat!($file, " simd vs scalar"), &v, &s);
+                same_bits(concat!($file, " simd vs Python"), &v, &want[..n * per]);
+            }
+        }
+    };
+}
+
+dequant_case!(dequant_f16, "F16", BlockF16, dequantize_f16);
+dequant_case!(dequant_bf16, "BF16", BlockBF16, dequantize_bf16);
+dequant_case!(dequant_q4_0, "Q4_0", BlockQ4_0, dequantize_q4_0);
+dequant_case!(dequant_q4_1, "Q4_1", BlockQ4_1, dequantize_q4_1);
+dequant_case!(dequant_q5_0, "Q5_0", BlockQ5_0, dequantize_q5_0);
+dequant_case!(dequant_q8_0, "Q8_0", BlockQ8_0, dequantize_q8_0);
+dequant_case!(dequant_q4_k, "Q4_K", BlockQ4K, dequantize_q4_k);
+dequant_case!(dequant_q6_k, "Q6_K", BlockQ6K, dequantize_q6_k);
+
+#[wasm_bindgen_test]
+fn every_f16_bit_pattern_converts_like_half() {
+    let bits: Vec<u8> = (0..=u16::MAX).flat_map(|h| h.to_le_bytes()).collect();
+    let w = cast_blocks::<BlockF16>(&bits).unwrap();
+    let (mut s, mut v) = (vec![0.0; w.len()], vec![0.0; w.len()]);
+    scalar::dequantize_f16(w, &mut s);
+    simd128::dequantize_f16(w, &mut v);
+    for (h, (a, b)) in s.iter().zip(&v).enumerate() {
+        assert_eq!(a.to_bits(), b.to_bits(), "f16 {h:#06x}");
+    }
+}
+
+/// Σ|w_i x_i| + extra: the magnitude M the reassociation bound scales with.
+fn magnitude(w: &[f32], x: &[f32], extra: f64) -> f64 {
+    w.iter().zip(x).map(|(&a, &b)| (a as f64 * b as f64).abs()).sum::<f64>() + extra
+}
+
+/// For blocks with an offset m (Q4_1, Q5_1): each block adds |Σ q d x| <= Σ (|w| + |m|) |x| and
+/// |m s| <= |m| Σ|x| (s rounded to f16: 1% margin), so M grows by 2.01 Σ_b |m_b| Σ_b |x_i|.
+fn offset_extra(m: &[f32], x: &[f32]) -> f64 {
+    let per_block = x.chunks(QK).map(|c| c.iter().map(|v| v.abs() as f64).sum::<f64>());
+    m.iter().zip(per_block).map(|(&m, sx)| 2.01 * m.abs() as f64 * sx).sum()
+}
+
+/// Dequantized 32-element activation blocks (d * q).
+trait Values {
+    fn values(&self) -> Vec<f32>;
+}
+
+impl Values for Vec<BlockQ8_0> {
+    fn values(&self) -> Vec<f32> {
+        self.iter().flat_map(|b| b.qs.map(|q| q as f32 * f16_le(b.d))).collect()
+    }
+}
+
+impl Values for Vec<BlockQ8_1> {
+    fn values(&self) -> Vec<f32> {
+        self.iter().flat_map(|b| b.qs.map(|q| q as f32 * f16_le(b.d))).collect()
+    }
+}
+
+fn check_dot(what: &str, n: usize, simd: f32, scalar: f32, tolerance: f64) {
+    let diff = (simd as f64 - scalar as f64).abs();
+    assert!(diff <= tolerance, "{what} over {n} blocks: simd {simd} vs scalar {scalar} (diff {diff:e} > {tolerance:e})");
+}
+
+macro_rules! dot_case_32 {
+    ($name:ident, $file:literal, $block:ty, $quantize:ident, $dot:ident, $deq:ident, $m:expr) => {
+        #[wasm_bindgen_test]
+        fn $name() {
+            let w = cast_blocks::<$block>(fixture!($file)).unwrap();
+            for (seed, n) in BLOCK_COUNTS.into_iter().enumerate() {
+                let x = activations(n * QK, seed as u64);
+                let q = $quantize(&x).unwrap();
+                let (s, v) = (scalar::$dot(&w[..n], &q), simd128::$dot(&w[..n], &q));
+                let mut wd = vec![0.0; n * QK];
+                scalar::$deq(&w[..n], &mut wd);
+                let (xd, offsets): (Vec<f32>, Vec<f32>) = (q.values(), w[..n].iter().map($m).collect());
+                let m = magnitude(&wd, &xd, offset_extra(&offsets, &xd));
+                check_dot($file, n, v, s, n as f64 * REASSOCIATION_EPS_PER_BLOCK * m);
+            }
+        }
+    };
+}
+
+dot_case_32!(dot_q4_0, "Q4_0", BlockQ4_0, quantize_q8_0, vec_dot_q4_0_q8_0, dequantize_q4_0, |_| 0.0);
+dot_case_32!(dot_q4_1, "Q4_1", BlockQ4_1, quantize_q8_1, vec_dot_q4_1_q8_1, dequantize_q4_1, |b| f16_le(b.m));
+dot_case_32!(dot_q5_0, "Q5_0", BlockQ5_0, quantize_q8_0, vec_dot_q5_0_q8_0, dequantize_q5_0, |_| 0.0);
+dot_case_32!(dot_q5_1, "Q5_1", BlockQ5_1, quantize_q8_1, vec_dot_q5_1_q8_1, dequantize_q5_1, |b| f16_le(b.m));
+dot_case_32!(dot_q8_0, "Q8_0", BlockQ8_0, quantize_q8_0, vec_dot_q8_0_q8_0, dequantize_q8_0, |_| 0.0);
+
+macro_rules! dot_case_k {
+    ($name:ident, $file:literal, $block:ty, $dot:ident) => {
+        #[wasm_bindgen_test]
+        fn $name() {
+            let w = cast_blocks::<$block>(fixture!($file)).unwrap();
+            for (seed, n) in BLOCK_COUNTS.into_iter().enumerate() {
+                let q = quantize_q8_k(&activations(n * QK_K, seed as u64)).unwrap();
+                let (s, v) = (scalar::$dot(&w[..n], &q), simd128::$dot(&w[..n], &q));
+                check_dot($file, n, v, s, KQUANT_DOT_TOLERANCE);
+            }
+        }
+    };
+}
+
+dot_case_k!(dot_q2_k, "Q2_K", BlockQ2K, vec_dot_q2_k_q8_k);
+dot_case_k!(dot_q3_k, "Q3_K", BlockQ3K, vec_dot_q3_k_q8_k);
+dot_case_k!(dot_q4_k, "Q4_K", BlockQ4K, vec_dot_q4_k_q8_k);
+dot_case_k!(dot_q5_k, "Q5_K", BlockQ5K, vec_dot_q5_k_q8_k);
+dot_case_k!(dot_q6_k, "Q6_K", BlockQ6K, vec_dot_q6_k_q8_k);
+
+macro_rules! dot_case_plain {
+    ($name:ident, $file:literal, $block:ty, $dot:ident, $deq:ident, $encode:expr) => {
+        #[wasm_bindgen_test]
+        fn $name() {
+            // Well-scaled weights (the random-bit fixtures overflow f32 products).
+            let bytes: Vec<u8> = activations(1000, 99).into_iter().flat_map($encode).collect();
+            let w = cast_blocks::<$block>(&bytes).unwrap();
+            // Element counts that are not multiples of the 8-wide loop, to cover the tail.
+            for (seed, n) in [1usize, 7, 8, 33, 255, 1000].into_iter().enumerate() {
+                let x = activations(n, seed as u64);
+                let (s, v) = (scalar::$dot(&w[..n], &x), simd128::$dot(&w[..n], &x));
+                let mut wd = vec![0.0; n];
+                scalar::$deq(&w[..n], &mut wd);
+                check_dot($file, n, v, s, n as f64 * REASSOCIATION_EPS_PER_BLOCK * magnitude(&wd, &x, 0.0));
+            }
+        }
+    };
+}
+
+dot_case_plain!(dot_f32, "F32", BlockF32, vec_dot_f32, dequantize_f32, |v: f32| v.to_le_bytes().to_vec());
+dot_case_plain!(dot_f16, "F16", BlockF16, vec_dot_f16, dequantize_f16, |v: f32| f16_bytes(v).to_vec());
+dot_case_plain!(dot_bf16, "BF16", BlockBF16, vec_dot_bf16, dequantize_bf16, |v: f32| {
+    ((v.to_bits() >> 16) as u16).to_le_bytes().to_vec()
+});
