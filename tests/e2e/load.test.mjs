@@ -262,7 +262,7 @@ describe('loading real models in headless Chromium', () => {
     }, `/models/${SMOLLM}?slowMs=20`);
     assert.equal(result.code, 'ABORTED');
     assert.ok(result.ms < 5000, `the abort took ${result.ms} ms`);
-    assert.equal(result.grew, 0);
+    assert.equal(result.grew, 0, JSON.stringify(result));
   });
 
   test('a file that is not GGUF is a GGUF_INVALID error at offset 0', async () => {
