@@ -38,6 +38,7 @@ debian_packages() {
   local missing=()
   have chromium || missing+=(chromium)
   have chromedriver || missing+=(chromium-driver)
+  have wasm-validate || missing+=(wabt) # validates the generated multi-memory bridge in a unit test
   if ((${#missing[@]})); then
     step "installing Debian packages: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive

@@ -14,6 +14,7 @@ import { megabytesPerSecond, writeChunk, writeHeader } from './stream.js';
 export { ErrorCode, Gguf64Error } from './errors.js';
 export { detectFeatures } from './features.js';
 export { cache } from './cache.js';
+export { createBridge } from './bridge.js';
 
 const runtimes = new Map();
 
@@ -45,6 +46,11 @@ function runtime(build) {
     })());
   }
   return runtimes.get(build);
+}
+
+/** The instantiated build (`{ bindings, memory, build }`): for tools and tests of the runtime. */
+export function runtimeFor(build = 'wasm64') {
+  return runtime(build);
 }
 
 /**

@@ -2,6 +2,7 @@
 //! each group a memory and an offset, and aligned regions (later: the layer registry, the pager
 //! and the multi-memory bridge).
 
+pub mod bridge;
 pub mod groups;
 pub mod plan;
 pub mod region;

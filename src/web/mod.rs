@@ -30,6 +30,12 @@ pub fn build_kind() -> String {
     if cfg!(target_arch = "wasm64") { "wasm64" } else { "wasm32" }.to_string()
 }
 
+/// The multi-memory bridge module for `storage` storage memories (see `memory::bridge`).
+#[wasm_bindgen(js_name = bridgeModule)]
+pub fn bridge_module(storage: u32) -> Vec<u8> {
+    crate::memory::bridge::bridge_module(storage)
+}
+
 /// Converts a JS number to a byte count, rejecting fractions, negatives and NaN.
 fn byte_count(what: &str, value: f64) -> Result<u64, JsValue> {
     let whole = value.is_finite() && value >= 0.0 && value.fract() == 0.0 && value < 2f64.powi(53);

@@ -1,0 +1,32 @@
+// Copies between the main memory and storage memories: through the generated multi-memory
+// bridge module (`memory.copy` across memories, see src/memory/bridge.rs) where the browser has
+// multi-memory, else through TypedArray views.
+
+/**
+ * @param {{ bridgeModule(n: number): Uint8Array }} bindings the wasm64 build
+ * @param {WebAssembly.Memory} main
+ * @param {Array<WebAssembly.Memory | { buffer: ArrayBuffer } | undefined>} storage index 1.. (0 unused)
+ * @param {{ multiMemory: boolean }} features
+ * @returns {{ kind: 'multi-memory' | 'typed-array', load(memory: number, src: number, dst: number, len: number): void, store(memory: number, src: number, dst: number, len: number): void }}
+ */
+export function createBridge(bindings, main, storage, features) {
+  const n = storage.length - 1;
+  if (features.multiMemory && n > 0 && storage.slice(1).every((m) => m instanceof WebAssembly.Memory)) {
+    const imports = { m: { main } };
+    for (let i = 1; i <= n; i++) imports.m[`s${i}`] = storage[i];
+    const { exports } = new WebAssembly.Instance(new WebAssembly.Module(bindings.bridgeModule(n)), imports);
+    return {
+      kind: 'multi-memory',
+      /** main[dst..] ← storage[memory][src..] */
+      load: (memory, src, dst, len) => exports[`copy${memory}`](BigInt(dst), BigInt(src), BigInt(len)),
+      /** storage[memory][dst..] ← main[src..] */
+      store: (memory, src, dst, len) => exports[`store${memory}`](BigInt(dst), BigInt(src), BigInt(len)),
+    };
+  }
+  const view = (m, at, len) => new Uint8Array(m.buffer, at, len);
+  return {
+    kind: 'typed-array',
+    load: (memory, src, dst, len) => view(main, dst, len).set(view(storage[memory], src, len)),
+    store: (memory, src, dst, len) => view(storage[memory], dst, len).set(view(main, src, len)),
+  };
+}
