@@ -148,9 +148,10 @@ fn whole_models_match_python() {
 /// Runs `tools/quant_golden.py` and returns its stdout; a missing Python or `gguf` fails loudly.
 fn run_python(args: &[String]) -> String {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/quant_golden.py");
-    let out = Command::new("python3").arg(&script).args(args).output().unwrap_or_else(|e| {
-        panic!("python3 is required for the quantization references (with the gguf package): {e}")
-    });
+    let out =
+        Command::new("python3").arg(&script).args(args).output().unwrap_or_else(|e| {
+            panic!("python3 is required for the quantization references (with the gguf package): {e}")
+        });
     assert!(
         out.status.success(),
         "{} failed (is the Python gguf package installed?):\n{}",

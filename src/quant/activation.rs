@@ -110,11 +110,7 @@ impl QuantizedActivation {
 
 /// Checks that `n` values make whole blocks of `block` elements.
 fn whole(n: usize, block: usize, ty: GgmlType) -> Result<(), QuantError> {
-    if n.is_multiple_of(block) {
-        Ok(())
-    } else {
-        Err(QuantError::NotWholeElements { ty, elements: n })
-    }
+    if n.is_multiple_of(block) { Ok(()) } else { Err(QuantError::NotWholeElements { ty, elements: n }) }
 }
 
 /// The largest magnitude in `x` (0 for an empty slice).

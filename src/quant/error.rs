@@ -30,11 +30,9 @@ impl fmt::Display for QuantError {
             QuantError::NotWholeBlocks { ty, bytes } => {
                 write!(f, "{bytes} bytes are not a whole number of {ty} blocks ({} bytes)", ty.type_size())
             }
-            QuantError::NotWholeElements { ty, elements } => write!(
-                f,
-                "{elements} elements are not a whole number of {ty} blocks ({} elements)",
-                ty.block_size()
-            ),
+            QuantError::NotWholeElements { ty, elements } => {
+                write!(f, "{elements} elements are not a whole number of {ty} blocks ({} elements)", ty.block_size())
+            }
             QuantError::LengthMismatch { expected, actual } => {
                 write!(f, "length {actual} where {expected} was expected")
             }

@@ -123,10 +123,8 @@ pub fn matmul_f32(w: &WeightMatrix<'_>, rows: Range<usize>, x: &[f32], y: &mut [
     if !x.len().is_multiple_of(w.cols) {
         return Err(QuantError::NotWholeElements { ty: w.ty, elements: x.len() });
     }
-    let xs = x
-        .chunks_exact(w.cols)
-        .map(|x| QuantizedActivation::for_weights(w.ty, x))
-        .collect::<Result<Vec<_>, _>>()?;
+    let xs =
+        x.chunks_exact(w.cols).map(|x| QuantizedActivation::for_weights(w.ty, x)).collect::<Result<Vec<_>, _>>()?;
     matmul(w, rows, &xs, y)
 }
 

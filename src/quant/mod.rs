@@ -21,10 +21,11 @@
 //!     bytes.extend_from_slice(&[q; 32]);
 //! }
 //! let w = WeightMatrix::new(GgmlType::Q8_0, 32, &bytes).unwrap();
-//! let x = QuantizedActivation::for_weights(GgmlType::Q8_0, &[1.0; 32]).unwrap();
+//! // 127.0 quantizes exactly (d = 1, q = 127).
+//! let x = QuantizedActivation::for_weights(GgmlType::Q8_0, &[127.0; 32]).unwrap();
 //! let mut y = [0.0f32; 2];
 //! matvec(&w, 0..2, &x, &mut y).unwrap();
-//! assert_eq!(y, [32.0, 64.0]);
+//! assert_eq!(y, [32.0 * 127.0, 64.0 * 127.0]);
 //! ```
 
 pub mod activation;
@@ -36,10 +37,10 @@ pub mod scalar;
 // The kernel set, chosen once at compile time: SIMD128 when the target has it, else scalar.
 #[cfg(all(target_family = "wasm", target_feature = "simd128"))]
 pub mod simd128;
-#[cfg(all(target_family = "wasm", target_feature = "simd128"))]
-use simd128 as kernel;
 #[cfg(not(all(target_family = "wasm", target_feature = "simd128")))]
 use scalar as kernel;
+#[cfg(all(target_family = "wasm", target_feature = "simd128"))]
+use simd128 as kernel;
 
 pub use activation::{ActivationFormat, QuantizedActivation};
 pub use error::QuantError;
@@ -50,11 +51,8 @@ use blocks::*;
 use crate::gguf::GgmlType;
 
 /// Whether the kernels in use are the SIMD128 ones (`"simd128"`) or the scalar ones.
-pub const KERNELS: &str = if cfg!(all(target_family = "wasm", target_feature = "simd128")) {
-    "simd128"
-} else {
-    "scalar"
-};
+pub const KERNELS: &str =
+    if cfg!(all(target_family = "wasm", target_feature = "simd128")) { "simd128" } else { "scalar" };
 
 /// Whether `ty` has kernels here.
 pub fn is_supported(ty: GgmlType) -> bool {
@@ -95,11 +93,7 @@ fn dequantize_as<B: Kernels>(bytes: &[u8], out: &mut [f32]) -> Result<(), QuantE
 
 /// The blocks of `x` if it is in `B`'s activation format and has `elements` elements.
 fn activation_for<B: Kernels>(x: &QuantizedActivation, elements: usize) -> Result<&[B::Act], QuantError> {
-    let wrong = || QuantError::WrongActivation {
-        weights: B::TYPE,
-        expected: B::Act::FORMAT,
-        actual: x.format(),
-    };
+    let wrong = || QuantError::WrongActivation { weights: B::TYPE, expected: B::Act::FORMAT, actual: x.format() };
     let blocks = B::Act::view(x).ok_or_else(wrong)?;
     if x.len() != elements {
         return Err(QuantError::LengthMismatch { expected: elements, actual: x.len() });
@@ -174,6 +168,7 @@ kernels!(BlockQ6K, BlockQ8K, vec_dot_q6_k_q8_k, dequantize_q6_k);
 
 /// Runs `$body` with `$B` bound to the block type of the runtime type `$ty`; types without
 /// kernels give `Err(QuantError::Unsupported)`.
+#[rustfmt::skip]
 macro_rules! for_block_type {
     ($ty:expr, |$B:ident| $body:expr) => {{
         use $crate::gguf::GgmlType as T;

@@ -22,8 +22,8 @@ pub use dot::*;
 
 // Types with no SIMD kernel here: the scalar reference.
 pub use super::scalar::{
-    dequantize_q2_k, dequantize_q3_k, dequantize_q5_1, dequantize_q5_k, vec_dot_q2_k_q8_k,
-    vec_dot_q3_k_q8_k, vec_dot_q5_1_q8_1, vec_dot_q5_k_q8_k,
+    dequantize_q2_k, dequantize_q3_k, dequantize_q5_1, dequantize_q5_k, vec_dot_q2_k_q8_k, vec_dot_q3_k_q8_k,
+    vec_dot_q5_1_q8_1, vec_dot_q5_k_q8_k,
 };
 
 /// 16 bytes of plain data (no padding, every bit pattern valid) that fill one v128.

@@ -14,9 +14,6 @@ wasm_bindgen_test_configure!(run_in_browser);
 /// unrolling remainder.
 const BLOCK_COUNTS: [usize; 5] = [1, 3, 8, 17, 24];
 
-/// Dequantization: SIMD and scalar do the same single float operations per value: no tolerance.
-const DEQUANT_TOLERANCE_BITS: u32 = 0;
-
 /// The k-quant dot products sum exact integers and then evaluate the same float expression per
 /// super-block as the scalar reference: equal bit for bit.
 const KQUANT_DOT_TOLERANCE: f64 = 0.0;
@@ -51,11 +48,11 @@ fn activations(n: usize, seed: u64) -> Vec<f32> {
         .collect()
 }
 
+/// Dequantization has no tolerance: SIMD and scalar do the same float operations per value.
 fn same_bits(what: &str, a: &[f32], b: &[f32]) {
     assert_eq!(a.len(), b.len(), "{what}");
     for (i, (x, y)) in a.iter().zip(b).enumerate() {
-        let ulps = x.to_bits().abs_diff(y.to_bits());
-        assert!(ulps <= DEQUANT_TOLERANCE_BITS, "{what}: value {i}: {x} vs {y}");
+        assert_eq!(x.to_bits(), y.to_bits(), "{what}: value {i}: {x} vs {y}");
     }
 }
 
@@ -129,7 +126,10 @@ impl Values for Vec<BlockQ8_1> {
 
 fn check_dot(what: &str, n: usize, simd: f32, scalar: f32, tolerance: f64) {
     let diff = (simd as f64 - scalar as f64).abs();
-    assert!(diff <= tolerance, "{what} over {n} blocks: simd {simd} vs scalar {scalar} (diff {diff:e} > {tolerance:e})");
+    assert!(
+        diff <= tolerance,
+        "{what} over {n} blocks: simd {simd} vs scalar {scalar} (diff {diff:e} > {tolerance:e})"
+    );
 }
 
 macro_rules! dot_case_32 {
