@@ -6,6 +6,7 @@
 
 import { ErrorCode, Gguf64Error, toGguf64Error } from './errors.js';
 import { detectFeatures } from './features.js';
+import { createBridge } from './bridge.js';
 import { readPrefix } from './range.js';
 import { createStorage } from './storage.js';
 import { openSource } from './source.js';
@@ -144,7 +145,7 @@ export async function loadModel(source, options = {}) {
     session.loader = undefined;
     const handle = finishing.finish();
     await session.body?.finish(); // the last cache writes
-    const model = new LoadedModel(handle, build, performance.now() - startMs, session.storage, { bytesFromCache: fromCache() });
+    const model = new LoadedModel(handle, { bindings, memory, build }, performance.now() - startMs, session.storage, { bytesFromCache: fromCache() });
     onProgress({ phase: 'done', layout: session.plan, layer: null, layersDone: session.layersDone, layersTotal: session.layersDone,
       bytesLoaded: model.info.fileBytes, bytesTotal: model.info.fileBytes,
       mbPerSec: megabytesPerSecond(model.info.fileBytes, startMs, performance.now()) });
@@ -274,8 +275,14 @@ export class LoadedModel {
 
   #storage;
 
-  constructor(handle, build, loadMs, storage, cacheInfo) {
+  #runtime;
+
+  #bridge;
+
+  constructor(handle, runtime, loadMs, storage, cacheInfo) {
+    const { build } = runtime;
     this.#handle = handle;
+    this.#runtime = runtime;
     this.#storage = storage;
     /** @type {{ build: string, arch: string|null, name: string|null, nLayers: number|null, nTensors: number, fileBytes: number, dataOffset: number, dataBytes: number, ggufVersion: number, alignment: number, layout: object, loadMs: number }} */
     this.info = Object.freeze({ build, ...handle.info(), loadMs, cache: cacheInfo });
@@ -286,10 +293,40 @@ export class LoadedModel {
     return this.#handle.tensorSha256((memory, offset, length) => new Uint8Array(this.#storage[memory].buffer, offset, length));
   }
 
+  /**
+   * Makes layer `layer` usable from the main memory (paging it in from its storage memory if the
+   * layout pages) and pins it until `releaseLayer`. Returns `{ hit, address, bytes }`.
+   */
+  acquireLayer(layer) {
+    const access = this.#handle.acquireLayer(layer);
+    if (access.copy) {
+      const { memory, src, dst, len } = access.copy;
+      this.#bridge ??= createBridge(this.#runtime.bindings, this.#runtime.memory, this.#storage, detectFeatures());
+      this.#bridge.load(memory, src, dst, len);
+    }
+    return { hit: access.hit, address: access.address, bytes: access.bytes };
+  }
+
+  releaseLayer(layer) {
+    this.#handle.releaseLayer(layer);
+  }
+
+  /** `{ hits, misses, prefetches, evictions, bytesPaged, bridge }` for a paged layout, else undefined. */
+  pagerStats() {
+    const stats = this.#handle.pagerStats();
+    return stats && { ...stats, bridge: this.#bridge?.kind ?? null };
+  }
+
+  /** SHA-256 of `length` bytes of the main memory at `address` (inside the model's weights). */
+  mainSha256(address, length) {
+    return this.#handle.mainSha256(address, length);
+  }
+
   /** Frees the model's memory (the wasm memory keeps its size and reuses the space). */
   unload() {
     this.#handle?.free();
     this.#handle = undefined;
     this.#storage = undefined;
+    this.#bridge = undefined;
   }
 }

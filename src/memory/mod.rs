@@ -4,6 +4,7 @@
 
 pub mod bridge;
 pub mod groups;
+pub mod pager;
 pub mod plan;
 pub mod region;
 pub mod registry;

@@ -15,7 +15,8 @@ use wasm_bindgen::prelude::*;
 
 use crate::gguf::Limits;
 use crate::loader::{Dest, LoadedModel, StreamLoad};
-use crate::memory::{LayoutKind, PlanLimits, Target};
+use crate::memory::pager::{Access, Pager};
+use crate::memory::{GroupId, LayoutKind, PlanLimits, Target};
 
 pub use error::js_error;
 
@@ -181,7 +182,8 @@ impl StreamLoader {
     /// Ends the stream: checks every announced byte arrived and returns the loaded model.
     pub fn finish(self) -> Result<Model, JsValue> {
         let loaded = self.load.finish().map_err(error::load_error)?;
-        Ok(Model { loaded })
+        let pager = loaded.placed.plan.working_set.map(Pager::new);
+        Ok(Model { loaded, pager })
     }
 }
 
@@ -189,6 +191,8 @@ impl StreamLoader {
 #[wasm_bindgen]
 pub struct Model {
     loaded: LoadedModel,
+    /// The working set of a paged layout (`None` when every layer is resident).
+    pager: Option<Pager>,
 }
 
 #[wasm_bindgen]
@@ -196,6 +200,77 @@ impl Model {
     /// What the header and the plan say: see `report::model_info`.
     pub fn info(&self) -> Object {
         report::model_info(&self.loaded)
+    }
+
+    /// Makes layer `layer` usable from the main memory and pins it until `releaseLayer`. Returns
+    /// `{ hit, address, bytes, copy }`: `address` is where the layer's block starts in this module's
+    /// memory; `copy`, on a miss, is `{ memory, src, dst, len }`, the bytes the host must copy
+    /// from storage memory `memory` (through the bridge) before the layer is used. A resident
+    /// layout answers hits at the layer's home.
+    #[wasm_bindgen(js_name = acquireLayer)]
+    pub fn acquire_layer(&mut self, layer: u32) -> Result<Object, JsValue> {
+        let placed = &self.loaded.placed;
+        let home = placed.plan.placement(GroupId::Layer(layer)).ok_or_else(|| js_error("INVALID_ARGUMENT", &format!("no layer {layer}"), &[]))?;
+        let base = placed.main.as_slice().as_ptr() as usize as u64;
+        let obj = Object::new();
+        let put = |k: &str, v: JsValue| {
+            let _ = js_sys::Reflect::set(&obj, &k.into(), &v);
+        };
+        put("bytes", (home.bytes as f64).into());
+        match (&mut self.pager, home.home.memory) {
+            (_, 0) => {
+                put("hit", true.into());
+                put("address", ((base + home.home.offset) as f64).into());
+            }
+            (Some(pager), memory) => {
+                let access = pager.acquire(layer, home.bytes).map_err(|e| js_error("INTERNAL", &e.to_string(), &[]))?;
+                let dst = base + pager.slot_offset(access.slot());
+                put("hit", matches!(access, Access::Hit { .. }).into());
+                put("address", (dst as f64).into());
+                if let Access::Miss { .. } = access {
+                    let copy = Object::new();
+                    for (k, v) in [("memory", f64::from(memory)), ("src", home.home.offset as f64), ("dst", dst as f64), ("len", home.bytes as f64)] {
+                        let _ = js_sys::Reflect::set(&copy, &k.into(), &v.into());
+                    }
+                    put("copy", copy.into());
+                }
+            }
+            (None, _) => return Err(js_error("INTERNAL", "a layer lives in storage but the layout has no working set", &[])),
+        }
+        Ok(obj)
+    }
+
+    /// Unpins layer `layer` (its slot may be reused).
+    #[wasm_bindgen(js_name = releaseLayer)]
+    pub fn release_layer(&mut self, layer: u32) {
+        if let Some(p) = &mut self.pager {
+            p.release(layer);
+        }
+    }
+
+    /// `{ hits, misses, prefetches, evictions, bytesPaged }`, or `undefined` when nothing pages.
+    #[wasm_bindgen(js_name = pagerStats)]
+    pub fn pager_stats(&self) -> Option<Object> {
+        let s = self.pager.as_ref()?.stats();
+        let obj = Object::new();
+        for (k, v) in [("hits", s.hits), ("misses", s.misses), ("prefetches", s.prefetches), ("evictions", s.evictions), ("bytesPaged", s.bytes_paged)] {
+            let _ = js_sys::Reflect::set(&obj, &k.into(), &(v as f64).into());
+        }
+        Some(obj)
+    }
+
+    /// SHA-256 of `len` bytes at `address` of this module's memory, which must lie inside the
+    /// model's main weight block (e.g. a layer returned by `acquireLayer`).
+    #[wasm_bindgen(js_name = mainSha256)]
+    pub fn main_sha256(&self, address: f64, len: f64) -> Result<String, JsValue> {
+        let main = self.loaded.placed.main.as_slice();
+        let base = main.as_ptr() as usize as f64;
+        let start = byte_count("address", address - base)? as usize;
+        let len = byte_count("len", len)? as usize;
+        let bytes = main.get(start..start.saturating_add(len)).ok_or_else(|| js_error("INVALID_ARGUMENT", "the range is outside the model's weights", &[]))?;
+        let mut h = crate::digest::Sha256::new();
+        h.update(bytes);
+        Ok(h.finish_hex())
     }
 
     /// SHA-256 over the bytes of every tensor, in header order, read back from where they live.
