@@ -142,6 +142,13 @@ fn thresholds_are_settings_so_a_small_model_can_take_every_layout() {
     assert_eq!(plan.working_set.unwrap().slots, 4);
     check_invariants(&plan, &groups, &limits);
 
+    // A working set counted in layers: two slots, the layers in one storage memory.
+    let limits = PlanLimits { working_set_layers: Some(2), ..PlanLimits::for_target(Target::Wasm64) };
+    let plan = MemoryPlan::new(&groups, &limits).unwrap();
+    assert_eq!(plan.kind, LayoutKind::Paged);
+    assert_eq!(plan.working_set.unwrap().slots, 2);
+    check_invariants(&plan, &groups, &limits);
+
     // Storage memories capped at 10 MB: layers spread over several, none straddling two.
     let limits = PlanLimits { shard_cap: 10 * MB, layer_budget: Some(2 * layer + 100), ..PlanLimits::for_target(Target::Wasm64) };
     let plan = MemoryPlan::new(&groups, &limits).unwrap();

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { launch, openHarness } from './browser.mjs';
 
 const USAGE = `usage: node tools/run.mjs --model <path|url> [--json] [--verify] [--build auto|wasm64|wasm32]
-       [--layout auto|standard|memory64|paged|multi] [--shard-cap BYTES] [--budget BYTES]
+       [--layout auto|standard|memory64|paged|multi] [--shard-cap BYTES] [--budget BYTES] [--working-set N]
        [--profile DIR [--port N]] [--no-cache]
   --verify       add tensor_sha256: SHA-256 of every tensor's bytes read back from memory
   --profile DIR  reuse this browser profile (and its model cache) instead of a fresh one;
@@ -36,6 +36,7 @@ function parseArgs(argv) {
     else if (a === '--layout') args.layout = argv[++i];
     else if (a === '--shard-cap') args.shardCap = bytes(a, argv[++i]);
     else if (a === '--budget') args.memoryBudget = bytes(a, argv[++i]);
+    else if (a === '--working-set') args.workingSetLayers = bytes(a, argv[++i]);
     else if (a === '--help' || a === '-h') { console.log(USAGE); process.exit(0); }
     else throw new Error(`unknown argument ${a}\n${USAGE}`);
   }
@@ -90,7 +91,15 @@ async function loadInPage({ url, options, verify }) {
         working_set_layers: i.layout.workingSetLayers,
       },
     };
-    if (verify) result.tensor_sha256 = m.tensorSha256();
+    if (verify) {
+      result.tensor_sha256 = m.tensorSha256();
+      // One pass over the layers through the pager (a paged layout copies each one in).
+      for (let layer = 0; layer < (i.nLayers ?? 0); layer++) {
+        m.acquireLayer(layer);
+        m.releaseLayer(layer);
+      }
+      result.pager = m.pagerStats() ?? null;
+    }
     m.unload();
     return result;
   } catch (err) {
@@ -105,7 +114,8 @@ async function run(args) {
   try {
     const { page } = await openHarness(session);
     const url = urlPath.startsWith('http') ? urlPath : `${session.server.url}${urlPath}`;
-    const options = { build: args.build, layout: args.layout, shardCap: args.shardCap, memoryBudget: args.memoryBudget, cache: args.cache };
+    const options = { build: args.build, layout: args.layout, shardCap: args.shardCap, memoryBudget: args.memoryBudget,
+      workingSetLayers: args.workingSetLayers, cache: args.cache };
     const baseline = await session.rssBytes();
     const result = await page.evaluate(loadInPage, { url, options, verify: args.verify });
     if (result.load) {

@@ -79,6 +79,7 @@ export async function memoryUsage() {
  * @property {'auto' | 'standard' | 'memory64' | 'paged' | 'multi'} [layout]
  * @property {number} [shardCap] bytes per storage memory
  * @property {number} [memoryBudget] main-memory bytes for layer weights
+ * @property {number} [workingSetLayers] at most this many layers in the main memory (the rest paged in from storage)
  * @property {{ attempts: number, baseDelayMs: number }} [retry] resuming after dropped connections (default 5 attempts, 250 ms doubling)
  * @property {boolean} [cache] keep the file in the persistent cache and read it from there next time (default true)
  * @property {'background' | 'before'} [revalidate] when a complete cached copy exists: 'background' (default) loads it
@@ -98,7 +99,7 @@ export async function memoryUsage() {
  * @property {number} mbPerSec
  */
 export async function loadModel(source, options = {}) {
-  const { onProgress = () => {}, signal, build: requested = 'auto', layout, shardCap, memoryBudget } = options;
+  const { onProgress = () => {}, signal, build: requested = 'auto', layout, shardCap, memoryBudget, workingSetLayers } = options;
   const parts = splitParts(source);
   const context = parts ? { url: parts[0] } : typeof source === 'string' || source instanceof URL ? { url: String(source) } : {};
   const session = { loader: undefined, body: undefined, storage: undefined, plan: undefined, layersDone: 0, lengthHint: undefined };
@@ -136,7 +137,7 @@ export async function loadModel(source, options = {}) {
         report(session.plan ? 'data' : 'header');
       },
     };
-    const limits = [shardCap, memoryBudget, layout];
+    const limits = [shardCap, memoryBudget, layout, workingSetLayers];
     const fromCache = parts
       ? await streamParts(parts, bindings, limits, session, io, options)
       : await streamOne(source, bindings, limits, session, io, options);
@@ -251,7 +252,7 @@ export function splitParts(source) {
  * @param {{ signal?: AbortSignal, build?: 'auto' | 'wasm64' | 'wasm32', layout?: string, shardCap?: number, memoryBudget?: number }} [options]
  */
 export async function inspect(url, options = {}) {
-  const { signal, build: requested = 'auto', layout, shardCap, memoryBudget } = options;
+  const { signal, build: requested = 'auto', layout, shardCap, memoryBudget, workingSetLayers } = options;
   const href = new URL(String(url), globalThis.location?.href).href;
   let inspector;
   try {
@@ -260,7 +261,7 @@ export async function inspect(url, options = {}) {
       inspector ??= new bindings.HeaderInspector(fileBytes);
       return inspector.push(bytes);
     }, signal);
-    const report = inspector.report(shardCap, memoryBudget, layout);
+    const report = inspector.report(shardCap, memoryBudget, layout, workingSetLayers);
     return { url: href, build, ...report, fileBytes: read.fileBytes ?? report.fileBytes, bytesRead: read.bytesRead, rangeRequests: read.rangeRequests };
   } catch (err) {
     throw toGguf64Error(err, { url: href });

@@ -69,6 +69,9 @@ pub struct PlanLimits {
     /// Main-memory bytes for layer weights (resident or the paged working set), not counting
     /// embeddings, output, KV cache and activations. `None`: whatever the main memory holds.
     pub layer_budget: Option<u64>,
+    /// At most this many layers in the main memory: below the layer count, layers live in
+    /// storage memories and a working set of this many slots pages them in.
+    pub working_set_layers: Option<usize>,
     /// Main-memory bytes kept free for code, KV cache and activations.
     pub working_room: u64,
     /// Models at least this large leave the standard layout (the seed's 3 GiB).
@@ -88,6 +91,7 @@ impl PlanLimits {
             memory_cap,
             shard_cap,
             layer_budget: None,
+            working_set_layers: None,
             working_room: GIB,
             memory64_threshold: 3 * GIB,
             force: None,
@@ -187,7 +191,8 @@ fn choose_kind(groups: &Groups, limits: &PlanLimits) -> Result<LayoutKind, PlanE
     let total = groups.total_bytes();
     let layer_bytes: u64 = groups.layers().map(|g| g.bytes).sum();
     let main_room = limits.memory_cap.saturating_sub(limits.working_room);
-    let within_budget = limits.layer_budget.is_none_or(|b| layer_bytes <= b);
+    let within_budget = limits.layer_budget.is_none_or(|b| layer_bytes <= b)
+        && limits.working_set_layers.is_none_or(|n| n >= groups.n_layers());
     if total <= main_room && within_budget {
         let small = total < limits.memory64_threshold || limits.target == Target::Wasm32;
         return Ok(if small { LayoutKind::Standard } else { LayoutKind::Memory64 });
@@ -247,7 +252,8 @@ impl<'a> Placer<'a> {
         let main = &mut self.memories[0];
         let offset = align_up(main.bytes, GROUP_ALIGN).unwrap_or(u64::MAX);
         let room = limits.memory_cap.saturating_sub(limits.working_room).saturating_sub(offset);
-        let budget = limits.layer_budget.unwrap_or(room).min(room);
+        let by_count = limits.working_set_layers.map_or(u64::MAX, |n| (n as u64).saturating_mul(slot_bytes));
+        let budget = limits.layer_budget.unwrap_or(room).min(room).min(by_count);
         let slots = (budget / slot_bytes.max(1)).min(groups.n_layers() as u64) as usize;
         if slots == 0 {
             return Err(PlanError::BudgetTooSmall { budget, layer_bytes: slot_bytes });

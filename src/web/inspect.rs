@@ -56,9 +56,9 @@ impl HeaderInspector {
 
     /// The report: `{ ggufVersion, alignment, dataOffset, fileBytes, metadata, tensors, config,
     /// layout }`; `config` and `layout` are `{ error }` objects when they cannot be made.
-    pub fn report(&self, shard_cap: Option<f64>, memory_budget: Option<f64>, layout: Option<String>) -> Result<Object, JsValue> {
+    pub fn report(&self, shard_cap: Option<f64>, memory_budget: Option<f64>, layout: Option<String>, working_set: Option<u32>) -> Result<Object, JsValue> {
         let h = self.header.as_ref().ok_or_else(|| error::js_error("INTERNAL", "the header is not complete yet", &[]))?;
-        let limits = super::plan_limits(shard_cap, memory_budget, layout)?;
+        let limits = super::plan_limits(shard_cap, memory_budget, layout, working_set)?;
         let obj = Object::new();
         set(&obj, "ggufVersion", h.version.into());
         set(&obj, "alignment", (h.alignment as f64).into());

@@ -44,13 +44,14 @@ fn byte_count(what: &str, value: f64) -> Result<u64, JsValue> {
 }
 
 /// The plan limits of this build, with the caller's overrides.
-fn plan_limits(shard_cap: Option<f64>, budget: Option<f64>, layout: Option<String>) -> Result<PlanLimits, JsValue> {
+fn plan_limits(shard_cap: Option<f64>, budget: Option<f64>, layout: Option<String>, working_set: Option<u32>) -> Result<PlanLimits, JsValue> {
     let target = if cfg!(target_arch = "wasm64") { Target::Wasm64 } else { Target::Wasm32 };
     let mut limits = PlanLimits::for_target(target);
     if let Some(cap) = shard_cap {
         limits.shard_cap = byte_count("shardCap", cap)?.min(limits.shard_cap);
     }
     limits.layer_budget = budget.map(|b| byte_count("memoryBudget", b)).transpose()?;
+    limits.working_set_layers = working_set.map(|n| n as usize);
     limits.force = match layout.as_deref() {
         None | Some("auto") => None,
         Some(name) => Some(LayoutKind::from_name(name).ok_or_else(|| {
@@ -75,15 +76,15 @@ impl StreamLoader {
     /// `fileLen`: the length the source announces (Content-Length, `Blob.size`), if any.
     /// `shardCap`, `memoryBudget`, `layout`: MemoryPlan settings (see `PlanLimits`).
     #[wasm_bindgen(constructor)]
-    pub fn new(file_len: Option<f64>, shard_cap: Option<f64>, memory_budget: Option<f64>, layout: Option<String>) -> Result<StreamLoader, JsValue> {
+    pub fn new(file_len: Option<f64>, shard_cap: Option<f64>, memory_budget: Option<f64>, layout: Option<String>, working_set: Option<u32>) -> Result<StreamLoader, JsValue> {
         let announced = file_len.map(|n| byte_count("fileLen", n)).transpose()?;
-        let limits = plan_limits(shard_cap, memory_budget, layout)?;
+        let limits = plan_limits(shard_cap, memory_budget, layout, working_set)?;
         Ok(StreamLoader { load: StreamLoad::new(announced, Limits::default(), limits), dest_len: 0, dest_memory: 0 })
     }
 
     /// A model split into `parts` files (given in order); every method then names its part.
-    pub fn split(parts: u32, shard_cap: Option<f64>, memory_budget: Option<f64>, layout: Option<String>) -> Result<StreamLoader, JsValue> {
-        let limits = plan_limits(shard_cap, memory_budget, layout)?;
+    pub fn split(parts: u32, shard_cap: Option<f64>, memory_budget: Option<f64>, layout: Option<String>, working_set: Option<u32>) -> Result<StreamLoader, JsValue> {
+        let limits = plan_limits(shard_cap, memory_budget, layout, working_set)?;
         let announced = vec![None; parts.max(1) as usize];
         Ok(StreamLoader { load: StreamLoad::split(&announced, Limits::default(), limits), dest_len: 0, dest_memory: 0 })
     }

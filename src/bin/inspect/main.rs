@@ -17,7 +17,7 @@ use gguf64::memory::{Groups, LayoutKind, PlanLimits, Target};
 use gguf64::model::ModelConfig;
 use json::Json;
 
-const USAGE: &str = "usage: inspect <file.gguf> [--json] [--shard-cap BYTES] [--budget BYTES] [--layout standard|memory64|paged|multi] [--target wasm64|wasm32]";
+const USAGE: &str = "usage: inspect <file.gguf> [--json] [--shard-cap BYTES] [--budget BYTES] [--working-set LAYERS] [--layout standard|memory64|paged|multi] [--target wasm64|wasm32]";
 /// Arrays longer than this are summarised (count, first and last elements).
 const ARRAY_PREVIEW: usize = 8;
 
@@ -30,12 +30,14 @@ struct Args {
 fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
     let (mut path, mut json) = (None, false);
     let (mut shard_cap, mut budget, mut layout, mut target) = (None, None, None, Target::Wasm64);
+    let mut working_set = None;
     while let Some(arg) = argv.next() {
         let mut value = |name: &str| argv.next().ok_or(format!("{name} needs a value"));
         match arg.as_str() {
             "--json" => json = true,
             "--shard-cap" => shard_cap = Some(bytes_arg(&value("--shard-cap")?)?),
             "--budget" => budget = Some(bytes_arg(&value("--budget")?)?),
+            "--working-set" => working_set = Some(bytes_arg(&value("--working-set")?)? as usize),
             "--layout" => {
                 let v = value("--layout")?;
                 layout = Some(LayoutKind::from_name(&v).ok_or(format!("unknown layout {v}"))?);
@@ -55,6 +57,7 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut limits = PlanLimits::for_target(target);
     limits.shard_cap = shard_cap.unwrap_or(limits.shard_cap);
     limits.layer_budget = budget;
+    limits.working_set_layers = working_set;
     limits.force = layout;
     Ok(Args { path: path.ok_or("no file given")?, json, limits })
 }

@@ -16,6 +16,8 @@ mod dequant;
 mod dot;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod bench_tmp;
 
 pub use dequant::*;
 pub use dot::*;
