@@ -13,34 +13,30 @@ const FLAGS = [
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
 ];
 
-/**
- * The peak resident set (VmHWM) of this profile's renderer processes, in bytes: what the OS
- * reports for the pages' memory, wasm memories included. Linux only; 0 where unreadable.
- */
-export async function rendererPeakBytes(profile) {
-  let peak = 0;
+/** A field (in kB) of /proc/<pid>/status of every renderer process of this profile, in bytes. */
+async function rendererStatus(profile, field) {
+  const values = [];
   for (const pid of await readdir('/proc').catch(() => [])) {
     if (!/^\d+$/.test(pid)) continue;
     const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
     if (!cmdline.includes('--type=renderer') || !cmdline.includes(profile)) continue;
     const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
-    const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
-    peak = Math.max(peak, kb * 1024);
+    values.push(Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) * 1024);
   }
-  return peak;
+  return values;
 }
 
-/** The current resident set (VmRSS) of this profile's renderers, summed, in bytes. */
+/**
+ * The peak resident set (VmHWM) of this profile's largest renderer process (the page's), in
+ * bytes: what the OS reports for its memory, wasm memories included. Linux only; 0 where unreadable.
+ */
+export async function rendererPeakBytes(profile) {
+  return Math.max(0, ...(await rendererStatus(profile, 'VmHWM')));
+}
+
+/** The current resident set (VmRSS) of this profile's largest renderer (the page's), in bytes. */
 export async function rendererRssBytes(profile) {
-  let total = 0;
-  for (const pid of await readdir('/proc').catch(() => [])) {
-    if (!/^\d+$/.test(pid)) continue;
-    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-    if (!cmdline.includes('--type=renderer') || !cmdline.includes(profile)) continue;
-    const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
-    total += Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
-  }
-  return total;
+  return Math.max(0, ...(await rendererStatus(profile, 'VmRSS')));
 }
 
 /**
