@@ -289,6 +289,11 @@ export class LoadedModel {
     this.info = Object.freeze({ build, ...handle.info(), loadMs, cache: cacheInfo });
   }
 
+  /** The seed's plain-text report: model analysis, memory plan, where each group lives. */
+  summary() {
+    return this.#handle.summary();
+  }
+
   /** SHA-256 over every tensor's bytes in header order, read back from memory (for verification). */
   tensorSha256() {
     return this.#handle.tensorSha256((memory, offset, length) => new Uint8Array(this.#storage[memory].buffer, offset, length));

@@ -5,6 +5,7 @@ use std::fmt::Write;
 
 use super::groups::GroupId;
 use super::plan::{LayoutKind, MemoryPlan};
+use crate::gguf::TensorInfo;
 use crate::model::ModelConfig;
 
 const GIB: f64 = (1u64 << 30) as f64;
@@ -18,6 +19,18 @@ pub fn human_bytes(n: u64) -> String {
         1_000_000..1_000_000_000 => format!("{:.1} MB", x / 1e6),
         _ => format!("{:.2} GB", x / 1e9),
     }
+}
+
+/// The type that holds most of the tensor bytes of `tensors` ("Q4_K").
+pub fn dominant_type<'a>(tensors: impl IntoIterator<Item = &'a TensorInfo>) -> &'static str {
+    let mut by_type: Vec<(&'static str, u64)> = Vec::new();
+    for t in tensors {
+        match by_type.iter_mut().find(|(n, _)| *n == t.ggml_type.name()) {
+            Some((_, b)) => *b += t.n_bytes,
+            None => by_type.push((t.ggml_type.name(), t.n_bytes)),
+        }
+    }
+    by_type.into_iter().max_by_key(|(_, b)| *b).map_or("no tensors", |(n, _)| n)
 }
 
 /// The report, one line per fact, groups of consecutive layers with the same home folded.

@@ -203,6 +203,15 @@ impl Model {
         report::model_info(&self.loaded)
     }
 
+    /// The seed's report of the model and its memory: size and quantization, layers, hidden
+    /// size, vocabulary, the layout and where every group lives.
+    pub fn summary(&self) -> String {
+        let placed = &self.loaded.placed;
+        let config = crate::model::ModelConfig::from_header(placed.header()).ok();
+        let dominant = crate::memory::summary::dominant_type(placed.parts.iter().flat_map(|h| &h.tensors));
+        crate::memory::summary::summary(&placed.plan, config.as_ref(), dominant)
+    }
+
     /// Makes layer `layer` usable from the main memory and pins it until `releaseLayer`. Returns
     /// `{ hit, address, bytes, copy }`: `address` is where the layer's block starts in this module's
     /// memory; `copy`, on a miss, is `{ memory, src, dst, len }`, the bytes the host must copy

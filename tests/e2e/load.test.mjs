@@ -103,9 +103,13 @@ describe('loading real models in headless Chromium', () => {
     const result = await page.evaluate(async (url) => {
       const model = await window.gguf64.loadModel(url, { shardCap: 20e6, memoryBudget: 10e6 });
       const { layout } = model.info;
+      const summary = model.summary();
       model.unload();
-      return layout;
+      return { ...layout, summary };
     }, `/models/${SMOLLM}`);
+    for (const line of ['Layers: 30', 'Hidden size: 576', 'Vocab size: 49152', 'Memory64 enabled (multi layout)', '4 storage memories', 'Working set: 4 of 30 layers']) {
+      assert.ok(result.summary.includes(line), `summary lacks "${line}":\n${result.summary}`);
+    }
     assert.equal(result.kind, 'multi');
     assert.equal(result.memories[0].layers.length, 0);
     assert.deepEqual(result.memories[0].holds, ['embeddings', 'output']);

@@ -36,9 +36,15 @@ test('layers paged through two slots equal the resident layers, pass after pass'
     const resident = await digests({}, 1);
     const layerBytes = 2.3e6; // SmolLM2's layers are 2.2 MB: a budget of 2.3 x 2 MB holds two
     const paged = await digests({ shardCap: 20e6, memoryBudget: 2 * layerBytes }, 2);
-    return { resident, paged };
+    // The wasm32 fallback: storage in ArrayBuffers, copies through TypedArray views.
+    const fallback = await digests({ build: 'wasm32', workingSetLayers: 3 }, 1);
+    return { resident, paged, fallback };
   }, SMOLLM);
-  const { resident, paged } = result;
+  const { resident, paged, fallback } = result;
+  assert.equal(fallback.kind, 'paged');
+  assert.equal(fallback.slots, 3);
+  assert.deepEqual(fallback.out, resident.out);
+  assert.equal(fallback.stats.bridge, 'typed-array');
   assert.equal(resident.kind, 'standard');
   assert.equal(paged.kind, 'multi');
   assert.equal(paged.slots, 2);

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use gguf64::gguf::{Array, Header, HeaderParser, Limits, Step, Value, ValueType};
 use gguf64::memory::plan::MemoryPlan;
-use gguf64::memory::summary::{human_bytes, summary};
+use gguf64::memory::summary::{dominant_type, human_bytes, summary};
 use gguf64::memory::{Groups, LayoutKind, PlanLimits, Target};
 use gguf64::model::ModelConfig;
 use json::Json;
@@ -132,18 +132,6 @@ impl<'a> Report<'a> {
         Report { header, file_len, config, groups, plan }
     }
 
-    /// The type that holds most of the tensor bytes ("Q4_K").
-    fn dominant_type(&self) -> &'static str {
-        let mut by_type: Vec<(&'static str, u64)> = Vec::new();
-        for t in &self.header.tensors {
-            match by_type.iter_mut().find(|(n, _)| *n == t.ggml_type.name()) {
-                Some((_, b)) => *b += t.n_bytes,
-                None => by_type.push((t.ggml_type.name(), t.n_bytes)),
-            }
-        }
-        by_type.into_iter().max_by_key(|(_, b)| *b).map_or("no tensors", |(n, _)| n)
-    }
-
     fn print(&self) {
         let h = self.header;
         println!("GGUF v{} · {} · alignment {} · tensor data at byte {}", h.version, human_bytes(self.file_len), h.alignment, h.data_offset);
@@ -169,7 +157,7 @@ impl<'a> Report<'a> {
             println!("  {:<14} {:>10}", "total", human_bytes(g.total_bytes()));
         }
         match &self.plan {
-            Ok(p) => print!("\n{}", summary(p, self.config.as_ref().ok(), self.dominant_type())),
+            Ok(p) => print!("\n{}", summary(p, self.config.as_ref().ok(), dominant_type(&self.header.tensors))),
             Err(e) => println!("\nMemory plan: unavailable ({e})"),
         }
     }
