@@ -20,10 +20,24 @@ pub const QK_K: usize = 256;
 /// Bytes of the packed 6-bit scales and mins of Q4_K and Q5_K (`K_SCALE_SIZE`).
 pub const K_SCALE_SIZE: usize = 12;
 
-/// Reads a little-endian IEEE half.
+/// 2^112: rescales an f16 bit pattern shifted into f32 position (exponent bias 15 -> 127).
+pub const F16_RESCALE: f32 = f32::from_bits((112 + 127) << 23);
+
+/// Reads a little-endian IEEE half, exactly as `half::f16::to_f32` (tested on all 65536
+/// patterns) but without branches on the hot path: a finite half shifted into f32 position and
+/// multiplied by 2^112 is its exact value, subnormals included; infinities are kept and NaNs
+/// quieted, as `half` does. (`half`'s portable conversion branches on the exponent, and costs a
+/// Q4_0 dot product a third of its speed in wasm.)
 #[inline(always)]
 pub fn f16_le(bytes: [u8; 2]) -> f32 {
-    f16::from_bits(u16::from_le_bytes(bytes)).to_f32()
+    let h = u16::from_le_bytes(bytes) as u32;
+    let (sign, abs) = ((h & 0x8000) << 16, h & 0x7FFF);
+    let bits = if abs < 0x7C00 {
+        (f32::from_bits(abs << 13) * F16_RESCALE).to_bits()
+    } else {
+        (abs << 13) | 0x7F80_0000 | if abs > 0x7C00 { 0x0040_0000 } else { 0 }
+    };
+    f32::from_bits(bits | sign)
 }
 
 /// Writes a float as a little-endian IEEE half (round to nearest even, as ggml's
@@ -344,6 +358,14 @@ mod tests {
             cast_blocks::<BlockQ4_0>(&bytes[..20]).unwrap_err(),
             QuantError::NotWholeBlocks { ty: GgmlType::Q4_0, bytes: 20 }
         );
+    }
+
+    #[test]
+    fn f16_reads_like_half_for_every_pattern() {
+        for h in 0..=u16::MAX {
+            let want = f16::from_bits(h).to_f32().to_bits();
+            assert_eq!(f16_le(h.to_le_bytes()).to_bits(), want, "{h:#06x}");
+        }
     }
 
     #[test]

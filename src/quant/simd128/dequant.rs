@@ -6,15 +6,13 @@ use core::arch::wasm32::*;
 #[cfg(target_arch = "wasm64")]
 use core::arch::wasm64::*;
 
-use super::{emit16, fifth_bits, load, nibbles, store};
+use super::dot::q5k_bit;
+use super::{emit16, fifth_bits, load, load32, nibbles, store};
 use crate::quant::blocks::*;
 use crate::quant::scalar;
 
-/// 2^112: rescales an f16 bit pattern shifted into f32 position (exponent bias 15 -> 127).
-const F16_RESCALE: f32 = f32::from_bits((112 + 127) << 23);
-
-/// Four f16 bit patterns (u32 lanes) as f32, exactly as `half` converts them: finite values
-/// (normal and subnormal) by one exact power-of-two product, infinities kept, NaNs quieted.
+/// Four f16 bit patterns (u32 lanes) as f32, exactly as `f16_le` (and `half`) converts them:
+/// finite values by one exact power-of-two product, infinities kept, NaNs quieted.
 #[inline(always)]
 pub(crate) fn f16x4_to_f32(h: v128) -> v128 {
     let sign = i32x4_shl(v128_and(h, u32x4_splat(0x8000)), 16);
@@ -99,6 +97,18 @@ pub fn dequantize_q5_0(w: &[BlockQ5_0], out: &mut [f32]) {
     }
 }
 
+/// Q5_1 blocks.
+pub fn dequantize_q5_1(w: &[BlockQ5_1], out: &mut [f32]) {
+    for (o, b) in out.as_chunks_mut::<QK>().0.iter_mut().zip(w) {
+        let (d, m) = (f32x4_splat(f16_le(b.d)), f32x4_splat(f16_le(b.m)));
+        let (lo, hi) = nibbles(load(&b.qs));
+        let (blo, bhi) = fifth_bits(b.qh);
+        let o = o.as_chunks_mut::<16>().0;
+        emit16(&mut o[0], v128_or(lo, blo), |v| f32x4_add(f32x4_mul(v, d), m));
+        emit16(&mut o[1], v128_or(hi, bhi), |v| f32x4_add(f32x4_mul(v, d), m));
+    }
+}
+
 /// Q8_0 blocks.
 pub fn dequantize_q8_0(w: &[BlockQ8_0], out: &mut [f32]) {
     for (o, b) in out.as_chunks_mut::<QK>().0.iter_mut().zip(w) {
@@ -121,6 +131,26 @@ pub fn dequantize_q4_k(w: &[BlockQ4K], out: &mut [f32]) {
         for (c, raw) in b.qs.as_chunks::<16>().0.iter().enumerate() {
             let (lo, hi) = nibbles(load(raw));
             let (s, first) = (2 * (c / 2), 4 * (c / 2) + c % 2);
+            let (d1, m1) = (f32x4_splat(d * sc[s] as f32), f32x4_splat(dmin * mn[s] as f32));
+            emit16(&mut o[first], lo, |v| f32x4_sub(f32x4_mul(v, d1), m1));
+            let (d2, m2) = (f32x4_splat(d * sc[s + 1] as f32), f32x4_splat(dmin * mn[s + 1] as f32));
+            emit16(&mut o[first + 2], hi, |v| f32x4_sub(f32x4_mul(v, d2), m2));
+        }
+    }
+}
+
+/// Q5_K super-blocks: Q4_K's layout plus the fifth bits.
+pub fn dequantize_q5_k(w: &[BlockQ5K], out: &mut [f32]) {
+    for (o, b) in out.as_chunks_mut::<QK_K>().0.iter_mut().zip(w) {
+        let (d, dmin) = (f16_le(b.d), f16_le(b.dmin));
+        let (sc, mn) = b.scales_mins();
+        let h = load32(&b.qh);
+        let o = o.as_chunks_mut::<16>().0;
+        for (c, raw) in b.qs.as_chunks::<16>().0.iter().enumerate() {
+            let (lo, hi) = nibbles(load(raw));
+            let (s, first) = (2 * (c / 2), 4 * (c / 2) + c % 2);
+            let lo = v128_or(lo, q5k_bit(h[c % 2], s as u32));
+            let hi = v128_or(hi, q5k_bit(h[c % 2], s as u32 + 1));
             let (d1, m1) = (f32x4_splat(d * sc[s] as f32), f32x4_splat(dmin * mn[s] as f32));
             emit16(&mut o[first], lo, |v| f32x4_sub(f32x4_mul(v, d1), m1));
             let (d2, m2) = (f32x4_splat(d * sc[s + 1] as f32), f32x4_splat(dmin * mn[s + 1] as f32));

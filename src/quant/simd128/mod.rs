@@ -16,17 +16,12 @@ mod dequant;
 mod dot;
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod bench_tmp;
 
 pub use dequant::*;
 pub use dot::*;
 
-// Types with no SIMD kernel here: the scalar reference.
-pub use super::scalar::{
-    dequantize_q2_k, dequantize_q3_k, dequantize_q5_1, dequantize_q5_k, vec_dot_q2_k_q8_k, vec_dot_q3_k_q8_k,
-    vec_dot_q5_1_q8_1, vec_dot_q5_k_q8_k,
-};
+// Kernels with no SIMD version here: the scalar reference.
+pub use super::scalar::{dequantize_q2_k, dequantize_q3_k};
 
 /// 16 bytes of plain data (no padding, every bit pattern valid) that fill one v128.
 pub(crate) trait Lanes: Copy {}
@@ -41,6 +36,13 @@ pub(crate) fn load<T: Lanes>(v: &T) -> v128 {
     // SAFETY: `v` is a live reference to 16 bytes of plain data (size asserted above, `Lanes`
     // types have no padding); `v128_load` has no alignment requirement.
     unsafe { v128_load((v as *const T).cast::<v128>()) }
+}
+
+/// Loads 32 bytes as two vectors.
+#[inline(always)]
+pub(crate) fn load32(b: &[u8; 32]) -> [v128; 2] {
+    let c = b.as_chunks::<16>().0;
+    [load(&c[0]), load(&c[1])]
 }
 
 /// Stores four floats.

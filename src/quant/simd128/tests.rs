@@ -79,8 +79,10 @@ dequant_case!(dequant_bf16, "BF16", BlockBF16, dequantize_bf16);
 dequant_case!(dequant_q4_0, "Q4_0", BlockQ4_0, dequantize_q4_0);
 dequant_case!(dequant_q4_1, "Q4_1", BlockQ4_1, dequantize_q4_1);
 dequant_case!(dequant_q5_0, "Q5_0", BlockQ5_0, dequantize_q5_0);
+dequant_case!(dequant_q5_1, "Q5_1", BlockQ5_1, dequantize_q5_1);
 dequant_case!(dequant_q8_0, "Q8_0", BlockQ8_0, dequantize_q8_0);
 dequant_case!(dequant_q4_k, "Q4_K", BlockQ4K, dequantize_q4_k);
+dequant_case!(dequant_q5_k, "Q5_K", BlockQ5K, dequantize_q5_k);
 dequant_case!(dequant_q6_k, "Q6_K", BlockQ6K, dequantize_q6_k);
 
 #[wasm_bindgen_test]
