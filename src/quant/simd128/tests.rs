@@ -203,3 +203,38 @@ dot_case_plain!(dot_f16, "F16", BlockF16, vec_dot_f16, dequantize_f16, |v: f32| 
 dot_case_plain!(dot_bf16, "BF16", BlockBF16, vec_dot_bf16, dequantize_bf16, |v: f32| {
     ((v.to_bits() >> 16) as u16).to_le_bytes().to_vec()
 });
+
+/// The one dispatch point binds every type to its SIMD128 kernel (compared bit for bit with a
+/// direct call), and `matvec` goes through it.
+#[wasm_bindgen_test]
+fn dispatch_uses_the_simd_kernels() {
+    use crate::gguf::GgmlType as T;
+    use crate::quant::{KERNELS, QuantizedActivation, WeightMatrix, matvec, vec_dot};
+    assert_eq!(KERNELS, "simd128");
+    macro_rules! same {
+        ($ty:expr, $file:literal, $block:ty, $dot:ident) => {{
+            let bytes = fixture!($file);
+            let per = <$block as WeightBlock>::ELEMENTS;
+            let row = &bytes[..bytes.len() / 2 / size_of::<$block>() * size_of::<$block>()];
+            let n = row.len() / size_of::<$block>() * per;
+            let x = QuantizedActivation::for_weights($ty, &activations(n, 3)).unwrap();
+            let direct = simd128::$dot(cast_blocks::<$block>(row).unwrap(), crate::quant::ActBlock::view(&x).unwrap());
+            assert_eq!(vec_dot($ty, row, &x).unwrap().to_bits(), direct.to_bits(), $file);
+            let w = WeightMatrix::new($ty, n, row).unwrap();
+            let mut y = [0.0];
+            matvec(&w, 0..1, &x, &mut y).unwrap();
+            assert_eq!(y[0].to_bits(), direct.to_bits(), $file);
+        }};
+    }
+    same!(T::Q4_0, "Q4_0", BlockQ4_0, vec_dot_q4_0_q8_0);
+    same!(T::Q4_1, "Q4_1", BlockQ4_1, vec_dot_q4_1_q8_1);
+    same!(T::Q5_0, "Q5_0", BlockQ5_0, vec_dot_q5_0_q8_0);
+    same!(T::Q5_1, "Q5_1", BlockQ5_1, vec_dot_q5_1_q8_1);
+    same!(T::Q8_0, "Q8_0", BlockQ8_0, vec_dot_q8_0_q8_0);
+    same!(T::Q2_K, "Q2_K", BlockQ2K, vec_dot_q2_k_q8_k);
+    same!(T::Q3_K, "Q3_K", BlockQ3K, vec_dot_q3_k_q8_k);
+    same!(T::Q4_K, "Q4_K", BlockQ4K, vec_dot_q4_k_q8_k);
+    same!(T::Q5_K, "Q5_K", BlockQ5K, vec_dot_q5_k_q8_k);
+    same!(T::Q6_K, "Q6_K", BlockQ6K, vec_dot_q6_k_q8_k);
+    same!(T::F32, "F32", BlockF32, vec_dot_f32);
+}
