@@ -49,20 +49,23 @@ pub fn f16_bytes(v: f32) -> [u8; 2] {
 
 // ---- plain types ----------------------------------------------------------------------------
 
-/// F32: one little-endian IEEE single.
-/// y = the value. 32 bits per weight.
+/// Layout: one little-endian IEEE single.
+/// Formula: y = the value.
+/// 32 bits per weight.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct BlockF32(pub [u8; 4]);
 
-/// F16: one little-endian IEEE half.
-/// y = f32(h). 16 bits per weight.
+/// Layout: one little-endian IEEE half.
+/// Formula: y = f32(h), exact.
+/// 16 bits per weight.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct BlockF16(pub [u8; 2]);
 
-/// BF16: the high 16 bits of an IEEE single, little-endian.
-/// y = f32(bits << 16). 16 bits per weight.
+/// Layout: the high 16 bits of an IEEE single, little-endian.
+/// Formula: y = f32(bits << 16), exact.
+/// 16 bits per weight.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct BlockBF16(pub [u8; 2]);
@@ -94,8 +97,8 @@ impl BlockBF16 {
 
 // ---- 32-element blocks ----------------------------------------------------------------------
 
-/// Q4_0: f16 d, then 16 bytes: element j in the low nibble of qs[j], j+16 in the high nibble.
-/// y = d * (q - 8), q in 0..16.
+/// Layout: f16 d, qs[16]: element j in the low nibble of qs[j], element j + 16 in the high one.
+/// Formula: y = d * (q - 8), q in 0..16.
 /// 4.5 bits per weight.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
@@ -104,8 +107,8 @@ pub struct BlockQ4_0 {
     pub qs: [u8; QK / 2],
 }
 
-/// Q4_1: f16 d, f16 m, then the nibbles as in Q4_0.
-/// y = d * q + m, q in 0..16.
+/// Layout: f16 d, f16 m, qs[16] as in Q4_0.
+/// Formula: y = d * q + m, q in 0..16.
 /// 5 bits per weight.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
@@ -115,8 +118,8 @@ pub struct BlockQ4_1 {
     pub qs: [u8; QK / 2],
 }
 
-/// Q5_0: f16 d, u32 qh (bit j = fifth bit of element j), nibbles as in Q4_0.
-/// y = d * (q - 16), q = nibble | bit << 4 in 0..32.
+/// Layout: f16 d, u32 qh (bit j = fifth bit of element j), qs[16] as in Q4_0.
+/// Formula: y = d * (q - 16), q = nibble | bit << 4 in 0..32.
 /// 5.5 bits per weight.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
@@ -126,8 +129,8 @@ pub struct BlockQ5_0 {
     pub qs: [u8; QK / 2],
 }
 
-/// Q5_1: f16 d, f16 m, u32 qh, nibbles, as Q5_0 but with an offset instead of a centre.
-/// y = d * q + m, q in 0..32.
+/// Layout: f16 d, f16 m, u32 qh, qs[16], as in Q5_0.
+/// Formula: y = d * q + m, q in 0..32.
 /// 6 bits per weight.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
@@ -138,8 +141,8 @@ pub struct BlockQ5_1 {
     pub qs: [u8; QK / 2],
 }
 
-/// Q8_0: f16 d, then 32 signed bytes. Weights, and the activations of Q4_0, Q5_0, Q8_0.
-/// y = d * q, q in -128..128.
+/// Layout: f16 d, qs[32] signed. Weights, and the activations of Q4_0, Q5_0, Q8_0 weights.
+/// Formula: y = d * q, q in -128..128.
 /// 8.5 bits per weight.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
@@ -148,9 +151,9 @@ pub struct BlockQ8_0 {
     pub qs: [i8; QK],
 }
 
-/// Q8_1 (activations of Q4_1, Q5_1): f16 d, f16 s = d * sum(q) (from the unrounded d), 32 i8.
-/// y = d * q; s lets a dot product add the weight block's offset m as m * s.
-/// 9 bits per element.
+/// Layout: f16 d, f16 s = d * Σq (with d before rounding), qs[32] signed. Activations of Q4_1
+/// and Q5_1 weights: s lets a dot product add the weight block's offset m as m * s.
+/// Formula: y = d * q. 9 bits per element.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct BlockQ8_1 {
@@ -161,9 +164,9 @@ pub struct BlockQ8_1 {
 
 // ---- k-quants (256-element super-blocks) ----------------------------------------------------
 
-/// Q2_K: 16 bytes of 4-bit scale | 4-bit min per 16 elements, 64 bytes of 2-bit quants (four
-/// 32-element groups per 32 bytes, by shift 0, 2, 4, 6, per 128-element half), f16 d, f16 dmin.
-/// y = d * (sc & 15) * q - dmin * (sc >> 4), q in 0..4. 2.625 bits per weight.
+/// Layout: scales[16] (per 16 elements: scale in the low nibble, min in the high one), qs[64]
+/// (per 128-element half, 32 bytes hold its four 32-element groups at shifts 0, 2, 4, 6), f16 d,
+/// f16 dmin. Formula: y = d * (sc & 15) * q - dmin * (sc >> 4), q in 0..4. 2.625 bits per weight.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct BlockQ2K {
@@ -173,9 +176,9 @@ pub struct BlockQ2K {
     pub dmin: [u8; 2],
 }
 
-/// Q3_K: hmask (bit g of byte l = high bit of element 32 g + l), 2-bit quants as in Q2_K,
-/// 12 bytes of sixteen 6-bit scales, f16 d.
-/// y = d * (sc - 32) * (q2 - (high bit ? 0 : 4)). 3.4375 bits per weight.
+/// Layout: hmask[32] (bit g of byte l = high bit of element 32 g + l), qs[64] as in Q2_K,
+/// sixteen 6-bit scales in 12 bytes, f16 d.
+/// Formula: y = d * (sc - 32) * (q - (high bit ? 0 : 4)), q in 0..4. 3.4375 bits per weight.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct BlockQ3K {
@@ -185,9 +188,9 @@ pub struct BlockQ3K {
     pub d: [u8; 2],
 }
 
-/// Q4_K: f16 d, f16 dmin, eight 6-bit scales and mins packed in 12 bytes, 128 bytes of nibbles
-/// (per 64 elements: 32 low nibbles, then 32 high nibbles).
-/// y = d * sc * q - dmin * m per 32 elements, q in 0..16. 4.5 bits per weight.
+/// Layout: f16 d, f16 dmin, eight 6-bit scales and mins in 12 bytes, qs[128] (per 64 elements,
+/// 32 bytes: the low nibbles are the first 32 elements, the high nibbles the next 32).
+/// Formula: y = d * sc * q - dmin * m (sc, m per 32 elements), q in 0..16. 4.5 bits per weight.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct BlockQ4K {
@@ -197,9 +200,9 @@ pub struct BlockQ4K {
     pub qs: [u8; QK_K / 2],
 }
 
-/// Q5_K: as Q4_K plus qh (bit g of byte l = fifth bit of element 32 g + l).
-/// y = d * sc * q - dmin * m per 32 elements, q in 0..32.
-/// 5.5 bits per weight.
+/// Layout: f16 d, f16 dmin, scales and mins as in Q4_K, qh[32] (bit g of byte l = fifth bit of
+/// element 32 g + l), qs[128] as in Q4_K.
+/// Formula: y = d * sc * q - dmin * m (sc, m per 32 elements), q in 0..32. 5.5 bits per weight.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct BlockQ5K {
@@ -210,9 +213,9 @@ pub struct BlockQ5K {
     pub qs: [u8; QK_K / 2],
 }
 
-/// Q6_K: 128 bytes of low nibbles, 64 bytes of 2-bit high parts, sixteen i8 scales (one per 16
-/// elements), f16 d. Per 128-element half: ql[l] / ql[l + 32] low / high nibbles, qh[l] bits.
-/// y = d * sc * (q - 32), q in 0..64. 6.5625 bits per weight.
+/// Layout: ql[128], qh[64], sixteen i8 scales, f16 d. In each 128-element half, element 32 k + l
+/// takes the low (k < 2) or high nibble of ql[l + 32 (k % 2)] and bits 2 k, 2 k + 1 of qh[l].
+/// Formula: y = d * sc * (q - 32) (sc per 16 elements), q in 0..64. 6.5625 bits per weight.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct BlockQ6K {
@@ -222,8 +225,8 @@ pub struct BlockQ6K {
     pub d: [u8; 2],
 }
 
-/// Q8_K (activations of the k-quants): f32 d, 256 i8, and the sum of each 16 quants.
-/// y = d * q, q in -127..=127 (llama.cpp scales by -127 / max).
+/// Layout: f32 d, qs[256] signed, bsums[16] (the sum of each 16 quants). Activations of the
+/// k-quants. Formula: y = d * q, q in -127..=127 (llama.cpp scales by -127 / max).
 /// 9.125 bits per element.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]

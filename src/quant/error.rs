@@ -21,6 +21,8 @@ pub enum QuantError {
     WrongActivation { weights: GgmlType, expected: ActivationFormat, actual: ActivationFormat },
     /// A row range that is reversed or reaches past the matrix.
     RowRange { start: usize, end: usize, rows: usize },
+    /// More elements than a `usize` counts (possible only on 32-bit targets).
+    TooLarge { bytes: usize },
 }
 
 impl fmt::Display for QuantError {
@@ -42,6 +44,7 @@ impl fmt::Display for QuantError {
             QuantError::RowRange { start, end, rows } => {
                 write!(f, "rows {start}..{end} are not within the matrix's {rows} rows")
             }
+            QuantError::TooLarge { bytes } => write!(f, "{bytes} bytes hold more elements than this target can count"),
         }
     }
 }

@@ -69,7 +69,8 @@ impl<'a> WeightMatrix<'a> {
 
     /// Dequantizes row `r` into `out` (`cols` floats): an embedding lookup.
     pub fn dequantize_row(&self, r: usize, out: &mut [f32]) -> Result<(), QuantError> {
-        let row = self.row(r).ok_or(QuantError::RowRange { start: r, end: r + 1, rows: self.rows })?;
+        let bad = QuantError::RowRange { start: r, end: r.saturating_add(1), rows: self.rows };
+        let row = self.row(r).ok_or(bad)?;
         super::dequantize(self.ty, row, out)
     }
 

@@ -68,7 +68,8 @@ pub fn dequantize(ty: GgmlType, bytes: &[u8], out: &mut [f32]) -> Result<(), Qua
 /// Dequantizes whole blocks of `ty` into a new vector.
 pub fn dequantize_to_vec(ty: GgmlType, bytes: &[u8]) -> Result<Vec<f32>, QuantError> {
     for_block_type!(ty, |B| {
-        let mut out = vec![0.0; cast_blocks::<B>(bytes)?.len() * B::ELEMENTS];
+        let n = cast_blocks::<B>(bytes)?.len().checked_mul(B::ELEMENTS);
+        let mut out = vec![0.0; n.ok_or(QuantError::TooLarge { bytes: bytes.len() })?];
         dequantize_as::<B>(bytes, &mut out).map(|()| out)
     })
 }
@@ -78,14 +79,14 @@ pub fn dequantize_to_vec(ty: GgmlType, bytes: &[u8]) -> Result<Vec<f32>, QuantEr
 pub fn vec_dot(ty: GgmlType, row: &[u8], x: &QuantizedActivation) -> Result<f32, QuantError> {
     for_block_type!(ty, |B| {
         let w = cast_blocks::<B>(row)?;
-        Ok(B::dot(w, activation_for::<B>(x, w.len() * B::ELEMENTS)?))
+        Ok(B::dot(w, activation_for::<B>(x, w.len().saturating_mul(B::ELEMENTS))?))
     })
 }
 
 fn dequantize_as<B: Kernels>(bytes: &[u8], out: &mut [f32]) -> Result<(), QuantError> {
     let w = cast_blocks::<B>(bytes)?;
     if !out.len().is_multiple_of(B::ELEMENTS) || out.len() / B::ELEMENTS != w.len() {
-        return Err(QuantError::LengthMismatch { expected: w.len() * B::ELEMENTS, actual: out.len() });
+        return Err(QuantError::LengthMismatch { expected: w.len().saturating_mul(B::ELEMENTS), actual: out.len() });
     }
     B::dequantize(w, out);
     Ok(())
