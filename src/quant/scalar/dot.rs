@@ -5,7 +5,7 @@
 //! `dx * dw * sumi - dx * dmin * summins` for the k-quants. Callers pass as many activation
 //! blocks as weight blocks (checked once by the dispatcher).
 
-use super::dequant::{q5_values, q6_value};
+use super::unpack;
 use crate::quant::blocks::*;
 
 // ---- plain types against f32 activations ----------------------------------------------------
@@ -47,7 +47,7 @@ fn nibbles(qs: &[u8; QK / 2], centre: i32) -> [i32; QK] {
 /// The 32 quants of a 5-bit block, minus `centre`.
 #[inline(always)]
 fn fives(qh: [u8; 4], qs: &[u8; QK / 2], centre: i32) -> [i32; QK] {
-    q5_values(qh, qs).map(|q| q as i32 - centre)
+    unpack::q5(qh, qs).map(|q| q as i32 - centre)
 }
 
 /// Q4_0 weights · Q8_0 activation.
@@ -102,22 +102,21 @@ pub fn vec_dot_q8_0_q8_0(w: &[BlockQ8_0], x: &[BlockQ8_0]) -> f32 {
 
 // ---- k-quants against Q8_K ------------------------------------------------------------------
 
-/// Σ over the sixteen 16-element groups of `scale[g] * Σ q[e] * x[e]`, exact; `q(e)` gives the
-/// integer quant of element `e`.
+/// Σ over the `G`-element groups of `scale(g) * Σ q[e] * x[e]`, exact.
 #[inline(always)]
-fn scaled_sum16(x: &BlockQ8K, scales: impl Fn(usize) -> i32, q: impl Fn(usize) -> i32) -> i32 {
-    let mut isum = 0i32;
-    for (g, xs) in x.qs.as_chunks::<16>().0.iter().enumerate() {
-        let s: i32 = xs.iter().enumerate().map(|(l, &v)| q(16 * g + l) * v as i32).sum();
-        isum += scales(g) * s;
-    }
-    isum
+fn scaled_dot<const G: usize>(q: &[i8; QK_K], x: &[i8; QK_K], scale: impl Fn(usize) -> i32) -> i32 {
+    let groups = q.as_chunks::<G>().0.iter().zip(x.as_chunks::<G>().0);
+    groups
+        .enumerate()
+        .map(|(g, (q, x))| scale(g) * q.iter().zip(x).map(|(&q, &x)| q as i32 * x as i32).sum::<i32>())
+        .sum()
 }
 
-/// The 2-bit quant of element `e` in the Q2_K / Q3_K layout.
+/// Σ mn[s] * (bsums[2 s] + bsums[2 s + 1]): each 32-element sub-block's activation sum times its
+/// min, exact.
 #[inline(always)]
-fn q2_at(qs: &[u8; QK_K / 4], e: usize) -> i32 {
-    ((qs[32 * (e / 128) + e % 32] >> (2 * ((e / 32) % 4))) & 3) as i32
+fn mins_sum(mn: [u8; 8], bsums: &[i16; QK_K / 16]) -> i32 {
+    (0..8).map(|s| mn[s] as i32 * (bsums[2 * s] as i32 + bsums[2 * s + 1] as i32)).sum()
 }
 
 /// Q2_K weights · Q8_K activation.
@@ -125,7 +124,7 @@ pub fn vec_dot_q2_k_q8_k(w: &[BlockQ2K], x: &[BlockQ8K]) -> f32 {
     let mut sum = 0.0f32;
     for (b, a) in w.iter().zip(x) {
         let summs: i32 = (0..16).map(|g| (b.scales[g] >> 4) as i32 * a.bsums[g] as i32).sum();
-        let isum = scaled_sum16(a, |g| (b.scales[g] & 0x0F) as i32, |e| q2_at(&b.qs, e));
+        let isum = scaled_dot::<16>(&unpack::q2k(&b.qs), &a.qs, |g| (b.scales[g] & 0x0F) as i32);
         let (d, dmin) = (a.d * f16_le(b.d), a.d * f16_le(b.dmin));
         sum += d * isum as f32 - dmin * summs as f32;
     }
@@ -137,31 +136,10 @@ pub fn vec_dot_q3_k_q8_k(w: &[BlockQ3K], x: &[BlockQ8K]) -> f32 {
     let mut sum = 0.0f32;
     for (b, a) in w.iter().zip(x) {
         let scales = b.scales_i8();
-        let q = |e: usize| q2_at(&b.qs, e) - if (b.hmask[e % 32] >> (e / 32)) & 1 == 0 { 4 } else { 0 };
-        let isum = scaled_sum16(a, |g| scales[g] as i32, q);
+        let isum = scaled_dot::<16>(&unpack::q3k(b), &a.qs, |g| scales[g] as i32);
         sum += f16_le(b.d) * a.d * isum as f32;
     }
     sum
-}
-
-/// Σ over the eight 32-element sub-blocks of `sc[s] * Σ q[e] * x[e]`, and Σ `mn[s]` times the
-/// sub-block's activation sum (from `bsums`), both exact.
-#[inline(always)]
-fn k4_sums(x: &BlockQ8K, sc: [u8; 8], mn: [u8; 8], q: impl Fn(usize) -> i32) -> (i32, i32) {
-    let mut isum = 0i32;
-    for (s, xs) in x.qs.as_chunks::<32>().0.iter().enumerate() {
-        let dot: i32 = xs.iter().enumerate().map(|(l, &v)| q(32 * s + l) * v as i32).sum();
-        isum += sc[s] as i32 * dot;
-    }
-    let mins = (0..8).map(|s| mn[s] as i32 * (x.bsums[2 * s] as i32 + x.bsums[2 * s + 1] as i32));
-    (isum, mins.sum())
-}
-
-/// The 4-bit quant of element `e` in the Q4_K / Q5_K layout.
-#[inline(always)]
-fn q4k_at(qs: &[u8; QK_K / 2], e: usize) -> i32 {
-    let byte = qs[32 * (e / 64) + e % 32];
-    (if (e / 32).is_multiple_of(2) { byte & 0x0F } else { byte >> 4 }) as i32
 }
 
 /// Q4_K weights · Q8_K activation.
@@ -169,9 +147,9 @@ pub fn vec_dot_q4_k_q8_k(w: &[BlockQ4K], x: &[BlockQ8K]) -> f32 {
     let mut sum = 0.0f32;
     for (b, a) in w.iter().zip(x) {
         let (sc, mn) = b.scales_mins();
-        let (isum, summs) = k4_sums(a, sc, mn, |e| q4k_at(&b.qs, e));
+        let isum = scaled_dot::<32>(&unpack::q4k(&b.qs), &a.qs, |s| sc[s] as i32);
         let (d, dmin) = (a.d * f16_le(b.d), a.d * f16_le(b.dmin));
-        sum += d * isum as f32 - dmin * summs as f32;
+        sum += d * isum as f32 - dmin * mins_sum(mn, &a.bsums) as f32;
     }
     sum
 }
@@ -181,10 +159,9 @@ pub fn vec_dot_q5_k_q8_k(w: &[BlockQ5K], x: &[BlockQ8K]) -> f32 {
     let mut sum = 0.0f32;
     for (b, a) in w.iter().zip(x) {
         let (sc, mn) = b.scales_mins();
-        let q = |e: usize| q4k_at(&b.qs, e) | ((((b.qh[e % 32] >> (e / 32)) & 1) as i32) << 4);
-        let (isum, summs) = k4_sums(a, sc, mn, q);
+        let isum = scaled_dot::<32>(&unpack::q5k(b), &a.qs, |s| sc[s] as i32);
         let (d, dmin) = (a.d * f16_le(b.d), a.d * f16_le(b.dmin));
-        sum += d * isum as f32 - dmin * summs as f32;
+        sum += d * isum as f32 - dmin * mins_sum(mn, &a.bsums) as f32;
     }
     sum
 }
@@ -193,7 +170,7 @@ pub fn vec_dot_q5_k_q8_k(w: &[BlockQ5K], x: &[BlockQ8K]) -> f32 {
 pub fn vec_dot_q6_k_q8_k(w: &[BlockQ6K], x: &[BlockQ8K]) -> f32 {
     let mut sum = 0.0f32;
     for (b, a) in w.iter().zip(x) {
-        let isum = scaled_sum16(a, |g| b.scales[g] as i32, |e| q6_value(b, e) as i32 - 32);
+        let isum = scaled_dot::<16>(&unpack::q6k(b), &a.qs, |g| b.scales[g] as i32);
         sum += f16_le(b.d) * a.d * isum as f32;
     }
     sum

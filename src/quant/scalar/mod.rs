@@ -3,6 +3,7 @@
 
 mod dequant;
 mod dot;
+mod unpack;
 
 pub use dequant::*;
 pub use dot::*;
