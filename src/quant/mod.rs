@@ -3,7 +3,9 @@
 //!
 //! * `blocks`: one `#[repr(C)]` struct per block type, viewed in place over tensor bytes.
 //! * `scalar`: the reference kernels. `simd128`: the wasm SIMD128 ones (the only `unsafe` SIMD),
-//!   compiled in when the target has `simd128`; types without a SIMD kernel fall back to scalar.
+//!   compiled in when the target has `simd128`: every dot product, and the dequantization of all
+//!   types but Q2_K and Q3_K (which, like F32's copy, stay scalar).
+//! * Supported types: F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K.
 //! * `activation`: Q8_0 / Q8_1 / Q8_K quantization of activations, as llama.cpp does.
 //! * `matvec`: rows of a weight matrix times one or several activation vectors.
 //!

@@ -1,5 +1,6 @@
 //! WebAssembly SIMD128 kernels: the same symbols as `scalar`, with the scalar reference as the
-//! fallback for the types that have no SIMD version here.
+//! fallback where there is no SIMD version (Q2_K and Q3_K dequantization, used only for
+//! embedding lookups).
 //!
 //! The integer parts are exact, as in the scalar kernels: 8-bit products are widened to i16
 //! (`extmul`), pairs summed (`extadd_pairwise`) or weighted by a sub-block scale (`i32x4.dot`).
