@@ -33,8 +33,12 @@ fn same_value(a: &Value, b: &Value) -> bool {
 
 fn same_array(a: &Array, b: &Array) -> bool {
     match (a, b) {
-        (Array::F32(x), Array::F32(y)) => x.iter().map(|v| v.to_bits()).eq(y.iter().map(|v| v.to_bits())),
-        (Array::F64(x), Array::F64(y)) => x.iter().map(|v| v.to_bits()).eq(y.iter().map(|v| v.to_bits())),
+        (Array::F32(x), Array::F32(y)) => {
+            x.iter().map(|v| v.to_bits()).eq(y.iter().map(|v| v.to_bits()))
+        }
+        (Array::F64(x), Array::F64(y)) => {
+            x.iter().map(|v| v.to_bits()).eq(y.iter().map(|v| v.to_bits()))
+        }
         (Array::Array(x), Array::Array(y)) => {
             x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same_array(x, y))
         }
