@@ -124,13 +124,21 @@ export class CacheEntry {
   }
 }
 
-/** Collects streamed bytes into CACHE_CHUNK pieces and appends each complete one to the entry. */
+/**
+ * Collects streamed bytes into CACHE_CHUNK pieces and appends each complete one to the entry, in
+ * the background. Full buffers are written as they are (no copy) and then reused, and the reader
+ * waits (`drain`) while more than one write is pending: OPFS writes more slowly than a fast
+ * network delivers, and without this back-pressure pending chunks would pile up in memory (a
+ * 4.6 GB model peaked at 1.7x its size). At most three chunk buffers exist at once.
+ */
 export class CacheWriter {
   #entry;
-  #buffer = new Uint8Array(CACHE_CHUNK);
-  #filled = 0;
-  #queue = Promise.resolve();
   #onFailure;
+  #buffer = null;
+  #filled = 0;
+  #pool = [];
+  #queue = Promise.resolve();
+  #pending = [];
   failed = false;
 
   constructor(entry, onFailure) {
@@ -141,6 +149,7 @@ export class CacheWriter {
   /** Copies `bytes` into the pending chunk; a full chunk is written in the background. */
   push(bytes) {
     for (let at = 0; at < bytes.length && !this.failed;) {
+      this.#buffer ??= this.#pool.pop() ?? new Uint8Array(CACHE_CHUNK);
       const n = Math.min(bytes.length - at, CACHE_CHUNK - this.#filled);
       this.#buffer.set(bytes.subarray(at, at + n), this.#filled);
       this.#filled += n;
@@ -149,19 +158,32 @@ export class CacheWriter {
     }
   }
 
+  /** Resolves once at most `max` chunk writes are pending. */
+  async drain(max = 1) {
+    while (this.#pending.length > max) await this.#pending[0];
+  }
+
   /** Writes the last, partial chunk and waits for every write. */
   async finish() {
     if (this.#filled > 0 && !this.failed) this.#flush();
-    await this.#queue;
+    await this.drain(0);
   }
 
   #flush() {
-    const chunk = this.#buffer.slice(0, this.#filled); // one chunk copy, written while loading goes on
+    const buffer = this.#buffer;
+    const bytes = buffer.subarray(0, this.#filled);
+    this.#buffer = null;
     this.#filled = 0;
-    this.#queue = this.#queue.then(() => (this.failed ? undefined : this.#entry.append(chunk))).catch((err) => {
+    const write = this.#queue.then(() => (this.failed ? undefined : this.#entry.append(bytes))).catch((err) => {
       this.failed = true;
       this.#onFailure(err);
     });
+    const done = write.finally(() => {
+      this.#pending.shift();
+      this.#pool.push(buffer);
+    });
+    this.#queue = done;
+    this.#pending.push(done);
   }
 }
 

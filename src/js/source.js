@@ -115,6 +115,7 @@ function chain(url, entry, writer, options) {
         if (position >= (entry.meta.size ?? Infinity)) return { done: true };
         net = await new ResumableBody(url, options).openAt(position, entry.meta.validator);
       }
+      await writer?.drain(1); // back-pressure: never more than one chunk write behind
       const piece = await net.read(position, expected);
       if (!piece.done) writer?.push(piece.value);
       return piece;
