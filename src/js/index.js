@@ -44,7 +44,10 @@ function runtime(build) {
         : await import('../../pkg/wasm32/gguf64.js');
       const exports = await bindings.default();
       return { bindings, memory: exports.memory, build };
-    })());
+    })().catch((err) => {
+      runtimes.delete(build); // a failed start (e.g. the .wasm did not download) may be retried
+      throw err;
+    }));
   }
   return runtimes.get(build);
 }

@@ -156,9 +156,11 @@ describe('loading real models in headless Chromium', () => {
     }, `/models/${SMOLLM}?dropAfter=30000000&dropRanged`);
     assert.equal(result.info.fileBytes, 98362432);
     assert.equal(result.info.nTensors, 272);
-    // Each answer is cut 30 MB after where it started; the browser may drop a little in flight.
-    assert.equal(result.resumes.length, 3, `resumed at ${result.resumes}`);
-    result.resumes.forEach((at, i) => assert.ok(at > (i ? result.resumes[i - 1] : 0) && at <= 30e6 * (i + 1)));
+    // Each answer is cut at most 30 MB after where it started (sooner when the server still had
+    // bytes buffered for a reader that was waiting on the cache): at least three resumes, each
+    // further on.
+    assert.ok(result.resumes.length >= 3, `resumed at ${result.resumes}`);
+    result.resumes.forEach((at, i) => assert.ok(at > (i ? result.resumes[i - 1] : 0) && at <= 30e6 * (i + 1), `resumed at ${result.resumes}`));
   });
 
   test('a server that ignores Range is read again from the start, skipping what arrived', async () => {
