@@ -7,6 +7,7 @@
 
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { once } from 'node:events';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -115,10 +116,16 @@ async function handle(mounts, req, res) {
   res.on('close', () => body.destroy());
   if (last < end) body.on('end', () => res.destroy());
   if (slowMs) {
-    body.on('data', () => {
-      body.pause();
-      setTimeout(() => body.resume(), slowMs);
-    });
+    // Written by hand, not piped: a pipe resumes the file stream whenever the socket drains.
+    (async () => {
+      for await (const chunk of body) {
+        if (!res.write(chunk)) await once(res, 'drain');
+        await new Promise((resolve) => setTimeout(resolve, slowMs));
+      }
+      if (last >= end) res.end();
+      else res.destroy();
+    })().catch(() => res.destroy());
+    return;
   }
   body.pipe(res, { end: last >= end });
 }
