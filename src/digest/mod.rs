@@ -3,4 +3,4 @@
 
 pub mod sha256;
 
-pub use sha256::Sha256;
+pub use sha256::{Sha256, to_hex};

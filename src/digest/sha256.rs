@@ -15,6 +15,11 @@ const K: [u32; 64] = [
 /// The first 32 bits of the fractional parts of the square roots of the first 8 primes.
 const H0: [u32; 8] = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
 
+/// Bytes as lowercase hex digits.
+pub fn to_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 #[derive(Clone)]
 pub struct Sha256 {
     state: [u32; 8],
@@ -87,7 +92,7 @@ impl Sha256 {
 
     /// The digest as 64 lowercase hex digits.
     pub fn finish_hex(self) -> String {
-        self.finish().iter().map(|b| format!("{b:02x}")).collect()
+        to_hex(&self.finish())
     }
 }
 

@@ -15,7 +15,7 @@
 //! the caller feeds every part's header first (bytes the load does not keep are handed back), and
 //! streams each part's data from [`StreamLoad::position`] once the model is planned.
 
-use crate::digest::Sha256;
+use crate::digest::{Sha256, to_hex};
 use crate::gguf::{Header, HeaderParser, Limits, Step};
 use crate::memory::plan::MemoryPlan;
 use crate::memory::{AlignedRegion, GroupId, Groups, LayerRegistry, PlanLimits};
@@ -289,7 +289,7 @@ impl StreamLoad {
             if let Some((h, want)) = p.digest {
                 let found = h.finish();
                 if found != want {
-                    return Err(LoadError::DigestMismatch { expected: hex(&want), found: hex(&found) });
+                    return Err(LoadError::DigestMismatch { expected: to_hex(&want), found: to_hex(&found) });
                 }
             }
         }
@@ -332,10 +332,6 @@ impl Placed {
 fn split_groups(parts: &[Header]) -> Result<Groups, LoadError> {
     crate::gguf::split::check_parts_in_order(parts)?;
     Ok(Groups::from_parts(parts)?)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Extends `buf` (holding `[0, start)`) by `len` bytes and returns the new tail.

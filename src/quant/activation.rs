@@ -118,6 +118,14 @@ fn amax(x: &[f32]) -> f32 {
     x.iter().fold(0.0f32, |m, v| m.max(v.abs()))
 }
 
+/// One 32-value block as llama.cpp's Q8_0 / Q8_1 reference quantizes it: `d = amax / 127` and
+/// each value rounded (halves away from zero) to `v / d`.
+fn q8_block(xs: &[f32; QK]) -> (f32, [i8; QK]) {
+    let d = amax(xs) / 127.0;
+    let id = if d != 0.0 { 1.0 / d } else { 0.0 };
+    (d, xs.map(|v| (v * id).round() as i8))
+}
+
 /// llama.cpp's `quantize_row_q8_0_ref` into `out` (one block per 32 values).
 pub fn quantize_row_q8_0(x: &[f32], out: &mut [BlockQ8_0]) -> Result<(), QuantError> {
     whole(x.len(), QK, GgmlType::Q8_0)?;
@@ -125,10 +133,9 @@ pub fn quantize_row_q8_0(x: &[f32], out: &mut [BlockQ8_0]) -> Result<(), QuantEr
         return Err(QuantError::LengthMismatch { expected: x.len() / QK, actual: out.len() });
     }
     for (b, xs) in out.iter_mut().zip(x.as_chunks::<QK>().0) {
-        let d = amax(xs) / 127.0;
-        let id = if d != 0.0 { 1.0 / d } else { 0.0 };
+        let (d, qs) = q8_block(xs);
         b.d = f16_bytes(d);
-        b.qs = xs.map(|v| (v * id).round() as i8);
+        b.qs = qs;
     }
     Ok(())
 }
@@ -140,10 +147,9 @@ pub fn quantize_row_q8_1(x: &[f32], out: &mut [BlockQ8_1]) -> Result<(), QuantEr
         return Err(QuantError::LengthMismatch { expected: x.len() / QK, actual: out.len() });
     }
     for (b, xs) in out.iter_mut().zip(x.as_chunks::<QK>().0) {
-        let d = amax(xs) / 127.0;
-        let id = if d != 0.0 { 1.0 / d } else { 0.0 };
+        let (d, qs) = q8_block(xs);
         b.d = f16_bytes(d);
-        b.qs = xs.map(|v| (v * id).round() as i8);
+        b.qs = qs;
         let sum: i32 = b.qs.iter().map(|&q| q as i32).sum();
         b.s = f16_bytes(sum as f32 * d);
     }
