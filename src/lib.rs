@@ -14,6 +14,7 @@ pub mod memory;
 pub mod synth;
 pub mod model;
 pub mod quant;
+pub mod tokenizer;
 pub mod sample;
 
 #[cfg(target_family = "wasm")]
