@@ -8,6 +8,7 @@
 #![cfg_attr(target_arch = "wasm64", feature(simd_wasm64))]
 
 pub mod digest;
+pub mod generate;
 pub mod gguf;
 pub mod loader;
 pub mod memory;
@@ -15,6 +16,7 @@ pub mod synth;
 pub mod model;
 pub mod quant;
 pub mod tokenizer;
+pub mod runtime;
 pub mod sample;
 
 #[cfg(target_family = "wasm")]

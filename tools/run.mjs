@@ -12,13 +12,18 @@ import { launch, openHarness } from './browser.mjs';
 const USAGE = `usage: node tools/run.mjs --model <path|url> [--json] [--verify] [--build auto|wasm64|wasm32]
        [--layout auto|standard|memory64|paged|multi] [--shard-cap BYTES] [--budget BYTES] [--working-set N]
        [--profile DIR [--port N]] [--no-cache]
+       [--prompt TEXT [--chat] [--max-tokens N] [--temperature T] [--seed S] [--top-k K] [--top-p P]
+        [--min-p P] [--repeat-penalty R] [--context N]]
+  --prompt       generate from TEXT and add prompt_ids, output_ids, text, finish, prompt_tok_s,
+                 decode_tok_s (and pager statistics for a paged layout); --chat formats TEXT as a
+                 user turn with the model's chat template; --temperature 0 (default) is greedy
   --verify       add tensor_sha256: SHA-256 of every tensor's bytes read back from memory
   --profile DIR  reuse this browser profile (and its model cache) instead of a fresh one;
                  the page origin must stay the same for the cache to apply, so the server
                  listens on --port (default 8765)`;
 
 function parseArgs(argv) {
-  const args = { json: false, verify: false, cache: true, build: 'auto', layout: 'auto' };
+  const args = { json: false, verify: false, cache: true, build: 'auto', layout: 'auto', generate: { maxTokens: 32 } };
   const bytes = (flag, v) => {
     const n = Number(v);
     if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`${flag} needs a positive byte count, got ${v}`);
@@ -37,6 +42,16 @@ function parseArgs(argv) {
     else if (a === '--shard-cap') args.shardCap = bytes(a, argv[++i]);
     else if (a === '--budget') args.memoryBudget = bytes(a, argv[++i]);
     else if (a === '--working-set') args.workingSetLayers = bytes(a, argv[++i]);
+    else if (a === '--prompt') args.prompt = argv[++i];
+    else if (a === '--chat') args.chat = true;
+    else if (a === '--max-tokens') args.generate.maxTokens = bytes(a, argv[++i]);
+    else if (a === '--context') args.generate.contextLength = bytes(a, argv[++i]);
+    else if (a === '--top-k') args.generate.topK = Number(argv[++i]);
+    else if (a === '--temperature') args.generate.temperature = Number(argv[++i]);
+    else if (a === '--seed') args.generate.seed = Number(argv[++i]);
+    else if (a === '--top-p') args.generate.topP = Number(argv[++i]);
+    else if (a === '--min-p') args.generate.minP = Number(argv[++i]);
+    else if (a === '--repeat-penalty') args.generate.repeatPenalty = Number(argv[++i]);
     else if (a === '--help' || a === '-h') { console.log(USAGE); process.exit(0); }
     else throw new Error(`unknown argument ${a}\n${USAGE}`);
   }
@@ -54,7 +69,7 @@ async function modelLocation(model) {
 }
 
 /** Runs in the page: loads the model and measures what the JSON reports. */
-async function loadInPage({ url, options, verify }) {
+async function loadInPage({ url, options, verify, prompt, generate }) {
   const { loadModel } = window.gguf64;
   const start = performance.now();
   let firstLayerMs = null;
@@ -100,6 +115,15 @@ async function loadInPage({ url, options, verify }) {
       }
       result.pager = m.pagerStats() ?? null;
     }
+    if (prompt !== undefined) {
+      for await (const piece of m.generate(prompt, generate)) void piece;
+      const g = m.lastGeneration;
+      Object.assign(result, {
+        prompt_ids: g.promptIds, output_ids: g.outputIds, text: g.text, finish: g.finish,
+        prompt_tok_s: Number(g.promptTokS.toFixed(2)), decode_tok_s: Number(g.decodeTokS.toFixed(2)),
+      });
+      result.pager = m.pagerStats() ?? null;
+    }
     m.unload();
     return result;
   } catch (err) {
@@ -117,7 +141,8 @@ async function run(args) {
     const options = { build: args.build, layout: args.layout, shardCap: args.shardCap, memoryBudget: args.memoryBudget,
       workingSetLayers: args.workingSetLayers, cache: args.cache };
     const baseline = await session.rssBytes();
-    const result = await page.evaluate(loadInPage, { url, options, verify: args.verify });
+    const result = await page.evaluate(loadInPage, { url, options, verify: args.verify, prompt: args.prompt,
+      generate: { ...args.generate, chat: args.chat ?? false } });
     if (result.load) {
       // The renderer's peak resident set (VmHWM, as Linux reports it) and its size before the
       // load: peak - baseline is what the load cost, to compare with the model's bytes.
@@ -139,6 +164,10 @@ try {
     const { build, model: m, load, layout } = result;
     console.log(`${m.arch} · ${m.n_layers} layers · ${m.n_tensors} tensors · ${load.bytes} bytes in ${load.ms} ms (${build})`);
     console.log(`layout ${layout.kind}: ${layout.memories.map((mem) => `memory ${mem.index} ${(mem.bytes / 1e6).toFixed(1)} MB, ${mem.layers.length} layers`).join('; ')}`);
+    if (result.text !== undefined) {
+      console.log(`${result.prompt_ids.length} prompt tokens at ${result.prompt_tok_s} tok/s, ${result.output_ids.length} generated at ${result.decode_tok_s} tok/s (${result.finish})`);
+      console.log(result.text);
+    }
   }
   process.exit(result.error ? 1 : 0);
 } catch (err) {

@@ -16,6 +16,11 @@ export const ErrorCode = Object.freeze({
   SPLIT_INVALID: 'SPLIT_INVALID',         // the files are not the parts of one split model, in order
   ABORTED: 'ABORTED',                     // the caller's AbortSignal fired
   UNSUPPORTED_BROWSER: 'UNSUPPORTED_BROWSER',
+  MODEL_UNSUPPORTED: 'MODEL_UNSUPPORTED', // an architecture, tensor type or shape gguf64 does not run
+  TOKENIZER_INVALID: 'TOKENIZER_INVALID', // the tokenizer metadata is missing or malformed
+  CHAT_TEMPLATE: 'CHAT_TEMPLATE',         // the model has no chat template gguf64 knows
+  CONTEXT_FULL: 'CONTEXT_FULL',           // the prompt does not fit the context length
+  PAGE_FAILED: 'PAGE_FAILED',             // a layer could not be copied in from its storage memory
   INVALID_ARGUMENT: 'INVALID_ARGUMENT',
   INTERNAL: 'INTERNAL',
 });

@@ -290,6 +290,118 @@ export class LoadedModel {
     this.#storage = storage;
     /** @type {{ build: string, arch: string|null, name: string|null, nLayers: number|null, nTensors: number, fileBytes: number, dataOffset: number, dataBytes: number, ggufVersion: number, alignment: number, layout: object, loadMs: number }} */
     this.info = Object.freeze({ build, ...handle.info(), loadMs, cache: cacheInfo });
+    /** What the last `generate` did: ids, text, speeds and why it stopped; null before the first. */
+    this.lastGeneration = null;
+    this.#pageMs = 0;
+    // The forward pass calls this (synchronously) when a layer must be paged in.
+    handle.setCopyIn((memory, src, dst, len) => {
+      const t0 = performance.now();
+      this.#bridgeFor().load(memory, src, dst, len);
+      this.#pageMs += performance.now() - t0;
+    });
+  }
+
+  #pageMs;
+
+  #bridgeFor() {
+    this.#bridge ??= createBridge(this.#runtime.bindings, this.#runtime.memory, this.#storage, detectFeatures());
+    return this.#bridge;
+  }
+
+  #live() {
+    if (!this.#handle) throw new Gguf64Error(ErrorCode.INVALID_ARGUMENT, 'the model was unloaded');
+    return this.#handle;
+  }
+
+  /**
+   * Token ids of `text`. `addSpecial` adds BOS/EOS as the model's flags say, `parseSpecial` turns
+   * special-token text (e.g. `<|im_start|>`) into its id; both default to true, as llama.cpp does.
+   * @returns {number[]}
+   */
+  tokenize(text, { addSpecial = true, parseSpecial = true } = {}) {
+    return Array.from(this.#call(() => this.#live().tokenize(String(text), addSpecial, parseSpecial)));
+  }
+
+  /** The text of token ids (special tokens rendered only with `special: true`). */
+  detokenize(ids, { special = false } = {}) {
+    return this.#call(() => this.#live().detokenize(Uint32Array.from(ids), special));
+  }
+
+  /** The prompt text of `[{ role, content }]` in the model's own chat format. */
+  applyChatTemplate(messages, { addGenerationPrompt = true } = {}) {
+    return this.#call(() => this.#live().applyChatTemplate(messages, addGenerationPrompt));
+  }
+
+  /** Logits (a Float32Array of the vocabulary's size) after `ids`, from an empty context. */
+  logits(ids) {
+    return this.#call(() => this.#live().logits(Uint32Array.from(ids)));
+  }
+
+  /**
+   * The prompt's token ids: `prompt` is text, `{ messages }` (formatted with the chat template),
+   * or an array of ids. With `chat: true`, text becomes one user message.
+   */
+  promptIds(prompt, { chat = false } = {}) {
+    if (Array.isArray(prompt) || prompt instanceof Uint32Array) return Array.from(prompt);
+    if (prompt && typeof prompt === 'object' && Array.isArray(prompt.messages)) {
+      return this.tokenize(this.applyChatTemplate(prompt.messages));
+    }
+    if (chat) return this.tokenize(this.applyChatTemplate([{ role: 'user', content: String(prompt) }]));
+    return this.tokenize(String(prompt));
+  }
+
+  /**
+   * Generates text, as an async iterator of pieces (whole characters). Options: `maxTokens`
+   * (256), `temperature` (0 = greedy), `topK`, `topP`, `minP`, `repeatPenalty`, `repeatLastN`,
+   * `seed`, `stop` (strings), `ignoreEos`, `chat`, `signal`, `contextLength`. The prompt's cached
+   * prefix from the previous call is reused. Between tokens the iterator yields to the event loop.
+   * Afterwards `lastGeneration` holds `{ promptIds, outputIds, text, finish, promptTokens,
+   * promptMs, decodeMs, promptTokS, decodeTokS }`.
+   * @returns {AsyncGenerator<string, void, void>}
+   */
+  async *generate(prompt, options = {}) {
+    const { signal } = options;
+    const handle = this.#live();
+    if (options.contextLength) this.#call(() => handle.setContextLength(options.contextLength));
+    const promptIds = this.promptIds(prompt, options);
+    const record = { promptIds, outputIds: [], text: '', finish: null, promptTokens: 0, promptMs: 0, decodeMs: 0, promptTokS: 0, decodeTokS: 0 };
+    this.lastGeneration = record;
+    signal?.throwIfAborted?.();
+    let t0 = performance.now();
+    record.promptTokens = this.#call(() => handle.begin(Uint32Array.from(promptIds), options));
+    record.promptMs = performance.now() - t0;
+    record.promptTokS = record.promptTokens / (record.promptMs / 1000);
+    let evaluated = 0;
+    for (;;) {
+      if (signal?.aborted) {
+        record.finish = 'aborted';
+        break;
+      }
+      t0 = performance.now();
+      const step = this.#call(() => handle.step());
+      record.decodeMs += performance.now() - t0;
+      if (!step.done) evaluated += 1;
+      if (step.text) {
+        record.text += step.text;
+        yield step.text;
+      }
+      if (step.done) {
+        record.finish = step.finish;
+        break;
+      }
+      await nextTask();
+    }
+    record.outputIds = Array.from(handle.generatedIds());
+    record.decodeTokS = evaluated > 0 ? evaluated / (record.decodeMs / 1000) : 0;
+  }
+
+  /** Runs a wasm call, turning its errors into Gguf64Errors. */
+  #call(fn) {
+    try {
+      return fn();
+    } catch (err) {
+      throw toGguf64Error(err);
+    }
   }
 
   /** The seed's plain-text report: model analysis, memory plan, where each group lives. */
@@ -310,8 +422,7 @@ export class LoadedModel {
     const access = this.#handle.acquireLayer(layer);
     if (access.copy) {
       const { memory, src, dst, len } = access.copy;
-      this.#bridge ??= createBridge(this.#runtime.bindings, this.#runtime.memory, this.#storage, detectFeatures());
-      this.#bridge.load(memory, src, dst, len);
+      this.#bridgeFor().load(memory, src, dst, len);
     }
     return { hit: access.hit, address: access.address, bytes: access.bytes };
   }
@@ -320,10 +431,10 @@ export class LoadedModel {
     this.#handle.releaseLayer(layer);
   }
 
-  /** `{ hits, misses, prefetches, evictions, bytesPaged, bridge }` for a paged layout, else undefined. */
+  /** `{ hits, misses, prefetches, evictions, bytesPaged, pageMs, bridge }` for a paged layout, else undefined. */
   pagerStats() {
     const stats = this.#handle.pagerStats();
-    return stats && { ...stats, bridge: this.#bridge?.kind ?? null };
+    return stats && { ...stats, pageMs: this.#pageMs, bridge: this.#bridge?.kind ?? null };
   }
 
   /** SHA-256 of `length` bytes of the main memory at `address` (inside the model's weights). */
@@ -338,4 +449,16 @@ export class LoadedModel {
     this.#storage = undefined;
     this.#bridge = undefined;
   }
+}
+
+/** Resolves on a fresh task (not a microtask), so a page can render between two tokens. */
+function nextTask() {
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => {
+      channel.port1.close();
+      resolve();
+    };
+    channel.port2.postMessage(null);
+  });
 }

@@ -35,6 +35,8 @@ pub enum LoadError {
     DigestMismatch { expected: String, found: String },
     /// `commit` was called for more bytes than the last `dest` handed out.
     CommitTooLarge { committed: u64, reserved: u64 },
+    /// Reading the source failed at byte `offset` (native loads from a file).
+    Read { offset: u64, reason: String },
 }
 
 impl LoadError {
@@ -53,6 +55,7 @@ impl LoadError {
             LoadError::OutOfMemory { .. } => "OUT_OF_MEMORY",
             LoadError::DigestMismatch { .. } => "INTEGRITY",
             LoadError::CommitTooLarge { .. } => "INTERNAL",
+            LoadError::Read { .. } => "READ_FAILED",
         }
     }
 }
@@ -93,6 +96,7 @@ impl fmt::Display for LoadError {
                 f,
                 "committed {committed} bytes but only {reserved} were reserved"
             ),
+            LoadError::Read { offset, reason } => write!(f, "reading the file failed at byte {offset}: {reason}"),
         }
     }
 }

@@ -106,6 +106,13 @@ impl Pager {
         }
     }
 
+    /// Empties the slot holding `layer` (its copy failed, so its bytes cannot be trusted).
+    pub fn forget(&mut self, layer: u32) {
+        if let Some(i) = self.resident(layer) {
+            self.slots[i] = Slot::default();
+        }
+    }
+
     fn place(&mut self, layer: u32, bytes: u64, ahead: bool) -> Result<Access, PagerError> {
         self.clock += 1;
         if let Some(i) = self.resident(layer) {

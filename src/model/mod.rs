@@ -1,5 +1,15 @@
-//! The model: hyper-parameters from metadata (later: tensor names, ops, forward passes, KV cache).
+//! The model: hyper-parameters from metadata, the tensors a forward pass reads, its operations,
+//! the KV cache and the forward pass itself.
 
 pub mod config;
+mod error;
+pub mod forward;
+pub mod kv_cache;
+pub mod ops;
+pub mod weights;
 
 pub use config::{Arch, ConfigError, ModelConfig, RopeScaling, SUPPORTED_ARCHS};
+pub use error::ModelError;
+pub use forward::{DEFAULT_BATCH, Session};
+pub use kv_cache::KvCache;
+pub use weights::{LayerTensor, TensorId, TensorView, WeightSource};

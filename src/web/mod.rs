@@ -5,6 +5,7 @@
 
 mod bench;
 mod error;
+mod infer;
 mod inspect;
 mod report;
 #[cfg(test)]
@@ -184,7 +185,7 @@ impl StreamLoader {
     pub fn finish(self) -> Result<Model, JsValue> {
         let loaded = self.load.finish().map_err(error::load_error)?;
         let pager = loaded.placed.plan.working_set.map(Pager::new);
-        Ok(Model { loaded, pager })
+        Ok(Model { loaded, pager, inference: None, copy_in: None })
     }
 }
 
@@ -194,6 +195,10 @@ pub struct Model {
     loaded: LoadedModel,
     /// The working set of a paged layout (`None` when every layer is resident).
     pager: Option<Pager>,
+    /// Tokenizer, tensor index, context and generation, made on first use.
+    inference: Option<infer::Inference>,
+    /// Copies a layer from a storage memory into the main memory (set by the JS shim).
+    copy_in: Option<Function>,
 }
 
 #[wasm_bindgen]

@@ -1,0 +1,175 @@
+//! The element-wise and per-row operations of a transformer layer, each written to round the way
+//! llama.cpp's CPU backend (ggml) does, so that logits agree closely.
+
+use half::f16;
+
+/// RMS normalisation of `x` in place, then multiplication by `weight` (ggml's `rms_norm` + `mul`:
+/// the sum of squares in f64, the scale `1 / sqrt(mean + eps)` in f32).
+pub fn rms_norm(x: &mut [f32], weight: &[f32], eps: f32) {
+    let sum: f64 = x.iter().map(|&v| f64::from(v * v)).sum();
+    let mean = (sum / x.len() as f64) as f32;
+    let scale = 1.0 / (mean + eps).sqrt();
+    for (v, &w) in x.iter_mut().zip(weight) {
+        *v = (*v * scale) * w;
+    }
+}
+
+/// How RoPE pairs the dimensions of a head.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RopeStyle {
+    /// Adjacent pairs (2i, 2i+1): llama.
+    Interleaved,
+    /// Halves (i, i + d/2): GPT-NeoX, qwen2, gemma3.
+    Halves,
+}
+
+/// The cos/sin table of one position: `n_dims / 2` angles `pos * freq_scale * base^(-2i/n_dims)`,
+/// each angle obtained by repeated multiplication in f32 as ggml's rope cache does.
+pub fn rope_angles(pos: usize, n_dims: usize, base: f32, freq_scale: f32, out: &mut Vec<(f32, f32)>) {
+    out.clear();
+    let step = base.powf(-2.0 / n_dims as f32);
+    let mut theta = pos as f32;
+    for _ in 0..n_dims / 2 {
+        let t = freq_scale * theta;
+        out.push((t.cos(), t.sin()));
+        theta *= step;
+    }
+}
+
+/// Rotates the first `2 * angles.len()` dimensions of one head in place.
+pub fn rope(head: &mut [f32], angles: &[(f32, f32)], style: RopeStyle) {
+    let half = angles.len();
+    for (i, &(cos, sin)) in angles.iter().enumerate() {
+        let (a, b) = match style {
+            RopeStyle::Interleaved => (2 * i, 2 * i + 1),
+            RopeStyle::Halves => (i, i + half),
+        };
+        let (x0, x1) = (head[a], head[b]);
+        head[a] = x0 * cos - x1 * sin;
+        head[b] = x0 * sin + x1 * cos;
+    }
+}
+
+/// Softmax of `x` in place (max subtracted, the sum of exponentials in f64).
+pub fn softmax(x: &mut [f32]) {
+    let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0f64;
+    for v in x.iter_mut() {
+        *v = (*v - max).exp();
+        sum += f64::from(*v);
+    }
+    let inv = (1.0 / sum) as f32;
+    for v in x.iter_mut() {
+        *v *= inv;
+    }
+}
+
+/// SiLU(gate) * up, in place in `gate` (SwiGLU).
+pub fn swiglu(gate: &mut [f32], up: &[f32]) {
+    for (g, &u) in gate.iter_mut().zip(up) {
+        *g = *g / (1.0 + (-*g).exp()) * u;
+    }
+}
+
+/// GELU (tanh approximation) of one value, in f32.
+fn gelu_tanh(x: f32) -> f32 {
+    const SQRT_2_OVER_PI: f32 = 0.797_884_6;
+    const COEF_A: f32 = 0.044_715;
+    0.5 * x * (1.0 + (SQRT_2_OVER_PI * x * (1.0 + COEF_A * x * x)).tanh())
+}
+
+/// GELU as ggml's CPU backend computes it: 0 below -10, the identity above 10, and in between
+/// the tanh approximation read from a table indexed by the input rounded to f16, whose entries
+/// are themselves f16 (`ggml_table_gelu_f16`).
+pub fn gelu_ggml(x: f32) -> f32 {
+    if x <= -10.0 {
+        0.0
+    } else if x >= 10.0 {
+        x
+    } else {
+        let rounded = f16::from_f32(x).to_f32();
+        f16::from_f32(gelu_tanh(rounded)).to_f32()
+    }
+}
+
+/// GELU(gate) * up, in place in `gate` (GeGLU, gemma).
+pub fn geglu(gate: &mut [f32], up: &[f32]) {
+    for (g, &u) in gate.iter_mut().zip(up) {
+        *g = gelu_ggml(*g) * u;
+    }
+}
+
+/// `c * tanh(x / c)` on every logit (final logit soft-capping).
+pub fn softcap(x: &mut [f32], cap: f32) {
+    for v in x.iter_mut() {
+        *v = cap * (*v / cap).tanh();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rms_norm_gives_unit_rms_times_weight() {
+        let mut x = vec![3.0f32, 4.0];
+        rms_norm(&mut x, &[1.0, 2.0], 0.0);
+        // rms = sqrt((9 + 16) / 2) = sqrt(12.5)
+        let r = 12.5f32.sqrt();
+        assert!((x[0] - 3.0 / r).abs() < 1e-6 && (x[1] - 8.0 / r).abs() < 1e-6);
+    }
+
+    #[test]
+    fn rope_at_position_zero_is_identity_and_preserves_norm() {
+        let mut angles = Vec::new();
+        rope_angles(0, 4, 10_000.0, 1.0, &mut angles);
+        let mut h = [1.0f32, 2.0, 3.0, 4.0];
+        rope(&mut h, &angles, RopeStyle::Halves);
+        assert_eq!(h, [1.0, 2.0, 3.0, 4.0]);
+        rope_angles(7, 4, 10_000.0, 1.0, &mut angles);
+        for style in [RopeStyle::Halves, RopeStyle::Interleaved] {
+            let mut h = [1.0f32, 2.0, 3.0, 4.0];
+            rope(&mut h, &angles, style);
+            let norm: f32 = h.iter().map(|v| v * v).sum();
+            assert!((norm - 30.0).abs() < 1e-4, "{style:?}: {norm}");
+        }
+    }
+
+    #[test]
+    fn rope_rotates_the_first_pair_by_the_position() {
+        let mut angles = Vec::new();
+        rope_angles(3, 2, 10_000.0, 1.0, &mut angles);
+        let mut h = [1.0f32, 0.0];
+        rope(&mut h, &angles, RopeStyle::Interleaved);
+        assert!((h[0] - 3f32.cos()).abs() < 1e-6 && (h[1] - 3f32.sin()).abs() < 1e-6);
+    }
+
+    #[test]
+    fn softmax_sums_to_one_and_keeps_order() {
+        let mut x = vec![1.0f32, 2.0, 3.0, -1e30];
+        softmax(&mut x);
+        assert!((x.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+        assert!(x[2] > x[1] && x[1] > x[0] && x[3] == 0.0);
+    }
+
+    #[test]
+    fn gelu_matches_the_formula_within_f16_rounding() {
+        for i in -1200..1200 {
+            let x = i as f32 / 100.0;
+            let exact = if x <= -10.0 { 0.0 } else if x >= 10.0 { x } else { gelu_tanh(x) };
+            assert!((gelu_ggml(x) - exact).abs() <= 2e-3 * exact.abs().max(1.0), "{x}");
+        }
+        assert_eq!(gelu_ggml(0.0), 0.0);
+    }
+
+    #[test]
+    fn swiglu_and_softcap() {
+        let mut g = [0.0f32, 1.0];
+        swiglu(&mut g, &[5.0, 2.0]);
+        assert_eq!(g[0], 0.0);
+        assert!((g[1] - 2.0 / (1.0 + (-1f32).exp())).abs() < 1e-6);
+        let mut l = [100.0f32, -100.0, 0.0];
+        softcap(&mut l, 30.0);
+        assert!(l[0] < 30.0 && l[0] > 29.0 && l[1] > -30.0 && l[2] == 0.0);
+    }
+}

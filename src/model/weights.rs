@@ -1,0 +1,203 @@
+//! Which tensors a forward pass reads, how it finds them, and the shapes it checks them against.
+//!
+//! A `WeightSource` hands out tensor bytes wherever they live: in the main memory, in a paged
+//! working-set slot, or in a native buffer. The forward pass brackets each layer with
+//! `begin_layer` / `end_layer`, so a paging source can copy the layer in (and pin it) first.
+
+use crate::gguf::GgmlType;
+
+use super::config::{Arch, ModelConfig};
+use super::error::ModelError;
+
+/// A tensor of one transformer layer, by its role (the GGUF name is `blk.<n>.<suffix>.weight`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LayerTensor {
+    AttnNorm,
+    Q,
+    K,
+    V,
+    QBias,
+    KBias,
+    VBias,
+    QNorm,
+    KNorm,
+    AttnOutput,
+    PostAttnNorm,
+    FfnNorm,
+    Gate,
+    Up,
+    Down,
+    PostFfnNorm,
+}
+
+impl LayerTensor {
+    /// The name inside `blk.<n>.`.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            LayerTensor::AttnNorm => "attn_norm.weight",
+            LayerTensor::Q => "attn_q.weight",
+            LayerTensor::K => "attn_k.weight",
+            LayerTensor::V => "attn_v.weight",
+            LayerTensor::QBias => "attn_q.bias",
+            LayerTensor::KBias => "attn_k.bias",
+            LayerTensor::VBias => "attn_v.bias",
+            LayerTensor::QNorm => "attn_q_norm.weight",
+            LayerTensor::KNorm => "attn_k_norm.weight",
+            LayerTensor::AttnOutput => "attn_output.weight",
+            LayerTensor::PostAttnNorm => "post_attention_norm.weight",
+            LayerTensor::FfnNorm => "ffn_norm.weight",
+            LayerTensor::Gate => "ffn_gate.weight",
+            LayerTensor::Up => "ffn_up.weight",
+            LayerTensor::Down => "ffn_down.weight",
+            LayerTensor::PostFfnNorm => "post_ffw_norm.weight",
+        }
+    }
+
+    /// The shape (ne0, ne1) this tensor must have under `c`; vectors have ne1 = 1.
+    pub fn shape(self, c: &ModelConfig) -> [usize; 2] {
+        let (e, q, kv, v_out) = (c.n_embd, c.n_heads * c.head_dim, c.n_embd_kv(), c.n_kv_heads * c.head_dim_v);
+        match self {
+            LayerTensor::AttnNorm | LayerTensor::FfnNorm | LayerTensor::PostAttnNorm | LayerTensor::PostFfnNorm => [e, 1],
+            LayerTensor::Q => [e, q],
+            LayerTensor::K => [e, kv],
+            LayerTensor::V => [e, v_out],
+            LayerTensor::QBias => [q, 1],
+            LayerTensor::KBias => [kv, 1],
+            LayerTensor::VBias => [v_out, 1],
+            LayerTensor::QNorm | LayerTensor::KNorm => [c.head_dim, 1],
+            LayerTensor::AttnOutput => [c.n_heads * c.head_dim_v, e],
+            LayerTensor::Gate | LayerTensor::Up => [e, c.n_ff],
+            LayerTensor::Down => [c.n_ff, e],
+        }
+    }
+
+    /// The layer tensors architecture `c` reads.
+    pub fn required(c: &ModelConfig) -> Vec<LayerTensor> {
+        use LayerTensor::*;
+        let mut out = vec![AttnNorm, Q, K, V, AttnOutput, FfnNorm, Gate, Up, Down];
+        if c.qkv_bias {
+            out.extend([QBias, KBias, VBias]);
+        }
+        if c.qk_norm {
+            out.extend([QNorm, KNorm]);
+        }
+        if c.arch == Arch::Gemma3 {
+            out.extend([PostAttnNorm, PostFfnNorm]);
+        }
+        out
+    }
+}
+
+/// Any tensor the forward pass reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TensorId {
+    TokenEmbd,
+    OutputNorm,
+    /// The output projection (the token embeddings when they are tied).
+    Output,
+    Layer(usize, LayerTensor),
+}
+
+impl TensorId {
+    /// The GGUF tensor name (for `Output` with tied embeddings, the source maps it itself).
+    pub fn name(self) -> String {
+        match self {
+            TensorId::TokenEmbd => "token_embd.weight".into(),
+            TensorId::OutputNorm => "output_norm.weight".into(),
+            TensorId::Output => "output.weight".into(),
+            TensorId::Layer(il, t) => format!("blk.{il}.{}", t.suffix()),
+        }
+    }
+
+    /// The shape (ne0, ne1) the tensor must have under `c`.
+    pub fn shape(self, c: &ModelConfig) -> [usize; 2] {
+        match self {
+            TensorId::TokenEmbd | TensorId::Output => [c.n_embd, c.n_vocab],
+            TensorId::OutputNorm => [c.n_embd, 1],
+            TensorId::Layer(_, t) => t.shape(c),
+        }
+    }
+
+    /// Which layer's bracket (`begin_layer`) the tensor needs, if any.
+    pub fn layer(self) -> Option<usize> {
+        match self {
+            TensorId::Layer(il, _) => Some(il),
+            _ => None,
+        }
+    }
+}
+
+/// A tensor's bytes, in place, with its type and shape.
+#[derive(Clone, Copy, Debug)]
+pub struct TensorView<'a> {
+    pub ty: GgmlType,
+    /// ne0 (elements per row), ne1 (rows; 1 for a vector).
+    pub dims: [usize; 2],
+    pub bytes: &'a [u8],
+}
+
+/// Where the forward pass gets its weights.
+pub trait WeightSource {
+    /// Makes layer `layer`'s tensors available until `end_layer` (a paging source copies it in
+    /// and pins it). Resident sources do nothing.
+    fn begin_layer(&mut self, layer: usize) -> Result<(), ModelError> {
+        let _ = layer;
+        Ok(())
+    }
+
+    /// Layer `layer` may be evicted again.
+    fn end_layer(&mut self, layer: usize) {
+        let _ = layer;
+    }
+
+    /// Hints that `layer` will be needed soon (a paging source may copy it in ahead).
+    fn prefetch(&mut self, layer: usize) {
+        let _ = layer;
+    }
+
+    /// A tensor's bytes; layer tensors only between `begin_layer` and `end_layer`.
+    fn tensor(&self, id: TensorId) -> Result<TensorView<'_>, ModelError>;
+}
+
+/// The tensor's elements as f32 (norm weights and biases must be F32 in every model we run).
+pub fn f32_values<'a>(id: TensorId, view: &TensorView<'a>) -> Result<&'a [f32], ModelError> {
+    if view.ty != GgmlType::F32 {
+        return Err(ModelError::UnsupportedType { name: id.name(), ty: view.ty });
+    }
+    // SAFETY: any 4 bytes are a valid f32; `align_to` only yields the aligned middle part, and
+    // the checks below refuse a view whose bytes are not entirely that middle part.
+    let (head, values, tail) = unsafe { view.bytes.align_to::<f32>() };
+    if !head.is_empty() || !tail.is_empty() || !cfg!(target_endian = "little") {
+        return Err(ModelError::Kernel {
+            name: id.name(),
+            source: crate::quant::QuantError::NotWholeBlocks { ty: GgmlType::F32, bytes: view.bytes.len() },
+        });
+    }
+    Ok(values)
+}
+
+/// Checks that `dims` (ne0 first, from the file) equal `expected`, trailing 1s ignored.
+pub fn check_shape(id: TensorId, dims: &[u64], expected: [usize; 2]) -> Result<(), ModelError> {
+    let mut d = [1u64; 2];
+    for (i, &n) in dims.iter().enumerate() {
+        if i < 2 {
+            d[i] = n;
+        } else if n != 1 {
+            return Err(ModelError::BadShape { name: id.name(), expected, actual: dims.to_vec() });
+        }
+    }
+    if d != [expected[0] as u64, expected[1] as u64] {
+        return Err(ModelError::BadShape { name: id.name(), expected, actual: dims.to_vec() });
+    }
+    Ok(())
+}
+
+/// Every tensor a model with config `c` reads, in the order a forward pass uses them.
+pub fn all_tensors(c: &ModelConfig) -> Vec<TensorId> {
+    let mut ids = vec![TensorId::TokenEmbd];
+    for il in 0..c.n_layers {
+        ids.extend(LayerTensor::required(c).into_iter().map(|t| TensorId::Layer(il, t)));
+    }
+    ids.extend([TensorId::OutputNorm, TensorId::Output]);
+    ids
+}

@@ -1,0 +1,207 @@
+//! The forward pass against llama.cpp: for each model and prompt in
+//! `tests/golden/llamacpp/<model>.reference.json` (written by `tools/llamacpp_reference.mjs`
+//! with node-llama-cpp 3.21.1), evaluated natively from llama.cpp's own prompt ids, under the
+//! rule `agreement` states (the same rule as the browser test `tests/e2e/generate.test.mjs`):
+//!
+//! * top-1 at the first generated position: llama.cpp's, unless wllama (llama.cpp built for
+//!   wasm, `<model>.wllama.json`) also picks another token there;
+//! * its log-probability within `max(0.1, spread)` of llama.cpp's, where `spread` is how far
+//!   llama.cpp itself moves the top-20 log-probabilities when only its attention kernel changes
+//!   (flash attention on/off: 0.13 to 0.50 on these prompts, not the 0.05 the issue assumed);
+//! * the greedy 32-token continuation equals llama.cpp's, or agrees at least as far as wllama's,
+//!   or diverges where llama.cpp's own top-2 logit gap is below 0.1 (a near-tie).
+//!
+//! Every layout (standard, memory64, paged with 2 slots, multi with a 32 MiB shard cap) gives
+//! the same ids. A test is skipped, with a notice, only when its model file is absent.
+
+use std::fs::File;
+use std::path::PathBuf;
+
+use gguf64::memory::{LayoutKind, PlanLimits, Target};
+use gguf64::memory::pager::Pager;
+use gguf64::model::{ModelConfig, Session};
+use gguf64::runtime::{PlacedWeights, TensorIndex, native};
+
+const SMOLLM: &str = "SmolLM2-135M-Instruct.Q4_1";
+const GEMMA: &str = "gemma-3-270m-q4_k_m";
+/// llama.cpp's own logit gap below which a greedy divergence counts as a near-tie.
+const NEAR_TIE: f64 = 0.1;
+const LOGPROB_TOLERANCE: f64 = 0.1;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+#[path = "support/json.rs"]
+mod json;
+use json::Json;
+
+struct Loaded {
+    model: gguf64::loader::LoadedModel,
+    storage: native::NativeStorage,
+    pager: Option<Pager>,
+    index: TensorIndex,
+    config: ModelConfig,
+}
+
+fn load(stem: &str, limits: PlanLimits) -> Option<Loaded> {
+    let path = root().join("models").join(format!("{stem}.gguf"));
+    let Ok(file) = File::open(&path) else {
+        eprintln!("skipped: {} is absent (tools/fetch-models.sh fetches it)", path.display());
+        return None;
+    };
+    let len = file.metadata().unwrap().len();
+    let (model, storage) = native::load(std::io::BufReader::new(file), len, limits).expect("load");
+    let config = ModelConfig::from_header(model.placed.header()).expect("config");
+    let index = TensorIndex::new(&model.placed, &config).expect("index");
+    let pager = model.placed.plan.working_set.map(Pager::new);
+    Some(Loaded { model, storage, pager, index, config })
+}
+
+impl Loaded {
+    /// Logits after `prompt`, then `n` greedy tokens.
+    fn greedy(&mut self, prompt: &[u32], n: usize) -> (Vec<f32>, Vec<u32>) {
+        let mut session = Session::new(&self.config, 512, 32).unwrap();
+        let mut weights = PlacedWeights { model: &mut self.model, pager: self.pager.as_mut(), index: &self.index, host: &mut self.storage };
+        let mut logits = vec![0.0; self.config.n_vocab];
+        session.eval(&mut weights, prompt, &mut logits).unwrap();
+        let first = logits.clone();
+        let mut out = Vec::new();
+        for _ in 0..n {
+            let next = argmax(&logits);
+            out.push(next);
+            session.eval(&mut weights, &[next], &mut logits).unwrap();
+        }
+        (first, out)
+    }
+}
+
+fn argmax(x: &[f32]) -> u32 {
+    let mut best = 0;
+    for (i, &v) in x.iter().enumerate() {
+        if v > x[best] {
+            best = i;
+        }
+    }
+    best as u32
+}
+
+fn log_softmax_at(x: &[f32], i: usize) -> f64 {
+    let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
+    let sum: f64 = x.iter().map(|&v| (v as f64 - max).exp()).sum();
+    x[i] as f64 - max - sum.ln()
+}
+
+fn reference(stem: &str) -> Json {
+    let path = root().join("tests/golden/llamacpp").join(format!("{stem}.reference.json"));
+    Json::parse(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+}
+
+fn check_model(stem: &str) {
+    let Some(mut m) = load(stem, PlanLimits::for_target(Target::Wasm64)) else { return };
+    let r = reference(stem);
+    let wllama = Json::parse(&std::fs::read_to_string(root().join(format!("tests/golden/llamacpp/{stem}.wllama.json"))).unwrap());
+    let (mut report, mut failures) = (Vec::new(), Vec::new());
+    for p in r.get("prompts").items() {
+        let name = p.get("name").str();
+        let w = wllama.get("prompts").items().iter().find(|w| w.get("name").str() == name).expect("wllama ran every prompt");
+        let want = p.get("greedy").ids();
+        let (first, got) = m.greedy(&p.get("prompt_ids").ids(), want.len());
+        let ours = Observed { top1: argmax(&first), logprob_of: |id| log_softmax_at(&first, id as usize), greedy: got };
+        let verdict = agreement(p, &w.get("greedy").ids(), &ours);
+        report.push(format!("{name}: {}", verdict.summary));
+        failures.extend(verdict.failures.into_iter().map(|f| format!("{name}: {f}")));
+    }
+    eprintln!("{stem}:\n  {}", report.join("\n  "));
+    assert!(failures.is_empty(), "{stem}:\n  {}", failures.join("\n  "));
+}
+
+/// What gguf64 computed for one prompt.
+struct Observed<F: Fn(u32) -> f64> {
+    top1: u32,
+    logprob_of: F,
+    greedy: Vec<u32>,
+}
+
+struct Verdict {
+    summary: String,
+    failures: Vec<String>,
+}
+
+/// Positions at the start of `a` and `b` that agree.
+fn agreeing(a: &[u32], b: &[u32]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
+}
+
+/// The module's rule, for one prompt `p` of the reference, wllama's greedy ids and ours.
+fn agreement<F: Fn(u32) -> f64>(p: &Json, wllama_greedy: &[u32], ours: &Observed<F>) -> Verdict {
+    let top = &p.get("first").get("top").items()[0];
+    let (want_top, want_lp) = (top.get("id").u64() as u32, top.get("logprob").f64());
+    let spread = p.get("flash_attention_top20_max_abs_diff").f64();
+    let tolerance = LOGPROB_TOLERANCE.max(spread);
+    let want = p.get("greedy").ids();
+    let lp = (ours.logprob_of)(want_top);
+    let agree = agreeing(&ours.greedy, &want);
+    let wllama_agree = agreeing(wllama_greedy, &want);
+    let gap = p.get("steps").items().get(agree).map(|s| s.get("gap").f64());
+    let mut failures = Vec::new();
+    if ours.top1 != want_top && wllama_greedy.first() == Some(&want_top) {
+        failures.push(format!("top-1 {} where llama.cpp and wllama pick {want_top}", ours.top1));
+    }
+    if (lp - want_lp).abs() > tolerance {
+        failures.push(format!("log-probability of {want_top}: {lp:.4}, llama.cpp {want_lp:.4} (tolerance {tolerance:.3})"));
+    }
+    let near_tie = gap.is_some_and(|g| g < NEAR_TIE);
+    if agree < want.len() && agree < wllama_agree && !near_tie {
+        failures.push(format!("greedy agrees for {agree} tokens, wllama for {wllama_agree}; llama.cpp's gap there {gap:?}"));
+    }
+    let summary = format!(
+        "top-1 {} (llama.cpp {want_top}), logprob {lp:.4} (llama.cpp {want_lp:.4}, tolerance {tolerance:.3}), greedy agrees {agree}/{} (wllama {wllama_agree}), llama.cpp's gap at the divergence {}",
+        ours.top1,
+        want.len(),
+        gap.map_or("-".to_string(), |g| format!("{g:.4}"))
+    );
+    Verdict { summary, failures }
+}
+
+#[test]
+fn smollm2_matches_llamacpp() {
+    check_model(SMOLLM);
+}
+
+#[test]
+fn gemma3_matches_llamacpp() {
+    check_model(GEMMA);
+}
+
+/// Every layout computes the same greedy tokens as the fully resident one.
+#[test]
+fn every_layout_generates_the_same_ids() {
+    let prompt: Vec<u32> = vec![504, 1573, 33059, 40061, 30324, 260, 24224, 897, 9053, 28, 284];
+    let mut runs = Vec::new();
+    for (kind, shard_cap, working_set) in [
+        (LayoutKind::Standard, None, None),
+        (LayoutKind::Memory64, None, None),
+        (LayoutKind::Paged, None, Some(2)),
+        (LayoutKind::Multi, Some(32u64 << 20), Some(2)),
+    ] {
+        let mut limits = PlanLimits::for_target(Target::Wasm64);
+        limits.force = Some(kind);
+        limits.working_set_layers = working_set;
+        if let Some(cap) = shard_cap {
+            limits.shard_cap = cap;
+        }
+        let Some(mut m) = load(SMOLLM, limits) else { return };
+        assert_eq!(m.model.placed.plan.kind, kind);
+        let (_, got) = m.greedy(&prompt, 16);
+        if kind.is_paged() {
+            let stats = m.pager.as_ref().unwrap().stats();
+            assert!(stats.misses > 0 && m.storage.bytes_copied > 0, "{kind:?} paged nothing");
+        }
+        runs.push((kind, m.model.placed.plan.memories.len(), got));
+    }
+    for (kind, memories, got) in &runs[1..] {
+        assert_eq!(got, &runs[0].2, "{kind:?} ({memories} memories) differs from the standard layout");
+    }
+    assert!(runs[3].1 >= 3, "a 32 MiB shard cap spreads SmolLM2's layers over several memories");
+}
