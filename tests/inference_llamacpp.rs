@@ -9,7 +9,8 @@
 //!   llama.cpp itself moves the top-20 log-probabilities when only its attention kernel changes
 //!   (flash attention on/off: 0.13 to 0.50 on these prompts, not the 0.05 the issue assumed);
 //! * the greedy 32-token continuation equals llama.cpp's, or agrees at least as far as wllama's,
-//!   or diverges where llama.cpp's own top-2 logit gap is below 0.1 (a near-tie).
+//!   or diverges at a near-tie: where llama.cpp's own top-2 logit gap is below `max(0.1, spread)`,
+//!   a difference llama.cpp's own kernels can flip.
 //!
 //! Every layout (standard, memory64, paged with 2 slots, multi with a 32 MiB shard cap) gives
 //! the same ids. A test is skipped, with a notice, only when its model file is absent.
@@ -151,7 +152,7 @@ fn agreement<F: Fn(u32) -> f64>(p: &Json, wllama_greedy: &[u32], ours: &Observed
     if (lp - want_lp).abs() > tolerance {
         failures.push(format!("log-probability of {want_top}: {lp:.4}, llama.cpp {want_lp:.4} (tolerance {tolerance:.3})"));
     }
-    let near_tie = gap.is_some_and(|g| g < NEAR_TIE);
+    let near_tie = gap.is_some_and(|g| g < NEAR_TIE.max(spread));
     if agree < want.len() && agree < wllama_agree && !near_tie {
         failures.push(format!("greedy agrees for {agree} tokens, wllama for {wllama_agree}; llama.cpp's gap there {gap:?}"));
     }
