@@ -44,6 +44,14 @@ impl Json {
         let Json::Num(n) = self else { panic!("not a number: {self:?}") };
         n.parse().unwrap_or_else(|_| panic!("not a number: {n}"))
     }
+    pub fn bool(&self) -> bool {
+        let Json::Bool(b) = self else { panic!("not a bool: {self:?}") };
+        *b
+    }
+    /// A token id, or `None` for null.
+    pub fn opt_u32(&self) -> Option<u32> {
+        if let Json::Null = self { None } else { Some(self.u64() as u32) }
+    }
     /// An array of token ids.
     pub fn ids(&self) -> Vec<u32> {
         self.items().iter().map(|v| v.u64() as u32).collect()
