@@ -353,8 +353,9 @@ export class LoadedModel {
   /**
    * Generates text, as an async iterator of pieces (whole characters). Options: `maxTokens`
    * (256), `temperature` (0 = greedy), `topK`, `topP`, `minP`, `repeatPenalty`, `repeatLastN`,
-   * `seed`, `stop` (strings), `ignoreEos`, `chat`, `signal`, `contextLength`. The prompt's cached
-   * prefix from the previous call is reused. Between tokens the iterator yields to the event loop.
+   * `seed`, `stop` (strings), `ignoreEos`, `chat`, `signal`, `contextLength`, `reuse`. The
+   * prompt's cached prefix from the previous call is reused unless `reuse: false`. Between tokens
+   * the iterator yields to the event loop.
    * Afterwards `lastGeneration` holds `{ promptIds, outputIds, text, finish, promptTokens,
    * promptMs, decodeMs, promptTokS, decodeTokS }`.
    * @returns {AsyncGenerator<string, void, void>}
@@ -363,6 +364,7 @@ export class LoadedModel {
     const { signal } = options;
     const handle = this.#live();
     if (options.contextLength) this.#call(() => handle.setContextLength(options.contextLength));
+    if (options.reuse === false) handle.resetContext();
     const promptIds = this.promptIds(prompt, options);
     const record = { promptIds, outputIds: [], text: '', finish: null, promptTokens: 0, promptMs: 0, decodeMs: 0, promptTokS: 0, decodeTokS: 0 };
     this.lastGeneration = record;
