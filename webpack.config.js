@@ -19,7 +19,7 @@ export default {
       { test: /index\.html$/, type: 'asset/resource', generator: { filename: 'index.html' } },
     ],
   },
-  resolve: { alias: { gguf64: path.join(root, 'src/js/index.js') } },
+  resolve: { alias: { gguf64: path.join(root, 'src/js/gguf64.js') } },
   performance: { hints: false },
   devtool: 'source-map',
 };

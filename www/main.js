@@ -127,7 +127,7 @@ async function load(source) {
   try {
     current = await loadModel(source, { ...layoutOptions(), onProgress, signal: controller.signal });
     showFacts(current.info);
-    $('summary').textContent = current.summary();
+    $('summary').textContent = await current.summary();
     setStatus(`Loaded ${formatBytes(current.info.fileBytes)} into ${current.info.build} memory.`);
     document.body.dataset.state = 'loaded';
   } catch (err) {

@@ -11,6 +11,12 @@ import { readPrefix } from './range.js';
 import { createStorage } from './storage.js';
 import { openSource } from './source.js';
 import { megabytesPerSecond, writeChunk, writeHeader } from './stream.js';
+// Both builds' glue is imported statically (a few tens of KB each); only the chosen build's .wasm
+// is fetched, from `new URL('gguf64_bg.wasm', import.meta.url)` beside its glue, which webpack 5
+// and Vite emit as an asset. Static imports keep the worker bundle one chunk (Vite's default
+// worker format cannot split).
+import * as wasm64 from '../../pkg/wasm64/gguf64.js';
+import * as wasm32 from '../../pkg/wasm32/gguf64.js';
 
 export { ErrorCode, Gguf64Error } from './errors.js';
 export { detectFeatures } from './features.js';
@@ -39,9 +45,7 @@ export function chooseBuild(requested = 'auto') {
 function runtime(build) {
   if (!runtimes.has(build)) {
     runtimes.set(build, (async () => {
-      const bindings = build === 'wasm64'
-        ? await import('../../pkg/wasm64/gguf64.js')
-        : await import('../../pkg/wasm32/gguf64.js');
+      const bindings = build === 'wasm64' ? wasm64 : wasm32;
       const exports = await bindings.default();
       return { bindings, memory: exports.memory, build };
     })().catch((err) => {

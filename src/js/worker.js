@@ -1,0 +1,81 @@
+// The module Web Worker behind `loadModel()`'s default: it loads one model with the main-thread
+// implementation (./index.js) and answers the page's requests for it, so streaming, hashing and
+// the forward pass never run on the page's thread. Requests run one at a time, in order;
+// `abort` messages act at once on the request they name.
+//
+// Page -> worker: { id, op, ...payload } and { op: 'abort', id }.
+// Worker -> page: { id, type: 'event', event } (progress, generated pieces), then
+//                 { id, type: 'result', value } or { id, type: 'error', error }.
+
+import { ErrorCode, Gguf64Error } from './errors.js';
+import { inspect, loadModel } from './index.js';
+import { errorToWire } from './wire.js';
+
+/** Methods of LoadedModel the page may call, with their arguments as given. */
+const METHODS = new Set([
+  'summary', 'tokenize', 'detokenize', 'applyChatTemplate', 'logits', 'promptIds',
+  'tensorSha256', 'acquireLayer', 'releaseLayer', 'pagerStats', 'mainSha256',
+]);
+
+let model;
+let queue = Promise.resolve();
+const controllers = new Map();
+
+self.onmessage = ({ data }) => {
+  if (data.op === 'abort') {
+    controllers.get(data.id)?.abort();
+    return;
+  }
+  const controller = new AbortController();
+  controllers.set(data.id, controller);
+  queue = queue
+    .then(() => run(data, controller.signal))
+    .then(
+      ({ value, transfer = [] }) => self.postMessage({ id: data.id, type: 'result', value }, transfer),
+      (err) => self.postMessage({ id: data.id, type: 'error', error: errorToWire(err) }),
+    )
+    .finally(() => controllers.delete(data.id));
+};
+
+const emit = (id, event) => self.postMessage({ id, type: 'event', event });
+
+/** One request; resolves to `{ value, transfer }`. */
+async function run(request, signal) {
+  const { id, op } = request;
+  if (op === 'load') return { value: await load(id, request, signal) };
+  if (op === 'inspect') return { value: await inspect(request.url, { ...request.options, signal }) };
+  if (!model) throw new Gguf64Error(ErrorCode.INVALID_ARGUMENT, 'the model was unloaded');
+  if (op === 'generate') return { value: await generate(id, request, signal) };
+  if (op === 'unload') {
+    model.unload();
+    model = undefined;
+    return { value: null };
+  }
+  if (op === 'call' && METHODS.has(request.method)) {
+    const value = await model[request.method](...request.args);
+    return { value, transfer: value instanceof Float32Array ? [value.buffer] : [] };
+  }
+  throw new Gguf64Error(ErrorCode.INVALID_ARGUMENT, `unknown request ${op} ${request.method ?? ''}`);
+}
+
+/** Loads the model, posting progress events (the layout only when it changes). */
+async function load(id, { source, options }, signal) {
+  let lastLayout;
+  model = await loadModel(source, {
+    ...options,
+    signal,
+    onProgress: (p) => {
+      const event = { ...p };
+      if (p.layout === lastLayout) delete event.layout;
+      lastLayout = p.layout;
+      emit(id, event);
+    },
+  });
+  return model.info;
+}
+
+/** Generates, posting one event per text piece; the result is `lastGeneration`. */
+async function generate(id, { prompt, options }, signal) {
+  for await (const text of model.generate(prompt, { ...options, signal })) emit(id, { text });
+  return model.lastGeneration;
+}
