@@ -1,0 +1,117 @@
+#!/usr/bin/env node
+// Inference speed: gguf64 against wllama (llama.cpp compiled to wasm) in the same headless
+// Chromium build, single-threaded, on the same model, the same prompt ids (64 llama.cpp tokens of
+// prose) and 64 greedy tokens; native llama.cpp on one thread as the third column. Runs alternate
+// pair by pair, and each ratio is taken within its pair, because this machine is shared and noisy.
+//
+//   node tools/bench-infer.mjs [--runs 5] [--model models/X.gguf ...] [--json]
+import os from 'node:os';
+import path from 'node:path';
+
+import { launch, openHarness } from './browser.mjs';
+import { measureNative, openWllama, stats, PROSE } from './wllama-bench.mjs';
+
+const DEFAULT_MODELS = ['models/SmolLM2-135M-Instruct.Q4_1.gguf', 'models/gemma-3-270m-q4_k_m.gguf'];
+const PROMPT_TOKENS = 64;
+const GEN_TOKENS = 64;
+
+function parseArgs(argv) {
+  const args = { runs: 5, models: [], json: false, native: true };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--runs') args.runs = Number(argv[++i]);
+    else if (a === '--model') args.models.push(argv[++i]);
+    else if (a === '--json') args.json = true;
+    else if (a === '--no-native') args.native = false;
+    else throw new Error(`unknown argument ${a}\nusage: node tools/bench-infer.mjs [--runs N] [--model FILE]... [--json] [--no-native]`);
+  }
+  if (!Number.isInteger(args.runs) || args.runs < 1) throw new Error('--runs needs a positive integer');
+  if (args.models.length === 0) args.models = DEFAULT_MODELS;
+  return args;
+}
+
+/** gguf64 in its own headless Chromium with `file` loaded; `run(ids)` times one fresh greedy completion. */
+async function openGguf64(file) {
+  const full = path.resolve(file);
+  const session = await launch({ extraMounts: [['/bench-model/', path.dirname(full)]] });
+  const { page } = await openHarness(session);
+  await page.evaluate(async (url) => {
+    window.benchModel = await window.gguf64.loadModel(url, { cache: false });
+  }, `/bench-model/${encodeURIComponent(path.basename(full))}`);
+  return {
+    async run(ids) {
+      return page.evaluate(async ({ ids, gen }) => {
+        const m = window.benchModel;
+        for await (const piece of m.generate(ids, { maxTokens: gen, ignoreEos: true, reuse: false })) void piece;
+        const g = m.lastGeneration;
+        return { prompt_tok_s: g.promptTokS, decode_tok_s: g.decodeTokS, output_ids: g.outputIds, build: m.info.build };
+      }, { ids, gen: GEN_TOKENS });
+    },
+    close: () => session.close(),
+  };
+}
+
+async function benchModel(file, runs, withNative) {
+  const wllama = await openWllama({ modelUrl: file, promptText: PROSE, promptTokens: PROMPT_TOKENS, genTokens: GEN_TOKENS, threads: 1 });
+  const ids = wllama.prompt.ids;
+  const ours = await openGguf64(file);
+  const pairs = [];
+  try {
+    await ours.run(ids); // warm-up: builds the tokenizer, the KV cache and the tensor index
+    for (let i = 0; i < runs; i++) {
+      const w = await wllama.run();
+      const g = await ours.run(ids);
+      pairs.push({ wllama: w, gguf64: g });
+    }
+  } finally {
+    await ours.close();
+    await wllama.close();
+  }
+  const native = withNative ? await measureNative({ modelPath: file, promptIds: ids, genTokens: GEN_TOKENS, threads: 1, runs }) : null;
+  const col = (xs) => stats(xs);
+  return {
+    model: file,
+    prompt_tokens: ids.length,
+    generated_tokens: GEN_TOKENS,
+    wllama: { version: wllama.version, build: wllama.build },
+    prompt_tok_s: {
+      gguf64: col(pairs.map((p) => p.gguf64.prompt_tok_s)),
+      wllama: col(pairs.map((p) => p.wllama.prompt_tok_s)),
+      native: native && col(native.runs.map((r) => r.prompt_tok_s)),
+      ratio_to_wllama: col(pairs.map((p) => p.gguf64.prompt_tok_s / p.wllama.prompt_tok_s)),
+    },
+    decode_tok_s: {
+      gguf64: col(pairs.map((p) => p.gguf64.decode_tok_s)),
+      wllama: col(pairs.map((p) => p.wllama.decode_tok_s)),
+      native: native && col(native.runs.map((r) => r.decode_tok_s)),
+      ratio_to_wllama: col(pairs.map((p) => p.gguf64.decode_tok_s / p.wllama.decode_tok_s)),
+    },
+    greedy_agrees_with_wllama: agree(pairs[0].gguf64.output_ids, pairs[0].wllama.output_ids),
+  };
+}
+
+function agree(a, b) {
+  let n = 0;
+  while (n < a.length && n < b.length && a[n] === b[n]) n++;
+  return n;
+}
+
+const fmt = (s, digits = 1) => (s ? `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})` : '–');
+
+function printTable(results, runs) {
+  console.log(`inference, one thread, ${runs} runs, median (min–max); ratios pair by pair`);
+  console.log('| model | measure | gguf64 | wllama | gguf64 / wllama | native llama.cpp |');
+  console.log('| --- | --- | --- | --- | --- | --- |');
+  for (const r of results) {
+    const name = r.model.split('/').pop();
+    for (const [label, m] of [['prompt tok/s', r.prompt_tok_s], ['decode tok/s', r.decode_tok_s]]) {
+      console.log(`| ${name} | ${label} | ${fmt(m.gguf64)} | ${fmt(m.wllama)} | ${fmt(m.ratio_to_wllama, 2)} | ${fmt(m.native)} |`);
+    }
+  }
+}
+
+const args = parseArgs(process.argv.slice(2));
+const results = [];
+for (const file of args.models) results.push(await benchModel(file, args.runs, args.native));
+if (args.json) console.log(JSON.stringify({ date: new Date().toISOString(), machine: `${os.cpus()[0].model}, ${os.cpus().length} cores`, results }, null, 2));
+else printTable(results, args.runs);
