@@ -1,22 +1,20 @@
-// The demo page: stream a GGUF model into WebAssembly memory and show what it holds.
+// The demo page: choose a model (URL, local file, or the default), watch it stream into
+// WebAssembly memory in a worker (progress per layer and overall, throughput, memory map, cache),
+// then generate text from a prompt.
 import './index.html';
-import { detectFeatures, loadModel } from 'gguf64';
+import { cache, detectFeatures, loadModel } from 'gguf64';
+
+import { generateInto, stopGeneration } from './generate.js';
+import { $, explain, formatBytes } from './format.js';
+import { MemoryMap } from './map.js';
 
 const DEFAULT_MODEL = '/models/SmolLM2-135M-Instruct.Q4_1.gguf';
-const $ = (id) => document.getElementById(id);
-
-const MB = 1e6;
-const formatBytes = (n) => {
-  if (n >= 1e9) return `${(n / 1e9).toFixed(2)} GB`;
-  if (n >= 1e6) return `${(n / MB).toFixed(1)} MB`;
-  return `${(n / 1e3).toFixed(1)} KB`;
-};
 
 /** Layout settings from the page address, e.g. `?layout=multi&shardCap=20000000&budget=10000000`. */
 function layoutOptions() {
   const q = new URLSearchParams(location.search);
   const number = (key) => (q.has(key) ? Number(q.get(key)) : undefined);
-  return { layout: q.get('layout') ?? 'auto', shardCap: number('shardCap'), memoryBudget: number('budget') };
+  return { layout: q.get('layout') ?? 'auto', shardCap: number('shardCap'), memoryBudget: number('budget'), workingSetLayers: number('workingSet') };
 }
 
 let controller;
@@ -25,8 +23,16 @@ let current;
 function showFeatures() {
   const f = detectFeatures();
   const badge = (ok, label) => `<span class="badge ${ok ? 'yes' : 'no'}">${label} ${ok ? '✓' : '✗'}</span>`;
-  $('features').innerHTML = badge(f.memory64, 'memory64') + badge(f.multiMemory, 'multi-memory') + badge(f.simd, 'SIMD128')
-    + (f.memory64 ? '' : ' — no memory64 here: the wasm32 fallback (models up to about 3 GB) is used.');
+  $('features').innerHTML = badge(f.memory64, 'memory64') + badge(f.multiMemory, 'multi-memory') + badge(f.simd, 'SIMD128');
+  if (!f.memory64) {
+    $('fallback').hidden = false;
+    $('fallback').textContent = 'This browser has no WebAssembly memory64: gguf64 uses its wasm32 build instead, '
+      + 'which holds models up to about 2 GB per memory. Everything else works the same.';
+  }
+  if (!f.simd) {
+    $('fallback').hidden = false;
+    $('fallback').textContent += ' This browser has no WebAssembly SIMD: gguf64 cannot run here.';
+  }
 }
 
 function setStatus(text, isError = false) {
@@ -34,65 +40,64 @@ function setStatus(text, isError = false) {
   $('status').classList.toggle('error', isError);
 }
 
-/** One row per memory, one cell per group; cells light up as their group lands. */
-function drawMap(layout) {
-  const rows = layout.memories.map((m) => {
-    const row = document.createElement('div');
-    row.className = 'memory';
-    const label = document.createElement('div');
-    label.className = 'label';
-    const role = m.index === 0 ? 'main memory' : `storage memory ${m.index}`;
-    const slots = m.index === 0 && layout.workingSetLayers ? ` · working set of ${layout.workingSetLayers} layer slots` : '';
-    label.textContent = `${role} · ${formatBytes(m.bytes)} · ${m.layers.length} layers resident${slots}`;
-    const cells = document.createElement('div');
-    cells.className = 'cells';
-    const names = [...m.holds.filter((h) => h === 'embeddings'), ...m.layers, ...m.holds.filter((h) => h === 'output')];
-    for (const name of names) {
-      const cell = document.createElement('div');
-      cell.className = 'cell';
-      cell.id = `cell-${name}`;
-      cell.title = typeof name === 'number' ? `layer ${name}` : name;
-      cell.textContent = typeof name === 'number' ? String(name) : name[0].toUpperCase();
-      cells.append(cell);
-    }
-    row.append(label, cells);
-    return row;
-  });
-  $('map').replaceChildren(...rows);
-  $('log').replaceChildren();
-  $('map-section').hidden = false;
-}
-
-/** The seed's log: "Embeddings loaded (30.1 MB)", "Layer 0 loaded (2.2 MB)", "LM head loaded". */
-function logGroup(group) {
-  const name = { embeddings: 'Embeddings', output: 'Output norm / LM head' }[group.kind] ?? `Layer ${group.layer}`;
-  const line = document.createElement('div');
-  line.textContent = `✓ ${name} loaded (${formatBytes(group.bytes)}) → memory ${group.memory}`;
-  $('log').append(line);
-  $('log').scrollTop = $('log').scrollHeight;
-  document.getElementById(`cell-${group.kind === 'layer' ? group.layer : group.kind}`)?.classList.add('landed');
-}
-
-let drawnLayout = false;
-
-function onProgress(p) {
-  if (!drawnLayout && p.layout) {
-    drawMap(p.layout);
-    drawnLayout = true;
-  }
-  if (p.phase === 'group') {
-    logGroup(p.group);
+/** What the cache holds for a URL, before the load. */
+async function showCacheFor(source) {
+  if (!cache.available) {
+    $('cache').textContent = 'Cache: not available in this browser (no OPFS); every load downloads.';
     return;
   }
+  if (typeof source !== 'string') {
+    $('cache').textContent = 'Cache: a local file is read directly, not cached.';
+    return;
+  }
+  const href = new URL(source, location.href).href;
+  const entry = (await cache.list()).find((e) => e.url === href);
+  if (!entry) $('cache').textContent = 'Cache: not cached yet — this load downloads and stores it.';
+  else if (entry.complete) $('cache').textContent = `Cache: complete copy stored (${formatBytes(entry.cachedBytes)}) — loads without downloading.`;
+  else $('cache').textContent = `Cache: ${formatBytes(entry.cachedBytes)} of ${formatBytes(entry.size ?? 0)} stored — the rest downloads.`;
+}
+
+/** Where the bytes came from, and what the cache holds now. */
+async function showCacheAfter(source, info) {
+  const fromCache = info.cache?.bytesFromCache ?? 0;
+  if (fromCache > 0) {
+    $('cache').textContent = `Cache: read ${formatBytes(fromCache)} from the cache.`;
+    return;
+  }
+  if (typeof source === 'string' && cache.available) {
+    const href = new URL(source, location.href).href;
+    const entry = (await cache.list()).find((e) => e.url === href);
+    if (entry?.complete) $('cache').textContent = `Cache: downloaded and stored (${formatBytes(entry.cachedBytes)}) — the next load reads it from here.`;
+  }
+}
+
+/** A progress event: the overall bar, the status line, the map. */
+function progress(map, p) {
+  if (!map.drawn && p.layout) map.draw(p.layout);
+  if (p.phase === 'group') {
+    map.landed(p.group, p.bytesLoaded);
+    return;
+  }
+  if (p.phase === 'warning') {
+    $('cache').textContent = `Cache: ${p.message}`;
+    return;
+  }
+  if (p.phase === 'resume') {
+    setStatus(`connection dropped at byte ${p.offset}; resuming (attempt ${p.attempt})…`);
+    return;
+  }
+  if (map.drawn) map.streaming(p.bytesLoaded);
   const fraction = p.bytesTotal ? p.bytesLoaded / p.bytesTotal : 0;
   $('bar').style.width = `${(fraction * 100).toFixed(1)}%`;
   const total = p.bytesTotal ? ` of ${formatBytes(p.bytesTotal)}` : '';
   const phase = { header: 'reading header', data: 'streaming weights', done: 'done' }[p.phase] ?? p.phase;
   const layers = p.layersTotal ? ` · layer ${p.layersDone}/${p.layersTotal}` : '';
-  setStatus(`${phase}: ${formatBytes(p.bytesLoaded)}${total}${layers} · ${p.mbPerSec.toFixed(0)} MB/s`);
+  setStatus(`${phase}: ${formatBytes(p.bytesLoaded)}${total} (${(fraction * 100).toFixed(0)}%)${layers} · ${p.mbPerSec.toFixed(0)} MB/s`);
+  if (p.phase === 'done') map.finished(p.layersDone);
 }
 
 function showFacts(info) {
+  const fromCache = info.cache?.bytesFromCache ?? 0;
   const facts = [
     ['Name', info.name ?? '—'],
     ['Architecture', info.arch ?? '—'],
@@ -101,7 +106,9 @@ function showFacts(info) {
     ['File size', `${formatBytes(info.fileBytes)} (${info.fileBytes.toLocaleString('en')} bytes)`],
     ['GGUF version', info.ggufVersion],
     ['Build', info.build === 'wasm64' ? 'wasm64 (memory64)' : 'wasm32 (fallback)'],
-    ['Load time', `${(info.loadMs / 1000).toFixed(2)} s (${(info.fileBytes / MB / (info.loadMs / 1000)).toFixed(0)} MB/s)`],
+    ['Layout', `${info.layout.kind}, ${info.layout.memories.length} ${info.layout.memories.length === 1 ? 'memory' : 'memories'}`],
+    ['Load time', `${(info.loadMs / 1000).toFixed(2)} s (${(info.fileBytes / 1e6 / (info.loadMs / 1000)).toFixed(0)} MB/s)`],
+    ['From cache', fromCache ? formatBytes(fromCache) : 'nothing (downloaded)'],
   ];
   $('facts').replaceChildren(...facts.flatMap(([k, v]) => {
     const dt = document.createElement('dt');
@@ -113,25 +120,40 @@ function showFacts(info) {
   $('result').hidden = false;
 }
 
+function resetView() {
+  $('result').hidden = true;
+  $('map-section').hidden = true;
+  $('generate-section').hidden = true;
+  $('bar').style.width = '0';
+  $('layer-bar').style.width = '0';
+  $('layer-line').textContent = '';
+  delete document.body.dataset.state;
+}
+
 async function load(source) {
+  performance.mark('gguf64-load'); // the tests measure main-thread tasks from here
+  delete document.body.dataset.state;
   controller?.abort();
-  current?.unload();
+  stopGeneration();
+  const previous = current;
   current = undefined;
+  await previous?.unload();
   controller = new AbortController();
   $('load').disabled = true;
   $('abort').disabled = false;
-  $('result').hidden = true;
-  $('map-section').hidden = true;
-  drawnLayout = false;
-  $('bar').style.width = '0';
+  resetView();
+  const map = new MemoryMap();
   try {
-    current = await loadModel(source, { ...layoutOptions(), onProgress, signal: controller.signal });
+    await showCacheFor(source);
+    current = await loadModel(source, { ...layoutOptions(), onProgress: (p) => progress(map, p), signal: controller.signal });
     showFacts(current.info);
     $('summary').textContent = await current.summary();
-    setStatus(`Loaded ${formatBytes(current.info.fileBytes)} into ${current.info.build} memory.`);
+    setStatus(`Loaded ${formatBytes(current.info.fileBytes)} into ${current.info.build} memory, in a worker.`);
+    $('generate-section').hidden = false;
+    await showCacheAfter(source, current.info);
     document.body.dataset.state = 'loaded';
   } catch (err) {
-    setStatus(`${err.code ?? 'ERROR'}: ${err.message}`, true);
+    setStatus(explain(err), true);
     document.body.dataset.state = 'error';
   } finally {
     $('load').disabled = false;
@@ -142,7 +164,18 @@ async function load(source) {
 showFeatures();
 $('url').value = new URLSearchParams(location.search).get('model') ?? DEFAULT_MODEL;
 $('load').addEventListener('click', () => load($('url').value.trim()));
+$('default').addEventListener('click', () => {
+  $('url').value = DEFAULT_MODEL;
+  load(DEFAULT_MODEL);
+});
 $('abort').addEventListener('click', () => controller?.abort());
 $('file').addEventListener('change', (e) => e.target.files[0] && load(e.target.files[0]));
 $('url').addEventListener('keydown', (e) => e.key === 'Enter' && load($('url').value.trim()));
-load($('url').value);
+$('generate').addEventListener('click', () => current && generateInto(current));
+$('stop').addEventListener('click', () => stopGeneration());
+$('clear-cache').addEventListener('click', async () => {
+  await cache.clear();
+  $('cache').textContent = 'Cache: cleared.';
+});
+// The default model starts loading after the page's first frame, in a task of its own.
+requestAnimationFrame(() => setTimeout(() => load($('url').value.trim())));
