@@ -10,7 +10,7 @@ use std::ops::Range;
 
 use super::activation::QuantizedActivation;
 use super::blocks::cast_blocks;
-use super::{Kernels, QuantError, activation_for, for_block_type};
+use super::{ActBlock, Kernels, QuantError, activation_for, for_block_type};
 use crate::gguf::GgmlType;
 
 /// A ggml weight matrix viewed over its bytes.
@@ -115,7 +115,42 @@ pub fn matmul(
     if y.len() != expected {
         return Err(QuantError::LengthMismatch { expected, actual: y.len() });
     }
-    for_block_type!(w.ty, |B| rows_as::<B>(span, w.cols, xs, y))
+    let tile_rows = if xs.len() == 1 { ROWS_SINGLE } else { ROWS_BATCH };
+    for_block_type!(w.ty, |B| rows_as::<B>(span, w.cols, xs, y, tile_rows))
+}
+
+/// `matmul` computed row by row with the single dot product, one activation at a time (the
+/// untiled loop): the benchmark's comparison point. Same results as `matmul`, bit for bit.
+#[doc(hidden)]
+pub fn matmul_per_row(
+    w: &WeightMatrix<'_>,
+    rows: Range<usize>,
+    xs: &[QuantizedActivation],
+    y: &mut [f32],
+) -> Result<(), QuantError> {
+    let span = w.row_span(&rows)?;
+    let expected = xs.len().saturating_mul(rows.len());
+    if y.len() != expected {
+        return Err(QuantError::LengthMismatch { expected, actual: y.len() });
+    }
+    for_block_type!(w.ty, |B| per_row_as::<B>(span, w.cols, xs, y))
+}
+
+fn per_row_as<B: Kernels>(
+    span: &[u8],
+    cols: usize,
+    xs: &[QuantizedActivation],
+    y: &mut [f32],
+) -> Result<(), QuantError> {
+    let acts = xs.iter().map(|x| activation_for::<B>(x, cols)).collect::<Result<Vec<_>, _>>()?;
+    let blocks = cast_blocks::<B>(span)?;
+    let n = blocks.len() / (cols / B::ELEMENTS);
+    for (i, row) in blocks.chunks_exact(cols / B::ELEMENTS).enumerate() {
+        for (t, x) in acts.iter().enumerate() {
+            y[t * n + i] = B::dot(row, x);
+        }
+    }
+    Ok(())
 }
 
 /// `matmul` from plain floats: `x` holds `x.len() / cols` activations of `cols` values each,
@@ -129,15 +164,105 @@ pub fn matmul_f32(w: &WeightMatrix<'_>, rows: Range<usize>, x: &[f32], y: &mut [
     matmul(w, rows, &xs, y)
 }
 
-/// The typed loop: every row of `span` (whole rows of `cols` elements) against every activation.
-fn rows_as<B: Kernels>(span: &[u8], cols: usize, xs: &[QuantizedActivation], y: &mut [f32]) -> Result<(), QuantError> {
+/// Rows per tile when there is one activation (T = 1). Measured (tools/bench-kernels.mjs):
+/// 2 and 4 rows sharing the activation loads were no faster, and slower for Q8_0.
+const ROWS_SINGLE: usize = 1;
+/// Rows per tile with several activations: 2 was 5-10% faster than 1 for Q8_0, Q4_K, Q6_K.
+const ROWS_BATCH: usize = 2;
+/// Activations per tile: each unpacked weight block serves this many.
+const ACTS: usize = 4;
+
+/// `matmul` with `tile_rows` (1, 2 or 4) rows per kernel call instead of the default: for the
+/// benchmark. Same results, bit for bit.
+#[doc(hidden)]
+pub fn matmul_tiled(
+    w: &WeightMatrix<'_>,
+    rows: Range<usize>,
+    xs: &[QuantizedActivation],
+    y: &mut [f32],
+    tile_rows: usize,
+) -> Result<(), QuantError> {
+    let span = w.row_span(&rows)?;
+    let expected = xs.len().saturating_mul(rows.len());
+    if y.len() != expected {
+        return Err(QuantError::LengthMismatch { expected, actual: y.len() });
+    }
+    for_block_type!(w.ty, |B| rows_as::<B>(span, w.cols, xs, y, tile_rows))
+}
+
+/// The typed loop: every row of `span` (whole rows of `cols` elements) against every activation,
+/// in tiles of `tile_rows` rows × `ACTS` activations (`Kernels::dot_tile`, bit for bit the
+/// single dot product).
+fn rows_as<B: Kernels>(
+    span: &[u8],
+    cols: usize,
+    xs: &[QuantizedActivation],
+    y: &mut [f32],
+    tile_rows: usize,
+) -> Result<(), QuantError> {
     let acts = xs.iter().map(|x| activation_for::<B>(x, cols)).collect::<Result<Vec<_>, _>>()?;
+    // Activation scales as f32, converted once here instead of once per row.
+    let scales: Vec<Vec<[f32; 2]>> = if <B::Act as ActBlock>::F16_SCALES {
+        acts.iter().map(|x| x.iter().map(ActBlock::scales).collect()).collect()
+    } else {
+        vec![Vec::new(); acts.len()]
+    };
+    let acts: Vec<(&[B::Act], &[[f32; 2]])> = acts.iter().zip(&scales).map(|(x, s)| (*x, s.as_slice())).collect();
     let blocks = cast_blocks::<B>(span)?;
-    let n = blocks.len() / (cols / B::ELEMENTS);
-    for (i, row) in blocks.chunks_exact(cols / B::ELEMENTS).enumerate() {
-        for (t, x) in acts.iter().enumerate() {
-            y[t * n + i] = B::dot(row, x);
-        }
+    match tile_rows {
+        4 => row_tiles::<B, 4>(blocks, cols / B::ELEMENTS, &acts, y),
+        2 => row_tiles::<B, 2>(blocks, cols / B::ELEMENTS, &acts, y),
+        _ => row_tiles::<B, 1>(blocks, cols / B::ELEMENTS, &acts, y),
     }
     Ok(())
+}
+
+/// Every row of `blocks` (`per_row` blocks each), `R` rows at a time, then the remainder.
+fn row_tiles<B: Kernels, const R: usize>(
+    blocks: &[B],
+    per_row: usize,
+    acts: &[(&[B::Act], &[[f32; 2]])],
+    y: &mut [f32],
+) {
+    let n = blocks.len() / per_row;
+    let row = |i: usize| &blocks[i * per_row..(i + 1) * per_row];
+    let mut i = 0;
+    while i + R <= n {
+        row_group::<B, R>(std::array::from_fn(|r| row(i + r)), acts, y, i, n);
+        i += R;
+    }
+    for i in i..n {
+        row_group::<B, 1>([row(i)], acts, y, i, n);
+    }
+}
+
+/// Rows `i .. i + R` (their blocks in `w`) against every activation, `ACTS` at a time; writes
+/// `y[t * n + i + r]`.
+fn row_group<B: Kernels, const R: usize>(
+    w: [&[B]; R],
+    acts: &[(&[B::Act], &[[f32; 2]])],
+    y: &mut [f32],
+    i: usize,
+    n: usize,
+) {
+    let mut t = 0;
+    while t + ACTS <= acts.len() {
+        let out = B::dot_tile(
+            w,
+            std::array::from_fn::<_, ACTS, _>(|k| acts[t + k].0),
+            std::array::from_fn(|k| acts[t + k].1),
+        );
+        for (r, o) in out.iter().enumerate() {
+            for (k, v) in o.iter().enumerate() {
+                y[(t + k) * n + i + r] = *v;
+            }
+        }
+        t += ACTS;
+    }
+    for t in t..acts.len() {
+        let out = B::dot_tile(w, [acts[t].0], [acts[t].1]);
+        for (r, o) in out.iter().enumerate() {
+            y[t * n + i + r] = o[0];
+        }
+    }
 }

@@ -109,7 +109,14 @@ fn activation_for<B: Kernels>(x: &QuantizedActivation, elements: usize) -> Resul
 /// An activation block type: its format and how to find it in a `QuantizedActivation`.
 pub(crate) trait ActBlock: Sized + 'static {
     const FORMAT: ActivationFormat;
+    /// Whether blocks carry f16 scales (`d`, and `s` for Q8_1) that `scales` converts.
+    const F16_SCALES: bool = false;
     fn view(x: &QuantizedActivation) -> Option<&[Self]>;
+    /// The block's f16 scale `d` and scaled sum `s` as f32 (exact conversions; 0 where absent).
+    #[inline(always)]
+    fn scales(&self) -> [f32; 2] {
+        [0.0; 2]
+    }
 }
 
 macro_rules! act_block {
@@ -124,11 +131,28 @@ macro_rules! act_block {
             }
         }
     };
+    ($block:ty, $variant:ident, |$b:ident| $scales:expr) => {
+        impl ActBlock for $block {
+            const FORMAT: ActivationFormat = ActivationFormat::$variant;
+            const F16_SCALES: bool = true;
+            fn view(x: &QuantizedActivation) -> Option<&[Self]> {
+                match x {
+                    QuantizedActivation::$variant(v) => Some(v),
+                    _ => None,
+                }
+            }
+            #[inline(always)]
+            fn scales(&self) -> [f32; 2] {
+                let $b = self;
+                $scales
+            }
+        }
+    };
 }
 
 act_block!(f32, F32);
-act_block!(BlockQ8_0, Q8_0);
-act_block!(BlockQ8_1, Q8_1);
+act_block!(BlockQ8_0, Q8_0, |b| [f16_le(b.d), 0.0]);
+act_block!(BlockQ8_1, Q8_1, |b| [f16_le(b.d), f16_le(b.s)]);
 act_block!(BlockQ8K, Q8K);
 
 /// A weight block type with its activation block and kernels. Callers guarantee matching
@@ -137,6 +161,18 @@ pub(crate) trait Kernels: WeightBlock {
     type Act: ActBlock;
     fn dot(w: &[Self], x: &[Self::Act]) -> f32;
     fn dequantize(w: &[Self], out: &mut [f32]);
+    /// `out[r][t] = dot(w[r], x[t])` for `R` rows and `N` activations, bit for bit; kernels with
+    /// a tiled version unpack each weight block once for all `N` activations. `s[t]` holds the
+    /// `ActBlock::scales` of `x[t]`'s blocks when `Act::F16_SCALES` (else it may be empty).
+    #[inline]
+    fn dot_tile<const R: usize, const N: usize>(
+        w: [&[Self]; R],
+        x: [&[Self::Act]; N],
+        s: [&[[f32; 2]]; N],
+    ) -> [[f32; N]; R] {
+        let _ = s;
+        w.map(|w| x.map(|x| Self::dot(w, x)))
+    }
 }
 
 macro_rules! kernels {
@@ -153,21 +189,47 @@ macro_rules! kernels {
             }
         }
     };
+    ($block:ty, $act:ty, $dot:ident, $dequantize:ident, $tile:ident) => {
+        impl Kernels for $block {
+            type Act = $act;
+            #[inline]
+            fn dot(w: &[Self], x: &[$act]) -> f32 {
+                kernel::$dot(w, x)
+            }
+            #[inline]
+            fn dequantize(w: &[Self], out: &mut [f32]) {
+                kernel::$dequantize(w, out)
+            }
+            #[inline]
+            fn dot_tile<const R: usize, const N: usize>(
+                w: [&[Self]; R],
+                x: [&[$act]; N],
+                s: [&[[f32; 2]]; N],
+            ) -> [[f32; N]; R] {
+                #[cfg(all(target_family = "wasm", target_feature = "simd128"))]
+                return simd128::$tile(w, x, s);
+                #[cfg(not(all(target_family = "wasm", target_feature = "simd128")))]
+                let _ = s;
+                #[cfg(not(all(target_family = "wasm", target_feature = "simd128")))]
+                return w.map(|w| x.map(|x| Self::dot(w, x)));
+            }
+        }
+    };
 }
 
 kernels!(BlockF32, f32, vec_dot_f32, dequantize_f32);
 kernels!(BlockF16, f32, vec_dot_f16, dequantize_f16);
 kernels!(BlockBF16, f32, vec_dot_bf16, dequantize_bf16);
-kernels!(BlockQ4_0, BlockQ8_0, vec_dot_q4_0_q8_0, dequantize_q4_0);
-kernels!(BlockQ4_1, BlockQ8_1, vec_dot_q4_1_q8_1, dequantize_q4_1);
-kernels!(BlockQ5_0, BlockQ8_0, vec_dot_q5_0_q8_0, dequantize_q5_0);
-kernels!(BlockQ5_1, BlockQ8_1, vec_dot_q5_1_q8_1, dequantize_q5_1);
-kernels!(BlockQ8_0, BlockQ8_0, vec_dot_q8_0_q8_0, dequantize_q8_0);
+kernels!(BlockQ4_0, BlockQ8_0, vec_dot_q4_0_q8_0, dequantize_q4_0, tile_q4_0_q8_0);
+kernels!(BlockQ4_1, BlockQ8_1, vec_dot_q4_1_q8_1, dequantize_q4_1, tile_q4_1_q8_1);
+kernels!(BlockQ5_0, BlockQ8_0, vec_dot_q5_0_q8_0, dequantize_q5_0, tile_q5_0_q8_0);
+kernels!(BlockQ5_1, BlockQ8_1, vec_dot_q5_1_q8_1, dequantize_q5_1, tile_q5_1_q8_1);
+kernels!(BlockQ8_0, BlockQ8_0, vec_dot_q8_0_q8_0, dequantize_q8_0, tile_q8_0_q8_0);
 kernels!(BlockQ2K, BlockQ8K, vec_dot_q2_k_q8_k, dequantize_q2_k);
 kernels!(BlockQ3K, BlockQ8K, vec_dot_q3_k_q8_k, dequantize_q3_k);
-kernels!(BlockQ4K, BlockQ8K, vec_dot_q4_k_q8_k, dequantize_q4_k);
-kernels!(BlockQ5K, BlockQ8K, vec_dot_q5_k_q8_k, dequantize_q5_k);
-kernels!(BlockQ6K, BlockQ8K, vec_dot_q6_k_q8_k, dequantize_q6_k);
+kernels!(BlockQ4K, BlockQ8K, vec_dot_q4_k_q8_k, dequantize_q4_k, tile_q4_k_q8_k);
+kernels!(BlockQ5K, BlockQ8K, vec_dot_q5_k_q8_k, dequantize_q5_k, tile_q5_k_q8_k);
+kernels!(BlockQ6K, BlockQ8K, vec_dot_q6_k_q8_k, dequantize_q6_k, tile_q6_k_q8_k);
 
 /// Runs `$body` with `$B` bound to the block type of the runtime type `$ty`; types without
 /// kernels give `Err(QuantError::Unsupported)`.

@@ -238,3 +238,59 @@ fn dispatch_uses_the_simd_kernels() {
     same!(T::Q6_K, "Q6_K", BlockQ6K, vec_dot_q6_k_q8_k);
     same!(T::F32, "F32", BlockF32, vec_dot_f32);
 }
+
+/// The tiled `matmul` (rows × activations per kernel call) equals one single-activation dot
+/// product per row and activation, bit for bit, for every type with a tiled kernel, for every
+/// tile height and with row and activation counts that leave every tile remainder.
+#[wasm_bindgen_test]
+fn tiled_matmul_equals_single_dots() {
+    use crate::gguf::GgmlType as T;
+    use crate::quant::matvec::matmul_tiled;
+    use crate::quant::{QuantizedActivation, WeightMatrix, matmul, vec_dot};
+    let cases = [
+        (T::Q4_0, "Q4_0"),
+        (T::Q4_1, "Q4_1"),
+        (T::Q5_0, "Q5_0"),
+        (T::Q5_1, "Q5_1"),
+        (T::Q8_0, "Q8_0"),
+        (T::Q4_K, "Q4_K"),
+        (T::Q5_K, "Q5_K"),
+        (T::Q6_K, "Q6_K"),
+    ];
+    for (ty, file) in cases {
+        let bytes: &[u8] = match file {
+            "Q4_0" => fixture!("Q4_0"),
+            "Q4_1" => fixture!("Q4_1"),
+            "Q5_0" => fixture!("Q5_0"),
+            "Q5_1" => fixture!("Q5_1"),
+            "Q8_0" => fixture!("Q8_0"),
+            "Q4_K" => fixture!("Q4_K"),
+            "Q5_K" => fixture!("Q5_K"),
+            _ => fixture!("Q6_K"),
+        };
+        let block = ty.type_size() as usize;
+        let per_row = 2;
+        let rows = (bytes.len() / block / per_row).min(7);
+        let cols = per_row * ty.block_size() as usize;
+        let w = WeightMatrix::new(ty, cols, &bytes[..rows * per_row * block]).unwrap();
+        for t in [1usize, 2, 4, 5, 9] {
+            let xs: Vec<_> = (0..t)
+                .map(|k| QuantizedActivation::for_weights(ty, &activations(cols, 10 + k as u64)).unwrap())
+                .collect();
+            for tile_rows in [0, 1, 2, 4] {
+                let mut y = vec![0.0; t * rows];
+                match tile_rows {
+                    0 => matmul(&w, 0..rows, &xs, &mut y).unwrap(),
+                    r => matmul_tiled(&w, 0..rows, &xs, &mut y, r).unwrap(),
+                }
+                for (k, x) in xs.iter().enumerate() {
+                    for r in 0..rows {
+                        let single = vec_dot(ty, w.row(r).unwrap(), x).unwrap();
+                        let what = format!("{file}: T {t}, tile rows {tile_rows}, activation {k}, row {r}");
+                        assert_eq!(y[k * rows + r].to_bits(), single.to_bits(), "{what}");
+                    }
+                }
+            }
+        }
+    }
+}

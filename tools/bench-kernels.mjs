@@ -1,0 +1,92 @@
+#!/usr/bin/env node
+// Benchmark (not a test): `quant::matmul` over real-sized weight matrices in headless Chromium
+// (wasm64, one thread), tiled (rows × activations per kernel call) against the untiled per-row
+// loop, for one activation (decode) and a batch of 32 (prompt). Weights come from
+// `MatmulBench` (src/web/bench.rs); the memcpy of the same bytes inside wasm memory is the
+// physical reference. Median [min-max] over the runs; the modes alternate within each run, and
+// "xN" is the per-row median over the mode's median.
+//
+//   node tools/bench-kernels.mjs [--runs N] [--json]
+import os from 'node:os';
+
+import { launch, openHarness } from './browser.mjs';
+
+const args = process.argv.slice(2);
+const runs = Number(args[args.indexOf('--runs') + 1]) || 7;
+const json = args.includes('--json');
+
+// ggml type id, name, cols, rows: projections of SmolLM2-135M and Gemma 3 270M.
+const CASES = [
+  [3, 'Q4_1', 576, 1536],
+  [8, 'Q8_0', 576, 8192],
+  [6, 'Q5_0', 640, 2048],
+  [12, 'Q4_K', 2048, 640],
+  [14, 'Q6_K', 2048, 640],
+  [8, 'Q8_0', 640, 8192],
+];
+const BATCHES = [1, 32];
+
+const session = await launch();
+try {
+  const { page } = await openHarness(session);
+  const rows = await page.evaluate(async ({ runs, cases, batches }) => {
+    const { bindings } = await window.gguf64.runtimeFor('wasm64');
+    const out = [];
+    for (const [id, name, cols, nrows] of cases) {
+      for (const batch of batches) {
+        const b = new bindings.MatmulBench(id, cols, nrows, batch);
+        const time = (f) => { const s = performance.now(); f(); return performance.now() - s; };
+        // Repeat each call to at least ~20 ms so the timer resolution does not matter.
+        const reps = Math.max(1, Math.ceil(20 / Math.max(0.01, time(() => b.run(0)))));
+        const modes = [0, 1, 2, 4]; // per-row loop, then tiles of 1, 2, 4 rows
+        const sums = modes.map((m) => b.run(m));
+        const samples = { modes: modes.map(() => []), copy: [] };
+        for (let i = 0; i <= runs; i++) {
+          const t = modes.map((m) => time(() => { for (let r = 0; r < reps; r++) b.run(m); }) / reps);
+          const c = time(() => { for (let r = 0; r < 20; r++) b.copy(); }) / 20;
+          if (i > 0) { t.forEach((v, k) => samples.modes[k].push(v)); samples.copy.push(c); }
+        }
+        out.push({ name, cols, rows: nrows, batch, bytes: b.weightBytes(), same: sums.every((v) => v === sums[0]), samples });
+        b.free();
+      }
+    }
+    return out;
+  }, { runs, cases: CASES, batches: BATCHES });
+  const stats = (xs) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return { median: s[Math.floor(s.length / 2)], min: s[0], max: s.at(-1) };
+  };
+  const report = {
+    machine: `${os.cpus()[0].model}, ${os.cpus().length} cores`,
+    date: new Date().toISOString().slice(0, 10),
+    runs,
+    results: rows.map((r) => {
+      const [perRow, t1, t2, t4] = r.samples.modes.map(stats);
+      const copy = stats(r.samples.copy);
+      const macs = r.cols * r.rows * r.batch;
+      const rate = (s) => ({ ms: s, gb_s: r.bytes / s.median / 1e6, gmac_s: macs / s.median / 1e6 });
+      return {
+        type: r.name, shape: `${r.rows}x${r.cols}`, batch: r.batch, same_sum: r.same,
+        per_row: rate(perRow), tiled_r1: rate(t1), tiled_r2: rate(t2), tiled_r4: rate(t4),
+        memcpy_gb_s: r.bytes / copy.median / 1e6,
+        // What `matmul` uses: 1 row per tile for one activation, 2 for a batch.
+        tiled_gb_s: rate(r.batch === 1 ? t1 : t2).gb_s,
+        tiled_gmac_s: rate(r.batch === 1 ? t1 : t2).gmac_s,
+      };
+    }),
+  };
+  if (json) console.log(JSON.stringify(report, null, 2));
+  else {
+    console.log(`${report.machine}, ${report.date}, ${runs} runs (median [min-max] ms per matmul)`);
+    const ms = (s) => `${s.median.toFixed(3)} [${s.min.toFixed(3)}-${s.max.toFixed(3)}]`;
+    for (const r of report.results) {
+      const col = (name, x) => `${name} ${ms(x.ms)} ${x.gmac_s.toFixed(2)} GMAC/s x${(r.per_row.ms.median / x.ms.median).toFixed(2)}`;
+      console.log(`${r.type.padEnd(5)} ${r.shape.padStart(10)} T=${String(r.batch).padEnd(2)} ` +
+        `per-row ${ms(r.per_row.ms)} ${r.per_row.gb_s.toFixed(2)} GB/s ${r.per_row.gmac_s.toFixed(2)} GMAC/s | ` +
+        `${col('R1', r.tiled_r1)} | ${col('R2', r.tiled_r2)} | ${col('R4', r.tiled_r4)} | ` +
+        `memcpy ${r.memcpy_gb_s.toFixed(1)} GB/s${r.same_sum ? '' : ' | RESULTS DIFFER'}`);
+    }
+  }
+} finally {
+  await session.close();
+}
