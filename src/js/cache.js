@@ -65,6 +65,25 @@ async function writeFile(dir, name, data) {
   }
 }
 
+/**
+ * Writes a chunk file. In a dedicated worker (where gguf64 loads by default) through a sync
+ * access handle, which writes in place; elsewhere like `writeFile`. A chunk counts only once
+ * `meta.json` lists it, so writing in place (not atomically) is safe; meta.json itself is
+ * always replaced whole by `writeFile`.
+ */
+async function writeChunkFile(dir, name, bytes) {
+  const handle = await dir.getFileHandle(name, { create: true });
+  if (typeof handle.createSyncAccessHandle !== 'function') return writeFile(dir, name, bytes);
+  const access = await handle.createSyncAccessHandle();
+  try {
+    access.truncate(0);
+    for (let at = 0; at < bytes.length;) at += access.write(bytes.subarray(at), { at });
+    access.flush();
+  } finally {
+    access.close();
+  }
+}
+
 const chunkName = (i) => `c${String(i).padStart(5, '0')}`;
 
 /** One cached URL: what is stored, how to read it back, how to add to it. */
@@ -118,7 +137,7 @@ export class CacheEntry {
   /** Stores the next chunk (it must start where the stored prefix ends). */
   async append(bytes) {
     const index = this.meta.chunks.length;
-    await writeFile(this.dir, chunkName(index), bytes);
+    await writeChunkFile(this.dir, chunkName(index), bytes);
     this.meta.chunks.push({ bytes: bytes.length, sum: checksum(bytes) });
     await writeFile(this.dir, 'meta.json', JSON.stringify(this.meta));
   }
