@@ -110,13 +110,19 @@ pub fn matmul(
     xs: &[QuantizedActivation],
     y: &mut [f32],
 ) -> Result<(), QuantError> {
-    let span = w.row_span(&rows)?;
+    let span = checked_span(w, &rows, xs, y)?;
+    let tile_rows = if xs.len() == 1 { ROWS_SINGLE } else { ROWS_BATCH };
+    for_block_type!(w.ty, |B| rows_as::<B>(span, w.cols, xs, y, tile_rows))
+}
+
+/// The bytes of `rows`, once `y` is checked to hold one output per row and activation.
+fn checked_span<'a>(w: &WeightMatrix<'a>, rows: &Range<usize>, xs: &[QuantizedActivation], y: &[f32]) -> Result<&'a [u8], QuantError> {
+    let span = w.row_span(rows)?;
     let expected = xs.len().saturating_mul(rows.len());
     if y.len() != expected {
         return Err(QuantError::LengthMismatch { expected, actual: y.len() });
     }
-    let tile_rows = if xs.len() == 1 { ROWS_SINGLE } else { ROWS_BATCH };
-    for_block_type!(w.ty, |B| rows_as::<B>(span, w.cols, xs, y, tile_rows))
+    Ok(span)
 }
 
 /// `matmul` computed row by row with the single dot product, one activation at a time (the
@@ -128,11 +134,7 @@ pub fn matmul_per_row(
     xs: &[QuantizedActivation],
     y: &mut [f32],
 ) -> Result<(), QuantError> {
-    let span = w.row_span(&rows)?;
-    let expected = xs.len().saturating_mul(rows.len());
-    if y.len() != expected {
-        return Err(QuantError::LengthMismatch { expected, actual: y.len() });
-    }
+    let span = checked_span(w, &rows, xs, y)?;
     for_block_type!(w.ty, |B| per_row_as::<B>(span, w.cols, xs, y))
 }
 
