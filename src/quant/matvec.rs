@@ -209,7 +209,7 @@ fn rows_as<B: Kernels>(
     } else {
         vec![Vec::new(); acts.len()]
     };
-    let acts: Vec<(&[B::Act], &[[f32; 2]])> = acts.iter().zip(&scales).map(|(x, s)| (*x, s.as_slice())).collect();
+    let acts: Vec<ActRow<'_, B>> = acts.iter().zip(&scales).map(|(x, s)| (*x, s.as_slice())).collect();
     let blocks = cast_blocks::<B>(span)?;
     match tile_rows {
         4 => row_tiles::<B, 4>(blocks, cols / B::ELEMENTS, &acts, y),
@@ -219,11 +219,14 @@ fn rows_as<B: Kernels>(
     Ok(())
 }
 
+/// One activation's blocks and their scales as f32 (empty for formats without f16 scales).
+type ActRow<'a, B> = (&'a [<B as Kernels>::Act], &'a [[f32; 2]]);
+
 /// Every row of `blocks` (`per_row` blocks each), `R` rows at a time, then the remainder.
 fn row_tiles<B: Kernels, const R: usize>(
     blocks: &[B],
     per_row: usize,
-    acts: &[(&[B::Act], &[[f32; 2]])],
+    acts: &[ActRow<'_, B>],
     y: &mut [f32],
 ) {
     let n = blocks.len() / per_row;
@@ -242,7 +245,7 @@ fn row_tiles<B: Kernels, const R: usize>(
 /// `y[t * n + i + r]`.
 fn row_group<B: Kernels, const R: usize>(
     w: [&[B]; R],
-    acts: &[(&[B::Act], &[[f32; 2]])],
+    acts: &[ActRow<'_, B>],
     y: &mut [f32],
     i: usize,
     n: usize,
