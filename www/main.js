@@ -10,11 +10,11 @@ import { MemoryMap } from './map.js';
 
 const DEFAULT_MODEL = '/models/SmolLM2-135M-Instruct.Q4_1.gguf';
 
-/** Layout settings from the page address, e.g. `?layout=multi&shardCap=20000000&budget=10000000`. */
+/** Build and layout settings from the page address, e.g. `?build=wasm32` or `?layout=multi&shardCap=20000000&budget=10000000`. */
 function layoutOptions() {
   const q = new URLSearchParams(location.search);
   const number = (key) => (q.has(key) ? Number(q.get(key)) : undefined);
-  return { layout: q.get('layout') ?? 'auto', shardCap: number('shardCap'), memoryBudget: number('budget'), workingSetLayers: number('workingSet') };
+  return { build: q.get('build') ?? 'auto', layout: q.get('layout') ?? 'auto', shardCap: number('shardCap'), memoryBudget: number('budget'), workingSetLayers: number('workingSet') };
 }
 
 let controller;
