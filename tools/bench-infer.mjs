@@ -4,7 +4,7 @@
 // prose) and 64 greedy tokens; native llama.cpp on one thread as the third column. Runs alternate
 // pair by pair, and each ratio is taken within its pair, because this machine is shared and noisy.
 //
-//   node tools/bench-infer.mjs [--runs 5] [--model models/X.gguf ...] [--json]
+//   node tools/bench-infer.mjs [--runs 5] [--model models/X.gguf ...] [--gen N] [--no-native] [--json]
 import os from 'node:os';
 import path from 'node:path';
 
@@ -13,7 +13,7 @@ import { measureNative, openWllama, stats, PROSE } from './wllama-bench.mjs';
 
 const DEFAULT_MODELS = ['models/SmolLM2-135M-Instruct.Q4_1.gguf', 'models/gemma-3-270m-q4_k_m.gguf'];
 const PROMPT_TOKENS = 64;
-const GEN_TOKENS = 64;
+let GEN_TOKENS = 64;
 
 function parseArgs(argv) {
   const args = { runs: 5, models: [], json: false, native: true };
@@ -23,9 +23,11 @@ function parseArgs(argv) {
     else if (a === '--model') args.models.push(argv[++i]);
     else if (a === '--json') args.json = true;
     else if (a === '--no-native') args.native = false;
-    else throw new Error(`unknown argument ${a}\nusage: node tools/bench-infer.mjs [--runs N] [--model FILE]... [--json] [--no-native]`);
+    else if (a === '--gen') GEN_TOKENS = Number(argv[++i]);
+    else throw new Error(`unknown argument ${a}\nusage: node tools/bench-infer.mjs [--runs N] [--model FILE]... [--gen N] [--json] [--no-native]`);
   }
   if (!Number.isInteger(args.runs) || args.runs < 1) throw new Error('--runs needs a positive integer');
+  if (!Number.isInteger(GEN_TOKENS) || GEN_TOKENS < 2) throw new Error('--gen needs at least 2 tokens');
   if (args.models.length === 0) args.models = DEFAULT_MODELS;
   return args;
 }

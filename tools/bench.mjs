@@ -8,7 +8,7 @@
 // runner's peak memory), parsing (tools/bench-parse.mjs), kernels (tools/bench-kernels.mjs),
 // inference against wllama and native llama.cpp (tools/bench-infer.mjs; wllama also at 2
 // threads), paging (tools/bench-paging.mjs, tools/bench-bridge.mjs), scale (the synthetic
-// 7B-shaped model; skipped with --quick). Every figure is a median with min and max over the runs
+// 7B-shaped model; skipped with --quick, which also generates 32 tokens instead of 64). Every figure is a median with min and max over the runs
 // (at least 5), every comparison a ratio taken pair by pair. Prints a markdown table, or the
 // same data as JSON with --json, and writes a PNG chart of the ratios to results/bench.png.
 import { execFile } from 'node:child_process';
@@ -83,18 +83,24 @@ async function parsing(runs) {
   return r;
 }
 
+/** GB/s over `bytes` from a { median, min, max } of milliseconds (the fastest run is the max). */
+const gbPerS = (bytes, ms) => ({ median: bytes / ms.median / 1e6, min: bytes / ms.max / 1e6, max: bytes / ms.min / 1e6 });
+
 async function kernels(runs) {
   const r = await tool('bench-kernels.mjs', '--runs', String(runs));
   for (const k of r.results.filter((x) => x.batch === 1)) {
-    const gbs = k.tiled_gb_s ?? k.gb_s;
-    row('kernels', `${k.type} ${k.shape} matvec, GB/s`, { median: gbs, min: gbs, max: gbs }, { median: k.memcpy_gb_s, min: k.memcpy_gb_s, max: k.memcpy_gb_s },
-      { median: gbs / k.memcpy_gb_s, min: gbs / k.memcpy_gb_s, max: gbs / k.memcpy_gb_s }, 'wasm memcpy of the same bytes');
+    const bytes = k.tiled_gb_s * k.tiled_ms.median * 1e6;
+    const ours = gbPerS(bytes, k.tiled_ms);
+    const copy = gbPerS(bytes, k.memcpy_ms);
+    // Both alternate in each run; the ratio of medians, with the extremes' ratios as its range.
+    row('kernels', `${k.type} ${k.shape} matvec, GB/s`, ours, copy,
+      { median: ours.median / copy.median, min: ours.min / copy.max, max: ours.max / copy.min }, 'wasm memcpy of the same bytes (ratio of medians)');
   }
   return r;
 }
 
-async function inference(runs) {
-  const r = await tool('bench-infer.mjs', '--runs', String(runs));
+async function inference(runs, quick) {
+  const r = await tool('bench-infer.mjs', '--runs', String(runs), ...(quick ? ['--gen', '32'] : []));
   for (const m of r.results) {
     const name = path.basename(m.model, '.gguf');
     for (const [key, label] of [['prompt_tok_s', 'prompt'], ['decode_tok_s', 'decode']]) {
@@ -105,11 +111,14 @@ async function inference(runs) {
   // Each at its best thread count: wllama with 2 threads (its pthreads build); gguf64 runs one.
   const best = [];
   for (const model of [SMOLLM, GEMMA]) {
-    const w = await tool('wllama-bench.mjs', '--model', model, '--threads', '2', '--runs', String(runs));
+    const w = await tool('wllama-bench.mjs', '--model', model, '--threads', '2', '--runs', String(runs), ...(quick ? ['--gen', '32'] : []));
     best.push(w);
     const ours = r.results.find((x) => x.model === model);
     for (const key of ['prompt_tok_s', 'decode_tok_s']) {
-      row('inference', `${path.basename(model, '.gguf')} ${key.replace('_tok_s', '')} tok/s, best threads`, ours[key].gguf64, w.wllama[key], null, 'wllama, 2 threads');
+      const [a, b] = [ours[key].gguf64, w.wllama[key]];
+      // Measured in separate runs: the ratio of medians, with the extremes' ratios as its range.
+      row('inference', `${path.basename(model, '.gguf')} ${key.replace('_tok_s', '')} tok/s, best threads (gguf64 1, wllama 2)`, a, b,
+        { median: a.median / b.median, min: a.min / b.max, max: a.max / b.min }, 'wllama, 2 threads (ratio of medians)');
     }
   }
   return { single: r, best };
@@ -181,7 +190,7 @@ const sections = {};
 sections.loading = await loading(args.runs);
 sections.parsing = await parsing(args.runs);
 sections.kernels = await kernels(args.runs);
-sections.inference = await inference(args.runs);
+sections.inference = await inference(args.runs, args.quick);
 sections.paging = await paging(args.runs);
 if (!args.quick) sections.scale = await scale(args.runs);
 const meta = {
