@@ -3,6 +3,7 @@
 // run on this machine, headless Chromium unless said otherwise.
 //
 //   npm run bench -- [--json] [--quick] [--runs N]
+//   npm run bench -- --from results/bench.json   (the table and chart of a saved run again)
 //
 // Sections (each a tool of its own, run here with --json): loading (tools/bench-load.mjs and the
 // runner's peak memory), parsing (tools/bench-parse.mjs), kernels (tools/bench-kernels.mjs),
@@ -12,7 +13,7 @@
 // (at least 5), every comparison a ratio taken pair by pair. Prints a markdown table, or the
 // same data as JSON with --json, and writes a PNG chart of the ratios to results/bench.png.
 import { execFile } from 'node:child_process';
-import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,7 +34,8 @@ function parseArgs(argv) {
     if (a === '--json') args.json = true;
     else if (a === '--quick') args.quick = true;
     else if (a === '--runs') args.runs = Number(argv[++i]);
-    else throw new Error(`unknown argument ${a}\nusage: npm run bench -- [--json] [--quick] [--runs N]`);
+    else if (a === '--from') args.from = argv[++i];
+    else throw new Error(`unknown argument ${a}\nusage: npm run bench -- [--json] [--quick] [--runs N] [--from results/bench.json]`);
   }
   if (!Number.isInteger(args.runs) || args.runs < 5) throw new Error('--runs needs at least 5');
   return args;
@@ -157,26 +159,28 @@ function markdown(meta) {
   return out.join('\n');
 }
 
-/** A horizontal bar chart of every ratio (median, with a min–max whisker), as a PNG. */
+/** A horizontal bar chart of every ratio on a log scale (median, with a min–max whisker), as a PNG. */
 async function chart(file, meta) {
   const ratios = rows.filter((r) => r.ratio);
-  const max = Math.max(2, ...ratios.map((r) => r.ratio.max));
-  const x = (v) => 420 + (v / max) * 440;
+  const lo = Math.log10(Math.min(0.5, ...ratios.map((r) => r.ratio.min)));
+  const hi = Math.log10(Math.max(2, ...ratios.map((r) => r.ratio.max)));
+  const x = (v) => 480 + ((Math.log10(v) - lo) / (hi - lo)) * 400;
   const bars = ratios.map((r, i) => {
     const y = 40 + i * 26;
-    return `<text x="410" y="${y + 13}" text-anchor="end">${r.what.replace(/&/g, '&amp;').replace(/</g, '&lt;')}</text>`
-      + `<rect x="420" y="${y}" width="${x(r.ratio.median) - 420}" height="18" fill="${r.ratio.median >= 1 ? '#2a7' : '#d64'}"/>`
+    const [a, b] = [x(Math.min(1, r.ratio.median)), x(Math.max(1, r.ratio.median))];
+    return `<text x="470" y="${y + 13}" text-anchor="end">${r.what.replace(/&/g, '&amp;').replace(/</g, '&lt;')}</text>`
+      + `<rect x="${a}" y="${y}" width="${Math.max(1, b - a)}" height="18" fill="${r.ratio.median >= 1 ? '#2a7' : '#d64'}"/>`
       + `<line x1="${x(r.ratio.min)}" x2="${x(r.ratio.max)}" y1="${y + 9}" y2="${y + 9}" stroke="#222"/>`
       + `<text x="${x(r.ratio.max) + 6}" y="${y + 13}">${r.ratio.median.toFixed(2)}</text>`;
   }).join('');
   const height = 60 + ratios.length * 26;
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="960" height="${height}" font-family="sans-serif" font-size="12">`
-    + `<rect width="100%" height="100%" fill="white"/><text x="10" y="20" font-size="14">gguf64 / reference (higher is better), ${meta.date}, ${meta.machine}</text>`
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="1000" height="${height}" font-family="sans-serif" font-size="12">`
+    + `<rect width="100%" height="100%" fill="white"/><text x="10" y="20" font-size="14">gguf64 / reference, log scale (right of the dashed line: gguf64 ahead), ${meta.date}, ${meta.machine}</text>`
     + `<line x1="${x(1)}" x2="${x(1)}" y1="30" y2="${height - 10}" stroke="#888" stroke-dasharray="4"/>${bars}</svg>`;
   const session = await launch();
   try {
     const page = await session.context.newPage();
-    await page.setViewportSize({ width: 960, height });
+    await page.setViewportSize({ width: 1000, height });
     await page.setContent(`<body style="margin:0">${svg}</body>`);
     await page.screenshot({ path: file });
   } finally {
@@ -185,6 +189,13 @@ async function chart(file, meta) {
 }
 
 const args = parseArgs(process.argv.slice(2));
+if (args.from) {
+  const saved = JSON.parse(await readFile(path.resolve(args.from), 'utf8'));
+  rows.push(...saved.rows);
+  await chart(path.join(ROOT, 'results/bench.png'), saved);
+  console.log(markdown(saved));
+  process.exit(0);
+}
 const started = performance.now();
 const sections = {};
 sections.loading = await loading(args.runs);
