@@ -15,7 +15,8 @@ const args = process.argv.slice(2);
 const runs = Number(args[args.indexOf('--runs') + 1]) || 7;
 const json = args.includes('--json');
 
-// ggml type id, name, cols, rows: projections of SmolLM2-135M and Gemma 3 270M.
+// ggml type id, name, cols, rows: projections of SmolLM2-135M and Gemma 3 270M, then every
+// other type with kernels on a 2048 x 1024 matrix.
 const CASES = [
   [3, 'Q4_1', 576, 1536],
   [8, 'Q8_0', 576, 8192],
@@ -23,6 +24,14 @@ const CASES = [
   [12, 'Q4_K', 2048, 640],
   [14, 'Q6_K', 2048, 640],
   [8, 'Q8_0', 640, 8192],
+  [0, 'F32', 2048, 1024],
+  [1, 'F16', 2048, 1024],
+  [30, 'BF16', 2048, 1024],
+  [2, 'Q4_0', 2048, 1024],
+  [7, 'Q5_1', 2048, 1024],
+  [10, 'Q2_K', 2048, 1024],
+  [11, 'Q3_K', 2048, 1024],
+  [13, 'Q5_K', 2048, 1024],
 ];
 const BATCHES = [1, 32];
 
