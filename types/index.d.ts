@@ -193,7 +193,7 @@ export interface GenerationRecord {
   promptIds: number[];
   outputIds: number[];
   text: string;
-  finish: 'length' | 'end_of_generation' | 'stop_string' | 'context_full' | 'aborted' | null;
+  finish: 'length' | 'end_of_generation' | 'stop_string' | 'context_full' | 'aborted' | 'error' | null;
   /** Prompt tokens evaluated (fewer than `promptIds` when a prefix was reused). */
   promptTokens: number;
   promptMs: number;

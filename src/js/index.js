@@ -372,33 +372,44 @@ export class LoadedModel {
     const promptIds = this.promptIds(prompt, options);
     const record = { promptIds, outputIds: [], text: '', finish: null, promptTokens: 0, promptMs: 0, decodeMs: 0, promptTokS: 0, decodeTokS: 0 };
     this.lastGeneration = record;
-    signal?.throwIfAborted?.();
+    if (signal?.aborted) {
+      record.finish = 'aborted';
+      return;
+    }
     let t0 = performance.now();
     record.promptTokens = this.#call(() => handle.begin(Uint32Array.from(promptIds), options));
     record.promptMs = performance.now() - t0;
     record.promptTokS = record.promptTokens / (record.promptMs / 1000);
     let evaluated = 0;
-    for (;;) {
-      if (signal?.aborted) {
-        record.finish = 'aborted';
-        break;
+    try {
+      for (;;) {
+        if (signal?.aborted) {
+          record.finish = 'aborted';
+          break;
+        }
+        t0 = performance.now();
+        const step = this.#call(() => handle.step());
+        record.decodeMs += performance.now() - t0;
+        if (!step.done) evaluated += 1;
+        if (step.text) {
+          record.text += step.text;
+          yield step.text;
+        }
+        if (step.done) {
+          record.finish = step.finish;
+          break;
+        }
+        await nextTask();
       }
-      t0 = performance.now();
-      const step = this.#call(() => handle.step());
-      record.decodeMs += performance.now() - t0;
-      if (!step.done) evaluated += 1;
-      if (step.text) {
-        record.text += step.text;
-        yield step.text;
-      }
-      if (step.done) {
-        record.finish = step.finish;
-        break;
-      }
-      await nextTask();
+    } catch (err) {
+      record.finish = 'error';
+      throw err;
+    } finally {
+      // Also when the caller leaves the loop early (`break` in a for await): what was generated.
+      record.finish ??= 'aborted';
+      record.outputIds = Array.from(handle.generatedIds());
+      record.decodeTokS = evaluated > 0 ? evaluated / (record.decodeMs / 1000) : 0;
     }
-    record.outputIds = Array.from(handle.generatedIds());
-    record.decodeTokS = evaluated > 0 ? evaluated / (record.decodeMs / 1000) : 0;
   }
 
   /** Runs a wasm call, turning its errors into Gguf64Errors. */
