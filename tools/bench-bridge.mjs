@@ -7,6 +7,7 @@
 import os from 'node:os';
 
 import { launch, openHarness } from './browser.mjs';
+import { stats } from './stats.mjs';
 
 const args = process.argv.slice(2);
 const runs = Number(args[args.indexOf('--runs') + 1]) || 9;
@@ -30,10 +31,6 @@ try {
     }
     return out;
   }, runs);
-  const stats = (xs) => {
-    const s = [...xs].sort((a, b) => a - b);
-    return { median: s[Math.floor(s.length / 2)], min: s[0], max: s.at(-1) };
-  };
   const report = {
     machine: `${os.cpus()[0].model}, ${os.cpus().length} cores`,
     date: new Date().toISOString().slice(0, 10),

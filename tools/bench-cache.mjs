@@ -7,6 +7,7 @@
 import os from 'node:os';
 
 import { launch, openHarness } from './browser.mjs';
+import { stats } from './stats.mjs';
 
 const args = process.argv.slice(2);
 const runs = Number(args[args.indexOf('--runs') + 1]) || 5;
@@ -46,10 +47,6 @@ async function oneRun() {
   return { opfsWrite: mbps(opfsWrite), opfsRead: mbps(opfsRead), cacheWrite: mbps(cacheWrite), cacheRead: mbps(cacheRead) };
 }
 
-const stats = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return { median: s[Math.floor(s.length / 2)], min: s[0], max: s.at(-1) };
-};
 
 const session = await launch();
 try {

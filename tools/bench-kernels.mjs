@@ -10,6 +10,7 @@
 import os from 'node:os';
 
 import { launch, openHarness } from './browser.mjs';
+import { stats } from './stats.mjs';
 
 const args = process.argv.slice(2);
 const runs = Number(args[args.indexOf('--runs') + 1]) || 7;
@@ -61,10 +62,6 @@ try {
     }
     return out;
   }, { runs, cases: CASES, batches: BATCHES });
-  const stats = (xs) => {
-    const s = [...xs].sort((a, b) => a - b);
-    return { median: s[Math.floor(s.length / 2)], min: s[0], max: s.at(-1) };
-  };
   const report = {
     machine: `${os.cpus()[0].model}, ${os.cpus().length} cores`,
     date: new Date().toISOString().slice(0, 10),
@@ -75,8 +72,9 @@ try {
       const macs = r.cols * r.rows * r.batch;
       const rate = (s) => ({ ms: s, gb_s: r.bytes / s.median / 1e6, gmac_s: macs / s.median / 1e6 });
       return {
-        type: r.name, shape: `${r.rows}x${r.cols}`, batch: r.batch, same_sum: r.same,
+        type: r.name, shape: `${r.rows}x${r.cols}`, batch: r.batch, bytes: r.bytes, same_sum: r.same,
         per_row: rate(perRow), tiled_r1: rate(t1), tiled_r2: rate(t2), tiled_r4: rate(t4),
+        memcpy_ms: copy,
         memcpy_gb_s: r.bytes / copy.median / 1e6,
         // What `matmul` uses: 1 row per tile for one activation, 2 for a batch.
         tiled_gb_s: rate(r.batch === 1 ? t1 : t2).gb_s,

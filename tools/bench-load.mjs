@@ -9,6 +9,7 @@ import path from 'node:path';
 import { stat } from 'node:fs/promises';
 
 import { launch, openHarness } from './browser.mjs';
+import { stats } from './stats.mjs';
 
 const args = process.argv.slice(2);
 const arg = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
@@ -46,10 +47,6 @@ async function oneRun(url) {
   return { ceiling, uncached, cached, firstLayer };
 }
 
-const stats = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return { median: s[Math.floor(s.length / 2)], min: s[0], max: s.at(-1) };
-};
 
 const { size } = await stat(model);
 const session = await launch({ extraMounts: [['/bench-model/', path.dirname(model)]] });

@@ -7,6 +7,7 @@
 import os from 'node:os';
 
 import { launch, openHarness } from './browser.mjs';
+import { stats } from './stats.mjs';
 
 const args = process.argv.slice(2);
 const runs = Number(args[args.indexOf('--runs') + 1]) || 5;
@@ -17,10 +18,6 @@ const PROMPT = 'The old lighthouse keeper climbed the stairs every evening, and'
 const SETS = [{ name: '2', options: { layout: 'paged', workingSetLayers: 2 } }, { name: '8', options: { layout: 'paged', workingSetLayers: 8 } },
   { name: 'all', options: { layout: 'standard' } }];
 
-const stats = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return { median: s[Math.floor(s.length / 2)], min: s[0], max: s.at(-1) };
-};
 
 const session = await launch();
 const samples = [];

@@ -3,6 +3,7 @@
 // run on this machine, headless Chromium unless said otherwise.
 //
 //   npm run bench -- [--json] [--quick] [--runs N]
+//   npm run bench -- --only scale[,paging,…]     (some sections only)
 //   npm run bench -- --from results/bench.json   (the table and chart of a saved run again)
 //
 // Sections (each a tool of its own, run here with --json): loading (tools/bench-load.mjs and the
@@ -20,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 import { launch } from './browser.mjs';
+import { stats } from './stats.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SMOLLM = 'models/SmolLM2-135M-Instruct.Q4_1.gguf';
@@ -35,7 +37,8 @@ function parseArgs(argv) {
     else if (a === '--quick') args.quick = true;
     else if (a === '--runs') args.runs = Number(argv[++i]);
     else if (a === '--from') args.from = argv[++i];
-    else throw new Error(`unknown argument ${a}\nusage: npm run bench -- [--json] [--quick] [--runs N] [--from results/bench.json]`);
+    else if (a === '--only') args.only = argv[++i].split(',');
+    else throw new Error(`unknown argument ${a}\nusage: npm run bench -- [--json] [--quick] [--runs N] [--only loading,parsing,kernels,inference,paging,scale] [--from results/bench.json]`);
   }
   if (!Number.isInteger(args.runs) || args.runs < 5) throw new Error('--runs needs at least 5');
   return args;
@@ -52,10 +55,6 @@ async function tool(script, ...args) {
   return JSON.parse(stdout.slice(stdout.indexOf('{')));
 }
 
-const stats = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return { median: s[Math.floor(s.length / 2)], min: s[0], max: s.at(-1) };
-};
 
 /** Rows of the summary: what, gguf64's figure, the reference's, the ratio (gguf64 / reference, higher is better). */
 const rows = [];
@@ -91,9 +90,9 @@ const gbPerS = (bytes, ms) => ({ median: bytes / ms.median / 1e6, min: bytes / m
 async function kernels(runs) {
   const r = await tool('bench-kernels.mjs', '--runs', String(runs));
   for (const k of r.results.filter((x) => x.batch === 1)) {
-    const bytes = k.tiled_gb_s * k.tiled_ms.median * 1e6;
-    const ours = gbPerS(bytes, k.tiled_ms);
-    const copy = gbPerS(bytes, k.memcpy_ms);
+    // One activation: the tiled path `matmul` takes for decoding (one row per tile).
+    const ours = gbPerS(k.bytes, k.tiled_r1.ms);
+    const copy = gbPerS(k.bytes, k.memcpy_ms);
     // Both alternate in each run; the ratio of medians, with the extremes' ratios as its range.
     row('kernels', `${k.type} ${k.shape} matvec, GB/s`, ours, copy,
       { median: ours.median / copy.median, min: ours.min / copy.max, max: ours.max / copy.min }, 'wasm memcpy of the same bytes (ratio of medians)');
@@ -198,16 +197,17 @@ if (args.from) {
 }
 const started = performance.now();
 const sections = {};
-sections.loading = await loading(args.runs);
-sections.parsing = await parsing(args.runs);
-sections.kernels = await kernels(args.runs);
-sections.inference = await inference(args.runs, args.quick);
-sections.paging = await paging(args.runs);
-if (!args.quick) sections.scale = await scale(args.runs);
+const wanted = (name) => !args.only || args.only.includes(name);
+if (wanted('loading')) sections.loading = await loading(args.runs);
+if (wanted('parsing')) sections.parsing = await parsing(args.runs);
+if (wanted('kernels')) sections.kernels = await kernels(args.runs);
+if (wanted('inference')) sections.inference = await inference(args.runs, args.quick);
+if (wanted('paging')) sections.paging = await paging(args.runs);
+if (wanted('scale') && !args.quick) sections.scale = await scale(args.runs);
 const meta = {
   date: new Date().toISOString().slice(0, 10),
   machine: `${os.cpus()[0].model}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB`,
-  browser: sections.parsing.browser ?? 'Chromium',
+  browser: sections.parsing?.browser ?? 'Chromium',
   runs: args.runs,
   quick: args.quick,
   minutes: Number(((performance.now() - started) / 60000).toFixed(1)),

@@ -27,6 +27,7 @@ import { getLlama, LlamaLogLevel } from 'node-llama-cpp';
 
 import { call, generatedIds, openWllamaPage, tokenizationMatches, wasmMemoryKind, WLLAMA_DIR, wllamaVersion } from './wllama-driver.mjs';
 import { vocabularyBytes } from './wllama-ids.mjs';
+import { stats } from './stats.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -219,11 +220,7 @@ export async function measureWllama({ runs = 5, ...options }) {
 // ---------------------------------------------------------------------------------------------
 // CLI
 
-/** Median, min and max of a list. */
-export function stats(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  return { median: s[Math.floor(s.length / 2)], min: s[0], max: s.at(-1) };
-}
+export { stats };
 
 /** How many leading ids two sequences share. */
 export function agreeing(a, b) {
