@@ -27,13 +27,15 @@ pub(super) struct Inference {
     generation: Option<Generation>,
 }
 
-/// The JS function that copies a layer out of a storage memory: `(memory, src, dst, len)`.
-struct JsHost<'a>(&'a Function);
+/// The JS function that copies a layer out of a storage memory: `(memory, src, dst, len)`, if the
+/// shim set one (a layout without storage memories never calls it).
+struct JsHost<'a>(Option<&'a Function>);
 
 impl StorageHost for JsHost<'_> {
     fn copy_in(&mut self, memory: u32, src: u64, dst: &mut [u8]) -> Result<(), String> {
+        let copy = self.0.ok_or("no copy function was set (setCopyIn)")?;
         let args = Array::of4(&memory.into(), &(src as f64).into(), &(dst.as_mut_ptr() as usize as f64).into(), &(dst.len() as f64).into());
-        self.0.apply(&JsValue::NULL, &args).map(|_| ()).map_err(|e| format!("{e:?}"))
+        copy.apply(&JsValue::NULL, &args).map(|_| ()).map_err(|e| format!("{e:?}"))
     }
 }
 
@@ -108,8 +110,7 @@ impl Model {
         if inf.context.is_none() {
             inf.context = Some(Context::new(&inf.config, inf.n_ctx, DEFAULT_BATCH).map_err(model_error)?);
         }
-        let noop = Function::new_no_args("throw new Error('this layout has no storage memories')");
-        let mut host = JsHost(copy_in.as_ref().unwrap_or(&noop));
+        let mut host = JsHost(copy_in.as_ref());
         let mut weights = PlacedWeights { model: loaded, pager: pager.as_mut(), index: &inf.index, host: &mut host };
         let ctx = inf.context.as_mut().expect("made above");
         f(ctx, &mut inf.generation, &inf.tokenizer, &mut weights)
