@@ -214,8 +214,9 @@ impl Session {
             add_bias(w, id(LayerTensor::VBias), &mut s.v[..n * nv])?;
         }
         if c.qk_norm {
-            norm_heads(w, id(LayerTensor::QNorm), &mut s.q[..n * nq], c.head_dim, c.norm_eps)?;
-            norm_heads(w, id(LayerTensor::KNorm), &mut s.k[..n * nkv], c.head_dim, c.norm_eps)?;
+            // Per-head RMSNorm: every head_dim-wide row shares one weight.
+            norm_rows_in_place(w, id(LayerTensor::QNorm), &mut s.q[..n * nq], c.head_dim, c.norm_eps)?;
+            norm_rows_in_place(w, id(LayerTensor::KNorm), &mut s.k[..n * nkv], c.head_dim, c.norm_eps)?;
         }
         let sliding = c.is_sliding(il);
         let (base, freq_scale) = if sliding { (c.rope_base_local, 1.0) } else { (c.rope_base, self.rope.freq_scale) };
@@ -350,11 +351,6 @@ fn norm_rows_in_place<W: WeightSource + ?Sized>(w: &W, id: TensorId, x: &mut [f3
     let weight = vector(w, id, width)?;
     x.chunks_exact_mut(width).for_each(|row| ops::rms_norm(row, weight, eps));
     Ok(())
-}
-
-/// RMSNorm of every head (`head_dim` values) with one shared weight.
-fn norm_heads<W: WeightSource + ?Sized>(w: &W, id: TensorId, x: &mut [f32], head_dim: usize, eps: f32) -> Result<(), ModelError> {
-    norm_rows_in_place(w, id, x, head_dim, eps)
 }
 
 fn add_bias<W: WeightSource + ?Sized>(w: &W, id: TensorId, x: &mut [f32]) -> Result<(), ModelError> {
