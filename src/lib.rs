@@ -8,6 +8,8 @@
 #![cfg_attr(target_arch = "wasm64", feature(simd_wasm64))]
 
 pub mod digest;
+pub mod engine;
+pub mod error_code;
 pub mod generate;
 pub mod gguf;
 pub mod loader;

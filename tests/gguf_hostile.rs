@@ -1,6 +1,9 @@
 //! Malformed GGUF headers, built in code, must give typed errors (matched by variant), never
 //! panics; truncation at every byte of a real header must give `Truncated` / `NeedMore`.
 
+#[path = "support/models.rs"]
+mod models;
+
 use gguf64::gguf::{
     Array, GgufError as E, Header, HeaderParser, Limits, Quantity as Q, Step, parse_header,
     parse_header_with,
@@ -396,7 +399,7 @@ fn smollm2() -> Option<Vec<u8>> {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/models/SmolLM2-135M-Instruct.Q4_1.gguf");
     let file = std::fs::read(path);
     if file.is_err() {
-        eprintln!("skipping: model {path} is absent");
+        models::absent(path);
     }
     file.ok()
 }

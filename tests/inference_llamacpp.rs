@@ -13,7 +13,11 @@
 //!   a difference llama.cpp's own kernels can flip.
 //!
 //! Every layout (standard, memory64, paged with 2 slots, multi with a 32 MiB shard cap) gives
-//! the same ids. A test is skipped, with a notice, only when its model file is absent.
+//! the same ids. A test is skipped, with a notice, only when its model file is absent and models are not
+//! required (`npm test` requires them).
+
+#[path = "support/models.rs"]
+mod models;
 
 use std::fs::File;
 use std::path::PathBuf;
@@ -48,7 +52,7 @@ struct Loaded {
 fn load(stem: &str, limits: PlanLimits) -> Option<Loaded> {
     let path = root().join("models").join(format!("{stem}.gguf"));
     let Ok(file) = File::open(&path) else {
-        eprintln!("skipped: {} is absent (tools/fetch-models.sh fetches it)", path.display());
+        models::absent(&path);
         return None;
     };
     let len = file.metadata().unwrap().len();

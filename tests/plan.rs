@@ -1,6 +1,9 @@
 //! Model config, tensor groups and the MemoryPlan on the two real models, including every layout
 //! forced on a 100 MB model through the limits.
 
+#[path = "support/models.rs"]
+mod models;
+
 use std::fs;
 use std::path::PathBuf;
 
@@ -15,7 +18,7 @@ const MB: u64 = 1_000_000;
 fn header(name: &str) -> Option<Header> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models").join(name);
     let Ok(bytes) = fs::read(&path) else {
-        eprintln!("skipped: {} is absent (tools/fetch-models.sh fetches it)", path.display());
+        models::absent(&path);
         return None;
     };
     Some(parse_header(&bytes, Some(bytes.len() as u64)).expect("real model parses"))

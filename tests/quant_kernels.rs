@@ -6,6 +6,9 @@
 //! * matvec / matmul over row ranges equal the per-row dot products bit for bit;
 //! * bad lengths and types are typed errors.
 
+#[path = "support/models.rs"]
+mod models;
+
 use gguf64::gguf::GgmlType;
 use gguf64::quant::blocks::*;
 use gguf64::quant::{
@@ -325,7 +328,7 @@ fn read_tensor_rows(model: &str, name: &str, rows: u64) -> Option<(GgmlType, usi
     use std::io::{Read, Seek, SeekFrom};
     let path = format!("{}/models/{model}.gguf", env!("CARGO_MANIFEST_DIR"));
     let Ok(mut file) = std::fs::File::open(&path) else {
-        eprintln!("skipping: model {path} is absent");
+        models::absent(&path);
         return None;
     };
     let len = file.metadata().expect("metadata").len();

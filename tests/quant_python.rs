@@ -9,6 +9,9 @@
 //! (with a notice). `whole_models_match_python` (ignored: about a minute) compares every tensor
 //! of both models through SHA-256 digests.
 
+#[path = "support/models.rs"]
+mod models;
+
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -197,7 +200,7 @@ fn rows_of(t: &TensorInfo) -> u64 {
 fn open_model(name: &str) -> Option<(File, Header)> {
     let path = model_path(name);
     let Ok(mut file) = File::open(&path) else {
-        eprintln!("skipping: model {} is absent", path.display());
+        models::absent(&path);
         return None;
     };
     let len = file.metadata().expect("metadata").len();

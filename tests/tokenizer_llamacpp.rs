@@ -5,6 +5,9 @@
 //! Python jinja2 (tools/chat_golden.py wrote `<model>.chat.json`). A model whose file is absent
 //! is skipped with a notice.
 
+#[path = "support/models.rs"]
+mod models;
+
 use std::fs::File;
 use std::io::Read;
 use std::path::PathBuf;
@@ -294,7 +297,7 @@ fn golden_path(name: &str, kind: &str) -> PathBuf {
 fn read_header(name: &str) -> Option<Header> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("models/{name}.gguf"));
     let Ok(mut file) = File::open(&path) else {
-        eprintln!("skipping: model {} is absent", path.display());
+        models::absent(&path);
         return None;
     };
     let file_len = file.metadata().expect("metadata").len();

@@ -1,16 +1,20 @@
 // Type declarations of gguf64's public API (written by hand; the wasm-bindgen output under pkg/
 // describes the raw wasm bindings, not this API).
 
-/** Codes a Gguf64Error can carry. Stable: programs may branch on them. */
+/**
+ * Codes a Gguf64Error can carry. Stable: programs may branch on them. The same set as Rust's
+ * `ErrorCode` and the JS `ErrorCode` (checked by tests/error_codes.rs).
+ */
 export type ErrorCodeName =
-  | 'GGUF_INVALID' // the file is not GGUF, or its header is malformed/hostile
-  | 'HEADER_TOO_LARGE'
+  | 'GGUF_INVALID' // the file is not GGUF, or its header is malformed/hostile (`offset`, `reason`)
+  | 'HEADER_TOO_LARGE' // the header is still incomplete after the parser's limit
   | 'TRUNCATED' // the body ended before the bytes the header announces
   | 'TRAILING_BYTES' // the body is longer than the header announces
   | 'LENGTH_MISMATCH' // Content-Length disagrees with the header
   | 'OUT_OF_MEMORY'
   | 'HTTP_STATUS' // the server answered with a non-2xx status (`status`)
   | 'NETWORK' // fetch failed, or the connection dropped and resuming failed
+  | 'READ_FAILED' // reading a local File/Blob failed
   | 'SOURCE_CHANGED' // the file changed (ETag / Last-Modified) while loading
   | 'DOES_NOT_FIT' // the model does not fit the memory limits
   | 'INTEGRITY' // the file's SHA-256 is not the one given
@@ -19,11 +23,12 @@ export type ErrorCodeName =
   | 'UNSUPPORTED_BROWSER'
   | 'MODEL_UNSUPPORTED' // an architecture, tensor type or shape gguf64 does not run
   | 'TOKENIZER_INVALID' // the tokenizer metadata is missing or malformed
-  | 'CHAT_TEMPLATE' // the model has no chat template gguf64 knows
+  | 'CHAT_TEMPLATE' // the model has no chat template gguf64 knows, or the roles break it
   | 'CONTEXT_FULL' // the prompt does not fit the context length
   | 'PAGE_FAILED' // a layer could not be copied in from its storage memory
-  | 'INVALID_ARGUMENT'
-  | 'INTERNAL';
+  | 'UNLOADED' // the model was unloaded: none of its methods can run any more
+  | 'INVALID_ARGUMENT' // an argument of the wrong kind or out of range
+  | 'INTERNAL'; // a bug in gguf64
 
 /** Every code, by name: `ErrorCode.ABORTED === 'ABORTED'`. */
 export declare const ErrorCode: Readonly<{ [K in ErrorCodeName]: K }>;
@@ -183,6 +188,10 @@ export interface GenerateOptions {
   chat?: boolean;
   /** Stops after the current token; the iterator then ends with `finish: 'aborted'`. */
   signal?: AbortSignal;
+  /**
+   * Positions of the KV cache (default 2048, or the model's training context if smaller). The
+   * cache is allocated once per length; a length beyond the training context is INVALID_ARGUMENT.
+   */
   contextLength?: number;
   /** Reuse the cached prefix of the previous prompt (default true). */
   reuse?: boolean;
@@ -196,6 +205,10 @@ export interface GenerationRecord {
   finish: 'length' | 'end_of_generation' | 'stop_string' | 'context_full' | 'aborted' | 'error' | null;
   /** Prompt tokens evaluated (fewer than `promptIds` when a prefix was reused). */
   promptTokens: number;
+  /** Prompt tokens taken from the KV cache of the previous conversation. */
+  reusedTokens: number;
+  /** KV caches this model has allocated so far: one per context length used. */
+  kvCacheAllocations: number;
   promptMs: number;
   decodeMs: number;
   promptTokS: number;
@@ -219,16 +232,13 @@ export interface PagerStats {
   bridge: 'multi-memory' | 'typed-array' | null;
 }
 
-export interface LayerAccess {
-  hit: boolean;
-  address: number;
-  bytes: number;
-}
-
 /** Sync or async, as the model kind says. */
 type Answer<T, Async extends boolean> = Async extends true ? Promise<T> : T;
 
-/** The methods both model kinds share; the worker's return promises. */
+/**
+ * The methods both model kinds share; the worker's return promises. Once `unload()` was called,
+ * every method fails with a Gguf64Error whose code is UNLOADED.
+ */
 interface ModelMethods<Async extends boolean> {
   /** What the model is, where it lives, how long it took. */
   readonly info: ModelInfo;
@@ -246,11 +256,8 @@ interface ModelMethods<Async extends boolean> {
   summary(): Answer<string, Async>;
   /** SHA-256 (hex) over every tensor's bytes in header order, read back from memory. */
   tensorSha256(): Answer<string, Async>;
-  acquireLayer(layer: number): Answer<LayerAccess, Async>;
-  releaseLayer(layer: number): Answer<void, Async>;
   /** For a paged layout, else undefined. */
   pagerStats(): Answer<PagerStats | undefined, Async>;
-  mainSha256(address: number, length: number): Answer<string, Async>;
 }
 
 /** A model loaded in its own Web Worker (the default): methods return promises. */
@@ -266,10 +273,7 @@ export declare class WorkerModel implements ModelMethods<true> {
   generate(prompt: Prompt, options?: GenerateOptions): AsyncGenerator<string, void, void>;
   summary(): Promise<string>;
   tensorSha256(): Promise<string>;
-  acquireLayer(layer: number): Promise<LayerAccess>;
-  releaseLayer(layer: number): Promise<void>;
   pagerStats(): Promise<PagerStats | undefined>;
-  mainSha256(address: number, length: number): Promise<string>;
   /** Frees the model and ends its worker (all its memory goes back to the system). */
   unload(): Promise<void>;
 }
@@ -287,10 +291,7 @@ export declare class LoadedModel implements ModelMethods<false> {
   generate(prompt: Prompt, options?: GenerateOptions): AsyncGenerator<string, void, void>;
   summary(): string;
   tensorSha256(): string;
-  acquireLayer(layer: number): LayerAccess;
-  releaseLayer(layer: number): void;
   pagerStats(): PagerStats | undefined;
-  mainSha256(address: number, length: number): string;
   /** Frees the model's memory (the wasm memory keeps its size and reuses the space). */
   unload(): void;
 }

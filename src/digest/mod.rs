@@ -3,4 +3,4 @@
 
 pub mod sha256;
 
-pub use sha256::{Sha256, to_hex};
+pub use sha256::{Sha256, parse_hex, to_hex};

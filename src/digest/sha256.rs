@@ -20,6 +20,19 @@ pub fn to_hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// A digest written as 64 hex digits (either case, surrounding space ignored) → its 32 bytes.
+pub fn parse_hex(hex: &str) -> Option<[u8; 32]> {
+    let hex = hex.trim();
+    if hex.len() != 64 || !hex.is_ascii() {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
+}
+
 #[derive(Clone)]
 pub struct Sha256 {
     state: [u32; 8],
@@ -151,6 +164,16 @@ mod tests {
             let mut h = Sha256::new();
             data.chunks(step).for_each(|c| h.update(c));
             assert_eq!(h.finish_hex(), whole, "step {step}");
+        }
+    }
+
+    #[test]
+    fn hex_digests_parse_back_and_malformed_ones_are_refused() {
+        let digest = hex(b"abc");
+        let bytes = parse_hex(&format!("  {}\n", digest.to_uppercase())).unwrap();
+        assert_eq!(to_hex(&bytes), digest);
+        for bad in ["", &digest[..62], &format!("{}0", digest), &digest.replace('b', "g"), &"é".repeat(32)] {
+            assert_eq!(parse_hex(bad), None, "{bad:?}");
         }
     }
 }

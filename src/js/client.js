@@ -2,8 +2,12 @@
 // (./worker.js), and WorkerModel, the model object `loadModel()` returns by default. Its methods
 // mirror LoadedModel's, returning promises; `generate()` is an async iterator of text pieces.
 
+import { MODEL_METHODS, TESTING } from './api.js';
 import { ErrorCode, Gguf64Error } from './errors.js';
 import { errorFromWire, postableOptions } from './wire.js';
+
+/** WorkerModel's one way to call a method in the worker: `model[CALL](method, args)`. */
+const CALL = Symbol('gguf64.call');
 
 /** Starts the worker. The `new Worker(new URL(…, import.meta.url))` form is what bundlers recognise. */
 function startWorker() {
@@ -38,7 +42,7 @@ class Channel {
    * posted before it; `signal` aborting sends an abort for this request.
    */
   request(op, payload = {}, { signal, onEvent } = {}) {
-    if (this.#failure) return Promise.reject(this.#failure);
+    if (this.#failure) return Promise.reject(new Gguf64Error(this.#failure.code, this.#failure.message));
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       const onAbort = () => this.#worker.postMessage({ op: 'abort', id });
@@ -48,7 +52,12 @@ class Channel {
         fn(value);
       };
       this.#pending.set(id, { resolve: settle(resolve), reject: settle(reject), onEvent });
-      this.#worker.postMessage({ id, op, ...payload });
+      try {
+        this.#worker.postMessage({ id, op, ...payload });
+      } catch (err) { // a DataCloneError: something in the arguments cannot cross to the worker
+        this.#pending.get(id).reject(new Gguf64Error(ErrorCode.INVALID_ARGUMENT, `the arguments of ${payload.method ?? op} cannot be sent to the worker: ${err.message}`, { cause: err }));
+        return;
+      }
       if (signal?.aborted) onAbort();
       else signal?.addEventListener('abort', onAbort, { once: true });
     });
@@ -63,13 +72,15 @@ class Channel {
   }
 
   #fail(message) {
-    this.#failure ??= new Gguf64Error(ErrorCode.INTERNAL, message);
-    for (const pending of [...this.#pending.values()]) pending.reject(this.#failure);
+    this.#failure ??= { code: ErrorCode.INTERNAL, message };
+    for (const pending of [...this.#pending.values()]) pending.reject(new Gguf64Error(ErrorCode.INTERNAL, message));
     this.terminate();
   }
 
+  /** Ends the worker; every later request rejects with UNLOADED (or the failure that ended it). */
   terminate() {
-    this.#failure ??= new Gguf64Error(ErrorCode.INVALID_ARGUMENT, 'the model was unloaded');
+    this.#failure ??= { code: ErrorCode.UNLOADED, message: 'the model was unloaded' };
+    for (const pending of [...this.#pending.values()]) pending.reject(new Gguf64Error(this.#failure.code, this.#failure.message));
     this.#worker.terminate();
   }
 }
@@ -131,31 +142,14 @@ export class WorkerModel {
     this.lastGeneration = null;
   }
 
-  #call(method, ...args) {
+  [CALL](method, args) {
     return this.#channel.request('call', { method, args });
   }
 
-  tokenize(text, options) { return this.#call('tokenize', text, options); }
-
-  detokenize(ids, options) { return this.#call('detokenize', Array.from(ids), options); }
-
-  applyChatTemplate(messages, options) { return this.#call('applyChatTemplate', messages, options); }
-
-  logits(ids) { return this.#call('logits', Array.from(ids)); }
-
-  promptIds(prompt, options) { return this.#call('promptIds', prompt, options); }
-
-  summary() { return this.#call('summary'); }
-
-  tensorSha256() { return this.#call('tensorSha256'); }
-
-  acquireLayer(layer) { return this.#call('acquireLayer', layer); }
-
-  releaseLayer(layer) { return this.#call('releaseLayer', layer); }
-
-  pagerStats() { return this.#call('pagerStats'); }
-
-  mainSha256(address, length) { return this.#call('mainSha256', address, length); }
+  /** Test hooks (./testing.js), run in the worker. */
+  [TESTING](method, args) {
+    return this.#channel.request('testing', { method, args });
+  }
 
   /**
    * Generates text in the worker: an async iterator of pieces, one message per piece. Same
@@ -211,4 +205,10 @@ export class WorkerModel {
     }
     this.#channel.terminate();
   }
+}
+
+// One forwarding method per name of the model API (./api.js): same arguments, a promise of the answer.
+for (const method of MODEL_METHODS) {
+  const forward = { [method](...args) { return this[CALL](method, args); } }[method];
+  Object.defineProperty(WorkerModel.prototype, method, { value: forward, writable: true, configurable: true });
 }

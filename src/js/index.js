@@ -4,71 +4,24 @@
 //   const model = await loadModel('/models/SmolLM2-135M-Instruct.Q4_1.gguf', { onProgress });
 //   console.log(model.info); // { build, arch, nLayers, nTensors, fileBytes, ... }
 
-import { ErrorCode, Gguf64Error, toGguf64Error } from './errors.js';
+import { MODEL_METHODS, TESTING, TESTING_METHODS } from './api.js';
+import { ErrorCode, Gguf64Error, toGguf64Error, tokenIds } from './errors.js';
 import { detectFeatures } from './features.js';
 import { createBridge } from './bridge.js';
 import { readPrefix } from './range.js';
+import { chooseBuild, runtimeFor } from './runtime.js';
 import { createStorage } from './storage.js';
 import { openSource } from './source.js';
 import { megabytesPerSecond, writeChunk, writeHeader } from './stream.js';
-// Both builds' glue is imported statically (a few tens of KB each); only the chosen build's .wasm
-// is fetched, from `new URL('gguf64_bg.wasm', import.meta.url)` beside its glue, which webpack 5
-// and Vite emit as an asset. Static imports keep the worker bundle one chunk (Vite's default
-// worker format cannot split).
-import * as wasm64 from '../../pkg/wasm64/gguf64.js';
-import * as wasm32 from '../../pkg/wasm32/gguf64.js';
 
 export { ErrorCode, Gguf64Error } from './errors.js';
 export { detectFeatures } from './features.js';
 export { cache } from './cache.js';
-export { createBridge } from './bridge.js';
+export { chooseBuild, memoryUsage } from './runtime.js';
 
-const runtimes = new Map();
-
-/**
- * Picks the build: wasm64 where the browser has memory64, else the wasm32 fallback.
- * @param {'auto' | 'wasm64' | 'wasm32'} requested
- */
-export function chooseBuild(requested = 'auto') {
-  const { memory64 } = detectFeatures();
-  if (requested === 'wasm32') return 'wasm32';
-  if (requested === 'wasm64' && !memory64) {
-    throw new Gguf64Error(ErrorCode.UNSUPPORTED_BROWSER, 'this browser has no WebAssembly memory64');
-  }
-  if (requested !== 'auto' && requested !== 'wasm64') {
-    throw new Gguf64Error(ErrorCode.INVALID_ARGUMENT, `unknown build "${requested}"`);
-  }
-  return memory64 ? 'wasm64' : 'wasm32';
-}
-
-/** Instantiates a build once per page; later calls share it. */
-function runtime(build) {
-  if (!runtimes.has(build)) {
-    runtimes.set(build, (async () => {
-      const bindings = build === 'wasm64' ? wasm64 : wasm32;
-      const exports = await bindings.default();
-      return { bindings, memory: exports.memory, build };
-    })().catch((err) => {
-      runtimes.delete(build); // a failed start (e.g. the .wasm did not download) may be retried
-      throw err;
-    }));
-  }
-  return runtimes.get(build);
-}
-
-/** The instantiated build (`{ bindings, memory, build }`): for tools and tests of the runtime. */
-export function runtimeFor(build = 'wasm64') {
-  return runtime(build);
-}
-
-/**
- * Bytes of the main memory of each build instantiated so far, e.g. `{ wasm64: 104857600 }`.
- * WebAssembly memories never shrink: unloading a model frees its space for the next one.
- */
-export async function memoryUsage() {
-  const usage = {};
-  for (const [build, ready] of runtimes) usage[build] = (await ready).memory.buffer.byteLength;
-  return usage;
+/** The memory-plan settings of `options`, as the wasm side takes them. */
+function planOptions({ shardCap, memoryBudget, layout, workingSetLayers }) {
+  return { shardCap, memoryBudget, layout, workingSetLayers };
 }
 
 /**
@@ -106,12 +59,12 @@ export async function memoryUsage() {
  * @property {number} mbPerSec
  */
 export async function loadModel(source, options = {}) {
-  const { onProgress = () => {}, signal, build: requested = 'auto', layout, shardCap, memoryBudget, workingSetLayers } = options;
+  const { onProgress = () => {}, signal, build: requested = 'auto' } = options;
   const parts = splitParts(source);
   const context = parts ? { url: parts[0] } : typeof source === 'string' || source instanceof URL ? { url: String(source) } : {};
   const session = { loader: undefined, body: undefined, storage: undefined, plan: undefined, layersDone: 0, lengthHint: undefined };
   try {
-    const { bindings, memory, build } = await runtime(chooseBuild(requested));
+    const { bindings, memory, build } = await runtimeFor(chooseBuild(requested));
     const startMs = performance.now();
     const report = (phase, extra = {}) => onProgress({
       phase,
@@ -144,10 +97,10 @@ export async function loadModel(source, options = {}) {
         report(session.plan ? 'data' : 'header');
       },
     };
-    const limits = [shardCap, memoryBudget, layout, workingSetLayers];
+    const plan = planOptions(options);
     const fromCache = parts
-      ? await streamParts(parts, bindings, limits, session, io, options)
-      : await streamOne(source, bindings, limits, session, io, options);
+      ? await streamParts(parts, bindings, plan, session, io, options)
+      : await streamOne(source, bindings, plan, session, io, options);
     // finish() consumes the loader on the wasm side, whether it succeeds or throws.
     const finishing = session.loader;
     session.loader = undefined;
@@ -167,18 +120,18 @@ export async function loadModel(source, options = {}) {
 }
 
 /** One file (URL, File or Blob), through the cache when it is a URL. Returns a `fromCache()` getter. */
-async function streamOne(source, bindings, limits, session, io, options) {
+async function streamOne(source, bindings, plan, session, io, options) {
   const { cache: useCache = true, revalidate, sha256 } = options;
   const body = await openSource(source, { signal: io.signal, retry: io.retry, onResume: io.onResume, useCache, revalidate, onWarning: io.onWarning });
   session.body = body;
   session.lengthHint = body.length;
-  session.loader = new bindings.StreamLoader(body.length, ...limits);
-  if (sha256) session.loader.verifySha256(sha256);
+  session.loader = new bindings.StreamLoader(body.length, plan);
+  if (sha256) session.loader.verifySha256(sha256, 0);
   for (;;) {
     io.signal?.throwIfAborted();
     const { done, value } = await body.read(session.loader.received, session.loader.expectedLen);
     if (done) break;
-    writeChunk(session.loader, io.memory, io.storageFor, value);
+    writeChunk(session.loader, io.memory, io.storageFor, value, 0);
     io.afterChunk();
   }
   return () => body.fromCache;
@@ -193,9 +146,9 @@ const PART_CONCURRENCY = 3;
  * (read from the start, its header bytes skipped: they are already known), and resumes on its own
  * after dropped connections.
  */
-async function streamParts(urls, bindings, limits, session, io, options) {
+async function streamParts(urls, bindings, plan, session, io, options) {
   const { cache: useCache = true, revalidate } = options;
-  const loader = bindings.StreamLoader.split(urls.length, ...limits);
+  const loader = bindings.StreamLoader.split(urls.length, plan);
   session.loader = loader;
   const hashes = Array.isArray(options.sha256) ? options.sha256 : [];
   hashes.forEach((hex, part) => hex && loader.verifySha256(hex, part));
@@ -259,16 +212,16 @@ export function splitParts(source) {
  * @param {{ signal?: AbortSignal, build?: 'auto' | 'wasm64' | 'wasm32', layout?: string, shardCap?: number, memoryBudget?: number }} [options]
  */
 export async function inspect(url, options = {}) {
-  const { signal, build: requested = 'auto', layout, shardCap, memoryBudget, workingSetLayers } = options;
+  const { signal, build: requested = 'auto' } = options;
   const href = new URL(String(url), globalThis.location?.href).href;
   let inspector;
   try {
-    const { bindings, build } = await runtime(chooseBuild(requested));
+    const { bindings, build } = await runtimeFor(chooseBuild(requested));
     const read = await readPrefix(href, (bytes, fileBytes) => {
       inspector ??= new bindings.HeaderInspector(fileBytes);
       return inspector.push(bytes);
     }, signal);
-    const report = inspector.report(shardCap, memoryBudget, layout, workingSetLayers);
+    const report = inspector.report(planOptions(options));
     return { url: href, build, ...report, fileBytes: read.fileBytes ?? report.fileBytes, bytesRead: read.bytesRead, rangeRequests: read.rangeRequests };
   } catch (err) {
     throw toGguf64Error(err, { url: href });
@@ -277,7 +230,10 @@ export async function inspect(url, options = {}) {
   }
 }
 
-/** A model in memory. `info` describes it; `unload()` releases its memory for reuse. */
+/**
+ * A model in memory, answering on this thread. `info` describes it; `unload()` releases its
+ * memory for reuse, after which every method throws a Gguf64Error with code UNLOADED.
+ */
 export class LoadedModel {
   #handle;
 
@@ -286,6 +242,8 @@ export class LoadedModel {
   #runtime;
 
   #bridge;
+
+  #pageMs = 0;
 
   constructor(handle, runtime, loadMs, storage, cacheInfo) {
     const { build } = runtime;
@@ -296,8 +254,7 @@ export class LoadedModel {
     this.info = Object.freeze({ build, ...handle.info(), loadMs, cache: cacheInfo });
     /** What the last `generate` did: ids, text, speeds and why it stopped; null before the first. */
     this.lastGeneration = null;
-    this.#pageMs = 0;
-    // The forward pass calls this (synchronously) when a layer must be paged in.
+    // The engine calls this (synchronously) to read a storage memory: paging a layer in, hashing.
     handle.setCopyIn((memory, src, dst, len) => {
       const t0 = performance.now();
       this.#bridgeFor().load(memory, src, dst, len);
@@ -305,16 +262,19 @@ export class LoadedModel {
     });
   }
 
-  #pageMs;
-
   #bridgeFor() {
     this.#bridge ??= createBridge(this.#runtime.bindings, this.#runtime.memory, this.#storage, detectFeatures());
     return this.#bridge;
   }
 
-  #live() {
-    if (!this.#handle) throw new Gguf64Error(ErrorCode.INVALID_ARGUMENT, 'the model was unloaded');
-    return this.#handle;
+  /** Runs `fn(handle)` on the live model, every error a Gguf64Error (UNLOADED once unloaded). */
+  #call(fn) {
+    if (!this.#handle) throw new Gguf64Error(ErrorCode.UNLOADED, 'the model was unloaded');
+    try {
+      return fn(this.#handle);
+    } catch (err) {
+      throw toGguf64Error(err);
+    }
   }
 
   /**
@@ -322,31 +282,35 @@ export class LoadedModel {
    * special-token text (e.g. `<|im_start|>`) into its id; both default to true, as llama.cpp does.
    * @returns {number[]}
    */
-  tokenize(text, { addSpecial = true, parseSpecial = true } = {}) {
-    return Array.from(this.#call(() => this.#live().tokenize(String(text), addSpecial, parseSpecial)));
+  tokenize(text, options) {
+    const { addSpecial = true, parseSpecial = true } = options ?? {};
+    return this.#call((h) => Array.from(h.tokenize(String(text), Boolean(addSpecial), Boolean(parseSpecial))));
   }
 
   /** The text of token ids (special tokens rendered only with `special: true`). */
-  detokenize(ids, { special = false } = {}) {
-    return this.#call(() => this.#live().detokenize(Uint32Array.from(ids), special));
+  detokenize(ids, options) {
+    const { special = false } = options ?? {};
+    return this.#call((h) => h.detokenize(tokenIds(ids), Boolean(special)));
   }
 
   /** The prompt text of `[{ role, content }]` in the model's own chat format. */
-  applyChatTemplate(messages, { addGenerationPrompt = true } = {}) {
-    return this.#call(() => this.#live().applyChatTemplate(messages, addGenerationPrompt));
+  applyChatTemplate(messages, options) {
+    const { addGenerationPrompt = true } = options ?? {};
+    return this.#call((h) => h.applyChatTemplate(messages, Boolean(addGenerationPrompt)));
   }
 
   /** Logits (a Float32Array of the vocabulary's size) after `ids`, from an empty context. */
   logits(ids) {
-    return this.#call(() => this.#live().logits(Uint32Array.from(ids)));
+    return this.#call((h) => h.logits(tokenIds(ids)));
   }
 
   /**
    * The prompt's token ids: `prompt` is text, `{ messages }` (formatted with the chat template),
    * or an array of ids. With `chat: true`, text becomes one user message.
    */
-  promptIds(prompt, { chat = false } = {}) {
-    if (Array.isArray(prompt) || prompt instanceof Uint32Array) return Array.from(prompt);
+  promptIds(prompt, options) {
+    const { chat = false } = options ?? {};
+    if (Array.isArray(prompt) || ArrayBuffer.isView(prompt)) return Array.from(this.#call(() => tokenIds(prompt, 'prompt')));
     if (prompt && typeof prompt === 'object' && Array.isArray(prompt.messages)) {
       return this.tokenize(this.applyChatTemplate(prompt.messages));
     }
@@ -357,28 +321,34 @@ export class LoadedModel {
   /**
    * Generates text, as an async iterator of pieces (whole characters). Options: `maxTokens`
    * (256), `temperature` (0 = greedy), `topK`, `topP`, `minP`, `repeatPenalty`, `repeatLastN`,
-   * `seed`, `stop` (strings), `ignoreEos`, `chat`, `signal`, `contextLength`, `reuse`. The
-   * prompt's cached prefix from the previous call is reused unless `reuse: false`. Between tokens
-   * the iterator yields to the event loop.
+   * `seed`, `stop` (strings), `ignoreEos`, `chat`, `signal`, `contextLength`, `reuse`. The KV
+   * cache is made once per context length; the prompt's prefix already in it (from the previous
+   * call) is reused unless `reuse: false`. Between tokens the iterator yields to the event loop.
    * Afterwards `lastGeneration` holds `{ promptIds, outputIds, text, finish, promptTokens,
-   * promptMs, decodeMs, promptTokS, decodeTokS }`.
+   * reusedTokens, kvCacheAllocations, promptMs, decodeMs, promptTokS, decodeTokS }`.
    * @returns {AsyncGenerator<string, void, void>}
    */
-  async *generate(prompt, options = {}) {
-    const { signal } = options;
-    const handle = this.#live();
-    if (options.contextLength) this.#call(() => handle.setContextLength(options.contextLength));
-    if (options.reuse === false) handle.resetContext();
-    const promptIds = this.promptIds(prompt, options);
-    const record = { promptIds, outputIds: [], text: '', finish: null, promptTokens: 0, promptMs: 0, decodeMs: 0, promptTokS: 0, decodeTokS: 0 };
+  async *generate(prompt, options) {
+    const opts = options ?? {};
+    const { signal } = opts;
+    if (opts.contextLength !== undefined) this.#call((h) => h.setContextLength(opts.contextLength));
+    if (opts.reuse === false) this.#call((h) => h.resetContext());
+    const promptIds = this.promptIds(prompt, opts);
+    const record = {
+      promptIds, outputIds: [], text: '', finish: null, promptTokens: 0, reusedTokens: 0, kvCacheAllocations: 0,
+      promptMs: 0, decodeMs: 0, promptTokS: 0, decodeTokS: 0,
+    };
     this.lastGeneration = record;
     if (signal?.aborted) {
       record.finish = 'aborted';
       return;
     }
     let t0 = performance.now();
-    record.promptTokens = this.#call(() => handle.begin(Uint32Array.from(promptIds), options));
+    const begun = this.#call((h) => h.begin(tokenIds(promptIds, 'prompt'), opts));
     record.promptMs = performance.now() - t0;
+    record.promptTokens = begun.evaluated;
+    record.reusedTokens = begun.reused;
+    record.kvCacheAllocations = this.#call((h) => h.contextsMade());
     record.promptTokS = record.promptTokens / (record.promptMs / 1000);
     let evaluated = 0;
     try {
@@ -388,7 +358,7 @@ export class LoadedModel {
           break;
         }
         t0 = performance.now();
-        const step = this.#call(() => handle.step());
+        const step = this.#call((h) => h.step());
         record.decodeMs += performance.now() - t0;
         if (!step.done) evaluated += 1;
         if (step.text) {
@@ -407,56 +377,34 @@ export class LoadedModel {
     } finally {
       // Also when the caller leaves the loop early (`break` in a for await): what was generated.
       record.finish ??= 'aborted';
-      record.outputIds = Array.from(handle.generatedIds());
+      if (this.#handle) record.outputIds = Array.from(this.#handle.generatedIds());
       record.decodeTokS = evaluated > 0 ? evaluated / (record.decodeMs / 1000) : 0;
     }
   }
 
-  /** Runs a wasm call, turning its errors into Gguf64Errors. */
-  #call(fn) {
-    try {
-      return fn();
-    } catch (err) {
-      throw toGguf64Error(err);
-    }
-  }
-
-  /** The seed's plain-text report: model analysis, memory plan, where each group lives. */
+  /** The plain-text report: model analysis, memory plan, where each group lives. */
   summary() {
-    return this.#handle.summary();
+    return this.#call((h) => h.summary());
   }
 
   /** SHA-256 over every tensor's bytes in header order, read back from memory (for verification). */
   tensorSha256() {
-    return this.#handle.tensorSha256((memory, offset, length) => new Uint8Array(this.#storage[memory].buffer, offset, length));
-  }
-
-  /**
-   * Makes layer `layer` usable from the main memory (paging it in from its storage memory if the
-   * layout pages) and pins it until `releaseLayer`. Returns `{ hit, address, bytes }`.
-   */
-  acquireLayer(layer) {
-    const access = this.#handle.acquireLayer(layer);
-    if (access.copy) {
-      const { memory, src, dst, len } = access.copy;
-      this.#bridgeFor().load(memory, src, dst, len);
-    }
-    return { hit: access.hit, address: access.address, bytes: access.bytes };
-  }
-
-  releaseLayer(layer) {
-    this.#handle.releaseLayer(layer);
+    return this.#call((h) => h.tensorSha256());
   }
 
   /** `{ hits, misses, prefetches, evictions, bytesPaged, pageMs, bridge }` for a paged layout, else undefined. */
   pagerStats() {
-    const stats = this.#handle.pagerStats();
+    const stats = this.#call((h) => h.pagerStats());
     return stats && { ...stats, pageMs: this.#pageMs, bridge: this.#bridge?.kind ?? null };
   }
 
-  /** SHA-256 of `length` bytes of the main memory at `address` (inside the model's weights). */
-  mainSha256(address, length) {
-    return this.#handle.mainSha256(address, length);
+  /** Test hooks (./testing.js): `acquireLayer(layer)`, `releaseLayer(layer)`, `mainSha256(address, length)`. */
+  [TESTING](method, args) {
+    if (!TESTING_METHODS.includes(method)) throw new Gguf64Error(ErrorCode.INVALID_ARGUMENT, `no test hook ${method}`);
+    return this.#call((h) => {
+      const value = h[method](...args);
+      return method === 'acquireLayer' ? { hit: value.hit, address: value.address, bytes: value.bytes } : value;
+    });
   }
 
   /** Frees the model's memory (the wasm memory keeps its size and reuses the space). */
@@ -466,6 +414,10 @@ export class LoadedModel {
     this.#storage = undefined;
     this.#bridge = undefined;
   }
+}
+
+for (const method of MODEL_METHODS) {
+  if (typeof LoadedModel.prototype[method] !== 'function') throw new Error(`LoadedModel lacks ${method}`);
 }
 
 /** Resolves on a fresh task (not a microtask), so a page can render between two tokens. */

@@ -4,7 +4,7 @@
 // (200): its first `position` bytes are skipped. A changed file (new ETag/Last-Modified) or too
 // many attempts without progress end in a typed error.
 
-import { ErrorCode, Gguf64Error } from './errors.js';
+import { ErrorCode, Gguf64Error, fetchOrFail } from './errors.js';
 import { contentRangeTotal } from './range.js';
 
 const DEFAULT_RETRY = { attempts: 5, baseDelayMs: 250 };
@@ -82,7 +82,7 @@ export class ResumableBody {
 
   /** The first request; throws HTTP_STATUS for a non-2xx answer. */
   async open() {
-    const response = await fetch(this.#url, { signal: this.#signal, cache: 'no-store' });
+    const response = await fetchOrFail(this.#url, { signal: this.#signal, cache: 'no-store' });
     this.#check(response, 0);
     this.#validator = response.headers.get('etag') ?? response.headers.get('last-modified') ?? undefined;
     if (!response.headers.get('content-encoding')) {

@@ -13,7 +13,10 @@ import { ResumableBody } from './resume.js';
 export async function openSource(source, options) {
   if (typeof Blob !== 'undefined' && source instanceof Blob) {
     const reader = source.stream().getReader();
-    return { length: source.size, fromCache: 0, read: () => reader.read(), cancel: () => reader.cancel().catch(() => {}), finish: async () => {} };
+    const read = () => reader.read().catch((err) => {
+      throw new Gguf64Error(ErrorCode.READ_FAILED, `reading the file failed: ${err?.message ?? err}`, { cause: err });
+    });
+    return { length: source.size, fromCache: 0, read, cancel: () => reader.cancel().catch(() => {}), finish: async () => {} };
   }
   const url = new URL(String(source), globalThis.location?.href).href;
   if (!options.useCache || !cache.available) return networkSource(url, options);

@@ -7,15 +7,10 @@
 // Worker -> page: { id, type: 'event', event } (progress, generated pieces), then
 //                 { id, type: 'result', value } or { id, type: 'error', error }.
 
+import { MODEL_METHODS, TESTING, TESTING_METHODS } from './api.js';
 import { ErrorCode, Gguf64Error } from './errors.js';
 import { inspect, loadModel } from './index.js';
 import { errorToWire } from './wire.js';
-
-/** Methods of LoadedModel the page may call, with their arguments as given. */
-const METHODS = new Set([
-  'summary', 'tokenize', 'detokenize', 'applyChatTemplate', 'logits', 'promptIds',
-  'tensorSha256', 'acquireLayer', 'releaseLayer', 'pagerStats', 'mainSha256',
-]);
 
 let model;
 let queue = Promise.resolve();
@@ -44,17 +39,18 @@ async function run(request, signal) {
   const { id, op } = request;
   if (op === 'load') return { value: await load(id, request, signal) };
   if (op === 'inspect') return { value: await inspect(request.url, { ...request.options, signal }) };
-  if (!model) throw new Gguf64Error(ErrorCode.INVALID_ARGUMENT, 'the model was unloaded');
+  if (!model) throw new Gguf64Error(ErrorCode.UNLOADED, 'the model was unloaded');
   if (op === 'generate') return { value: await generate(id, request, signal) };
   if (op === 'unload') {
     model.unload();
     model = undefined;
     return { value: null };
   }
-  if (op === 'call' && METHODS.has(request.method)) {
+  if (op === 'call' && MODEL_METHODS.includes(request.method)) {
     const value = await model[request.method](...request.args);
     return { value, transfer: value instanceof Float32Array ? [value.buffer] : [] };
   }
+  if (op === 'testing' && TESTING_METHODS.includes(request.method)) return { value: model[TESTING](request.method, request.args) };
   throw new Gguf64Error(ErrorCode.INVALID_ARGUMENT, `unknown request ${op} ${request.method ?? ''}`);
 }
 

@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use crate::error_code::ErrorCode;
 use crate::gguf::{GgufError, SplitError};
 use crate::memory::{AllocError, GroupError, PlanError};
 
@@ -40,22 +41,22 @@ pub enum LoadError {
 }
 
 impl LoadError {
-    /// A stable identifier for programs (the JS error's `code`).
-    pub fn code(&self) -> &'static str {
+    /// What kind of failure this is, for programs (the JS error's `code`).
+    pub fn code(&self) -> ErrorCode {
         match self {
-            LoadError::Gguf(_) => "GGUF_INVALID",
-            LoadError::Split(_) => "SPLIT_INVALID",
-            LoadError::NoSuchPart { .. } | LoadError::NotPlanned { .. } => "INTERNAL",
-            LoadError::Groups(_) => "GGUF_INVALID",
-            LoadError::Plan(_) => "DOES_NOT_FIT",
-            LoadError::HeaderTooLarge { .. } => "HEADER_TOO_LARGE",
-            LoadError::Truncated { .. } => "TRUNCATED",
-            LoadError::TrailingBytes { .. } => "TRAILING_BYTES",
-            LoadError::LengthMismatch { .. } => "LENGTH_MISMATCH",
-            LoadError::OutOfMemory { .. } => "OUT_OF_MEMORY",
-            LoadError::DigestMismatch { .. } => "INTEGRITY",
-            LoadError::CommitTooLarge { .. } => "INTERNAL",
-            LoadError::Read { .. } => "READ_FAILED",
+            LoadError::Gguf(_) => ErrorCode::GgufInvalid,
+            LoadError::Split(_) => ErrorCode::SplitInvalid,
+            LoadError::NoSuchPart { .. } | LoadError::NotPlanned { .. } => ErrorCode::Internal,
+            LoadError::Groups(_) => ErrorCode::GgufInvalid,
+            LoadError::Plan(_) => ErrorCode::DoesNotFit,
+            LoadError::HeaderTooLarge { .. } => ErrorCode::HeaderTooLarge,
+            LoadError::Truncated { .. } => ErrorCode::Truncated,
+            LoadError::TrailingBytes { .. } => ErrorCode::TrailingBytes,
+            LoadError::LengthMismatch { .. } => ErrorCode::LengthMismatch,
+            LoadError::OutOfMemory { .. } => ErrorCode::OutOfMemory,
+            LoadError::DigestMismatch { .. } => ErrorCode::Integrity,
+            LoadError::CommitTooLarge { .. } => ErrorCode::Internal,
+            LoadError::Read { .. } => ErrorCode::ReadFailed,
         }
     }
 }

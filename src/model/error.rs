@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use crate::error_code::ErrorCode;
 use crate::gguf::GgmlType;
 use crate::quant::QuantError;
 
@@ -31,16 +32,16 @@ pub enum ModelError {
 }
 
 impl ModelError {
-    /// A stable identifier for programs (the JS error's `code`).
-    pub fn code(&self) -> &'static str {
+    /// What kind of failure this is, for programs (the JS error's `code`).
+    pub fn code(&self) -> ErrorCode {
         match self {
-            ModelError::MissingTensor { .. } | ModelError::BadShape { .. } | ModelError::UnsupportedType { .. } => "MODEL_UNSUPPORTED",
-            ModelError::Kernel { .. } => "MODEL_UNSUPPORTED",
-            ModelError::Unsupported { .. } => "MODEL_UNSUPPORTED",
-            ModelError::TokenOutOfRange { .. } | ModelError::InvalidArgument { .. } => "INVALID_ARGUMENT",
-            ModelError::ContextFull { .. } => "CONTEXT_FULL",
-            ModelError::OutOfMemory { .. } => "OUT_OF_MEMORY",
-            ModelError::Page { .. } => "PAGE_FAILED",
+            ModelError::MissingTensor { .. } | ModelError::BadShape { .. } | ModelError::UnsupportedType { .. } => ErrorCode::ModelUnsupported,
+            ModelError::Kernel { .. } => ErrorCode::ModelUnsupported,
+            ModelError::Unsupported { .. } => ErrorCode::ModelUnsupported,
+            ModelError::TokenOutOfRange { .. } | ModelError::InvalidArgument { .. } => ErrorCode::InvalidArgument,
+            ModelError::ContextFull { .. } => ErrorCode::ContextFull,
+            ModelError::OutOfMemory { .. } => ErrorCode::OutOfMemory,
+            ModelError::Page { .. } => ErrorCode::PageFailed,
         }
     }
 }

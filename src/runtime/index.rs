@@ -24,8 +24,9 @@ pub struct TensorEntry {
     pub n_bytes: u64,
 }
 
-/// Every tensor a model's forward pass reads, checked against its config.
-#[derive(Clone, Debug)]
+/// Every tensor a model's forward pass reads, checked against its config. The empty index
+/// (`default`) serves paging alone, which reads no tensor.
+#[derive(Clone, Debug, Default)]
 pub struct TensorIndex {
     entries: HashMap<TensorId, TensorEntry>,
 }

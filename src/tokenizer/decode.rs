@@ -4,8 +4,9 @@
 use std::borrow::Borrow;
 
 use super::Tokenizer;
+use super::attr;
 use super::byte_level;
-use super::vocab::{Model, Vocab, attr};
+use super::vocab::{Model, Vocab};
 
 /// Hostile-input cap: a byte-level token full of characters outside GPT-2's alphabet decodes to
 /// one `[UNK_BYTE_0x..<text>]` marker per character (llama.cpp's spelling), which is quadratic

@@ -7,8 +7,9 @@
 //! which agrees with llama.cpp on both test models (SmolLM2: `<|endoftext|>` = 0 over
 //! `<|im_end|>` = 2 as end of turn).
 
+use super::attr;
+use super::special_ids::SpecialIds;
 use super::table::TokenTable;
-use super::vocab::{SpecialIds, attr};
 
 const EOT: &[&str] = &[
     "<|eot_id|>",

@@ -16,6 +16,7 @@
 //! (hostile metadata gives a `TokenizerError`, never a panic); encoding is then
 //! O(n log n) in the input length.
 
+pub mod attr;
 mod bpe;
 mod byte_level;
 mod chat;
@@ -25,6 +26,7 @@ mod error;
 mod meta;
 mod pretokenize;
 mod special;
+mod special_ids;
 mod spm;
 mod table;
 mod unicode;
@@ -37,7 +39,7 @@ mod tests;
 pub use chat::{ChatMessage, ChatTemplate};
 pub use decode::StreamDecoder;
 pub use error::TokenizerError;
-pub use vocab::{SpecialIds, attr};
+pub use special_ids::SpecialIds;
 
 use crate::gguf::{Header, Metadata};
 use special::{Fragment, SpecialTokens};

@@ -13,7 +13,8 @@
 //! all special texts first finds which of them occur at all; only those are applied, in
 //! llama.cpp's order, which gives the same fragments.
 
-use super::vocab::{Vocab, attr};
+use super::attr;
+use super::vocab::Vocab;
 
 /// A piece of the input: raw text (a byte range) or a special token.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,28 +1,15 @@
 //! The vocabulary as llama.cpp loads it (`llama_vocab::impl::load`): token texts, scores and
 //! attributes, the tokenizer model and its flags, and the special token ids.
 
+use super::attr;
 use super::bpe::Merges;
 use super::detect;
 use super::error::TokenizerError;
 use super::meta;
 use super::pretokenize::PreTokenizer;
+use super::special_ids::SpecialIds;
 use super::table::TokenTable;
 use crate::gguf::Metadata;
-
-/// Token attribute bits (llama.cpp's `llama_token_attr`).
-pub mod attr {
-    pub const UNDEFINED: u32 = 0;
-    pub const UNKNOWN: u32 = 1 << 0;
-    pub const UNUSED: u32 = 1 << 1;
-    pub const NORMAL: u32 = 1 << 2;
-    pub const CONTROL: u32 = 1 << 3;
-    pub const USER_DEFINED: u32 = 1 << 4;
-    pub const BYTE: u32 = 1 << 5;
-    pub const NORMALIZED: u32 = 1 << 6;
-    pub const LSTRIP: u32 = 1 << 7;
-    pub const RSTRIP: u32 = 1 << 8;
-    pub const SINGLE_WORD: u32 = 1 << 9;
-}
 
 /// The attribute of a `tokenizer.ggml.token_type` value (1 normal, 2 unknown, 3 control,
 /// 4 user-defined, 5 unused, 6 byte; anything else undefined).
@@ -36,29 +23,6 @@ fn attr_of_type(t: i32) -> u32 {
         6 => attr::BYTE,
         _ => attr::UNDEFINED,
     }
-}
-
-/// The special token ids, `None` where the model has none.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct SpecialIds {
-    pub bos: Option<u32>,
-    pub eos: Option<u32>,
-    /// End of turn (`<|im_end|>`, `<end_of_turn>`, ...).
-    pub eot: Option<u32>,
-    /// End of message (`<|eom_id|>`).
-    pub eom: Option<u32>,
-    pub unk: Option<u32>,
-    pub sep: Option<u32>,
-    pub pad: Option<u32>,
-    pub mask: Option<u32>,
-    pub fim_pre: Option<u32>,
-    pub fim_suf: Option<u32>,
-    pub fim_mid: Option<u32>,
-    pub fim_pad: Option<u32>,
-    pub fim_rep: Option<u32>,
-    pub fim_sep: Option<u32>,
-    /// The newline token (SPM: the byte token of `\n`; BPE: the first token of "\n").
-    pub nl: Option<u32>,
 }
 
 /// Which text tokenizer the vocabulary uses.

@@ -4,6 +4,7 @@
 use js_sys::{Array as JsArray, Object, Reflect};
 use wasm_bindgen::prelude::*;
 
+use crate::error_code::ErrorCode;
 use crate::gguf::{Array, Header, HeaderParser, Limits, Step, Value};
 use crate::memory::plan::MemoryPlan;
 use crate::memory::Groups;
@@ -56,9 +57,10 @@ impl HeaderInspector {
 
     /// The report: `{ ggufVersion, alignment, dataOffset, fileBytes, metadata, tensors, config,
     /// layout }`; `config` and `layout` are `{ error }` objects when they cannot be made.
-    pub fn report(&self, shard_cap: Option<f64>, memory_budget: Option<f64>, layout: Option<String>, working_set: Option<u32>) -> Result<Object, JsValue> {
-        let h = self.header.as_ref().ok_or_else(|| error::js_error("INTERNAL", "the header is not complete yet", &[]))?;
-        let limits = super::plan_limits(shard_cap, memory_budget, layout, working_set)?;
+    /// `plan`: `{ shardCap, memoryBudget, layout, workingSetLayers }`, as for a load.
+    pub fn report(&self, plan: &JsValue) -> Result<Object, JsValue> {
+        let h = self.header.as_ref().ok_or_else(|| error::js_error(ErrorCode::Internal, "the header is not complete yet", &[]))?;
+        let limits = super::options::plan_limits(plan)?;
         let obj = Object::new();
         set(&obj, "ggufVersion", h.version.into());
         set(&obj, "alignment", (h.alignment as f64).into());

@@ -15,7 +15,7 @@ after(() => session?.close());
 
 test('bridge copies between memory64 memories above 4 GiB, both ways, in both kinds', { timeout: 120_000 }, async () => {
   const result = await page.evaluate(async () => {
-    const { bindings } = await window.gguf64.runtimeFor('wasm64');
+    const { bindings } = await window.gguf64testing.runtimeFor('wasm64');
     const bytes = bindings.bridgeModule(2);
     const valid = WebAssembly.validate(bytes);
     const GiB = 2 ** 30;
@@ -25,7 +25,7 @@ test('bridge copies between memory64 memories above 4 GiB, both ways, in both ki
     const s2 = new WebAssembly.Memory({ address: 'i64', initial: pages(4.5 * GiB), maximum: pages(5 * GiB) });
     const out = { valid };
     for (const features of [{ multiMemory: true }, { multiMemory: false }]) {
-      const bridge = window.gguf64.createBridge(bindings, main, [undefined, s1, s2], features);
+      const bridge = window.gguf64testing.createBridge(bindings, main, [undefined, s1, s2], features);
       const src = 4 * GiB + 12345; // in s2, past 4 GiB
       const dst = 4 * GiB + 777;   // in main, past 4 GiB
       const len = 3 << 20;

@@ -18,17 +18,18 @@ after(() => session?.close());
 test('layers paged through two slots equal the resident layers, pass after pass', { timeout: 120_000 }, async () => {
   const result = await page.evaluate(async (url) => {
     const g = window.gguf64;
+    const { acquireLayer, mainSha256, releaseLayer } = window.gguf64testing;
     const digests = async (options, passes) => {
       const m = await g.loadModel(url, { cache: false, ...options });
       const out = [];
       for (let pass = 0; pass < passes; pass++) {
         for (let layer = 0; layer < m.info.nLayers; layer++) {
-          const { address, bytes } = m.acquireLayer(layer);
-          out.push(m.mainSha256(address, bytes));
-          m.releaseLayer(layer);
+          const { address, bytes } = acquireLayer(m, layer);
+          out.push(mainSha256(m, address, bytes));
+          releaseLayer(m, layer);
         }
       }
-      const again = m.acquireLayer(m.info.nLayers - 1);
+      const again = acquireLayer(m, m.info.nLayers - 1);
       const stats = m.pagerStats();
       m.unload();
       return { out, kind: m.info.layout.kind, slots: m.info.layout.workingSetLayers, stats, againHit: again.hit };

@@ -6,24 +6,10 @@ use core::arch::wasm32::*;
 #[cfg(target_arch = "wasm64")]
 use core::arch::wasm64::*;
 
-use super::dot::q5k_bit;
-use super::{emit16, fifth_bits, load, load32, nibbles, store};
+use super::unpack::{f16x4_to_f32, fifth_bits, nibbles, q5k_bit, q6_groups};
+use super::{emit16, load, load32, store};
 use crate::quant::blocks::*;
 use crate::quant::scalar;
-
-/// Four f16 bit patterns (u32 lanes) as f32, exactly as `f16_le` (and `half`) converts them:
-/// finite values by one exact power-of-two product, infinities kept, NaNs quieted.
-#[inline(always)]
-pub(crate) fn f16x4_to_f32(h: v128) -> v128 {
-    let sign = i32x4_shl(v128_and(h, u32x4_splat(0x8000)), 16);
-    let abs = v128_and(h, u32x4_splat(0x7FFF));
-    let shifted = i32x4_shl(abs, 13);
-    let finite = f32x4_mul(shifted, f32x4_splat(F16_RESCALE));
-    let nan = i32x4_gt(abs, u32x4_splat(0x7C00));
-    let special = v128_or(v128_or(shifted, u32x4_splat(0x7F80_0000)), v128_and(nan, u32x4_splat(0x0040_0000)));
-    let is_special = i32x4_ge(abs, u32x4_splat(0x7C00));
-    v128_or(v128_bitselect(special, finite, is_special), sign)
-}
 
 /// F32 weights: a copy.
 pub fn dequantize_f32(w: &[BlockF32], out: &mut [f32]) {
@@ -157,33 +143,6 @@ pub fn dequantize_q5_k(w: &[BlockQ5K], out: &mut [f32]) {
             emit16(&mut o[first + 2], hi, |v| f32x4_sub(f32x4_mul(v, d2), m2));
         }
     }
-}
-
-/// The sixteen 16-element groups of a Q6_K super-block as centred i8 lanes (q - 32), in
-/// element order.
-#[inline(always)]
-pub(crate) fn q6_groups(b: &BlockQ6K) -> [v128; 16] {
-    let ql = b.ql.as_chunks::<16>().0;
-    let qh = b.qh.as_chunks::<16>().0;
-    let (m4, m2, c32) = (u8x16_splat(0x0F), u8x16_splat(0x30), i8x16_splat(32));
-    let mut g = [i8x16_splat(0); 16];
-    for half in 0..2 {
-        for c in 0..2 {
-            // Elements 128 half + 32 k + 16 c + (0..16), k = 0..4.
-            let h = load(&qh[2 * half + c]);
-            let (la, lb) = (load(&ql[4 * half + c]), load(&ql[4 * half + 2 + c]));
-            let q = [
-                v128_or(v128_and(la, m4), v128_and(i8x16_shl(h, 4), m2)),
-                v128_or(v128_and(lb, m4), v128_and(i8x16_shl(h, 2), m2)),
-                v128_or(u8x16_shr(la, 4), v128_and(h, m2)),
-                v128_or(u8x16_shr(lb, 4), v128_and(u8x16_shr(h, 2), m2)),
-            ];
-            for (k, q) in q.into_iter().enumerate() {
-                g[8 * half + 2 * k + c] = i8x16_sub(q, c32);
-            }
-        }
-    }
-    g
 }
 
 /// Q6_K super-blocks.

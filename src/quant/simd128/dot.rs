@@ -7,8 +7,8 @@ use core::arch::wasm32::*;
 #[cfg(target_arch = "wasm64")]
 use core::arch::wasm64::*;
 
-use super::dequant::{f16x4_to_f32, q6_groups};
-use super::{dot_i8_i32, fifth_bits, halves, hsum_f32, hsum_i32, load, load32, mul_i8_i16, nibbles};
+use super::unpack::{f16x4_to_f32, fifth_bits, nibbles, q5k_bit, q6_groups};
+use super::{dot_i8_i32, halves, hsum_f32, hsum_i32, load, load32, mul_i8_i16};
 use crate::quant::ActBlock;
 use crate::quant::blocks::*;
 use crate::quant::scalar;
@@ -342,12 +342,6 @@ pub fn tile_q4_k_q8_k<const R: usize, const N: usize>(
 /// Q4_K weights · Q8_K activation.
 pub fn vec_dot_q4_k_q8_k(w: &[BlockQ4K], x: &[BlockQ8K]) -> f32 {
     tile_q4_k_q8_k([w], [x], [&[]])[0][0]
-}
-
-/// The fifth bit of sub-block `s` of a Q5_K super-block, from 16 bytes of qh, as 0x10 / 0 lanes.
-#[inline(always)]
-pub(crate) fn q5k_bit(h: v128, s: u32) -> v128 {
-    v128_and(i8x16_shl(u8x16_shr(h, s), 4), u8x16_splat(0x10))
 }
 
 /// Q5_K weights · Q8_K activations, `R` rows by `N` activations.

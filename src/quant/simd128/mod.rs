@@ -15,6 +15,7 @@ use core::arch::wasm64::*;
 
 mod dequant;
 mod dot;
+mod unpack;
 #[cfg(test)]
 mod tests;
 
@@ -89,24 +90,6 @@ pub(crate) fn hsum_f32(v: v128) -> f32 {
 pub(crate) fn halves(qs: &[i8; 32]) -> (v128, v128) {
     let c = qs.as_chunks::<16>().0;
     (load(&c[0]), load(&c[1]))
-}
-
-/// Low nibbles and high nibbles of 16 bytes, as unsigned lanes 0..16.
-#[inline(always)]
-pub(crate) fn nibbles(raw: v128) -> (v128, v128) {
-    (v128_and(raw, u8x16_splat(0x0F)), u8x16_shr(raw, 4))
-}
-
-/// The fifth bits of a Q5 block as 0x10 / 0 byte lanes: elements 0..16 and 16..32 (bit j of
-/// `qh` belongs to element j).
-#[inline(always)]
-pub(crate) fn fifth_bits(qh: [u8; 4]) -> (v128, v128) {
-    let v = u32x4_splat(u32::from_le_bytes(qh));
-    let lo = i8x16_shuffle::<0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1>(v, v);
-    let hi = i8x16_shuffle::<2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3>(v, v);
-    let bit = u8x16(1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128);
-    let select = |x: v128| v128_and(i8x16_eq(v128_and(x, bit), bit), u8x16_splat(0x10));
-    (select(lo), select(hi))
 }
 
 /// Converts 16 i8 lanes to f32, maps each group of four through `f`, stores the 16 floats.

@@ -1,0 +1,75 @@
+//! The quants of a block as v128 lanes, one function per packing (and the f16 widening); shared
+//! by the SIMD128 dequantization and dot products, as `scalar::unpack` is by the scalar ones.
+
+#[cfg(target_arch = "wasm32")]
+use core::arch::wasm32::*;
+#[cfg(target_arch = "wasm64")]
+use core::arch::wasm64::*;
+
+use super::load;
+use crate::quant::blocks::*;
+
+/// Low nibbles and high nibbles of 16 bytes, as unsigned lanes 0..16.
+#[inline(always)]
+pub(crate) fn nibbles(raw: v128) -> (v128, v128) {
+    (v128_and(raw, u8x16_splat(0x0F)), u8x16_shr(raw, 4))
+}
+
+/// The fifth bits of a Q5 block as 0x10 / 0 byte lanes: elements 0..16 and 16..32 (bit j of
+/// `qh` belongs to element j).
+#[inline(always)]
+pub(crate) fn fifth_bits(qh: [u8; 4]) -> (v128, v128) {
+    let v = u32x4_splat(u32::from_le_bytes(qh));
+    let lo = i8x16_shuffle::<0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1>(v, v);
+    let hi = i8x16_shuffle::<2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3>(v, v);
+    let bit = u8x16(1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128);
+    let select = |x: v128| v128_and(i8x16_eq(v128_and(x, bit), bit), u8x16_splat(0x10));
+    (select(lo), select(hi))
+}
+
+/// The fifth bit of sub-block `s` of a Q5_K super-block, from 16 bytes of qh, as 0x10 / 0 lanes.
+#[inline(always)]
+pub(crate) fn q5k_bit(h: v128, s: u32) -> v128 {
+    v128_and(i8x16_shl(u8x16_shr(h, s), 4), u8x16_splat(0x10))
+}
+
+/// The sixteen 16-element groups of a Q6_K super-block as centred i8 lanes (q - 32), in
+/// element order.
+#[inline(always)]
+pub(crate) fn q6_groups(b: &BlockQ6K) -> [v128; 16] {
+    let ql = b.ql.as_chunks::<16>().0;
+    let qh = b.qh.as_chunks::<16>().0;
+    let (m4, m2, c32) = (u8x16_splat(0x0F), u8x16_splat(0x30), i8x16_splat(32));
+    let mut g = [i8x16_splat(0); 16];
+    for half in 0..2 {
+        for c in 0..2 {
+            // Elements 128 half + 32 k + 16 c + (0..16), k = 0..4.
+            let h = load(&qh[2 * half + c]);
+            let (la, lb) = (load(&ql[4 * half + c]), load(&ql[4 * half + 2 + c]));
+            let q = [
+                v128_or(v128_and(la, m4), v128_and(i8x16_shl(h, 4), m2)),
+                v128_or(v128_and(lb, m4), v128_and(i8x16_shl(h, 2), m2)),
+                v128_or(u8x16_shr(la, 4), v128_and(h, m2)),
+                v128_or(u8x16_shr(lb, 4), v128_and(u8x16_shr(h, 2), m2)),
+            ];
+            for (k, q) in q.into_iter().enumerate() {
+                g[8 * half + 2 * k + c] = i8x16_sub(q, c32);
+            }
+        }
+    }
+    g
+}
+
+/// Four f16 bit patterns (u32 lanes) as f32, exactly as `f16_le` (and `half`) converts them:
+/// finite values by one exact power-of-two product, infinities kept, NaNs quieted.
+#[inline(always)]
+pub(crate) fn f16x4_to_f32(h: v128) -> v128 {
+    let sign = i32x4_shl(v128_and(h, u32x4_splat(0x8000)), 16);
+    let abs = v128_and(h, u32x4_splat(0x7FFF));
+    let shifted = i32x4_shl(abs, 13);
+    let finite = f32x4_mul(shifted, f32x4_splat(F16_RESCALE));
+    let nan = i32x4_gt(abs, u32x4_splat(0x7C00));
+    let special = v128_or(v128_or(shifted, u32x4_splat(0x7F80_0000)), v128_and(nan, u32x4_splat(0x0040_0000)));
+    let is_special = i32x4_ge(abs, u32x4_splat(0x7C00));
+    v128_or(v128_bitselect(special, finite, is_special), sign)
+}

@@ -1,0 +1,189 @@
+//! `Model`: a loaded model for the JS shim, a thin wrapper of the core `Engine`. Arguments are
+//! converted here and errors mapped (`error`); everything else is the engine's.
+
+use js_sys::{Array, Function, Object, Reflect};
+use wasm_bindgen::prelude::*;
+
+use super::error::{engine_error, invalid};
+use super::{object, options, report};
+use crate::engine::Engine;
+use crate::loader::LoadedModel;
+use crate::runtime::StorageHost;
+use crate::tokenizer::ChatMessage;
+
+/// The storage memories, which only JS reaches: `copyIn(memory, src, dst, len)` copies `len`
+/// bytes from storage memory `memory` at `src` to address `dst` of this module's memory (the
+/// multi-memory bridge). A layout without storage memories never calls it.
+#[derive(Default)]
+struct JsStorage {
+    copy_in: Option<Function>,
+}
+
+impl StorageHost for JsStorage {
+    fn copy_in(&mut self, memory: u32, src: u64, dst: &mut [u8]) -> std::result::Result<(), String> {
+        let copy = self.copy_in.as_ref().ok_or("no copy function was set (setCopyIn)")?;
+        let args = Array::of4(&memory.into(), &(src as f64).into(), &(dst.as_mut_ptr() as usize as f64).into(), &(dst.len() as f64).into());
+        copy.apply(&JsValue::NULL, &args).map(|_| ()).map_err(|e| e.as_string().or_else(|| Reflect::get(&e, &"message".into()).ok()?.as_string()).unwrap_or_else(|| format!("{e:?}")))
+    }
+}
+
+type Result<T> = std::result::Result<T, JsValue>;
+
+/// A model whose file is completely in memory.
+#[wasm_bindgen]
+pub struct Model {
+    engine: Engine<JsStorage>,
+}
+
+impl Model {
+    pub(super) fn new(loaded: LoadedModel) -> Model {
+        Model { engine: Engine::new(loaded, JsStorage::default()) }
+    }
+
+    /// Address of the main weight block in this module's memory.
+    fn base(&self) -> f64 {
+        self.engine.model().placed.main.as_slice().as_ptr() as usize as f64
+    }
+}
+
+#[wasm_bindgen]
+impl Model {
+    /// What the header and the plan say: see `report::model_info`.
+    pub fn info(&self) -> Object {
+        report::model_info(self.engine.model())
+    }
+
+    /// The plain-text report of the model and its memory.
+    pub fn summary(&self) -> String {
+        self.engine.summary()
+    }
+
+    /// Sets the function that copies from the storage memories (see `JsStorage`).
+    #[wasm_bindgen(js_name = setCopyIn)]
+    pub fn set_copy_in(&mut self, copy: Function) {
+        self.engine.host_mut().copy_in = Some(copy);
+    }
+
+    /// Sets the context length; the length in force already changes nothing.
+    #[wasm_bindgen(js_name = setContextLength)]
+    pub fn set_context_length(&mut self, n_ctx: f64) -> Result<()> {
+        let n = options::whole("contextLength", n_ctx)?;
+        self.engine.set_context_length(n as usize).map_err(engine_error)
+    }
+
+    #[wasm_bindgen(js_name = contextLength)]
+    pub fn context_length(&mut self) -> Result<u32> {
+        self.engine.context_length().map(|n| n as u32).map_err(engine_error)
+    }
+
+    /// Bytes of the KV cache once made.
+    #[wasm_bindgen(js_name = kvCacheBytes)]
+    pub fn kv_cache_bytes(&self) -> f64 {
+        self.engine.kv_cache_bytes() as f64
+    }
+
+    /// How many KV caches were allocated so far (one per context length used).
+    #[wasm_bindgen(js_name = contextsMade)]
+    pub fn contexts_made(&self) -> u32 {
+        self.engine.contexts_made()
+    }
+
+    pub fn tokenize(&mut self, text: &str, add_special: bool, parse_special: bool) -> Result<Vec<u32>> {
+        self.engine.tokenize(text, add_special, parse_special).map_err(engine_error)
+    }
+
+    pub fn detokenize(&mut self, ids: &[u32], special: bool) -> Result<String> {
+        self.engine.detokenize(ids, special).map_err(engine_error)
+    }
+
+    /// The prompt text of `messages` (`[{ role, content }]`) in the model's chat format.
+    #[wasm_bindgen(js_name = applyChatTemplate)]
+    pub fn apply_chat_template(&mut self, messages: &JsValue, add_generation_prompt: bool) -> Result<String> {
+        if !Array::is_array(messages) {
+            return Err(invalid("messages must be an array of { role, content }"));
+        }
+        let mut list = Vec::new();
+        for m in Array::from(messages).iter() {
+            let text = |k: &str| Reflect::get(&m, &k.into()).ok().and_then(|v| v.as_string());
+            let (Some(role), Some(content)) = (text("role"), text("content")) else {
+                return Err(invalid("each message needs a string role and content"));
+            };
+            list.push(ChatMessage::new(&role, &content));
+        }
+        self.engine.apply_chat_template(&list, add_generation_prompt).map_err(engine_error)
+    }
+
+    /// The logits after evaluating `ids` from an empty context.
+    pub fn logits(&mut self, ids: &[u32]) -> Result<Vec<f32>> {
+        self.engine.logits(ids).map_err(engine_error)
+    }
+
+    /// Evaluates the prompt `ids` (reusing the cached prefix) and prepares generation with
+    /// `options` (see `options::generate_options`). Returns `{ evaluated, reused }`.
+    pub fn begin(&mut self, ids: &[u32], generate: &JsValue) -> Result<Object> {
+        let begun = self.engine.begin(ids, options::generate_options(generate)?).map_err(engine_error)?;
+        Ok(object(&[("evaluated", (begun.evaluated as f64).into()), ("reused", (begun.reused as f64).into())]))
+    }
+
+    /// Generates one token: `{ token, text, done, finish }` (`finish` once done: "length",
+    /// "end_of_generation", "stop_string" or "context_full").
+    pub fn step(&mut self) -> Result<Object> {
+        let step = self.engine.step().map_err(engine_error)?;
+        Ok(object(&[
+            ("token", step.token.map_or(JsValue::NULL, JsValue::from)),
+            ("text", step.text.into()),
+            ("done", step.finish.is_some().into()),
+            ("finish", step.finish.map_or(JsValue::NULL, |f| f.name().into())),
+        ]))
+    }
+
+    /// Forgets the conversation: the next prompt is evaluated from the start.
+    #[wasm_bindgen(js_name = resetContext)]
+    pub fn reset_context(&mut self) {
+        self.engine.reset_context();
+    }
+
+    #[wasm_bindgen(js_name = generatedIds)]
+    pub fn generated_ids(&self) -> Vec<u32> {
+        self.engine.generated_ids().to_vec()
+    }
+
+    #[wasm_bindgen(js_name = endOfGenerationIds)]
+    pub fn end_of_generation_ids(&mut self) -> Result<Vec<u32>> {
+        self.engine.end_of_generation_ids().map_err(engine_error)
+    }
+
+    /// Makes layer `layer` usable from the main memory and pins it until `releaseLayer`:
+    /// `{ hit, address, bytes }`, `address` in this module's memory.
+    #[wasm_bindgen(js_name = acquireLayer)]
+    pub fn acquire_layer(&mut self, layer: u32) -> Result<Object> {
+        let a = self.engine.acquire_layer(layer).map_err(engine_error)?;
+        Ok(object(&[("hit", a.hit.into()), ("address", (self.base() + a.offset as f64).into()), ("bytes", (a.bytes as f64).into())]))
+    }
+
+    #[wasm_bindgen(js_name = releaseLayer)]
+    pub fn release_layer(&mut self, layer: u32) {
+        self.engine.release_layer(layer);
+    }
+
+    /// `{ hits, misses, prefetches, evictions, bytesPaged }`, or `undefined` when nothing pages.
+    #[wasm_bindgen(js_name = pagerStats)]
+    pub fn pager_stats(&self) -> Option<Object> {
+        let s = self.engine.pager_stats()?;
+        let n = |v: u64| JsValue::from(v as f64);
+        Some(object(&[("hits", n(s.hits)), ("misses", n(s.misses)), ("prefetches", n(s.prefetches)), ("evictions", n(s.evictions)), ("bytesPaged", n(s.bytes_paged))]))
+    }
+
+    /// SHA-256 of `len` bytes at `address` of this module's memory, inside the model's weights.
+    #[wasm_bindgen(js_name = mainSha256)]
+    pub fn main_sha256(&self, address: f64, len: f64) -> Result<String> {
+        let offset = options::whole("address", address - self.base())?;
+        self.engine.main_sha256(offset, options::whole("len", len)?).map_err(engine_error)
+    }
+
+    /// SHA-256 over the bytes of every tensor, in header order, read back from where they live.
+    #[wasm_bindgen(js_name = tensorSha256)]
+    pub fn tensor_sha256(&mut self) -> Result<String> {
+        self.engine.tensor_sha256().map_err(engine_error)
+    }
+}
