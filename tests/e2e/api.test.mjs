@@ -39,7 +39,10 @@ test('only a failed fetch is NETWORK: a TypeError of our own is INTERNAL', async
   assert.equal(toGguf64Error(abort).code, ErrorCode.ABORTED);
   // A port nobody listens on: fetch itself fails.
   const port = await new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => s.close(() => resolve(s.address().port)));
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port: free } = s.address();
+      s.close(() => resolve(free));
+    });
   });
   const err = await fetchOrFail(`http://127.0.0.1:${port}/model.gguf`).catch((e) => e);
   assert.equal(err.code, ErrorCode.NETWORK);
@@ -56,7 +59,7 @@ before(async () => {
 after(() => session?.close());
 
 /** In the page: every API method of `m` called after unload, with the code each failed with. */
-async function codesAfterUnload(kind, url, methods) {
+async function codesAfterUnload([kind, url, methods]) {
   const g = kind === 'worker' ? window.gguf64pkg : window.gguf64;
   const m = await g.loadModel(url, { cache: false, worker: kind === 'worker' });
   await m.unload();
@@ -81,7 +84,7 @@ async function codesAfterUnload(kind, url, methods) {
 
 for (const kind of ['main thread', 'worker']) {
   test(`${kind}: after unload() every method fails with UNLOADED`, { timeout: 120_000 }, async () => {
-    const codes = await page.evaluate(codesAfterUnload, kind === 'worker' ? 'worker' : 'main', SMOLLM, MODEL_METHODS);
+    const codes = await page.evaluate(codesAfterUnload, [kind === 'worker' ? 'worker' : 'main', SMOLLM, MODEL_METHODS]);
     const want = Object.fromEntries([...MODEL_METHODS, 'generate'].map((m) => [m, 'Gguf64Error:UNLOADED']));
     assert.deepEqual(codes, want);
   });
