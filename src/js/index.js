@@ -19,6 +19,12 @@ export { detectFeatures } from './features.js';
 export { cache } from './cache.js';
 export { chooseBuild, memoryUsage } from './runtime.js';
 
+/** The loader's layout (the MemoryPlan as `model.info.layout` gives it), once the header is parsed. */
+function layoutOf(loader) {
+  const json = loader.layout();
+  return json === undefined ? undefined : JSON.parse(json);
+}
+
 /** The memory-plan settings of `options`, as the wasm side takes them. */
 function planOptions({ shardCap, memoryBudget, layout, workingSetLayers }) {
   return { shardCap, memoryBudget, layout, workingSetLayers };
@@ -84,13 +90,13 @@ export async function loadModel(source, options = {}) {
       onResume: ({ offset, attempt }) => report('resume', { offset, attempt }),
       onWarning: ({ code, message }) => report('warning', { code, message }),
       storageFor: (index) => {
-        session.storage ??= createStorage(session.loader.layout(), build);
+        session.storage ??= createStorage(layoutOf(session.loader), build);
         return session.storage[index];
       },
       /** After every chunk: the plan once known, the groups that landed, a progress event. */
       afterChunk: () => {
-        session.plan ??= session.loader.layout();
-        for (const group of session.loader.takeRegistered()) {
+        session.plan ??= layoutOf(session.loader);
+        for (const group of JSON.parse(session.loader.takeRegistered())) {
           if (group.kind === 'layer') session.layersDone += 1;
           report('group', { group });
         }
@@ -221,7 +227,7 @@ export async function inspect(url, options = {}) {
       inspector ??= new bindings.HeaderInspector(fileBytes);
       return inspector.push(bytes);
     }, signal);
-    const report = inspector.report(planOptions(options));
+    const report = JSON.parse(inspector.report(planOptions(options)));
     return { url: href, build, ...report, fileBytes: read.fileBytes ?? report.fileBytes, bytesRead: read.bytesRead, rangeRequests: read.rangeRequests };
   } catch (err) {
     throw toGguf64Error(err, { url: href });
@@ -251,7 +257,7 @@ export class LoadedModel {
     this.#runtime = runtime;
     this.#storage = storage;
     /** @type {{ build: string, arch: string|null, name: string|null, nLayers: number|null, nTensors: number, fileBytes: number, dataOffset: number, dataBytes: number, ggufVersion: number, alignment: number, layout: object, loadMs: number }} */
-    this.info = Object.freeze({ build, ...handle.info(), loadMs, cache: cacheInfo });
+    this.info = Object.freeze({ build, ...JSON.parse(handle.info()), loadMs, cache: cacheInfo });
     /** What the last `generate` did: ids, text, speeds and why it stopped; null before the first. */
     this.lastGeneration = null;
     // The engine calls this (synchronously) to read a storage memory: paging a layer in, hashing.

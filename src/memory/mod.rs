@@ -1,6 +1,7 @@
 //! Where model bytes live: tensor groups (embeddings, layers, output), the MemoryPlan that gives
-//! each group a memory and an offset, and aligned regions (later: the layer registry, the pager
-//! and the multi-memory bridge).
+//! each group a memory and an offset, aligned regions, the registry of groups as they land, the
+//! pager's working set of layer slots, the generated multi-memory bridge module that copies
+//! between memories, and the plain-text summary of a plan.
 
 pub mod bridge;
 pub mod groups;

@@ -11,11 +11,10 @@ mod error;
 mod inspect;
 mod model;
 mod options;
-mod report;
 #[cfg(test)]
 mod tests;
 
-use js_sys::{Array, Object, Reflect};
+use js_sys::{Object, Reflect};
 use wasm_bindgen::prelude::*;
 
 use crate::gguf::Limits;
@@ -159,17 +158,17 @@ impl StreamLoader {
         self.load.expected_len().map(|n| n as f64)
     }
 
-    /// The layout, once the header is parsed: see `report::layout`.
-    pub fn layout(&self) -> Option<Object> {
-        self.load.placed().map(|p| report::layout(&p.plan))
+    /// The layout as JSON (`report::layout`), once the header is parsed.
+    pub fn layout(&self) -> Option<String> {
+        self.load.placed().map(|p| crate::report::layout(&p.plan).to_string())
     }
 
-    /// Groups registered since the last call: `[{ kind, layer, bytes, memory, offset }]`.
+    /// Groups registered since the last call, as a JSON array of `report::group`.
     #[wasm_bindgen(js_name = takeRegistered)]
-    pub fn take_registered(&mut self) -> Array {
+    pub fn take_registered(&mut self) -> String {
         let ids = self.load.take_completed();
         let placed = self.load.placed();
-        ids.into_iter().filter_map(|id| placed?.registry.get(id)).map(|g| JsValue::from(report::group(g))).collect()
+        crate::report::Json::Arr(ids.into_iter().filter_map(|id| placed?.registry.get(id)).map(crate::report::group).collect()).to_string()
     }
 
     /// Ends the stream: checks every announced byte arrived and returns the loaded model.

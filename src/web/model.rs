@@ -5,7 +5,7 @@ use js_sys::{Array, Function, Object, Reflect};
 use wasm_bindgen::prelude::*;
 
 use super::error::{engine_error, invalid};
-use super::{object, options, report};
+use super::{object, options};
 use crate::engine::Engine;
 use crate::loader::LoadedModel;
 use crate::runtime::StorageHost;
@@ -48,9 +48,9 @@ impl Model {
 
 #[wasm_bindgen]
 impl Model {
-    /// What the header and the plan say: see `report::model_info`.
-    pub fn info(&self) -> Object {
-        report::model_info(self.engine.model())
+    /// What the header and the plan say, as JSON (`report::model_info`).
+    pub fn info(&self) -> String {
+        crate::report::model_info(self.engine.model()).to_string()
     }
 
     /// The plain-text report of the model and its memory.

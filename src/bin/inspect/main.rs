@@ -4,7 +4,6 @@
 //! metadata, tensor table, model config, size per group and the MemoryPlan. A bad file exits with
 //! status 1 and its typed error on stderr.
 
-mod json;
 
 use std::fs::File;
 use std::io::Read;
@@ -15,7 +14,7 @@ use gguf64::memory::plan::MemoryPlan;
 use gguf64::memory::summary::{dominant_type, human_bytes, summary};
 use gguf64::memory::{Groups, LayoutKind, PlanLimits, Target};
 use gguf64::model::ModelConfig;
-use json::Json;
+use gguf64::report::Json;
 
 const USAGE: &str = "usage: inspect <file.gguf> [--json] [--shard-cap BYTES] [--budget BYTES] [--working-set LAYERS] [--layout standard|memory64|paged|multi] [--target wasm64|wasm32]";
 /// Arrays longer than this are summarised (count, first and last elements).

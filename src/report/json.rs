@@ -1,4 +1,5 @@
-//! A minimal JSON value and writer for the inspect report (no serde: the crate stays lean).
+//! A minimal JSON value and writer for reports (no serde: the crate stays lean). `to_string()`
+//! gives compact JSON; non-finite floats become `null`.
 
 use std::fmt::{self, Write};
 
@@ -29,6 +30,24 @@ impl From<u64> for Json {
 impl From<usize> for Json {
     fn from(n: usize) -> Json {
         Json::Int(n as i128)
+    }
+}
+
+impl From<f64> for Json {
+    fn from(x: f64) -> Json {
+        Json::Float(x)
+    }
+}
+
+impl From<bool> for Json {
+    fn from(b: bool) -> Json {
+        Json::Bool(b)
+    }
+}
+
+impl From<u32> for Json {
+    fn from(n: u32) -> Json {
+        Json::Int(n.into())
     }
 }
 
