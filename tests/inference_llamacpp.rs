@@ -1,5 +1,5 @@
 //! The forward pass against llama.cpp: for each model and prompt in
-//! `tests/golden/llamacpp/<model>.reference.json` (written by `tools/llamacpp_reference.mjs`
+//! `tests/golden/llamacpp/<model>.reference.json` (written by `tools/golden/llamacpp-reference.mjs`
 //! with node-llama-cpp 3.21.1), evaluated natively from llama.cpp's own prompt ids, under the
 //! rule `agreement` states (the same rule as the browser test `tests/e2e/generate.test.mjs`):
 //!
@@ -48,7 +48,7 @@ struct Loaded {
 fn load(stem: &str, limits: PlanLimits) -> Option<Loaded> {
     let path = root().join("models").join(format!("{stem}.gguf"));
     let Ok(file) = File::open(&path) else {
-        eprintln!("skipped: {} is absent (tools/fetch-models.sh fetches it)", path.display());
+        eprintln!("skipped: {} is absent (tools/dev/fetch-models.sh fetches it)", path.display());
         return None;
     };
     let len = file.metadata().unwrap().len();

@@ -15,7 +15,7 @@ const MB: u64 = 1_000_000;
 fn header(name: &str) -> Option<Header> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models").join(name);
     let Ok(bytes) = fs::read(&path) else {
-        eprintln!("skipped: {} is absent (tools/fetch-models.sh fetches it)", path.display());
+        eprintln!("skipped: {} is absent (tools/dev/fetch-models.sh fetches it)", path.display());
         return None;
     };
     Some(parse_header(&bytes, Some(bytes.len() as u64)).expect("real model parses"))

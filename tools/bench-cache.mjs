@@ -6,8 +6,8 @@
 //   node tools/bench-cache.mjs [--runs N] [--json]
 import os from 'node:os';
 
-import { launch, openHarness } from './browser.mjs';
-import { stats } from './stats.mjs';
+import { launch, openHarness } from './lib/browser.mjs';
+import { stats } from './lib/stats.mjs';
 
 const args = process.argv.slice(2);
 const runs = Number(args[args.indexOf('--runs') + 1]) || 5;

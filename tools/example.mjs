@@ -15,7 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
-import { launch, openHarness } from './browser.mjs';
+import { launch, openHarness } from './lib/browser.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DEFAULT_MODEL = path.join(ROOT, 'models/synth/llama-7b-q4_k.gguf');
@@ -44,7 +44,7 @@ async function defaultModel() {
   if (await stat(DEFAULT_MODEL).catch(() => null)) return DEFAULT_MODEL;
   await mkdir(path.dirname(DEFAULT_MODEL), { recursive: true });
   console.error(`writing ${path.relative(ROOT, DEFAULT_MODEL)} (4.08 GB, once)…`);
-  await promisify(execFile)('bash', [path.join(ROOT, 'tools/native.sh'), 'synth', '--preset', 'llama-7b-q4_k', '--seed', '7', '--out', DEFAULT_MODEL], { cwd: ROOT });
+  await promisify(execFile)('bash', [path.join(ROOT, 'tools/dev/native.sh'), 'synth', '--preset', 'llama-7b-q4_k', '--seed', '7', '--out', DEFAULT_MODEL], { cwd: ROOT });
   return DEFAULT_MODEL;
 }
 

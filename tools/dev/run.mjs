@@ -2,14 +2,14 @@
 // Headless runner: loads a model in headless Chromium through the public API and prints one JSON
 // object (or a short summary without --json).
 //
-//   node tools/run.mjs --model models/SmolLM2-135M-Instruct.Q4_1.gguf --json
-//   node tools/run.mjs --model http://127.0.0.1:8080/models/x.gguf --build wasm32
+//   node tools/dev/run.mjs --model models/SmolLM2-135M-Instruct.Q4_1.gguf --json
+//   node tools/dev/run.mjs --model http://127.0.0.1:8080/models/x.gguf --build wasm32
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 
-import { launch, openHarness } from './browser.mjs';
+import { launch, openHarness } from '../lib/browser.mjs';
 
-const USAGE = `usage: node tools/run.mjs --model <path|url> [--json] [--verify] [--build auto|wasm64|wasm32]
+const USAGE = `usage: node tools/dev/run.mjs --model <path|url> [--json] [--verify] [--build auto|wasm64|wasm32]
        [--layout auto|standard|memory64|paged|multi] [--shard-cap BYTES] [--budget BYTES] [--working-set N]
        [--profile DIR [--port N]] [--no-cache]
        [--prompt TEXT [--chat] [--max-tokens N] [--temperature T] [--seed S] [--top-k K] [--top-p P]

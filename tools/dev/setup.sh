@@ -2,7 +2,7 @@
 # One idempotent setup for a fresh machine of this kind: installs only what is missing.
 # A second run only checks, and takes seconds. Used by `npm start`, `npm test` and CI.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 
 NIGHTLY=$(sed -n 's/^channel = "\(.*\)"/\1/p' rust-toolchain.toml)
 BINDGEN_VERSION=0.2.130      # must equal the exact wasm-bindgen version in Cargo.toml
@@ -68,5 +68,5 @@ cargo_install wasm-pack "$WASM_PACK_VERSION" wasm-pack
 debian_packages
 npm_packages
 python_gguf
-bash tools/fetch-models.sh
+bash tools/dev/fetch-models.sh
 step "ready"

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Fuzzes the GGUF header parser (fuzz/, cargo-fuzz + libFuzzer) for a while; not part of npm test.
-#   bash tools/fuzz.sh [seconds per target, default 60]
+#   bash tools/dev/fuzz.sh [seconds per target, default 60]
 # Runs parse_header, then incremental_parse, one process each (the machine has 2 cores), with the
 # memory limits the parser must live within. Seeds the corpora first if they are missing.
 # A finding stops that target and leaves the input in fuzz/artifacts/<target>/; replay it with
 #   cargo fuzz run -O <target> fuzz/artifacts/<target>/<file>
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 export PATH="$HOME/.cargo/bin:$PATH"
 seconds="${1:-60}"
 

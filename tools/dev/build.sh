@@ -5,7 +5,7 @@
 #   dist/www/    the demo page, bundled by webpack
 # Cargo and webpack are incremental, so a second build with nothing changed takes seconds.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
 
 step() { printf '\033[1mbuild:\033[0m %s\n' "$*"; }

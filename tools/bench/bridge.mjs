@@ -3,11 +3,11 @@
 // generated multi-memory bridge (`memory.copy` across memories) and through TypedArray views,
 // both between memory64 memories in headless Chromium. Ratios are taken run by run.
 //
-//   node tools/bench-bridge.mjs [--runs N] [--json]
+//   node tools/bench/bridge.mjs [--runs N] [--json]
 import os from 'node:os';
 
-import { launch, openHarness } from './browser.mjs';
-import { stats } from './stats.mjs';
+import { launch, openHarness } from '../lib/browser.mjs';
+import { stats } from '../lib/stats.mjs';
 
 const args = process.argv.slice(2);
 const runs = Number(args[args.indexOf('--runs') + 1]) || 9;
