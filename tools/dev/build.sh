@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds everything the browser needs:
-#   pkg/wasm64/  the memory64 build (default target, std rebuilt from source)
-#   pkg/wasm32/  the fallback for browsers without memory64 (prebuilt std)
+#   pkg/wasm64/  the memory64 build (default target, std built from source: none is shipped)
+#   pkg/wasm32/  the fallback for browsers without memory64 (rustup's prebuilt std)
 #   dist/www/    the demo page, bundled by webpack
 # Cargo and webpack are incremental, so a second build with nothing changed takes seconds.
 set -euo pipefail
@@ -27,11 +27,11 @@ bind() { # target out-dir
 }
 
 step "cargo build (wasm64-unknown-unknown, memory64)"
-cargo build --release --lib --quiet
+cargo build --release --lib --quiet -Zbuild-std=std,panic_abort
 bind wasm64-unknown-unknown pkg/wasm64
 
 step "cargo build (wasm32-unknown-unknown, fallback)"
-cargo build --release --lib --quiet --target wasm32-unknown-unknown --config 'unstable.build-std=[]'
+cargo build --release --lib --quiet --target wasm32-unknown-unknown
 bind wasm32-unknown-unknown pkg/wasm32
 
 step "webpack (demo) -> dist/www"
