@@ -1,8 +1,22 @@
 #!/usr/bin/env bash
-# One idempotent setup for a fresh machine of this kind: installs only what is missing.
-# A second run only checks, and takes seconds. Used by `npm start`, `npm test` and CI.
+# One idempotent setup for a fresh machine of this kind: installs only what is missing, and only
+# what the command at hand needs. A second run only checks, and takes seconds.
+#
+#   bash tools/dev/setup.sh start   what `npm start` needs: the pinned nightly Rust with rust-src and
+#                                   the wasm32 target, wasm-bindgen-cli, the npm packages the build
+#                                   uses, and the demo's model (SmolLM2-135M)
+#   bash tools/dev/setup.sh test    (the default) everything, for `npm test` and CI: the above plus
+#                                   wasm-pack, Debian's chromium, chromium-driver and wabt, every npm
+#                                   package (llama.cpp's native binaries included), Python gguf and
+#                                   the second test model (Gemma 3 270M)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+
+MODE="${1:-test}"
+case "$MODE" in
+  start | test) ;;
+  *) echo "usage: bash tools/dev/setup.sh [start|test]" >&2; exit 2 ;;
+esac
 
 NIGHTLY=$(sed -n 's/^channel = "\(.*\)"/\1/p' rust-toolchain.toml)
 BINDGEN_VERSION=0.2.130      # must equal the exact wasm-bindgen version in Cargo.toml
@@ -14,10 +28,13 @@ have() { command -v "$1" >/dev/null 2>&1; }
 export PATH="$HOME/.cargo/bin:$PATH"
 
 # Cargo installs run outside the repo so they use the machine's default toolchain, not our nightly.
-cargo_install() { # crate version binary
-  if ! "$3" --version 2>/dev/null | grep -q "$2"; then
-    step "installing $1 $2 (compiles from crates.io; a few minutes)"
-    (cd "$HOME" && cargo install "$1" --version "$2" --force)
+cargo_install() { # crate version binary [cargo install options]
+  local crate=$1 version=$2 binary=$3
+  shift 3
+  # (The output is captured first: with pipefail, `cmd | grep -q` can fail on SIGPIPE.)
+  if [[ "$("$binary" --version 2>/dev/null)" != *" $version"* ]]; then
+    step "installing $crate $version (compiles from crates.io; a few minutes)"
+    (cd "$HOME" && cargo install "$crate" --version "$version" --force "$@")
   fi
 }
 
@@ -47,26 +64,49 @@ debian_packages() {
   fi
 }
 
+NPM_STAMP=node_modules/.gguf64-setup  # which kind of install node_modules holds: start or test
 npm_packages() {
   # node_modules/.package-lock.json is written by npm ci; reinstall when the lock file changed.
-  if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  local current=""
+  if [ -f node_modules/.package-lock.json ] && [ ! package-lock.json -nt node_modules/.package-lock.json ]; then
+    # An install from before the stamp existed was a full one.
+    current=$(cat "$NPM_STAMP" 2>/dev/null || echo test)
+  fi
+  if [ "$current" = test ] || [ "$current" = "$MODE" ]; then return; fi
+  if [ "$MODE" = start ]; then
+    # The build needs binaryen, webpack and webpack-cli only. Optional dependencies are
+    # node-llama-cpp's prebuilt llama.cpp binaries (CPU, CUDA, Vulkan: the bulk of the download),
+    # which only the tests and benchmarks use; without them its install script would try to
+    # build llama.cpp, so it is told to skip that. `setup.sh test` installs everything.
+    step "installing npm dependencies for the build (npm ci --omit=optional)"
+    NODE_LLAMA_CPP_SKIP_DOWNLOAD=true npm ci --omit=optional --no-audit --no-fund --loglevel=error
+  else
     step "installing npm dependencies (npm ci)"
     npm ci --no-audit --no-fund --loglevel=error
   fi
+  echo "$MODE" > "$NPM_STAMP"
 }
 
 python_gguf() {
-  if ! pip show gguf 2>/dev/null | grep -qx "Version: $GGUF_PY_VERSION"; then
+  if [ "$(pip show gguf 2>/dev/null | sed -n 's/^Version: //p')" != "$GGUF_PY_VERSION" ]; then
     step "installing Python gguf $GGUF_PY_VERSION (reference reader for tests)"
     pip install --quiet --disable-pip-version-check --root-user-action=ignore "gguf==$GGUF_PY_VERSION"
   fi
 }
 
 rust_toolchain
-cargo_install wasm-bindgen-cli "$BINDGEN_VERSION" wasm-bindgen
-cargo_install wasm-pack "$WASM_PACK_VERSION" wasm-pack
-debian_packages
+# Without default features: no TLS stack (rustls, ring) to compile. Neither wasm-bindgen nor the
+# test runner (which talks to chromedriver on 127.0.0.1) makes https requests.
+cargo_install wasm-bindgen-cli "$BINDGEN_VERSION" wasm-bindgen --no-default-features
+if [ "$MODE" = test ]; then
+  cargo_install wasm-pack "$WASM_PACK_VERSION" wasm-pack
+  debian_packages
+fi
 npm_packages
-python_gguf
-bash tools/dev/fetch-models.sh
-step "ready"
+if [ "$MODE" = test ]; then
+  python_gguf
+  bash tools/dev/fetch-models.sh smollm2 gemma3
+else
+  bash tools/dev/fetch-models.sh smollm2
+fi
+step "ready for npm $MODE"
