@@ -1,5 +1,5 @@
 //! Parses the real models in `models/` and compares every metadata pair and every tensor info
-//! with golden JSON written by Python `gguf` (`tools/gguf_golden.py`). A test is skipped, with a
+//! with golden JSON written by Python `gguf` (`tools/golden/gguf_golden.py`). A test is skipped, with a
 //! notice, only when its model file is absent and models are not required (`npm test` requires
 //! them).
 
@@ -207,7 +207,7 @@ fn scalar_eq(v: &Value, j: &Json) -> bool {
     }
 }
 
-/// The canonical serialisation `tools/gguf_golden.py` hashes: the elements' own GGUF encoding.
+/// The canonical serialisation `tools/golden/gguf_golden.py` hashes: the elements' own GGUF encoding.
 fn canonical(a: &Array, out: &mut Vec<u8>) {
     match a {
         Array::U8(v) => out.extend(v),

@@ -1,5 +1,5 @@
 //! The forward pass against llama.cpp: for each model and prompt in
-//! `tests/golden/llamacpp/<model>.reference.json` (written by `tools/llamacpp_reference.mjs`
+//! `tests/golden/llamacpp/<model>.reference.json` (written by `tools/golden/llamacpp-reference.mjs`
 //! with node-llama-cpp 3.21.1), evaluated natively from llama.cpp's own prompt ids, under the
 //! rule `agreement` states (the same rule as the browser test `tests/e2e/generate.test.mjs`):
 //!

@@ -1,5 +1,5 @@
 //! Dequantization and Q8_0 activation quantization, bit for bit against Python `gguf.quants`
-//! (`tools/quant_golden.py`):
+//! (`tools/golden/quant_golden.py`):
 //! * random blocks of every supported type (fixtures in `tests/golden/quant/`);
 //! * whole tensors (layer 0 and the last layer) and row slices of the token embeddings of the
 //!   two real models, dequantized by Python at test time;
@@ -148,9 +148,9 @@ fn whole_models_match_python() {
 
 // ---- helpers --------------------------------------------------------------------------------
 
-/// Runs `tools/quant_golden.py` and returns its stdout; a missing Python or `gguf` fails loudly.
+/// Runs `tools/golden/quant_golden.py` and returns its stdout; a missing Python or `gguf` fails loudly.
 fn run_python(args: &[String]) -> String {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/quant_golden.py");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/golden/quant_golden.py");
     let out =
         Command::new("python3").arg(&script).args(args).output().unwrap_or_else(|e| {
             panic!("python3 is required for the quantization references (with the gguf package): {e}")
@@ -174,7 +174,7 @@ fn assert_bits_eq(what: &str, got: &[f32], want: &[f32]) {
 
 fn golden(file: &str) -> Vec<u8> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/quant").join(file);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (tools/quant_golden.py fixtures)", path.display()))
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (tools/golden/quant_golden.py fixtures)", path.display()))
 }
 
 fn f32s(bytes: &[u8]) -> Vec<f32> {

@@ -259,7 +259,7 @@ fn the_alignment_padding_after_the_last_tensor_is_accepted() {
     assert!(matches!(err, LoadError::TrailingBytes { offset, .. } if offset == bytes.len() as u64), "{err:?}");
 }
 
-/// SHA-256 of SmolLM2-135M-Instruct.Q4_1.gguf, as tools/fetch-models.sh checks it.
+/// SHA-256 of SmolLM2-135M-Instruct.Q4_1.gguf, as tools/dev/fetch-models.sh checks it.
 const SMOLLM_SHA256: &str = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53";
 
 fn digest_bytes(hex: &str) -> [u8; 32] {

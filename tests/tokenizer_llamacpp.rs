@@ -1,8 +1,8 @@
 //! The tokenizer against llama.cpp (node-llama-cpp 3.21.1) on both test models: every corpus
 //! string's ids with and without special-token parsing, BOS/EOS handling, decoding and
 //! streaming, token attributes, end-of-generation ids and every token's piece
-//! (tools/llamacpp_tokens.mjs wrote `<model>.tokens.json`), and the chat templates against
-//! Python jinja2 (tools/chat_golden.py wrote `<model>.chat.json`). A model whose file is absent
+//! (tools/golden/llamacpp-tokens.mjs wrote `<model>.tokens.json`), and the chat templates against
+//! Python jinja2 (tools/golden/chat_golden.py wrote `<model>.chat.json`). A model whose file is absent
 //! is skipped with a notice.
 
 #[path = "support/models.rs"]

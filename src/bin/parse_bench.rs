@@ -1,4 +1,4 @@
-//! Times native header parsing for `tools/bench-parse.mjs` (a benchmark, not a test).
+//! Times native header parsing for `tools/bench/parse.mjs` (a benchmark, not a test).
 //!
 //!   parse_bench <file.gguf> [--runs N] [--warmup N] [--prefix-mb N]
 //!

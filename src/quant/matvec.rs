@@ -166,7 +166,7 @@ pub fn matmul_f32(w: &WeightMatrix<'_>, rows: Range<usize>, x: &[f32], y: &mut [
     matmul(w, rows, &xs, y)
 }
 
-/// Rows per tile when there is one activation (T = 1). Measured (tools/bench-kernels.mjs):
+/// Rows per tile when there is one activation (T = 1). Measured (tools/bench/kernels.mjs):
 /// 2 and 4 rows sharing the activation loads were no faster, and slower for Q8_0.
 const ROWS_SINGLE: usize = 1;
 /// Rows per tile with several activations: 2 was 5-10% faster than 1 for Q8_0, Q4_K, Q6_K.

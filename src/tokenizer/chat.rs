@@ -1,7 +1,7 @@
 //! Chat formatting for the two template families of the test models, recognised by inspecting
 //! `tokenizer.chat_template` and rendered by hand (no Jinja engine), to the exact text Python
 //! jinja2 renders from the template (checked by tests/tokenizer_llamacpp.rs against
-//! tools/chat_golden.py).
+//! tools/golden/chat_golden.py).
 //!
 //! - ChatML (`<|im_start|>role\ncontent<|im_end|>\n`, then `<|im_start|>assistant\n`).
 //!   SmolLM2's template also opens with a default system turn when the conversation does not

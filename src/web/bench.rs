@@ -1,4 +1,4 @@
-//! Header-parse benchmark hook for `tools/bench-parse.mjs`; not part of the loading API.
+//! Header-parse benchmark hook for `tools/bench/parse.mjs`; not part of the loading API.
 //!
 //! Rust has no clock here without importing one, so the page does the timing: `new
 //! HeaderBench(bytes, fileLen)` copies the header bytes into this module's memory once (the
@@ -36,7 +36,7 @@ impl HeaderBench {
 }
 
 /// A weight matrix of one ggml type (deterministic bytes whose f16 fields are normal numbers)
-/// and `batch` quantized activations, held in wasm memory for `tools/bench-kernels.mjs`; the page
+/// and `batch` quantized activations, held in wasm memory for `tools/bench/kernels.mjs`; the page
 /// times each call.
 #[wasm_bindgen]
 pub struct MatmulBench {

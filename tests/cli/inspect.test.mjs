@@ -1,5 +1,5 @@
 // `npm run inspect` against Python gguf: every tensor and every metadata key of both real models
-// must equal what the reference reader reported (tests/golden/*.json, made by tools/gguf_golden.py).
+// must equal what the reference reader reported (tests/golden/*.json, made by tools/golden/gguf_golden.py).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -14,7 +14,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const MODELS = ['SmolLM2-135M-Instruct.Q4_1.gguf', 'gemma-3-270m-q4_k_m.gguf'];
 
 function inspect(...args) {
-  return run('bash', [path.join(ROOT, 'tools/native.sh'), 'inspect', ...args], { cwd: ROOT, maxBuffer: 64 << 20 });
+  return run('bash', [path.join(ROOT, 'tools/dev/native.sh'), 'inspect', ...args], { cwd: ROOT, maxBuffer: 64 << 20 });
 }
 
 let scratch;

@@ -1,5 +1,5 @@
 // `npm run synth`: a synthetic model written by our GGUF writer must be read the same way by our
-// parser (`npm run inspect`), by Python `gguf` (tools/synth_check.py) and by llama.cpp
+// parser (`npm run inspect`), by Python `gguf` (tools/golden/synth_check.py) and by llama.cpp
 // (node-llama-cpp 3.21.1, tests/llamacpp/synth_loads.mjs), which must generate from it.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const native = (tool, ...args) => run('bash', [path.join(ROOT, 'tools/native.sh'), tool, ...args], { cwd: ROOT, maxBuffer: 64 << 20 });
+const native = (tool, ...args) => run('bash', [path.join(ROOT, 'tools/dev/native.sh'), tool, ...args], { cwd: ROOT, maxBuffer: 64 << 20 });
 
 let dir;
 let tiny;
@@ -44,7 +44,7 @@ test('our parser reads the tiny preset as a llama model whose tensors fill the f
 
 test('Python gguf reads and dequantizes every tensor of the tiny preset', async () => {
   // Exits non-zero (and `run` rejects) on any problem.
-  const { stdout } = await run('python3', [path.join(ROOT, 'tools/synth_check.py'), tiny]);
+  const { stdout } = await run('python3', [path.join(ROOT, 'tools/golden/synth_check.py'), tiny]);
   assert.match(stdout, /21 tensors .* 0 problems/);
 });
 

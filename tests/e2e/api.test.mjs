@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 
 import { MODEL_METHODS, OWN_METHODS, TESTING_METHODS } from '../../src/js/api.js';
 import { ErrorCode, fetchOrFail, toGguf64Error } from '../../src/js/errors.js';
-import { launch, openHarness } from '../../tools/browser.mjs';
+import { launch, openHarness } from '../../tools/lib/browser.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SMOLLM = '/models/SmolLM2-135M-Instruct.Q4_1.gguf';

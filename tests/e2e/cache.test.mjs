@@ -8,7 +8,7 @@ import path from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-import { launch, openHarness } from '../../tools/browser.mjs';
+import { launch, openHarness } from '../../tools/lib/browser.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SMOLLM = 'SmolLM2-135M-Instruct.Q4_1.gguf';

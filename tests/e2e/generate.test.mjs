@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 
-import { launch, openHarness } from '../../tools/browser.mjs';
+import { launch, openHarness } from '../../tools/lib/browser.mjs';
 import { agreement, argmax, logprob } from '../support/agreement.mjs';
 
 const MODELS = ['SmolLM2-135M-Instruct.Q4_1', 'gemma-3-270m-q4_k_m'];

@@ -13,7 +13,7 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
-import { launch, openHarness } from '../../tools/browser.mjs';
+import { launch, openHarness } from '../../tools/lib/browser.mjs';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -25,14 +25,14 @@ before(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'gguf64-large-'));
   file = path.join(dir, 'llama-36x4096-q4_k_m.gguf');
   // 7B shapes with 36 layers instead of 32: 4.57 GB, past the 4 GiB a 32-bit memory can address.
-  await run('bash', [path.join(ROOT, 'tools/native.sh'), 'synth', '--preset', 'custom', '--layers', '36', '--embd', '4096',
+  await run('bash', [path.join(ROOT, 'tools/dev/native.sh'), 'synth', '--preset', 'custom', '--layers', '36', '--embd', '4096',
     '--ff', '11008', '--heads', '32', '--kv-heads', '32', '--vocab', '32000', '--type', 'q4_k_m', '--seed', '3', '--out', file],
   { cwd: ROOT });
 });
 after(() => rm(dir, { recursive: true, force: true }));
 
 test('a 4.57 GB model loads into memory64 with every tensor byte in place', { timeout: 600_000 }, async () => {
-  const reference = run('python3', [path.join(ROOT, 'tools/tensor_sha256.py'), file]);
+  const reference = run('python3', [path.join(ROOT, 'tools/golden/tensor_sha256.py'), file]);
   const llama = run('node', [path.join(ROOT, 'tests/llamacpp/synth_loads.mjs'), file, '--tokens', '8', '--threads', '2', '--json'], { maxBuffer: 1 << 24 });
   const session = await launch({ extraMounts: [['/large/', dir]] });
   try {

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 
-import { launch, openHarness } from '../../tools/browser.mjs';
+import { launch, openHarness } from '../../tools/lib/browser.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SMOLLM = 'SmolLM2-135M-Instruct.Q4_1.gguf';
@@ -186,7 +186,7 @@ describe('loading real models in headless Chromium', () => {
 
   test('connections dropped at 10 different offsets: every load completes with every tensor byte right', async () => {
     // The reference: Python gguf locates the tensors, hashlib hashes them straight from the file.
-    const { stdout } = await promisify(execFile)('python3', [path.join(ROOT, 'tools/tensor_sha256.py'), path.join(ROOT, 'models', SMOLLM)]);
+    const { stdout } = await promisify(execFile)('python3', [path.join(ROOT, 'tools/golden/tensor_sha256.py'), path.join(ROOT, 'models', SMOLLM)]);
     const want = stdout.trim();
     const offsets = [1, 4096, 1785663, 1785664, 1785700, 10e6 + 7, 30081024 + 1785664, 50e6, 77777777, 98362431];
     for (const at of offsets) {
@@ -211,8 +211,8 @@ describe('loading real models in headless Chromium', () => {
 
   test('a split model loads from the name of one part, parts fetched in parallel, every byte right', async () => {
     const run = promisify(execFile);
-    await run('bash', [path.join(ROOT, 'tools/native.sh'), 'split', path.join(ROOT, 'models', SMOLLM), '--parts', '3', '--out', path.join(scratch, 'smol')]);
-    const { stdout } = await run('python3', [path.join(ROOT, 'tools/tensor_sha256.py'), path.join(ROOT, 'models', SMOLLM)]);
+    await run('bash', [path.join(ROOT, 'tools/dev/native.sh'), 'split', path.join(ROOT, 'models', SMOLLM), '--parts', '3', '--out', path.join(scratch, 'smol')]);
+    const { stdout } = await run('python3', [path.join(ROOT, 'tools/golden/tensor_sha256.py'), path.join(ROOT, 'models', SMOLLM)]);
     for (const [label, source] of [
       ['any part', '/scratch/smol-00002-of-00003.gguf'],
       ['a list, part 2 cut at 5 MB', ['/scratch/smol-00001-of-00003.gguf', '/scratch/smol-00002-of-00003.gguf?dropAfter=5000000', '/scratch/smol-00003-of-00003.gguf']],

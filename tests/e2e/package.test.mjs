@@ -4,7 +4,7 @@
 // gives for the same prompt. A TypeScript consumer is type-checked against the installed package.
 //
 // The apps live under .setup/package-test/ (git-ignored): their bundlers are installed once and
-// reused; the tarball is installed afresh on every run. Needs `bash tools/build.sh` first.
+// reused; the tarball is installed afresh on every run. Needs `bash tools/dev/build.sh` first.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -14,8 +14,8 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
-import { launch, openHarness } from '../../tools/browser.mjs';
-import { startServer } from '../../tools/serve.mjs';
+import { launch, openHarness } from '../../tools/lib/browser.mjs';
+import { startServer } from '../../tools/dev/serve.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const APPS = path.join(ROOT, '.setup/package-test');

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { launch, openHarness } from '../../tools/browser.mjs';
+import { launch, openHarness } from '../../tools/lib/browser.mjs';
 
 const SMOLLM = '/models/SmolLM2-135M-Instruct.Q4_1.gguf';
 let session;

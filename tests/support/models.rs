@@ -9,7 +9,7 @@ use std::path::Path;
 pub fn absent(path: impl AsRef<Path>) {
     let path = path.as_ref().display();
     if std::env::var_os("GGUF64_REQUIRE_MODELS").is_some_and(|v| !v.is_empty() && v != "0") {
-        panic!("model {path} is absent, and GGUF64_REQUIRE_MODELS is set: run tools/fetch-models.sh");
+        panic!("model {path} is absent, and GGUF64_REQUIRE_MODELS is set: run tools/dev/fetch-models.sh");
     }
-    eprintln!("skipped: model {path} is absent (tools/fetch-models.sh fetches it; npm test requires it)");
+    eprintln!("skipped: model {path} is absent (tools/dev/fetch-models.sh fetches it; npm test requires it)");
 }

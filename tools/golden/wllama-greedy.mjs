@@ -3,7 +3,7 @@
 // (tests/golden/llamacpp/<model>.reference.json) and gguf64's: the issue allows gguf64 to differ
 // from native llama.cpp only as far as wllama (llama.cpp built to wasm) does.
 //
-//   node tools/wllama-greedy.mjs [--model FILE ...] [--tokens 32] [--out-dir tests/golden/llamacpp]
+//   node tools/golden/wllama-greedy.mjs [--model FILE ...] [--tokens 32] [--out-dir tests/golden/llamacpp]
 //
 // Writes <out-dir>/<model stem>.wllama.json for each model (default: both test models):
 //   { wllama, llama_cpp, settings, prompts: [{ name, prompt_ids, greedy, eog_index, greedy_text }] }
@@ -17,17 +17,17 @@
 //   batch 512, F16 KV cache, flash attention off (as the reference). wllama stops after the first
 //   end-of-generation token; it is the last id then, and `eog_index` says where (else null). The
 //   reference keeps going after it, so compare up to `eog_index` only. The ids are rebuilt from
-//   wllama's stream (its logprobs fail on tokens that are not whole UTF-8; see tools/wllama-ids.mjs).
+//   wllama's stream (its logprobs fail on tokens that are not whole UTF-8; see tools/lib/wllama-ids.mjs).
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { llamaPromptIds, withTokenizer } from './wllama-bench.mjs';
-import { call, generatedIds, openWllamaPage, tokenizationMatches, wllamaVersion } from './wllama-driver.mjs';
-import { vocabularyBytes } from './wllama-ids.mjs';
+import { llamaPromptIds, withTokenizer } from '../bench/wllama.mjs';
+import { call, generatedIds, openWllamaPage, tokenizationMatches, wllamaVersion } from '../lib/wllama-driver.mjs';
+import { vocabularyBytes } from '../lib/wllama-ids.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const GOLDEN = path.join(ROOT, 'tests/golden/llamacpp');
 const MODELS = ['models/SmolLM2-135M-Instruct.Q4_1.gguf', 'models/gemma-3-270m-q4_k_m.gguf'];
 

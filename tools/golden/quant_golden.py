@@ -2,16 +2,16 @@
 """References for the quantization kernels (src/quant), computed with Python `gguf.quants`.
 
 Usage:
-  tools/quant_golden.py fixtures <out_dir>
+  tools/golden/quant_golden.py fixtures <out_dir>
       Random blocks of every type the kernels support, dequantized by gguf.quants, plus Q8_0
       activation quantization (gguf.quants.Q8_0.quantize, llama.cpp's reference rounding).
       Writes <TYPE>.blocks (raw blocks) and <TYPE>.f32 (little-endian float32) per type, and
       q8_0_act.in.f32 / q8_0_act.blocks. Deterministic (fixed seed); tests/quant_python.rs
       reads them from tests/golden/quant/.
-  tools/quant_golden.py dequant <model.gguf> <out_dir> <name>:<row_start>:<row_count> ...
+  tools/golden/quant_golden.py dequant <model.gguf> <out_dir> <name>:<row_start>:<row_count> ...
       Reads each tensor with GGUFReader, takes rows [row_start, row_start + row_count) (count 0:
       to the end), dequantizes them with gguf.quants.dequantize and writes <out_dir>/<i>.f32.
-  tools/quant_golden.py digests <model.gguf>
+  tools/golden/quant_golden.py digests <model.gguf>
       Prints "<name> <n_values> <sha256>" for every tensor: the SHA-256 of its dequantized
       values as little-endian float32 (slow: about a minute for both test models).
 

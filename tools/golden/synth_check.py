@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Cross-checks a synthetic GGUF model (src/bin/synth.rs) with the Python `gguf` package.
 
-    python3 tools/synth_check.py <file.gguf> [--sample-bytes N]
+    python3 tools/golden/synth_check.py <file.gguf> [--sample-bytes N]
 
 Checks, independently of the Rust parser: llama metadata and the SentencePiece vocabulary,
 every tensor name/shape/type llama.cpp expects, data offsets aligned and in order, and every

@@ -3,7 +3,7 @@
 // @wllama/wllama) in headless Chromium, and with --native, native llama.cpp (node-llama-cpp) in the
 // same run, their runs interleaved (wllama, native, wllama, ...) so both see the same machine load.
 //
-//   node tools/wllama-bench.mjs [--model models/X.gguf] [--runs 5] [--threads 1|2] [--prompt-tokens 64]
+//   node tools/bench/wllama.mjs [--model models/X.gguf] [--runs 5] [--threads 1|2] [--prompt-tokens 64]
 //                               [--gen 64] [--native] [--flash-attn] [--json]
 //
 // What is measured, per run: a greedy completion (end-of-generation banned, so exactly --gen tokens),
@@ -25,11 +25,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getLlama, LlamaLogLevel } from 'node-llama-cpp';
 
-import { call, generatedIds, openWllamaPage, tokenizationMatches, wasmMemoryKind, WLLAMA_DIR, wllamaVersion } from './wllama-driver.mjs';
-import { vocabularyBytes } from './wllama-ids.mjs';
-import { stats } from './stats.mjs';
+import { call, generatedIds, openWllamaPage, tokenizationMatches, wasmMemoryKind, WLLAMA_DIR, wllamaVersion } from '../lib/wllama-driver.mjs';
+import { vocabularyBytes } from '../lib/wllama-ids.mjs';
+import { stats } from '../lib/stats.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** A plain prose paragraph, longer than any prompt length used here; cut to N tokens per model. */
 export const PROSE = 'The village sat at the edge of a wide grey bay, where the tide went out so far each '

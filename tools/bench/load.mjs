@@ -3,13 +3,13 @@
 // measured in the same run on the same file — fetch + body reader + Uint8Array.set into a
 // memory64 — and the cached reload. Ratios are taken run by run.
 //
-//   node tools/bench-load.mjs [--model FILE] [--runs N] [--json]
+//   node tools/bench/load.mjs [--model FILE] [--runs N] [--json]
 import os from 'node:os';
 import path from 'node:path';
 import { stat } from 'node:fs/promises';
 
-import { launch, openHarness } from './browser.mjs';
-import { stats } from './stats.mjs';
+import { launch, openHarness } from '../lib/browser.mjs';
+import { stats } from '../lib/stats.mjs';
 
 const args = process.argv.slice(2);
 const arg = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);

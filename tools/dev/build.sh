@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Builds everything the browser needs:
-#   pkg/wasm64/  the memory64 build (default target, std rebuilt from source)
-#   pkg/wasm32/  the fallback for browsers without memory64 (prebuilt std)
+#   pkg/wasm64/  the memory64 build (default target, std built from source: none is shipped)
+#   pkg/wasm32/  the fallback for browsers without memory64 (rustup's prebuilt std)
 #   dist/www/    the demo page, bundled by webpack
 # Cargo and webpack are incremental, so a second build with nothing changed takes seconds.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
 
 step() { printf '\033[1mbuild:\033[0m %s\n' "$*"; }
@@ -26,12 +26,17 @@ bind() { # target out-dir
   echo "$fingerprint" > "$stamp"
 }
 
-step "cargo build (wasm64-unknown-unknown, memory64)"
-cargo build --release --lib --quiet
+# `--bench`: the wasm64 build also carries the benchmark hooks (cargo feature `bench`), for
+# tools/bench/parse.mjs and kernels.mjs. A later build without it drops them again.
+FEATURES=()
+if [ "${1:-}" = "--bench" ]; then FEATURES=(--features bench); fi
+
+step "cargo build (wasm64-unknown-unknown, memory64${FEATURES:+, with the benchmark hooks})"
+cargo build --release --lib --quiet -Zbuild-std=std,panic_abort "${FEATURES[@]}"
 bind wasm64-unknown-unknown pkg/wasm64
 
 step "cargo build (wasm32-unknown-unknown, fallback)"
-cargo build --release --lib --quiet --target wasm32-unknown-unknown --config 'unstable.build-std=[]'
+cargo build --release --lib --quiet --target wasm32-unknown-unknown
 bind wasm32-unknown-unknown pkg/wasm32
 
 step "webpack (demo) -> dist/www"

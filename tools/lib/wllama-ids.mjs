@@ -7,7 +7,7 @@
 // of tokens generated so far. So a chunk is a group of k tokens whose bytes are known; the ids are
 // the ways to cut those bytes into k vocabulary entries. Most groups have one way; the others, and
 // the end-of-generation token (it has no text), are settled by banning a candidate id and seeing
-// whether the stream changes (see settle() in wllama-greedy.mjs).
+// whether the stream changes (see settle() in wllama-driver.mjs).
 
 const SPACE = '\u2581'; // SentencePiece's visible space
 
@@ -39,7 +39,7 @@ function tokenBytes(text, type, model, charToByte) {
  * `model.fileInfo.metadata`). Tokens with no printed text (control, unused) are left out. Where a
  * byte-fallback token (`<0x2C>`) prints the same as another token (`,`), only the other is kept and
  * `shadowed` maps it to the byte token: the model next to never picks the byte token, and the
- * caller checks that by banning it (generatedIds in wllama-bench.mjs).
+ * caller checks that by banning it (generatedIds in wllama-driver.mjs).
  * @returns {{ ids: Map<string, number[]>, longest: number, shadowed: Map<number, number[]> }}
  */
 export function vocabularyBytes(metadata) {

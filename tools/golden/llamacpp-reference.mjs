@@ -1,11 +1,11 @@
 // Reference next-token data from llama.cpp (node-llama-cpp 3.21.1, CPU, prebuilt binary) for
 // comparing gguf64's inference with it.
 //
-//   node tools/llamacpp_reference.mjs <file.gguf> [--out FILE] [--threads N] [--tokens N]
+//   node tools/golden/llamacpp-reference.mjs <file.gguf> [--out FILE] [--threads N] [--tokens N]
 //       every prompt of tests/golden/llamacpp/prompts.json; writes FILE (default: stdout)
-//   node tools/llamacpp_reference.mjs --golden
+//   node tools/golden/llamacpp-reference.mjs --golden
 //       both test models -> tests/golden/llamacpp/<model>.reference.json
-//   node tools/llamacpp_reference.mjs <file.gguf> --prompt TEXT [--tokens 8] [--json]
+//   node tools/golden/llamacpp-reference.mjs <file.gguf> --prompt TEXT [--tokens 8] [--json]
 //       one raw prompt, same structure (prompts: [one]); without --json a one-line summary
 //
 // What is measured, per prompt (context 512, batch 512, KV cache F16, flash attention off):
@@ -62,7 +62,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { getLlama, LlamaLogLevel } from 'node-llama-cpp';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const PROMPTS_FILE = join(ROOT, 'tests/golden/llamacpp/prompts.json');
 const GOLDEN_MODELS = ['SmolLM2-135M-Instruct.Q4_1', 'gemma-3-270m-q4_k_m'];
 const LLAMA_CPP = 'node-llama-cpp 3.21.1';
@@ -84,9 +84,9 @@ const LOGIT_TOLERANCE = 2e-3;
 
 function usage() {
   console.error(
-    'usage: node tools/llamacpp_reference.mjs --golden\n' +
-      '       node tools/llamacpp_reference.mjs <file.gguf> [--out FILE] [--threads N] [--tokens N]\n' +
-      '       node tools/llamacpp_reference.mjs <file.gguf> --prompt TEXT [--tokens N] [--json]',
+    'usage: node tools/golden/llamacpp-reference.mjs --golden\n' +
+      '       node tools/golden/llamacpp-reference.mjs <file.gguf> [--out FILE] [--threads N] [--tokens N]\n' +
+      '       node tools/golden/llamacpp-reference.mjs <file.gguf> --prompt TEXT [--tokens N] [--json]',
   );
   process.exit(2);
 }
@@ -394,7 +394,7 @@ try {
       const result = await run(join(ROOT, 'models', `${name}.gguf`), loadPrompts(), { tokens: args.tokens ?? DEFAULT_TOKENS, threads: args.threads });
       const out = join(ROOT, 'tests/golden/llamacpp', `${name}.reference.json`);
       writeFileSync(out, JSON.stringify(result, null, 1) + '\n');
-      console.log(`llamacpp_reference: wrote ${out}`);
+      console.log(`llamacpp-reference: wrote ${out}`);
     }
   } else if (args.prompt !== null) {
     const prompt = { name: 'prompt', kind: 'raw', text: args.prompt };
@@ -402,7 +402,7 @@ try {
     if (args.json) console.log(JSON.stringify(result));
     else {
       const p = result.prompts[0];
-      console.log(`llamacpp_reference: ${result.model}: ${JSON.stringify(p.greedy)} ${JSON.stringify(p.greedy_text)} first ${JSON.stringify(p.first.top[0])}`);
+      console.log(`llamacpp-reference: ${result.model}: ${JSON.stringify(p.greedy)} ${JSON.stringify(p.greedy_text)} first ${JSON.stringify(p.first.top[0])}`);
     }
   } else {
     const result = await run(args.modelPath, loadPrompts(), { tokens: args.tokens ?? DEFAULT_TOKENS, threads: args.threads });
@@ -411,6 +411,6 @@ try {
     else process.stdout.write(text);
   }
 } catch (e) {
-  console.error(`llamacpp_reference: FAIL: ${e?.stack ?? e}`);
+  console.error(`llamacpp-reference: FAIL: ${e?.stack ?? e}`);
   process.exitCode = 1;
 }

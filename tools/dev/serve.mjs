@@ -2,8 +2,8 @@
 // A small static file server for the demo, the tests and the headless runner: 127.0.0.1 only,
 // byte ranges (206 / 416), ETag and Last-Modified, CORS, and the right type for .wasm.
 //
-//   node tools/serve.mjs --demo                 the demo at http://127.0.0.1:8080
-//   node tools/serve.mjs --port 0 --mount /=dir  (as a module: startServer({ port, mounts }))
+//   node tools/dev/serve.mjs --demo                 the demo at http://127.0.0.1:8080
+//   node tools/dev/serve.mjs --port 0 --mount /=dir  (as a module: startServer({ port, mounts }))
 
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -12,7 +12,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 const TYPES = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8',

@@ -4,12 +4,12 @@
 // prose) and 64 greedy tokens; native llama.cpp on one thread as the third column. Runs alternate
 // pair by pair, and each ratio is taken within its pair, because this machine is shared and noisy.
 //
-//   node tools/bench-infer.mjs [--runs 5] [--model models/X.gguf ...] [--gen N] [--no-native] [--json]
+//   node tools/bench/infer.mjs [--runs 5] [--model models/X.gguf ...] [--gen N] [--no-native] [--json]
 import os from 'node:os';
 import path from 'node:path';
 
-import { launch, openHarness } from './browser.mjs';
-import { measureNative, openWllama, stats, PROSE } from './wllama-bench.mjs';
+import { launch, openHarness } from '../lib/browser.mjs';
+import { measureNative, openWllama, stats, PROSE } from './wllama.mjs';
 
 const DEFAULT_MODELS = ['models/SmolLM2-135M-Instruct.Q4_1.gguf', 'models/gemma-3-270m-q4_k_m.gguf'];
 const PROMPT_TOKENS = 64;
@@ -24,7 +24,7 @@ function parseArgs(argv) {
     else if (a === '--json') args.json = true;
     else if (a === '--no-native') args.native = false;
     else if (a === '--gen') GEN_TOKENS = Number(argv[++i]);
-    else throw new Error(`unknown argument ${a}\nusage: node tools/bench-infer.mjs [--runs N] [--model FILE]... [--gen N] [--json] [--no-native]`);
+    else throw new Error(`unknown argument ${a}\nusage: node tools/bench/infer.mjs [--runs N] [--model FILE]... [--gen N] [--json] [--no-native]`);
   }
   if (!Number.isInteger(args.runs) || args.runs < 1) throw new Error('--runs needs a positive integer');
   if (!Number.isInteger(GEN_TOKENS) || GEN_TOKENS < 2) throw new Error('--gen needs at least 2 tokens');

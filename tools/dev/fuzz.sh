@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Fuzzes the GGUF header parser (fuzz/, cargo-fuzz + libFuzzer) for a while; not part of npm test.
-#   bash tools/fuzz.sh [seconds per target, default 60]
+#   bash tools/dev/fuzz.sh [seconds per target, default 60]
 # Runs parse_header, then incremental_parse, one process each (the machine has 2 cores), with the
 # memory limits the parser must live within. Seeds the corpora first if they are missing.
 # A finding stops that target and leaves the input in fuzz/artifacts/<target>/; replay it with
 #   cargo fuzz run -O <target> fuzz/artifacts/<target>/<file>
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 export PATH="$HOME/.cargo/bin:$PATH"
 seconds="${1:-60}"
+export CARGO_UNSTABLE_BUILD_STD=std,panic_abort
 
 if ! command -v cargo-fuzz > /dev/null; then
   # Installed with the stable toolchain from outside the repository; it runs with the pinned
@@ -20,8 +21,8 @@ fi
 status=0
 for target in parse_header incremental_parse; do
   printf '\033[1mfuzz:\033[0m %s for %s s\n' "$target" "$seconds"
-  # --target: the repository's default target is wasm64; build-std from .cargo/config.toml
-  # stays on, so std is built with the sanitizer too (slow the first time, then cached).
+  # --target: the repository's default target is wasm64. CARGO_UNSTABLE_BUILD_STD (below) builds
+  # std with the sanitizer too (slow the first time, then cached).
   # The corpus is fuzz/corpus/<target> (the default), findings go to fuzz/artifacts/<target>/.
   cargo fuzz run -O --target x86_64-unknown-linux-gnu "$target" -- \
     -max_total_time="$seconds" -max_len=2100000 -timeout=10 \

@@ -6,10 +6,10 @@
 //   npm run bench -- --only scale[,paging,…]     (some sections only)
 //   npm run bench -- --from results/bench.json   (the table and chart of a saved run again)
 //
-// Sections (each a tool of its own, run here with --json): loading (tools/bench-load.mjs and the
-// runner's peak memory), parsing (tools/bench-parse.mjs), kernels (tools/bench-kernels.mjs),
-// inference against wllama and native llama.cpp (tools/bench-infer.mjs; wllama also at 2
-// threads), paging (tools/bench-paging.mjs, tools/bench-bridge.mjs), scale (the synthetic
+// Sections (each a tool of its own, run here with --json): loading (tools/bench/load.mjs and the
+// runner's peak memory), parsing (tools/bench/parse.mjs), kernels (tools/bench/kernels.mjs),
+// inference against wllama and native llama.cpp (tools/bench/infer.mjs; wllama also at 2
+// threads), paging (tools/bench/paging.mjs, tools/bench/bridge.mjs), scale (the synthetic
 // 7B-shaped model; skipped with --quick, which also generates 32 tokens instead of 64). Every figure is a median with min and max over the runs
 // (at least 5), every comparison a ratio taken pair by pair. Prints a markdown table, or the
 // same data as JSON with --json, and writes a PNG chart of the ratios to results/bench.png.
@@ -20,10 +20,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
-import { launch } from './browser.mjs';
-import { stats } from './stats.mjs';
+import { launch } from '../lib/browser.mjs';
+import { stats } from '../lib/stats.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SMOLLM = 'models/SmolLM2-135M-Instruct.Q4_1.gguf';
 const GEMMA = 'models/gemma-3-270m-q4_k_m.gguf';
 const SYNTH_7B = 'models/synth/llama-7b-q4_k.gguf';
@@ -46,7 +46,7 @@ function parseArgs(argv) {
 
 const log = (msg) => process.stderr.write(`bench: ${msg}\n`);
 
-/** Runs one tool with --json and returns its report (its last JSON object on stdout). */
+/** Runs one tool (a path under tools/) with --json and returns its report (its last JSON object on stdout). */
 async function tool(script, ...args) {
   const t0 = performance.now();
   log(`${script} ${args.join(' ')}`);
@@ -61,14 +61,14 @@ const rows = [];
 const row = (section, what, ours, theirs, ratio, against) => rows.push({ section, what, gguf64: ours, reference: theirs, ratio, against });
 
 async function loading(runs) {
-  const r = await tool('bench-load.mjs', '--runs', String(runs));
+  const r = await tool('bench/load.mjs', '--runs', String(runs));
   row('loading', 'stream load from loopback, MB/s', r.mb_per_s.gguf64, r.mb_per_s.ceiling, r.ratio_gguf64_over_ceiling, 'raw ceiling (fetch + memory64 set)');
   row('loading', 'reload from the cache, MB/s', r.mb_per_s.gguf64_cached_reload, r.mb_per_s.ceiling, r.ratio_cached_over_ceiling, 'raw ceiling');
   row('loading', 'time to the first layer, ms', r.first_layer_ms, null, null, null);
   // Peak renderer memory above its baseline, against the model's bytes, over separate launches.
   const peaks = [];
   for (let i = 0; i < runs; i++) {
-    const j = await tool('run.mjs', '--model', SMOLLM, '--no-cache');
+    const j = await tool('dev/run.mjs', '--model', SMOLLM, '--no-cache');
     peaks.push((j.load.peak_bytes - j.load.baseline_bytes) / j.load.bytes);
   }
   row('loading', 'peak browser memory / model bytes (SmolLM2)', stats(peaks), null, null, null);
@@ -76,7 +76,7 @@ async function loading(runs) {
 }
 
 async function parsing(runs) {
-  const r = await tool('bench-parse.mjs', '--runs', String(runs));
+  const r = await tool('bench/parse.mjs', '--runs', String(runs));
   const wasm = r.results.find((x) => x.name.startsWith('gguf64 wasm'));
   for (const peer of r.results.filter((x) => !x.name.startsWith('gguf64'))) {
     row('parsing', `Gemma 3 header, ms (vs ${peer.name})`, { median: wasm.median, min: wasm.min, max: wasm.max }, { median: peer.median, min: peer.min, max: peer.max }, peer.overWasm, peer.name);
@@ -88,7 +88,7 @@ async function parsing(runs) {
 const gbPerS = (bytes, ms) => ({ median: bytes / ms.median / 1e6, min: bytes / ms.max / 1e6, max: bytes / ms.min / 1e6 });
 
 async function kernels(runs) {
-  const r = await tool('bench-kernels.mjs', '--runs', String(runs));
+  const r = await tool('bench/kernels.mjs', '--runs', String(runs));
   for (const k of r.results.filter((x) => x.batch === 1)) {
     // One activation: the tiled path `matmul` takes for decoding (one row per tile).
     const ours = gbPerS(k.bytes, k.tiled_r1.ms);
@@ -101,7 +101,7 @@ async function kernels(runs) {
 }
 
 async function inference(runs, quick) {
-  const r = await tool('bench-infer.mjs', '--runs', String(runs), ...(quick ? ['--gen', '32'] : []));
+  const r = await tool('bench/infer.mjs', '--runs', String(runs), ...(quick ? ['--gen', '32'] : []));
   for (const m of r.results) {
     const name = path.basename(m.model, '.gguf');
     for (const [key, label] of [['prompt_tok_s', 'prompt'], ['decode_tok_s', 'decode']]) {
@@ -112,7 +112,7 @@ async function inference(runs, quick) {
   // Each at its best thread count: wllama with 2 threads (its pthreads build); gguf64 runs one.
   const best = [];
   for (const model of [SMOLLM, GEMMA]) {
-    const w = await tool('wllama-bench.mjs', '--model', model, '--threads', '2', '--runs', String(runs), ...(quick ? ['--gen', '32'] : []));
+    const w = await tool('bench/wllama.mjs', '--model', model, '--threads', '2', '--runs', String(runs), ...(quick ? ['--gen', '32'] : []));
     best.push(w);
     const ours = r.results.find((x) => x.model === model);
     for (const key of ['prompt_tok_s', 'decode_tok_s']) {
@@ -126,9 +126,9 @@ async function inference(runs, quick) {
 }
 
 async function paging(runs) {
-  const p = await tool('bench-paging.mjs', '--runs', String(runs));
+  const p = await tool('bench/paging.mjs', '--runs', String(runs));
   for (const ws of ['2', '8']) row('paging', `decode tok/s, working set ${ws} of 30 layers`, p.decode_tok_s[ws], p.decode_tok_s.all, p.ratio_to_resident[ws], 'fully resident');
-  const b = await tool('bench-bridge.mjs', '--runs', String(Math.max(runs, 9)));
+  const b = await tool('bench/bridge.mjs', '--runs', String(Math.max(runs, 9)));
   row('paging', 'page-in of 100 MB, ms (multi-memory copy)', b.ms_per_100mb.multi_memory, b.ms_per_100mb.typed_array, b.ratio_typed_array_over_multi_memory, 'TypedArray copy');
   return { paging: p, bridge: b };
 }
@@ -137,10 +137,10 @@ async function scale(runs) {
   if (!(await stat(path.join(ROOT, SYNTH_7B)).catch(() => null))) {
     log(`writing ${SYNTH_7B} (4.08 GB, once)`);
     await mkdir(path.dirname(path.join(ROOT, SYNTH_7B)), { recursive: true });
-    await run('bash', [path.join(ROOT, 'tools/native.sh'), 'synth', '--preset', 'llama-7b-q4_k', '--seed', '7', '--out', SYNTH_7B], { cwd: ROOT });
+    await run('bash', [path.join(ROOT, 'tools/dev/native.sh'), 'synth', '--preset', 'llama-7b-q4_k', '--seed', '7', '--out', SYNTH_7B], { cwd: ROOT });
   }
   const samples = [];
-  for (let i = 0; i < runs; i++) samples.push(await tool('run.mjs', '--model', SYNTH_7B, '--no-cache', '--prompt', 'hello world', '--max-tokens', '4'));
+  for (let i = 0; i < runs; i++) samples.push(await tool('dev/run.mjs', '--model', SYNTH_7B, '--no-cache', '--prompt', 'hello world', '--max-tokens', '4'));
   const s = (f) => stats(samples.map(f));
   row('scale', '7B-shaped (4.08 GB) load, s', s((j) => j.load.ms / 1000), null, null, null);
   row('scale', '7B-shaped peak memory / model bytes', s((j) => (j.load.peak_bytes - j.load.baseline_bytes) / j.load.bytes), null, null, null);

@@ -6,11 +6,11 @@
 // physical reference. Median [min-max] over the runs; the modes alternate within each run, and
 // "xN" is the per-row median over the mode's median.
 //
-//   node tools/bench-kernels.mjs [--runs N] [--json]
+//   node tools/bench/kernels.mjs [--runs N] [--json]
 import os from 'node:os';
 
-import { launch, openHarness } from './browser.mjs';
-import { stats } from './stats.mjs';
+import { launch, openHarness } from '../lib/browser.mjs';
+import { stats } from '../lib/stats.mjs';
 
 const args = process.argv.slice(2);
 const runs = Number(args[args.indexOf('--runs') + 1]) || 7;
@@ -40,7 +40,7 @@ const session = await launch();
 try {
   const { page } = await openHarness(session);
   const rows = await page.evaluate(async ({ runs, cases, batches }) => {
-    const { bindings } = await window.gguf64.runtimeFor('wasm64');
+    const { bindings } = await window.gguf64testing.runtimeFor('wasm64');
     const out = [];
     for (const [id, name, cols, nrows] of cases) {
       for (const batch of batches) {

@@ -3,11 +3,11 @@
 // and 8 layer slots, against the fully resident model, in one headless Chromium. Every run
 // measures the three in turn; each ratio is taken within its run.
 //
-//   node tools/bench-paging.mjs [--runs N] [--tokens N] [--json]
+//   node tools/bench/paging.mjs [--runs N] [--tokens N] [--json]
 import os from 'node:os';
 
-import { launch, openHarness } from './browser.mjs';
-import { stats } from './stats.mjs';
+import { launch, openHarness } from '../lib/browser.mjs';
+import { stats } from '../lib/stats.mjs';
 
 const args = process.argv.slice(2);
 const runs = Number(args[args.indexOf('--runs') + 1]) || 5;

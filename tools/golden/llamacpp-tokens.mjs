@@ -1,10 +1,10 @@
 // Tokenizer reference data from llama.cpp (node-llama-cpp 3.21.1, prebuilt CPU binary, vocabulary
 // only) for tests/tokenizer_llamacpp.rs.
 //
-//   node tools/llamacpp_tokens.mjs            both test models -> tests/golden/llamacpp/<model>.tokens.json
-//   node tools/llamacpp_tokens.mjs <file.gguf> <out.json>
+//   node tools/golden/llamacpp-tokens.mjs            both test models -> tests/golden/llamacpp/<model>.tokens.json
+//   node tools/golden/llamacpp-tokens.mjs <file.gguf> <out.json>
 //
-// Run tools/chat_golden.py first: the chat cases come from tests/golden/llamacpp/<model>.chat.json.
+// Run tools/golden/chat_golden.py first: the chat cases come from tests/golden/llamacpp/<model>.chat.json.
 //
 // What is recorded, per model:
 // - the special ids node-llama-cpp reports (`bos`, `eos`, `eot`, `nl`, `sep`: null when llama.cpp
@@ -29,7 +29,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getLlama, LlamaLogLevel } from 'node-llama-cpp';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const GOLDEN_DIR = join(ROOT, 'tests/golden/llamacpp');
 const MODELS = ['SmolLM2-135M-Instruct.Q4_1', 'gemma-3-270m-q4_k_m'];
 const LLAMA_CPP = 'node-llama-cpp 3.21.1';
@@ -318,7 +318,7 @@ function caseFor(model, name, text) {
 
 function chatCases(model, stem) {
   const path = join(GOLDEN_DIR, `${stem}.chat.json`);
-  check(existsSync(path), `${path} is missing: run tools/chat_golden.py first`);
+  check(existsSync(path), `${path} is missing: run tools/golden/chat_golden.py first`);
   const chat = JSON.parse(readFileSync(path, 'utf8'));
   return chat.cases
     .filter((c) => typeof c.prompt_text === 'string')
@@ -341,7 +341,7 @@ async function reference(llama, modelPath, stem) {
     const t = model.tokens;
     return {
       about:
-        'Token ids from llama.cpp (tools/llamacpp_tokens.mjs): ids = llama_tokenize(add_special=false, ' +
+        'Token ids from llama.cpp (tools/golden/llamacpp-tokens.mjs): ids = llama_tokenize(add_special=false, ' +
         'parse_special=false); ids_special with parse_special=true (null when equal); detok = ' +
         'llama_detokenize(ids, remove_special=false, unparse_special=false); detok_special from ids_special ' +
         'with unparse_special=true. add_special=true puts bos first when add_bos, eos last when add_eos.',
@@ -388,7 +388,7 @@ async function main(argv) {
         ? MODELS.map((m) => [join(ROOT, 'models', `${m}.gguf`), join(GOLDEN_DIR, `${m}.tokens.json`), m])
         : null;
   if (jobs === null) {
-    console.error('usage: node tools/llamacpp_tokens.mjs [<file.gguf> <out.json>]');
+    console.error('usage: node tools/golden/llamacpp-tokens.mjs [<file.gguf> <out.json>]');
     process.exit(2);
   }
   const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error });

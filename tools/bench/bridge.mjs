@@ -3,11 +3,11 @@
 // generated multi-memory bridge (`memory.copy` across memories) and through TypedArray views,
 // both between memory64 memories in headless Chromium. Ratios are taken run by run.
 //
-//   node tools/bench-bridge.mjs [--runs N] [--json]
+//   node tools/bench/bridge.mjs [--runs N] [--json]
 import os from 'node:os';
 
-import { launch, openHarness } from './browser.mjs';
-import { stats } from './stats.mjs';
+import { launch, openHarness } from '../lib/browser.mjs';
+import { stats } from '../lib/stats.mjs';
 
 const args = process.argv.slice(2);
 const runs = Number(args[args.indexOf('--runs') + 1]) || 9;
@@ -17,13 +17,13 @@ const session = await launch();
 try {
   const { page } = await openHarness(session);
   const samples = await page.evaluate(async (runs) => {
-    const { bindings } = await window.gguf64.runtimeFor('wasm64');
+    const { bindings } = await window.gguf64testing.runtimeFor('wasm64');
     const MB100 = 100e6;
     const pages = (b) => BigInt(Math.ceil(b / 65536));
     const main = new WebAssembly.Memory({ address: 'i64', initial: pages(2 * MB100), maximum: pages(2 * MB100) });
     const s1 = new WebAssembly.Memory({ address: 'i64', initial: pages(MB100), maximum: pages(MB100) });
     new Uint8Array(s1.buffer).fill(7);
-    const bridges = [true, false].map((multiMemory) => window.gguf64.createBridge(bindings, main, [undefined, s1], { multiMemory }));
+    const bridges = [true, false].map((multiMemory) => window.gguf64testing.createBridge(bindings, main, [undefined, s1], { multiMemory }));
     const out = [];
     for (let i = 0; i <= runs; i++) {
       const t = bridges.map((b) => { const s = performance.now(); b.load(1, 0, MB100 * (i % 2), MB100); return performance.now() - s; });

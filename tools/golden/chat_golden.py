@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Chat-template expectations for tests/tokenizer_llamacpp.rs, rendered with Python jinja2.
 
-Usage: tools/chat_golden.py            (both test models -> tests/golden/llamacpp/<model>.chat.json)
-       tools/chat_golden.py <model.gguf> <out.json>
+Usage: tools/golden/chat_golden.py            (both test models -> tests/golden/llamacpp/<model>.chat.json)
+       tools/golden/chat_golden.py <model.gguf> <out.json>
 
 Each conversation below is rendered from the model's own `tokenizer.chat_template` the way
 Hugging Face transformers renders it (jinja2 ImmutableSandboxedEnvironment, trim_blocks,
@@ -27,7 +27,7 @@ from gguf import GGUFReader
 from jinja2.exceptions import TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 MODELS = ["SmolLM2-135M-Instruct.Q4_1", "gemma-3-270m-q4_k_m"]
 
 # Gemma 3's instruction-tuned chat template, as published with google/gemma-3-*-it (the string
@@ -147,7 +147,7 @@ def golden(model_path):
             case["prompt_text"] = text[len(bos):] if add_bos and bos and text.startswith(bos) else text
         cases.append(case)
     return {
-        "about": "Chat templates rendered by Python jinja2 (tools/chat_golden.py); prompt_text drops a leading "
+        "about": "Chat templates rendered by Python jinja2 (tools/golden/chat_golden.py); prompt_text drops a leading "
                  "BOS string when the model adds BOS itself (llama.cpp common/chat.cpp).",
         "template_source": source,
         "template": template,

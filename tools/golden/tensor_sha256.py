@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """SHA-256 over the bytes of every tensor of a GGUF file, in the order its tensor infos are listed
-(the reference for `tools/run.mjs --verify`), using Python `gguf` to find where each tensor is.
+(the reference for `tools/dev/run.mjs --verify`), using Python `gguf` to find where each tensor is.
 
-    python3 tools/tensor_sha256.py <file.gguf>
+    python3 tools/golden/tensor_sha256.py <file.gguf>
 """
 
 import hashlib

@@ -9,9 +9,9 @@
 //   @huggingface/gguf `gguf(path, { allowLocalFile: true })` (reads the file in chunks)
 // Each timed --runs times (default 5) after --warmup untimed runs (default 1). Prints a markdown
 // table (median, min, max ms, and each parser's time over gguf64's, run i against run i), or
-// the same data as JSON with --json. The browser build must be current: `bash tools/build.sh`.
+// the same data as JSON with --json. The browser build must be current: `bash tools/dev/build.sh`.
 //
-//   node tools/bench-parse.mjs [--json] [--runs N] [--warmup N] [--file path.gguf]
+//   node tools/bench/parse.mjs [--json] [--runs N] [--warmup N] [--file path.gguf]
 import { execFile } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
 import os from 'node:os';
@@ -21,9 +21,9 @@ import { promisify } from 'node:util';
 
 import { gguf as hfGguf } from '@huggingface/gguf';
 
-import { launch, openHarness } from './browser.mjs';
+import { launch, openHarness } from '../lib/browser.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const run = promisify(execFile);
 /** Bytes handed to gguf64 (native and wasm): enough for a 262k-token vocabulary's ~6.5 MB header. */
 const PREFIX_BYTES = 8 << 20;
@@ -48,7 +48,7 @@ function parseArgs(argv) {
 // ---- the four parsers -------------------------------------------------------------------------
 
 async function benchNative({ file, runs, warmup }) {
-  const { stdout } = await run('bash', [path.join(ROOT, 'tools/native.sh'), 'parse_bench', file,
+  const { stdout } = await run('bash', [path.join(ROOT, 'tools/dev/native.sh'), 'parse_bench', file,
     '--runs', String(runs), '--warmup', String(warmup), '--prefix-mb', String(PREFIX_BYTES >> 20)],
   { maxBuffer: 1 << 20 });
   const out = JSON.parse(stdout.trim().split('\n').pop());
@@ -198,7 +198,7 @@ async function main() {
   const args = parseArgs(process.argv.slice(2));
   const fileBytes = (await stat(args.file)).size;
   const m = await machine();
-  const log = (msg) => process.stderr.write(`bench-parse: ${msg}\n`);
+  const log = (msg) => process.stderr.write(`bench/parse: ${msg}\n`);
 
   log('gguf64 native');
   const native = await benchNative(args);
@@ -239,6 +239,6 @@ async function main() {
 }
 
 main().catch((err) => {
-  console.error(`bench-parse: ${err.stack ?? err.message}`);
+  console.error(`bench/parse: ${err.stack ?? err.message}`);
   process.exit(1);
 });

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Dump a GGUF header with Python `gguf` (GGUFReader) as golden JSON for tests/gguf_real_models.rs.
 
-Usage: tools/gguf_golden.py <model.gguf> <out.json>
+Usage: tools/golden/gguf_golden.py <model.gguf> <out.json>
 
 Output (one metadata pair or tensor per line, so diffs stay readable):
   version, alignment, data_offset (GGUFReader.data_offset), file_size,
