@@ -9,6 +9,14 @@ export function formatBytes(n) {
   return `${(n / 1e3).toFixed(1)} KB`;
 }
 
+/**
+ * "98,362,432": digits in groups of three. Not `toLocaleString`, whose first call loads the
+ * browser's locale data on the main thread (15–30 ms here).
+ */
+export function groupDigits(n) {
+  return String(n).replace(/\B(?=(\d{3})+$)/g, ',');
+}
+
 /** What went wrong, in words, from a Gguf64Error's code and fields. */
 export function explain(err) {
   const where = err.url ? ` (${err.url})` : '';

@@ -5,7 +5,7 @@ import './index.html';
 import { cache, detectFeatures, loadModel } from 'gguf64';
 
 import { generateInto, stopGeneration } from './generate.js';
-import { $, explain, formatBytes } from './format.js';
+import { $, explain, formatBytes, groupDigits } from './format.js';
 import { MemoryMap } from './map.js';
 
 const DEFAULT_MODEL = '/models/SmolLM2-135M-Instruct.Q4_1.gguf';
@@ -19,6 +19,7 @@ function layoutOptions() {
 
 let controller;
 let current;
+let view;
 
 function showFeatures() {
   const f = detectFeatures();
@@ -71,29 +72,69 @@ async function showCacheAfter(source, info) {
   }
 }
 
-/** A progress event: the overall bar, the status line, the map. */
-function progress(map, p) {
-  if (!map.drawn && p.layout) map.draw(p.layout);
-  if (p.phase === 'group') {
-    map.landed(p.group, p.bytesLoaded);
-    return;
+/**
+ * Load progress on the page, drawn at most once per animation frame: an event only records what
+ * changed (the groups that landed, the latest figures), so a burst of events costs the main thread
+ * one style and layout pass, not one each, and a hidden tab draws nothing until the end. 'done' is
+ * drawn at once. A cancelled view ignores late events (of a load that was replaced or failed).
+ */
+class ProgressView {
+  #map = new MemoryMap();
+
+  #landed = [];
+
+  #latest;
+
+  #frame = 0;
+
+  #cancelled = false;
+
+  /** One progress event from the worker. */
+  update(p) {
+    if (this.#cancelled) return;
+    if (p.phase === 'warning') {
+      $('cache').textContent = `Cache: ${p.message}`;
+      return;
+    }
+    if (p.phase === 'resume') {
+      setStatus(`connection dropped at byte ${p.offset}; resuming (attempt ${p.attempt})…`);
+      return;
+    }
+    if (p.phase === 'group') this.#landed.push(p);
+    else this.#latest = p;
+    if (p.phase === 'done') this.flush();
+    else this.#frame ||= requestAnimationFrame(() => this.flush());
   }
-  if (p.phase === 'warning') {
-    $('cache').textContent = `Cache: ${p.message}`;
-    return;
+
+  /** Draws what changed since the last drawing: the map, the overall bar, the status line. */
+  flush() {
+    cancelAnimationFrame(this.#frame);
+    this.#frame = 0;
+    if (this.#cancelled) return;
+    const map = this.#map;
+    const [landed, p] = [this.#landed.splice(0), this.#latest];
+    this.#latest = undefined;
+    const layout = p?.layout ?? landed[0]?.layout;
+    if (!map.drawn && layout) map.draw(layout);
+    for (const g of landed) map.landed(g.group, g.bytesLoaded);
+    if (p) {
+      if (map.drawn) map.streaming(p.bytesLoaded);
+      const fraction = p.bytesTotal ? p.bytesLoaded / p.bytesTotal : 0;
+      $('bar').style.width = `${(fraction * 100).toFixed(1)}%`;
+      const total = p.bytesTotal ? ` of ${formatBytes(p.bytesTotal)}` : '';
+      const phase = { header: 'reading header', data: 'streaming weights', done: 'done' }[p.phase] ?? p.phase;
+      const layers = p.layersTotal ? ` · layer ${p.layersDone}/${p.layersTotal}` : '';
+      setStatus(`${phase}: ${formatBytes(p.bytesLoaded)}${total} (${(fraction * 100).toFixed(0)}%)${layers} · ${p.mbPerSec.toFixed(0)} MB/s`);
+      if (p.phase === 'done') map.finished(p.layersDone);
+    }
+    if (landed.length) map.scrollLog(); // last: one layout for all the writes above
   }
-  if (p.phase === 'resume') {
-    setStatus(`connection dropped at byte ${p.offset}; resuming (attempt ${p.attempt})…`);
-    return;
+
+  /** Draws nothing more: the load ended in an error, or another load replaced it. */
+  cancel() {
+    this.#cancelled = true;
+    cancelAnimationFrame(this.#frame);
   }
-  if (map.drawn) map.streaming(p.bytesLoaded);
-  const fraction = p.bytesTotal ? p.bytesLoaded / p.bytesTotal : 0;
-  $('bar').style.width = `${(fraction * 100).toFixed(1)}%`;
-  const total = p.bytesTotal ? ` of ${formatBytes(p.bytesTotal)}` : '';
-  const phase = { header: 'reading header', data: 'streaming weights', done: 'done' }[p.phase] ?? p.phase;
-  const layers = p.layersTotal ? ` · layer ${p.layersDone}/${p.layersTotal}` : '';
-  setStatus(`${phase}: ${formatBytes(p.bytesLoaded)}${total} (${(fraction * 100).toFixed(0)}%)${layers} · ${p.mbPerSec.toFixed(0)} MB/s`);
-  if (p.phase === 'done') map.finished(p.layersDone);
 }
 
 function showFacts(info) {
@@ -103,7 +144,7 @@ function showFacts(info) {
     ['Architecture', info.arch ?? '—'],
     ['Layers', info.nLayers ?? '—'],
     ['Tensors', info.nTensors],
-    ['File size', `${formatBytes(info.fileBytes)} (${info.fileBytes.toLocaleString('en')} bytes)`],
+    ['File size', `${formatBytes(info.fileBytes)} (${groupDigits(info.fileBytes)} bytes)`],
     ['GGUF version', info.ggufVersion],
     ['Build', info.build === 'wasm64' ? 'wasm64 (memory64)' : 'wasm32 (fallback)'],
     ['Layout', `${info.layout.kind}, ${info.layout.memories.length} ${info.layout.memories.length === 1 ? 'memory' : 'memories'}`],
@@ -141,11 +182,14 @@ async function load(source) {
   controller = new AbortController();
   $('load').disabled = true;
   $('abort').disabled = false;
+  view?.cancel();
   resetView();
-  const map = new MemoryMap();
+  const progress = new ProgressView();
+  view = progress;
   try {
     await showCacheFor(source);
-    current = await loadModel(source, { ...layoutOptions(), onProgress: (p) => progress(map, p), signal: controller.signal });
+    current = await loadModel(source, { ...layoutOptions(), onProgress: (p) => progress.update(p), signal: controller.signal });
+    progress.flush();
     showFacts(current.info);
     $('summary').textContent = await current.summary();
     setStatus(`Loaded ${formatBytes(current.info.fileBytes)} into ${current.info.build} memory, in a worker.`);
@@ -153,6 +197,7 @@ async function load(source) {
     await showCacheAfter(source, current.info);
     document.body.dataset.state = 'loaded';
   } catch (err) {
+    progress.cancel();
     setStatus(explain(err), true);
     document.body.dataset.state = 'error';
   } finally {

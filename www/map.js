@@ -73,6 +73,10 @@ export class MemoryMap {
     const line = document.createElement('div');
     line.textContent = `✓ ${title} loaded (${formatBytes(group.bytes)}) → ${group.memory === 0 ? 'main memory' : `storage memory ${group.memory}`}`;
     $('log').append(line);
+  }
+
+  /** Keeps the log's last line in view. Once per drawing: reading its height lays the page out. */
+  scrollLog() {
     $('log').scrollTop = $('log').scrollHeight;
   }
 
