@@ -337,7 +337,7 @@ export class LoadedModel {
   async *generate(prompt, options) {
     const opts = options ?? {};
     const { signal } = opts;
-    if (opts.contextLength !== undefined) this.#call((h) => h.setContextLength(opts.contextLength));
+    if (opts.contextLength != null) this.#call((h) => h.setContextLength(opts.contextLength));
     if (opts.reuse === false) this.#call((h) => h.resetContext());
     const promptIds = this.promptIds(prompt, opts);
     const record = {
