@@ -395,7 +395,12 @@ export class LoadedModel {
 
   /** SHA-256 over every tensor's bytes in header order, read back from memory (for verification). */
   tensorSha256() {
-    return this.#call((h) => h.tensorSha256());
+    const pageMs = this.#pageMs; // reading storage back to hash it is not paging
+    try {
+      return this.#call((h) => h.tensorSha256());
+    } finally {
+      this.#pageMs = pageMs;
+    }
   }
 
   /** `{ hits, misses, prefetches, evictions, bytesPaged, pageMs, bridge }` for a paged layout, else undefined. */
