@@ -168,8 +168,8 @@ fn unknown_model_pre_tokenizer_and_bad_merges() {
     );
     let bpe = bpe_vocab(&[], &[]);
     assert_eq!(
-        build(with(bpe.clone(), "tokenizer.ggml.pre", text("llama3"))).unwrap_err(),
-        TokenizerError::UnknownPreTokenizer { pre: "llama3".into() }
+        build(with(bpe.clone(), "tokenizer.ggml.pre", text("deepseek-llm"))).unwrap_err(),
+        TokenizerError::UnknownPreTokenizer { pre: "deepseek-llm".into() }
     );
     assert_eq!(
         build(without(bpe.clone(), "tokenizer.ggml.pre")).unwrap_err(),
