@@ -5,12 +5,15 @@
 //! error instead; the test prints a table of both. `tools/dev/fetch-models.sh vocabs` fetches the
 //! files into models/llama.cpp-vocab/.
 
+#[path = "support/json.rs"]
+mod json;
 #[path = "support/models.rs"]
 mod models;
 
 use std::fs::File;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
 use gguf64::gguf::{Header, HeaderParser, Limits, Step};
 use gguf64::tokenizer::{Tokenizer, TokenizerError};
@@ -61,6 +64,47 @@ fn llamacpp_vocab_suite() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
+/// `npm run tokenize -- FILE --json` on a vocab-only file: JSON strings in, the suite's ids out;
+/// an unsupported vocab exits with status 1 and its typed error.
+#[test]
+fn tokenize_command_on_vocab_files() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/llama.cpp-vocab");
+    let base = dir.join("ggml-vocab-llama-bpe.gguf");
+    let Ok(cases) = read_cases(&base) else { return models::absent(&base) };
+    let input = gguf64::report::Json::Arr(
+        cases.iter().map(|(text, _)| gguf64::report::Json::from(text.as_str())).collect(),
+    );
+    let (status, stdout, _) = tokenize(&base, &["--json"], &input.to_string());
+    assert!(status, "tokenize failed");
+    let got = json::Json::parse(&stdout);
+    let got: Vec<Vec<u32>> = got.items().iter().map(|row| row.ids()).collect();
+    let want: Vec<Vec<u32>> = cases.into_iter().map(|(_, ids)| ids).collect();
+    assert_eq!(got, want);
+
+    let (status, stdout, _) = tokenize(&base, &["--add-special", "--json"], r#"["Hi"]"#);
+    assert!(status && stdout.starts_with("[[128000,"), "llama3 adds BOS by default: {stdout}");
+    let (status, _, stderr) = tokenize(&dir.join("ggml-vocab-falcon.gguf"), &["--json"], "[]");
+    assert!(!status && stderr.contains("unknown pre-tokenizer \"falcon\""), "{stderr}");
+    let (status, _, stderr) = tokenize(&base, &["--json"], "[1]");
+    assert!(!status && stderr.contains("stdin"), "{stderr}");
+}
+
+/// Runs the command: success, stdout, stderr.
+fn tokenize(file: &Path, args: &[&str], stdin: &str) -> (bool, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tokenize"))
+        .arg(file)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runs tokenize");
+    child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("writes stdin");
+    let out = child.wait_with_output().expect("tokenize exits");
+    let text = |b: Vec<u8>| String::from_utf8(b).expect("utf-8 output");
+    (out.status.success(), text(out.stdout), text(out.stderr))
+}
+
 /// The names (`ggml-vocab-<name>.gguf`) of the vocabs that have cases, sorted.
 fn vocab_names(dir: &Path) -> Option<Vec<String>> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
@@ -74,6 +118,7 @@ fn vocab_names(dir: &Path) -> Option<Vec<String>> {
 }
 
 fn run_vocab(dir: &Path, name: &str) -> Outcome {
+    use TokenizerError::{UnknownModel, UnknownPreTokenizer};
     let base = dir.join(format!("ggml-vocab-{name}.gguf"));
     let header = match read_header(&base) {
         Ok(h) => h,
@@ -81,7 +126,7 @@ fn run_vocab(dir: &Path, name: &str) -> Outcome {
     };
     let tok = match Tokenizer::from_header(&header) {
         Ok(t) => t,
-        Err(e @ (TokenizerError::UnknownModel { .. } | TokenizerError::UnknownPreTokenizer { .. })) => {
+        Err(e @ (UnknownModel { .. } | UnknownPreTokenizer { .. })) => {
             return Outcome::Unsupported(e);
         }
         Err(e) => return Outcome::Broken(e.to_string()),
@@ -149,7 +194,8 @@ fn parse_ids(line: &str) -> Result<Vec<u32>, String> {
 fn read_header(path: &Path) -> Result<Header, String> {
     let shown = path.display();
     let mut bytes = Vec::new();
-    File::open(path).and_then(|mut f| f.read_to_end(&mut bytes)).map_err(|e| format!("{shown}: {e}"))?;
+    let read = File::open(path).and_then(|mut f| f.read_to_end(&mut bytes));
+    read.map_err(|e| format!("{shown}: {e}"))?;
     let mut parser = HeaderParser::new(Limits::default());
     match parser.advance(&bytes, Some(bytes.len() as u64)) {
         Ok(Step::Done(header)) => Ok(header),
