@@ -271,6 +271,22 @@ mod tests {
     }
 
     #[test]
+    fn every_short_string_is_cut_into_nonempty_words() {
+        let alphabet = ["a", "S", "1", "'", " ", "\n", "\r", "\t", "!", "é", "²", "\u{85}", "😀"];
+        use PreTokenizer::*;
+        for a in alphabet {
+            for b in alphabet {
+                for c in alphabet {
+                    let text = format!("{a}{b}{c}");
+                    for pre in [Gpt2, DigitsThenGpt2, Llama3, Qwen2] {
+                        assert!(words(&text, pre).iter().all(|w| !w.is_empty()), "{text:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn qwen2_single_digits() {
         assert_eq!(words("x 2024", PreTokenizer::Qwen2), ["x", " ", "2", "0", "2", "4"]);
     }
