@@ -272,7 +272,8 @@ mod tests {
 
     #[test]
     fn every_short_string_is_cut_into_nonempty_words() {
-        let alphabet = ["a", "S", "1", "'", " ", "\n", "\r", "\t", "!", "é", "²", "\u{85}", "😀"];
+        let alphabet =
+            ["a", "S", "1", "'", " ", "\n", "\r", "\t", "!", "é", "²", "\u{85}", "😀"];
         use PreTokenizer::*;
         for a in alphabet {
             for b in alphabet {
