@@ -27,6 +27,7 @@ const SUPPORTED: &[&str] = &[
     "mpt",
     "phi-3",
     "qwen2",
+    "qwen35",
     "refact",
     "starcoder",
 ];

@@ -20,6 +20,8 @@
 //!   word gives up its last character, as in GPT-2.
 //! - `Qwen2` (`qwen2`, `deepseek-r1-qwen`, ...): the same with `\p{N}` for `\p{N}{1,3}`, so
 //!   every number character is a word.
+//! - `Qwen35` (`qwen35`): `Qwen2` with marks as letters: `[^\r\n\p{L}\p{N}]?[\p{L}\p{M}]+`
+//!   and ` ?[^\s\p{L}\p{M}\p{N}]+[\r\n]*` (`unicode_regex_split_custom_qwen35`).
 
 use super::unicode::{self, Class};
 
@@ -30,6 +32,7 @@ pub(super) enum PreTokenizer {
     DigitsThenGpt2,
     Llama3,
     Qwen2,
+    Qwen35,
 }
 
 /// The words of `text`, in order; they concatenate to `text`.
@@ -49,8 +52,9 @@ pub(super) fn split(text: &str, pre: PreTokenizer) -> Vec<&str> {
             }
             gpt2(&chars, start, chars.len(), &mut cuts);
         }
-        PreTokenizer::Llama3 => llama3(&chars, 3, &mut cuts),
-        PreTokenizer::Qwen2 => llama3(&chars, 1, &mut cuts),
+        PreTokenizer::Llama3 => llama3(&chars, Rules { digits: 3, marks: false }, &mut cuts),
+        PreTokenizer::Qwen2 => llama3(&chars, Rules { digits: 1, marks: false }, &mut cuts),
+        PreTokenizer::Qwen35 => llama3(&chars, Rules { digits: 1, marks: true }, &mut cuts),
     }
     let byte_at = |i: usize| chars.get(i).map_or(text.len(), |&(b, _)| b);
     let mut words = Vec::with_capacity(cuts.len());
@@ -141,17 +145,32 @@ fn contraction(c: char, next: Option<char>, next2: Option<char>) -> Option<usize
     }
 }
 
-/// The llama3 regex on `chars`, numbers cut every `digits` chars: pushes the end of every
-/// word. Each alternative, in the regex's order, gives the end of its match at `pos` if any.
-fn llama3(chars: &[(usize, char)], digits: usize, cuts: &mut Vec<usize>) {
+/// How the llama3 regex family differs.
+#[derive(Clone, Copy)]
+struct Rules {
+    /// The longest number word (`\p{N}{1,3}` or `\p{N}`).
+    digits: usize,
+    /// Whether marks (`\p{M}`) count as letters.
+    marks: bool,
+}
+
+impl Rules {
+    fn is_letter(self, k: Class) -> bool {
+        k.letter || (self.marks && k.mark)
+    }
+}
+
+/// The llama3 regex on `chars`, as `rules` vary it: pushes the end of every word. Each
+/// alternative, in the regex's order, gives the end of its match at `pos` if any.
+fn llama3(chars: &[(usize, char)], rules: Rules, cuts: &mut Vec<usize>) {
     let at = |p: usize| chars.get(p).map(|&(_, c)| c);
     let mut pos = 0;
     while pos < chars.len() {
         let end = contraction_any_case(at(pos), at(pos + 1), at(pos + 2))
             .map(|len| pos + len)
-            .or_else(|| letters_with_lead(&at, pos))
-            .or_else(|| numbers(&at, pos, digits))
-            .or_else(|| others_then_newlines(&at, pos))
+            .or_else(|| letters_with_lead(&at, pos, rules))
+            .or_else(|| numbers(&at, pos, rules.digits))
+            .or_else(|| others_then_newlines(&at, pos, rules))
             .unwrap_or_else(|| whitespace(&at, pos));
         pos = end;
         cuts.push(pos);
@@ -171,9 +190,13 @@ fn contraction_any_case(c: Option<char>, next: Option<char>, next2: Option<char>
 
 /// `[^\r\n\p{L}\p{N}]?\p{L}+`: the end of the letters, if `pos` or the char after it starts
 /// them.
-fn letters_with_lead(at: &impl Fn(usize) -> Option<char>, pos: usize) -> Option<usize> {
+fn letters_with_lead(
+    at: &impl Fn(usize) -> Option<char>,
+    pos: usize,
+    rules: Rules,
+) -> Option<usize> {
     let c = at(pos)?;
-    let is_letter = |p: usize| at(p).is_some_and(|c| unicode::class(c).letter);
+    let is_letter = |p: usize| at(p).is_some_and(|c| rules.is_letter(unicode::class(c)));
     if is_newline(c) || unicode::is_number(c) || !(is_letter(pos) || is_letter(pos + 1)) {
         return None;
     }
@@ -191,9 +214,14 @@ fn numbers(at: &impl Fn(usize) -> Option<char>, pos: usize, digits: usize) -> Op
 }
 
 /// ` ?[^\s\p{L}\p{N}]+[\r\n]*`.
-fn others_then_newlines(at: &impl Fn(usize) -> Option<char>, pos: usize) -> Option<usize> {
+fn others_then_newlines(
+    at: &impl Fn(usize) -> Option<char>,
+    pos: usize,
+    rules: Rules,
+) -> Option<usize> {
     let is_other = |p: usize| {
-        at(p).map(unicode::class).is_some_and(|k| !(k.whitespace || k.letter || k.number))
+        let other = |k: Class| !(k.whitespace || rules.is_letter(k) || k.number);
+        at(p).map(unicode::class).is_some_and(other)
     };
     let mut end = pos + usize::from(at(pos) == Some(' '));
     if !is_other(end) {
@@ -279,7 +307,7 @@ mod tests {
             for b in alphabet {
                 for c in alphabet {
                     let text = format!("{a}{b}{c}");
-                    for pre in [Gpt2, DigitsThenGpt2, Llama3, Qwen2] {
+                    for pre in [Gpt2, DigitsThenGpt2, Llama3, Qwen2, Qwen35] {
                         assert!(words(&text, pre).iter().all(|w| !w.is_empty()), "{text:?}");
                     }
                 }
@@ -290,5 +318,12 @@ mod tests {
     #[test]
     fn qwen2_single_digits() {
         assert_eq!(words("x 2024", PreTokenizer::Qwen2), ["x", " ", "2", "0", "2", "4"]);
+    }
+
+    #[test]
+    fn qwen35_marks_are_letters() {
+        let text = "e\u{301}t\u{301} \u{301}!";
+        assert_eq!(words(text, PreTokenizer::Qwen2), ["e", "\u{301}t", "\u{301}", " \u{301}!"]);
+        assert_eq!(words(text, PreTokenizer::Qwen35), ["e\u{301}t\u{301}", " \u{301}", "!"]);
     }
 }

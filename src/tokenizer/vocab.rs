@@ -225,6 +225,7 @@ fn pre_tokenizer(pre: &str) -> Result<PreStyle, TokenizerError> {
             PreStyle::new(Qwen2, false)
         }
         "megrez" | "stablelm2" => PreStyle::new(Qwen2, true),
+        "qwen35" => PreStyle::new(Qwen35, false),
         other => return Err(TokenizerError::UnknownPreTokenizer { pre: other.to_string() }),
     })
 }
