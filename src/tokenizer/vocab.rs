@@ -182,7 +182,7 @@ fn bpe_defaults(style: &PreStyle) -> Defaults {
         add_space_prefix: false,
         add_bos: style.add_bos,
         clean_spaces: style.clean_spaces,
-        bos: Some(11),
+        bos: if style.no_default_bos { None } else { Some(11) },
         eos: Some(11),
         unk: None,
     }
@@ -195,11 +195,13 @@ struct PreStyle {
     ignore_merges: bool,
     /// The default of `tokenizer.ggml.add_bos_token`.
     add_bos: bool,
+    /// No BOS unless `tokenizer.ggml.bos_token_id` names one (GLM), instead of id 11.
+    no_default_bos: bool,
 }
 
 impl PreStyle {
     fn new(pre: PreTokenizer, clean_spaces: bool) -> PreStyle {
-        PreStyle { pre, clean_spaces, ignore_merges: false, add_bos: false }
+        PreStyle { pre, clean_spaces, ignore_merges: false, add_bos: false, no_default_bos: false }
     }
 }
 
@@ -221,6 +223,10 @@ fn pre_tokenizer(pre: &str) -> Result<PreStyle, TokenizerError> {
             PreStyle { ignore_merges: true, add_bos: true, ..PreStyle::new(Llama3, true) }
         }
         "dbrx" | "smaug-bpe" => PreStyle::new(Llama3, true),
+        "chatglm-bpe" => PreStyle { no_default_bos: true, ..PreStyle::new(Llama3, true) },
+        "glm4" | "glm5" => {
+            PreStyle { no_default_bos: true, ignore_merges: true, ..PreStyle::new(Llama3, true) }
+        }
         "qwen2" | "deepseek-r1-qwen" | "kormo" | "f2llmv2" | "hunyuan" | "solar-open" => {
             PreStyle::new(Qwen2, false)
         }
