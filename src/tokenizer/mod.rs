@@ -142,12 +142,16 @@ impl Tokenizer {
             Model::Spm => {
                 spm::encode(&text.replace(' ', "▁"), &v.table, &v.scores, &v.byte_tokens, out);
             }
-            Model::Bpe { pre, merges } => {
+            Model::Bpe { pre, merges, ignore_merges } => {
                 let mut word = String::new();
                 for raw in pretokenize::split(text, *pre) {
                     word.clear();
                     byte_level::encode_into(raw, &mut word);
-                    bpe::encode_word(&word, merges, &v.table, &v.byte_tokens, out);
+                    let whole = if *ignore_merges { v.table.id(word.as_bytes()) } else { None };
+                    match whole {
+                        Some(id) => out.push(id),
+                        None => bpe::encode_word(&word, merges, &v.table, &v.byte_tokens, out),
+                    }
                 }
             }
         }

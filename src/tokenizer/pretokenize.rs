@@ -12,6 +12,16 @@
 //! - `DigitsThenGpt2` (`smollm`, `starcoder`, ...): first `\p{N}`, so every number character
 //!   becomes a piece of its own and the text between numbers another, then `Gpt2` within each
 //!   piece. A space before a digit therefore never joins it (`" 42"` is `" "`, `"4"`, `"2"`).
+//! - `Llama3` (`llama-bpe`, `dbrx`, ...): `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|
+//!   \p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`, llama.cpp's
+//!   `unicode_regex_split_custom_llama3`. Alternatives are tried in order (the first that
+//!   matches wins, as in a backtracking regex), so `"(abc"` is one word, `" 1234"` is `" "`,
+//!   `"123"`, `"4"`, `"a \n\n b"` keeps `" \n\n"` together and a whitespace run before a
+//!   word gives up its last character, as in GPT-2.
+//! - `Qwen2` (`qwen2`, `deepseek-r1-qwen`, ...): the same with `\p{N}` for `\p{N}{1,3}`, so
+//!   every number character is a word.
+//! - `Qwen35` (`qwen35`): `Qwen2` with marks as letters: `[^\r\n\p{L}\p{N}]?[\p{L}\p{M}]+`
+//!   and ` ?[^\s\p{L}\p{M}\p{N}]+[\r\n]*` (`unicode_regex_split_custom_qwen35`).
 
 use super::unicode::{self, Class};
 
@@ -20,6 +30,9 @@ use super::unicode::{self, Class};
 pub(super) enum PreTokenizer {
     Gpt2,
     DigitsThenGpt2,
+    Llama3,
+    Qwen2,
+    Qwen35,
 }
 
 /// The words of `text`, in order; they concatenate to `text`.
@@ -39,6 +52,9 @@ pub(super) fn split(text: &str, pre: PreTokenizer) -> Vec<&str> {
             }
             gpt2(&chars, start, chars.len(), &mut cuts);
         }
+        PreTokenizer::Llama3 => llama3(&chars, Rules { digits: 3, marks: false }, &mut cuts),
+        PreTokenizer::Qwen2 => llama3(&chars, Rules { digits: 1, marks: false }, &mut cuts),
+        PreTokenizer::Qwen35 => llama3(&chars, Rules { digits: 1, marks: true }, &mut cuts),
     }
     let byte_at = |i: usize| chars.get(i).map_or(text.len(), |&(b, _)| b);
     let mut words = Vec::with_capacity(cuts.len());
@@ -129,6 +145,114 @@ fn contraction(c: char, next: Option<char>, next2: Option<char>) -> Option<usize
     }
 }
 
+/// How the llama3 regex family differs.
+#[derive(Clone, Copy)]
+struct Rules {
+    /// The longest number word (`\p{N}{1,3}` or `\p{N}`).
+    digits: usize,
+    /// Whether marks (`\p{M}`) count as letters.
+    marks: bool,
+}
+
+impl Rules {
+    fn is_letter(self, k: Class) -> bool {
+        k.letter || (self.marks && k.mark)
+    }
+}
+
+/// The llama3 regex on `chars`, as `rules` vary it: pushes the end of every word. Each
+/// alternative, in the regex's order, gives the end of its match at `pos` if any.
+fn llama3(chars: &[(usize, char)], rules: Rules, cuts: &mut Vec<usize>) {
+    let at = |p: usize| chars.get(p).map(|&(_, c)| c);
+    let mut pos = 0;
+    while pos < chars.len() {
+        let end = contraction_any_case(at(pos), at(pos + 1), at(pos + 2))
+            .map(|len| pos + len)
+            .or_else(|| letters_with_lead(&at, pos, rules))
+            .or_else(|| numbers(&at, pos, rules.digits))
+            .or_else(|| others_then_newlines(&at, pos, rules))
+            .unwrap_or_else(|| whitespace(&at, pos));
+        pos = end;
+        cuts.push(pos);
+    }
+}
+
+fn is_newline(c: char) -> bool {
+    c == '\r' || c == '\n'
+}
+
+/// `(?i:'s|'t|'re|'ve|'m|'ll|'d)`: its length at `c`. Only ASCII letters fold onto these, in
+/// llama.cpp's lower-case table too (U+0130 and U+212A fold to `i` and `k`).
+fn contraction_any_case(c: Option<char>, next: Option<char>, next2: Option<char>) -> Option<usize> {
+    let lower = |c: Option<char>| c.map(|c| c.to_ascii_lowercase());
+    contraction(c?, lower(next), lower(next2))
+}
+
+/// `[^\r\n\p{L}\p{N}]?\p{L}+`: the end of the letters, if `pos` or the char after it starts
+/// them.
+fn letters_with_lead(
+    at: &impl Fn(usize) -> Option<char>,
+    pos: usize,
+    rules: Rules,
+) -> Option<usize> {
+    let c = at(pos)?;
+    let is_letter = |p: usize| at(p).is_some_and(|c| rules.is_letter(unicode::class(c)));
+    if is_newline(c) || unicode::is_number(c) || !(is_letter(pos) || is_letter(pos + 1)) {
+        return None;
+    }
+    let mut end = pos + 1;
+    while is_letter(end) {
+        end += 1;
+    }
+    Some(end)
+}
+
+/// `\p{N}{1,digits}`.
+fn numbers(at: &impl Fn(usize) -> Option<char>, pos: usize, digits: usize) -> Option<usize> {
+    let run = (pos..pos + digits).take_while(|&p| at(p).is_some_and(unicode::is_number)).count();
+    (run > 0).then_some(pos + run)
+}
+
+/// ` ?[^\s\p{L}\p{N}]+[\r\n]*`.
+fn others_then_newlines(
+    at: &impl Fn(usize) -> Option<char>,
+    pos: usize,
+    rules: Rules,
+) -> Option<usize> {
+    let is_other = |p: usize| {
+        let other = |k: Class| !(k.whitespace || rules.is_letter(k) || k.number);
+        at(p).map(unicode::class).is_some_and(other)
+    };
+    let mut end = pos + usize::from(at(pos) == Some(' '));
+    if !is_other(end) {
+        return None;
+    }
+    while is_other(end) {
+        end += 1;
+    }
+    while at(end).is_some_and(is_newline) {
+        end += 1;
+    }
+    Some(end)
+}
+
+/// `\s*[\r\n]+|\s+(?!\S)|\s+` at a whitespace char, else the one char nothing matched.
+fn whitespace(at: &impl Fn(usize) -> Option<char>, pos: usize) -> usize {
+    let mut end = pos;
+    let mut after_newline = None;
+    while let Some(c) = at(end).filter(|&c| unicode::is_whitespace(c)) {
+        end += 1;
+        if is_newline(c) {
+            after_newline = Some(end);
+        }
+    }
+    match after_newline {
+        Some(e) => e,
+        None if end - pos > 1 && at(end).is_some() => end - 1,
+        None => end.max(pos + 1),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,5 +282,48 @@ mod tests {
         assert_eq!(words(" 42 and 7", d), [" ", "4", "2", " and", " ", "7"]);
         assert_eq!(words("3.14", d), ["3", ".", "1", "4"]);
         assert_eq!(words("x²", d), ["x", "²"]);
+    }
+
+    #[test]
+    fn llama3_words() {
+        let l = PreTokenizer::Llama3;
+        assert_eq!(words("Hello world", l), ["Hello", " world"]);
+        assert_eq!(words("it's I'LL", l), ["it", "'s", " I", "'LL"]);
+        assert_eq!(words("(abc 12345", l), ["(abc", " ", "123", "45"]);
+        assert_eq!(words("a \n\n b", l), ["a", " \n\n", " b"]);
+        assert_eq!(words("a   b", l), ["a", "  ", " b"]);
+        assert_eq!(words("x !!?\n\ny", l), ["x", " !!?\n\n", "y"]);
+        assert_eq!(words("end ", l), ["end", " "]);
+        assert_eq!(words("\tb", l), ["\tb"]);
+        assert_eq!(words("", l), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn every_short_string_is_cut_into_nonempty_words() {
+        let alphabet =
+            ["a", "S", "1", "'", " ", "\n", "\r", "\t", "!", "é", "²", "\u{85}", "😀"];
+        use PreTokenizer::*;
+        for a in alphabet {
+            for b in alphabet {
+                for c in alphabet {
+                    let text = format!("{a}{b}{c}");
+                    for pre in [Gpt2, DigitsThenGpt2, Llama3, Qwen2, Qwen35] {
+                        assert!(words(&text, pre).iter().all(|w| !w.is_empty()), "{text:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn qwen2_single_digits() {
+        assert_eq!(words("x 2024", PreTokenizer::Qwen2), ["x", " ", "2", "0", "2", "4"]);
+    }
+
+    #[test]
+    fn qwen35_marks_are_letters() {
+        let text = "e\u{301}t\u{301} \u{301}!";
+        assert_eq!(words(text, PreTokenizer::Qwen2), ["e", "\u{301}t", "\u{301}", " \u{301}!"]);
+        assert_eq!(words(text, PreTokenizer::Qwen35), ["e\u{301}t\u{301}", " \u{301}", "!"]);
     }
 }

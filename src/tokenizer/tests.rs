@@ -168,8 +168,8 @@ fn unknown_model_pre_tokenizer_and_bad_merges() {
     );
     let bpe = bpe_vocab(&[], &[]);
     assert_eq!(
-        build(with(bpe.clone(), "tokenizer.ggml.pre", text("llama3"))).unwrap_err(),
-        TokenizerError::UnknownPreTokenizer { pre: "llama3".into() }
+        build(with(bpe.clone(), "tokenizer.ggml.pre", text("deepseek-llm"))).unwrap_err(),
+        TokenizerError::UnknownPreTokenizer { pre: "deepseek-llm".into() }
     );
     assert_eq!(
         build(without(bpe.clone(), "tokenizer.ggml.pre")).unwrap_err(),
@@ -183,6 +183,21 @@ fn unknown_model_pre_tokenizer_and_bad_merges() {
         let p = with(bpe.clone(), "tokenizer.ggml.merges", strings(&bad));
         assert_eq!(build(p).unwrap_err(), TokenizerError::BadMerge { index });
     }
+}
+
+#[test]
+fn pre_tokenizer_flags_follow_llamacpp() {
+    let bpe = bpe_vocab(&["ab"], &[]);
+    let pre = |name| build(with(bpe.clone(), "tokenizer.ggml.pre", text(name))).expect("loads");
+    // "ab" is a token no merge reaches: only ignore_merges (llama3, glm4) takes it whole.
+    let (smollm, llama3) = (pre("smollm"), pre("llama-bpe"));
+    let (qwen2, glm4) = (pre("qwen2"), pre("glm4"));
+    assert_eq!(smollm.encode("ab", false, false), [97, 98]);
+    assert_eq!(qwen2.encode("ab", false, false), [97, 98]);
+    assert_eq!(llama3.encode("ab", false, false), [256]);
+    assert_eq!(glm4.encode("ab", false, false), [256]);
+    assert!(llama3.add_bos() && !qwen2.add_bos() && !smollm.add_bos());
+    assert_eq!((glm4.bos(), qwen2.bos()), (None, Some(11)), "GLM has no default BOS");
 }
 
 // ---- hostile but loadable -------------------------------------------------------------------

@@ -1,6 +1,6 @@
-//! The character classes llama.cpp's pre-tokenizers use: `\p{L}`, `\p{N}` and `\s`.
+//! The character classes llama.cpp's pre-tokenizers use: `\p{L}`, `\p{N}`, `\p{M}` and `\s`.
 //!
-//! Letters and numbers come from the table generated from llama.cpp's own Unicode data
+//! Letters, numbers and marks come from the table generated from llama.cpp's own Unicode data
 //! (`unicode_table.rs`), so new code points are classed as that build classes them. Whitespace
 //! is llama.cpp's fixed list (Unicode's White_Space property): it includes U+0085 and excludes
 //! U+001C..U+001F, unlike Rust's `char::is_whitespace` and Python's `str.isspace` respectively.
@@ -12,13 +12,15 @@ use super::unicode_table::RANGES;
 pub(super) struct Class {
     pub letter: bool,
     pub number: bool,
+    /// A combining mark (`\p{M}`: Mn, Mc, Me).
+    pub mark: bool,
     pub whitespace: bool,
 }
 
 /// The classes of `c`.
 pub(super) fn class(c: char) -> Class {
     let kind = kind(c);
-    Class { letter: kind == 1, number: kind == 2, whitespace: is_whitespace(c) }
+    Class { letter: kind == 1, number: kind == 2, mark: kind == 3, whitespace: is_whitespace(c) }
 }
 
 /// Whether `c` is a number (`\p{N}`: Nd, Nl, No).
@@ -44,7 +46,7 @@ pub(super) fn is_whitespace(c: char) -> bool {
     )
 }
 
-/// 1 for a letter, 2 for a number, 0 for anything else.
+/// 1 for a letter, 2 for a number, 3 for a mark, 0 for anything else.
 fn kind(c: char) -> u8 {
     let c = c as u32;
     if c < 0x80 {
@@ -71,6 +73,7 @@ mod tests {
         assert!(class('é').letter && class('ж').letter && class('中').letter && class('ก').letter);
         assert!(is_number('٣') && is_number('½') && is_number('Ⅻ') && is_number('²'));
         assert!(!class('\u{0301}').letter && !is_number('\u{0301}'), "a combining mark is neither");
+        assert!(class('\u{0301}').mark && class('\u{0E31}').mark && !class('a').mark);
         assert!(!class('😀').letter && !class('-').letter && !is_number('-'));
         assert!(is_whitespace('\u{85}') && is_whitespace('\u{3000}') && !is_whitespace('\u{1C}'));
         assert!(!is_whitespace('\u{200B}'), "zero width space is not White_Space");

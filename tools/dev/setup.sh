@@ -7,8 +7,9 @@
 #                                   uses, and the demo's model (SmolLM2-135M)
 #   bash tools/dev/setup.sh test    (the default) everything, for `npm test` and CI: the above plus
 #                                   wasm-pack, Debian's chromium, chromium-driver and wabt, every npm
-#                                   package (llama.cpp's native binaries included), Python gguf and
-#                                   the second test model (Gemma 3 270M)
+#                                   package (llama.cpp's native binaries included), Python gguf,
+#                                   the second test model (Gemma 3 270M) and llama.cpp's tokenizer
+#                                   test vocabularies (models/llama.cpp-vocab/)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -105,7 +106,7 @@ fi
 npm_packages
 if [ "$MODE" = test ]; then
   python_gguf
-  bash tools/dev/fetch-models.sh smollm2 gemma3
+  bash tools/dev/fetch-models.sh smollm2 gemma3 vocabs
 else
   bash tools/dev/fetch-models.sh smollm2
 fi
