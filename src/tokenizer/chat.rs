@@ -4,8 +4,8 @@
 //! tools/golden/chat_golden.py).
 //!
 //! - ChatML (`<|im_start|>role\ncontent<|im_end|>\n`, then `<|im_start|>assistant\n`).
-//!   SmolLM2's template also opens with a default system turn when the conversation does not
-//!   start with one; its text is read from the template.
+//!   SmolLM2's and Qwen2.5's templates also open with a default system turn when the
+//!   conversation does not start with one; its text is read from the template.
 //! - Gemma (`<start_of_turn>user\n...<end_of_turn>\n`, the assistant is `model`). As Gemma 3's
 //!   template does: the text starts with the BOS string, a leading system message is folded into
 //!   the first turn (its content, then a blank line), contents are trimmed of whitespace, and
@@ -95,14 +95,18 @@ impl ChatTemplate {
 /// The system text a ChatML template writes itself when `messages[0]` is not a system message:
 /// the content of a `<|im_start|>system` turn inside a string literal of the template.
 fn default_system(template: &str) -> Option<String> {
-    if !template.contains("messages[0]['role'] != 'system'") {
+    let tests_first_role = ["messages[0]['role'] != 'system'", "messages[0]['role'] == 'system'"];
+    if !tests_first_role.iter().any(|t| template.contains(t)) {
         return None;
     }
-    let start = template.find("<|im_start|>system")? + "<|im_start|>system".len();
-    let rest = &template[start..];
-    let body = rest.strip_prefix('\n').or_else(|| rest.strip_prefix("\\n"))?;
-    let end = body.find("<|im_end|>")?;
-    Some(unescape_jinja(&body[..end]))
+    // The first system turn written out as one literal (SmolLM2's `if ... != 'system'` branch,
+    // Qwen2.5's `else` branch); a turn built from `messages[0]['content']` has quotes in it.
+    template.match_indices("<|im_start|>system").find_map(|(at, open)| {
+        let rest = &template[at + open.len()..];
+        let body = rest.strip_prefix('\n').or_else(|| rest.strip_prefix("\\n"))?;
+        let text = &body[..body.find("<|im_end|>")?];
+        (!text.is_empty() && !text.contains(['\'', '"'])).then(|| unescape_jinja(text))
+    })
 }
 
 /// Undoes the backslash escapes of a Jinja string literal.

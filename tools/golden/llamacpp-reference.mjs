@@ -64,7 +64,7 @@ import { getLlama, LlamaLogLevel } from 'node-llama-cpp';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const PROMPTS_FILE = join(ROOT, 'tests/golden/llamacpp/prompts.json');
-const GOLDEN_MODELS = ['SmolLM2-135M-Instruct.Q4_1', 'gemma-3-270m-q4_k_m'];
+const GOLDEN_MODELS = ['SmolLM2-135M-Instruct.Q4_1', 'gemma-3-270m-q4_k_m', 'qwen2.5-coder-0.5b-instruct-q4_k_m'];
 const LLAMA_CPP = 'node-llama-cpp 3.21.1';
 const CONTEXT = 512;
 const TOP_N = 20;

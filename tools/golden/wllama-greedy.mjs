@@ -17,7 +17,8 @@
 //   batch 512, F16 KV cache, flash attention off (as the reference). wllama stops after the first
 //   end-of-generation token; it is the last id then, and `eog_index` says where (else null). The
 //   reference keeps going after it, so compare up to `eog_index` only. The ids are rebuilt from
-//   wllama's stream (its logprobs fail on tokens that are not whole UTF-8; see tools/lib/wllama-ids.mjs).
+//   wllama's stream (its logprobs fail on tokens that are not whole UTF-8; see tools/lib/wllama-ids.mjs);
+//   a prompt whose ids cannot be rebuilt is listed in `left_out`, not in `prompts`.
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -29,7 +30,7 @@ import { vocabularyBytes } from '../lib/wllama-ids.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const GOLDEN = path.join(ROOT, 'tests/golden/llamacpp');
-const MODELS = ['models/SmolLM2-135M-Instruct.Q4_1.gguf', 'models/gemma-3-270m-q4_k_m.gguf'];
+const MODELS = ['models/SmolLM2-135M-Instruct.Q4_1.gguf', 'models/gemma-3-270m-q4_k_m.gguf', 'models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf'];
 
 /** The model's reference file (llama.cpp's golden data), or null. */
 function readReference(modelPath) {
@@ -69,17 +70,23 @@ async function greedyForModel(wp, modelPath, prompts, vocab, tokens) {
   const url = wp.urlOf(modelPath);
   const info = await call(wp.page, 'load', { url, threads: 1 });
   const results = [];
+  const unsettled = [];
   for (const p of prompts) {
     const r = await generatedIds(wp.page, vocab, { prompt: p.text, maxTokens: tokens, ignoreEos: false });
     if (r.promptTokens !== p.ids.length) throw new Error(`${p.name}: wllama counts ${r.promptTokens} prompt tokens, llama.cpp ${p.ids.length}`);
-    if (!r.complete) throw new Error(`${p.name}: the generated ids could not be rebuilt after ${r.ids.length}`);
+    if (!r.complete) {
+      // A large vocabulary can cut a stretch of emoji bytes too many ways to settle: the prompt
+      // is left out of the file (the tests then hold gguf64 to llama.cpp alone there).
+      unsettled.push(`${p.name} (ids not rebuilt after ${r.ids.length})`);
+      continue;
+    }
     const eog = r.finish === 'stop' ? r.ids.length - 1 : null;
     results.push({ name: p.name, prompt_ids: p.ids, greedy: r.ids, eog_index: eog, greedy_text: r.text });
   }
   const same = await tokenizationMatches(wp.page, url, prompts);
   const bad = prompts.filter((_, i) => !same[i]).map((p) => p.name);
   if (bad.length) throw new Error(`wllama tokenizes differently from llama.cpp: ${bad.join(', ')}`);
-  return { info, results };
+  return { info, results, unsettled };
 }
 
 /** JSON with one field a line but each list of numbers on one line. */
@@ -108,7 +115,7 @@ async function main() {
   try {
     for (const modelPath of args.models) {
       const { chosen, skipped, vocab } = await modelPrompts(modelPath, readReference(modelPath));
-      const { info, results } = await greedyForModel(wp, modelPath, chosen, vocab, args.tokens);
+      const { info, results, unsettled } = await greedyForModel(wp, modelPath, chosen, vocab, args.tokens);
       const out = {
         wllama: version,
         llama_cpp: info.version,
@@ -116,10 +123,11 @@ async function main() {
         settings: { threads: 1, context: 512, batch: 512, kv_cache: 'f16', flash_attention: false,
           sampling: 'greedy (temperature 0, top-k 1)', max_tokens: args.tokens, stops_at_eog: true },
         prompts: results,
+        ...(unsettled.length ? { left_out: unsettled } : {}),
       };
       const file = path.join(args.outDir, `${path.basename(modelPath, '.gguf')}.wllama.json`);
       await writeFile(file, formatJson(out));
-      console.log(`${path.relative(ROOT, file)}: ${results.length} prompts${skipped.length ? `, skipped (no reference text): ${skipped.join(', ')}` : ''}`);
+      console.log(`${path.relative(ROOT, file)}: ${results.length} prompts${skipped.length ? `, skipped (no reference text): ${skipped.join(', ')}` : ''}${unsettled.length ? `, left out: ${unsettled.join(', ')}` : ''}`);
     }
   } finally {
     await wp.close();
