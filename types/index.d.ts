@@ -166,8 +166,11 @@ export interface ChatMessage {
   content: string;
 }
 
-/** Text, `{ messages }` (formatted with the model's chat template), or token ids. */
-export type Prompt = string | { messages: ChatMessage[] } | number[] | Uint32Array;
+/**
+ * Text, a list of messages or `{ messages }` (formatted with the model's chat template, ready for
+ * the assistant's turn; its end-of-turn token ends generation), or token ids.
+ */
+export type Prompt = string | ChatMessage[] | { messages: ChatMessage[] } | number[] | Uint32Array;
 
 export interface GenerateOptions {
   /** Default 256. */

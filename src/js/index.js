@@ -311,11 +311,16 @@ export class LoadedModel {
   }
 
   /**
-   * The prompt's token ids: `prompt` is text, `{ messages }` (formatted with the chat template),
-   * or an array of ids. With `chat: true`, text becomes one user message.
+   * The prompt's token ids: `prompt` is text, a list of messages `[{ role, content }]` or
+   * `{ messages }` (formatted with the file's chat template, ready for the assistant's turn), or
+   * an array of ids. With `chat: true`, text becomes one user message.
    */
   promptIds(prompt, options) {
     const { chat = false } = options ?? {};
+    const isMessage = (m) => m !== null && typeof m === 'object' && 'role' in m;
+    if (Array.isArray(prompt) && prompt.length > 0 && prompt.every(isMessage)) {
+      return this.tokenize(this.applyChatTemplate(prompt));
+    }
     if (Array.isArray(prompt) || ArrayBuffer.isView(prompt)) return Array.from(this.#call(() => tokenIds(prompt, 'prompt')));
     if (prompt && typeof prompt === 'object' && Array.isArray(prompt.messages)) {
       return this.tokenize(this.applyChatTemplate(prompt.messages));

@@ -1,7 +1,8 @@
 // The model API and its edges: one list of methods (src/js/api.js) behind both model kinds and the
 // TypeScript declarations; after unload() every method fails with UNLOADED, on the main thread
 // and through the worker; the KV cache is made once per context length and a shared prefix is
-// reused; wrong arguments are INVALID_ARGUMENT and our own bugs INTERNAL, never NETWORK.
+// reused; a list of messages is a chat prompt; wrong arguments are INVALID_ARGUMENT and our own
+// bugs INTERNAL, never NETWORK.
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -107,8 +108,14 @@ for (const kind of ['main thread', 'worker']) {
       const nullIds = await Promise.resolve().then(() => m.detokenize(null)).catch((e) => e.code);
       const badMessages = await Promise.resolve().then(() => m.applyChatTemplate('hi')).catch((e) => e.code);
       const badOption = await run(base, { maxTokens: 'many' }).catch((e) => e.code);
+      const messages = [{ role: 'user', content: 'Name a colour.' }];
+      const chat = { list: await m.promptIds(messages), object: await m.promptIds({ messages }), text: await m.promptIds('Name a colour.', { chat: true }) };
+      const pieces = [];
+      for await (const piece of m.generate(messages, { maxTokens: 48, temperature: 0 })) pieces.push(piece);
+      chat.finish = m.lastGeneration.finish;
+      chat.generatedFrom = m.lastGeneration.promptIds;
       await m.unload();
-      return { first, second, other, tooLong, badIds, nullIds, badMessages, badOption };
+      return { first, second, other, tooLong, badIds, nullIds, badMessages, badOption, chat };
     }, [SMOLLM, kind === 'worker']);
     assert.equal(r.first.reusedTokens, 0);
     assert.equal(r.first.kvCacheAllocations, 1);
@@ -119,6 +126,12 @@ for (const kind of ['main thread', 'worker']) {
     assert.equal(r.other.reusedTokens, 0);
     assert.equal(r.tooLong, 'INVALID_ARGUMENT');
     assert.deepEqual([r.badIds, r.nullIds, r.badMessages, r.badOption], Array(4).fill('INVALID_ARGUMENT'));
+    // A list of messages is a chat prompt, as `{ messages }` and `chat: true` are; its turn ends
+    // at the end-of-turn token.
+    assert.deepEqual(r.chat.list, r.chat.object);
+    assert.deepEqual(r.chat.list, r.chat.text);
+    assert.deepEqual(r.chat.generatedFrom, r.chat.list);
+    assert.equal(r.chat.finish, 'end_of_generation');
   });
 }
 
