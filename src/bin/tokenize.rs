@@ -10,8 +10,9 @@ use std::fs::File;
 use std::io::Read;
 use std::process::ExitCode;
 
-use gguf64::gguf::{Header, HeaderParser, Limits, Step};
+use gguf64::gguf::Header;
 use gguf64::report::Json;
+use gguf64::runtime::native;
 use gguf64::tokenizer::Tokenizer;
 
 const USAGE: &str =
@@ -83,26 +84,11 @@ fn to_lines(ids: &[Vec<u32>]) -> String {
     ids.iter().map(line).collect::<Vec<_>>().join("\n")
 }
 
-/// Reads the header incrementally: only as many bytes as the parser asks for.
+/// The file's header (vocab-only files have no more).
 fn read_header(path: &str) -> Result<Header, String> {
-    let mut file = File::open(path).map_err(|e| format!("{path}: {e}"))?;
+    let file = File::open(path).map_err(|e| format!("{path}: {e}"))?;
     let file_len = file.metadata().map_err(|e| format!("{path}: {e}"))?.len();
-    let mut parser = HeaderParser::new(Limits::default());
-    let mut prefix = Vec::new();
-    loop {
-        match parser.advance(&prefix, Some(file_len)).map_err(|e| format!("{path}: {e}"))? {
-            Step::Done(header) => return Ok(header),
-            Step::NeedMore { total } => {
-                let want = total.max(prefix.len() as u64 + (1 << 20)).min(file_len) as usize;
-                let start = prefix.len();
-                if want <= start {
-                    return Err(format!("{path}: the file ends inside the header"));
-                }
-                prefix.resize(want, 0);
-                file.read_exact(&mut prefix[start..]).map_err(|e| format!("{path}: {e}"))?;
-            }
-        }
-    }
+    native::read_header(file, file_len).map_err(|e| format!("{path}: {e}"))
 }
 
 /// A reader for exactly one JSON value: an array of strings.

@@ -93,10 +93,6 @@ impl<H: StorageHost> Engine<H> {
         &self.model
     }
 
-    pub fn host(&self) -> &H {
-        &self.host
-    }
-
     pub fn host_mut(&mut self) -> &mut H {
         &mut self.host
     }
@@ -104,10 +100,6 @@ impl<H: StorageHost> Engine<H> {
     /// The model's hyper-parameters (an error if gguf64 does not run its architecture).
     pub fn config(&mut self) -> Result<&ModelConfig, EngineError> {
         Ok(&self.inference()?.config)
-    }
-
-    pub fn tokenizer(&mut self) -> Result<&Arc<Tokenizer>, EngineError> {
-        Ok(&self.inference()?.tokenizer)
     }
 
     /// The plain-text report of the model and its memory: size and quantization, layers, hidden

@@ -4,7 +4,7 @@
 
 use std::io::Read;
 
-use crate::gguf::Limits;
+use crate::gguf::{Header, HeaderParser, Limits, Step};
 use crate::loader::{Dest, LoadError, LoadedModel, StreamLoad};
 use crate::memory::PlanLimits;
 use crate::memory::region::AlignedRegion;
@@ -76,6 +76,26 @@ pub fn load<R: Read>(mut reader: R, file_len: u64, limits: PlanLimits) -> Result
         }
     }
     Ok((load.finish()?, storage))
+}
+
+/// Reads only the header of a GGUF file of `file_len` bytes: as many bytes as the parser asks for
+/// (at least 1 MiB more per read), never the tensor data. The command-line tools use it.
+pub fn read_header<R: Read>(mut reader: R, file_len: u64) -> Result<Header, LoadError> {
+    let mut parser = HeaderParser::new(Limits::default());
+    let mut prefix = Vec::new();
+    loop {
+        let total = match parser.advance(&prefix, Some(file_len))? {
+            Step::Done(header) => return Ok(header),
+            Step::NeedMore { total } => total,
+        };
+        let start = prefix.len();
+        let want = total.max(start as u64 + (1 << 20)).min(file_len) as usize;
+        if want <= start {
+            return Err(LoadError::Truncated { received: file_len, expected: total });
+        }
+        prefix.resize(want, 0);
+        reader.read_exact(&mut prefix[start..]).map_err(|e| LoadError::Read { offset: start as u64, reason: e.to_string() })?;
+    }
 }
 
 /// Reads what is available, retrying interruptions.

@@ -6,15 +6,15 @@
 
 
 use std::fs::File;
-use std::io::Read;
 use std::process::ExitCode;
 
-use gguf64::gguf::{Array, Header, HeaderParser, Limits, Step, Value, ValueType};
+use gguf64::gguf::{Array, Header, Value, ValueType};
 use gguf64::memory::plan::MemoryPlan;
 use gguf64::memory::summary::{dominant_type, human_bytes, summary};
 use gguf64::memory::{Groups, LayoutKind, PlanLimits, Target};
 use gguf64::model::ModelConfig;
 use gguf64::report::Json;
+use gguf64::runtime::native;
 
 const USAGE: &str = "usage: inspect <file.gguf> [--json] [--shard-cap BYTES] [--budget BYTES] [--working-set LAYERS] [--layout standard|memory64|paged|multi] [--target wasm64|wasm32]";
 /// Arrays longer than this are summarised (count, first and last elements).
@@ -65,26 +65,12 @@ fn bytes_arg(s: &str) -> Result<u64, String> {
     s.replace('_', "").parse().map_err(|_| format!("{s} is not a byte count"))
 }
 
-/// Reads the header incrementally: only as many bytes as the parser asks for.
+/// The file's header (the tensor data is never read) and the file's length.
 fn read_header(path: &str) -> Result<(Header, u64), String> {
-    let mut file = File::open(path).map_err(|e| format!("{path}: {e}"))?;
+    let file = File::open(path).map_err(|e| format!("{path}: {e}"))?;
     let file_len = file.metadata().map_err(|e| format!("{path}: {e}"))?.len();
-    let mut parser = HeaderParser::new(Limits::default());
-    let mut prefix = Vec::new();
-    loop {
-        match parser.advance(&prefix, Some(file_len)).map_err(|e| format!("{path}: {e}"))? {
-            Step::Done(header) => return Ok((header, file_len)),
-            Step::NeedMore { total } => {
-                let want = total.max(prefix.len() as u64 + (1 << 20)).min(file_len) as usize;
-                let start = prefix.len();
-                if want <= start {
-                    return Err(format!("{path}: the file ends at byte {file_len}, inside the header"));
-                }
-                prefix.resize(want, 0);
-                file.read_exact(&mut prefix[start..]).map_err(|e| format!("{path}: {e}"))?;
-            }
-        }
-    }
+    let header = native::read_header(file, file_len).map_err(|e| format!("{path}: {e}"))?;
+    Ok((header, file_len))
 }
 
 fn main() -> ExitCode {
