@@ -4,11 +4,34 @@
 import './index.html';
 import { cache, detectFeatures, loadModel } from 'gguf64';
 
-import { generateInto, stopGeneration } from './generate.js';
+import { generateInto, newChat, stopGeneration } from './generate.js';
 import { $, explain, formatBytes, groupDigits } from './format.js';
 import { MemoryMap } from './map.js';
 
 const DEFAULT_MODEL = '/models/SmolLM2-135M-Instruct.Q4_1.gguf';
+
+/** The models `npm start` and the tests fetch into models/ (only the first by default). */
+const SERVED_MODELS = [
+  { url: DEFAULT_MODEL, label: 'SmolLM2 135M Instruct · llama · Q4_1 · 98 MB' },
+  { url: '/models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf', label: 'Qwen2.5-Coder 0.5B Instruct · qwen2 · Q4_K_M · 491 MB', fetch: 'qwen2' },
+  { url: '/models/gemma-3-270m-q4_k_m.gguf', label: 'Gemma 3 270M · gemma3 · Q4_K_M · 253 MB', fetch: 'gemma3' },
+];
+
+/** Lists the served models in the picker (the page never requests a model itself: its worker does). */
+function listServedModels() {
+  for (const m of SERVED_MODELS) {
+    const option = document.createElement('option');
+    option.value = m.url;
+    option.textContent = m.label;
+    $('preset').append(option);
+  }
+}
+
+/** How to get a served model that is not downloaded yet, if `source` is one. */
+function fetchHint(source, err) {
+  const m = SERVED_MODELS.find((x) => x.url === source && x.fetch);
+  return m && err.code === 'HTTP_STATUS' && err.status === 404 ? ` It is not downloaded yet: run bash tools/dev/fetch-models.sh ${m.fetch}` : '';
+}
 
 /** Build and layout settings from the page address, e.g. `?build=wasm32` or `?layout=multi&shardCap=20000000&budget=10000000`. */
 function layoutOptions() {
@@ -184,6 +207,7 @@ async function load(source) {
   $('abort').disabled = false;
   view?.cancel();
   resetView();
+  newChat();
   const progress = new ProgressView();
   view = progress;
   try {
@@ -198,7 +222,7 @@ async function load(source) {
     document.body.dataset.state = 'loaded';
   } catch (err) {
     progress.cancel();
-    setStatus(explain(err), true);
+    setStatus(explain(err) + fetchHint(source, err), true);
     document.body.dataset.state = 'error';
   } finally {
     $('load').disabled = false;
@@ -207,6 +231,7 @@ async function load(source) {
 }
 
 showFeatures();
+listServedModels();
 $('url').value = new URLSearchParams(location.search).get('model') ?? DEFAULT_MODEL;
 $('load').addEventListener('click', () => load($('url').value.trim()));
 $('default').addEventListener('click', () => {
@@ -218,6 +243,20 @@ $('file').addEventListener('change', (e) => e.target.files[0] && load(e.target.f
 $('url').addEventListener('keydown', (e) => e.key === 'Enter' && load($('url').value.trim()));
 $('generate').addEventListener('click', () => current && generateInto(current));
 $('stop').addEventListener('click', () => stopGeneration());
+$('new-chat').addEventListener('click', () => newChat());
+$('prompt').addEventListener('keydown', (e) => {
+  if (e.key === 'Enter' && !e.shiftKey && $('chat').checked && !$('generate').disabled && current) {
+    e.preventDefault();
+    generateInto(current);
+  }
+});
+$('preset').addEventListener('change', () => {
+  const url = $('preset').value;
+  if (!url) return;
+  $('url').value = url;
+  $('preset').value = '';
+  load(url);
+});
 $('clear-cache').addEventListener('click', async () => {
   await cache.clear();
   $('cache').textContent = 'Cache: cleared.';

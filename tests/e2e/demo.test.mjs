@@ -272,3 +272,52 @@ test('with ?build=wasm32&layout=paged (the fallback a browser without memory64 g
   assert.deepEqual(fallbackErrors, []);
   await fallback.close();
 });
+
+test('picked from the model list, Qwen2.5-Coder chats in its own template: two turns equal the API given the same messages, and the second reuses the first from the KV cache', async () => {
+  const QWEN = '/models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf';
+  const turns = ['What is the capital of France? One word.', 'And of Italy?'];
+  const settings = { temperature: 0, topK: 40, topP: 0.95, maxTokens: 16 };
+  // The reference: the main-thread API, given the conversation as a list of messages.
+  const { page: harness } = await openHarness(session);
+  const reference = await harness.evaluate(async ([url, questions, opts]) => {
+    const m = await window.gguf64.loadModel(url, { cache: false });
+    const messages = [];
+    const replies = [];
+    for (const q of questions) {
+      messages.push({ role: 'user', content: q });
+      let reply = '';
+      for await (const piece of m.generate(messages, opts)) reply += piece;
+      messages.push({ role: 'assistant', content: reply });
+      replies.push(reply);
+    }
+    m.unload();
+    return replies;
+  }, [QWEN, turns, settings]);
+  await harness.close();
+
+  await page.selectOption('#preset', QWEN);
+  await page.waitForFunction(() => document.body.dataset.state === 'loaded' && document.getElementById('facts').textContent.includes('qwen2')
+    || document.body.dataset.state === 'error', null, { timeout: 120_000 });
+  assert.equal(await page.getAttribute('body', 'data-state'), 'loaded', await page.textContent('#status'));
+  await page.fill('#temperature', '0');
+  await page.fill('#max-tokens', String(settings.maxTokens));
+  await page.check('#chat');
+  for (const [i, question] of turns.entries()) {
+    await page.fill('#prompt', question);
+    await page.evaluate(() => { delete document.body.dataset.gen; });
+    await page.press('#prompt', 'Enter'); // Enter sends in chat mode
+    await page.waitForSelector('body[data-gen="done"], body[data-gen="error"]', { timeout: 60_000 });
+    assert.equal(await page.getAttribute('body', 'data-gen'), 'done', await page.textContent('#gen-status'));
+    assert.equal(await page.textContent('#output'), reference[i]);
+    assert.equal(await page.textContent('#asked'), question);
+    assert.equal(await page.inputValue('#prompt'), '');
+  }
+  assert.ok(reference[0].includes('Paris'), reference[0]);
+  // The first exchange moved into the transcript; the second prompt's prefix came from the cache.
+  assert.deepEqual(await page.$$eval('#transcript .turn', (ts) => ts.map((t) => t.lastChild.textContent)), [turns[0], reference[0]]);
+  assert.match(await page.textContent('#gen-status'), /\(\+\d+ reused from the cache\)/);
+  await page.screenshot({ path: path.join(ROOT, 'results/demo-chat.png'), fullPage: true });
+  await page.click('#new-chat');
+  assert.equal(await page.$$eval('#transcript .turn', (ts) => ts.length), 0);
+  assert.deepEqual(errors, []);
+});
