@@ -1,4 +1,4 @@
-// The persistent cache (OPFS) in headless Chromium: a second load reads from it with the network
+// The persistent cache (OPFS) in the headless browser (Chromium or Firefox): a second load reads from it with the network
 // cut; an interrupted load resumes from the cached chunks; stale and corrupt entries are
 // refetched; a full quota is a warning, not a failure; list / delete / clear.
 import assert from 'node:assert/strict';
@@ -34,9 +34,9 @@ describe('persistent cache', () => {
   });
   beforeEach(() => page.evaluate(() => window.gguf64.cache.clear()));
 
-  /** Loads in the page; returns `{ info, warnings }` or `{ error, warnings }`. */
-  function load(options = {}) {
-    return page.evaluate(async ({ url, options }) => {
+  /** Loads in the page (`on`: another page); returns `{ info, warnings }` or `{ error, warnings }`. */
+  function load(options = {}, on = page, from = url) {
+    return on.evaluate(async ({ url, options }) => {
         const warnings = [];
         const controller = new AbortController();
         const { abortAt, ...rest } = options;
@@ -55,10 +55,37 @@ describe('persistent cache', () => {
         } catch (err) {
           return { error: err.code, warnings };
         }
-      }, { url, options });
+      }, { url: from, options });
   }
 
-  const listed = () => page.evaluate(() => window.gguf64.cache.list());
+  const listed = (on = page) => on.evaluate(() => window.gguf64.cache.list());
+
+  /**
+   * Runs `fn(page)` with this origin's storage quota cut to about `bytes`: in Chromium through
+   * CDP's per-origin override; in Firefox, which has no such call, in a second browser whose
+   * temporary storage limit is 5 × `bytes` (an origin gets a fifth of it, at least 10 MB).
+   */
+  async function withQuota(bytes, fn) {
+    if (session.browser === 'firefox') {
+      const small = await launch({ extraMounts: [['/scratch/', scratch]],
+        firefoxPrefs: { 'dom.quotaManager.temporaryStorage.fixedLimit': Math.round((5 * bytes) / 1024) } });
+      try {
+        const { page: limited } = await openHarness(small);
+        // The same origin as `url` (each launch serves on its own port).
+        const own = url.replace(session.server.url, small.server.url);
+        return await fn(limited, own);
+      } finally {
+        await small.close();
+      }
+    }
+    const cdp = await session.context.newCDPSession(page);
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin: session.server.url, quotaSize: bytes });
+    try {
+      return await fn(page, url);
+    } finally {
+      await cdp.send('Storage.overrideQuotaForOrigin', { origin: session.server.url });
+    }
+  }
 
   /** Runs `fn` and returns the requests the page made for the model meanwhile. */
   async function requestsDuring(fn) {
@@ -155,10 +182,8 @@ describe('persistent cache', () => {
   });
 
   test('a storage quota too small for the model is a warning; the load completes, caching what fit', async () => {
-    const cdp = await session.context.newCDPSession(page);
-    await cdp.send('Storage.overrideQuotaForOrigin', { origin: session.server.url, quotaSize: 20e6 });
-    try {
-      const result = await load();
+    await withQuota(20e6, async (on, own) => {
+      const result = await load({}, on, own);
       assert.equal(result.error, undefined);
       // Chromium reports the refused write as QuotaExceededError or, for a large write, as an
       // AbortError of its data pipe: CACHE_QUOTA or CACHE_WRITE, once.
@@ -166,12 +191,10 @@ describe('persistent cache', () => {
       assert.match(result.warnings[0], /^CACHE_(QUOTA|WRITE)$/);
       assert.equal(result.info.nTensors, 272);
       // 20 MB of quota holds one 16 MiB chunk; the entry stays partial.
-      const [entry] = await listed();
+      const [entry] = await listed(on);
       assert.equal(entry.complete, false);
       assert.ok(entry.cachedBytes <= 20e6, JSON.stringify(entry));
-    } finally {
-      await cdp.send('Storage.overrideQuotaForOrigin', { origin: session.server.url });
-    }
+    });
   });
 
   test('delete removes one entry and clear removes all', async () => {

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Headless runner: loads a model in headless Chromium through the public API.
+// Headless runner: loads a model in headless Chromium (or Firefox: --browser firefox) through the
+// public API.
 //
 // Default mode: prints one JSON object (or a short summary without --json).
 //   node tools/dev/run.mjs --model models/SmolLM2-135M-Instruct.Q4_1.gguf --json
@@ -25,7 +26,7 @@ const SYNTH_7B = path.join(ROOT, 'models/synth/llama-7b-q4_k.gguf');
 
 const USAGE = `usage: node tools/dev/run.mjs --model <path|url> [--json] [--verify] [--build auto|wasm64|wasm32]
        [--layout auto|standard|memory64|paged|multi] [--shard-cap BYTES] [--budget BYTES] [--working-set N]
-       [--profile DIR [--port N]] [--no-cache]
+       [--profile DIR [--port N]] [--no-cache] [--browser chromium|firefox]
        [--prompt TEXT [--chat] [--max-tokens N] [--temperature T] [--seed S] [--top-k K] [--top-p P]
         [--min-p P] [--repeat-penalty R] [--context N]]
        node tools/dev/run.mjs memory64 [--model FILE] [--shard-cap BYTES] [--working-set N] [--prompt TEXT]
@@ -33,6 +34,8 @@ const USAGE = `usage: node tools/dev/run.mjs --model <path|url> [--json] [--veri
   --prompt       generate from TEXT and add prompt_ids, output_ids, text, finish, prompt_tok_s,
                  decode_tok_s (and pager statistics for a paged layout); --chat formats TEXT as a
                  user turn with the model's chat template; --temperature 0 (default) is greedy
+  --browser      the headless browser (default chromium, or GGUF64_BROWSER); the JSON's
+                 \`browser\` names it with its version
   --verify       add tensor_sha256: SHA-256 of every tensor's bytes read back from memory
   --profile DIR  reuse this browser profile (and its model cache) instead of a fresh one;
                  the page origin must stay the same for the cache to apply, so the server
@@ -58,6 +61,7 @@ function parseArgs(argv) {
     else if (a === '--profile') args.profile = argv[++i];
     else if (a === '--port') args.port = Number(argv[++i]);
     else if (a === '--model') args.model = argv[++i];
+    else if (a === '--browser') args.browser = argv[++i];
     else if (a === '--build') args.build = argv[++i];
     else if (a === '--layout') args.layout = argv[++i];
     else if (a === '--shard-cap') args.shardCap = bytes(a, argv[++i]);
@@ -77,6 +81,7 @@ function parseArgs(argv) {
     else throw new Error(`unknown argument ${a}\n${USAGE}`);
   }
   if (!args.model) throw new Error(USAGE);
+  if (args.browser !== undefined && !['chromium', 'firefox'].includes(args.browser)) throw new Error(`--browser must be chromium or firefox\n${USAGE}`);
   return args;
 }
 
@@ -175,15 +180,15 @@ async function loadInPage({ url, options, verify, prompt, generate }) {
 async function runReport(args) {
   const { mounts, urlPath } = await modelLocation(args.model);
   const port = args.profile ? (args.port ?? 8765) : 0;
-  const session = await launch({ extraMounts: mounts, profileDir: args.profile, port });
+  const session = await launch({ extraMounts: mounts, profileDir: args.profile, port, browser: args.browser });
   try {
     const { page } = await openHarness(session);
     const url = urlPath.startsWith('http') ? urlPath : `${session.server.url}${urlPath}`;
     const options = { build: args.build, layout: args.layout, shardCap: args.shardCap, memoryBudget: args.memoryBudget,
       workingSetLayers: args.workingSetLayers, cache: args.cache };
     const baseline = await session.rssBytes();
-    const result = await page.evaluate(loadInPage, { url, options, verify: args.verify, prompt: args.prompt,
-      generate: { ...args.generate, chat: args.chat ?? false } });
+    const result = { browser: session.browserVersion, ...await page.evaluate(loadInPage, { url, options, verify: args.verify, prompt: args.prompt,
+      generate: { ...args.generate, chat: args.chat ?? false } }) };
     if (result.load) {
       // The renderer's peak resident set (VmHWM, as Linux reports it) and its size before the
       // load: peak - baseline is what the load cost, to compare with the model's bytes.

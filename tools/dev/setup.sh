@@ -6,7 +6,8 @@
 #                                   the wasm32 target, wasm-bindgen-cli, the npm packages the build
 #                                   uses, and the demo's model (SmolLM2-135M)
 #   bash tools/dev/setup.sh test    (the default) everything, for `npm test` and CI: the above plus
-#                                   wasm-pack, Debian's chromium, chromium-driver and wabt, every npm
+#                                   wasm-pack, geckodriver, Debian's chromium, chromium-driver,
+#                                   firefox-esr and wabt, every npm
 #                                   package (llama.cpp's native binaries included), Python gguf,
 #                                   the second test model (Gemma 3 270M) and llama.cpp's tokenizer
 #                                   test vocabularies (models/llama.cpp-vocab/)
@@ -22,6 +23,7 @@ esac
 NIGHTLY=$(sed -n 's/^channel = "\(.*\)"/\1/p' rust-toolchain.toml)
 BINDGEN_VERSION=0.2.130      # must equal the exact wasm-bindgen version in Cargo.toml
 WASM_PACK_VERSION=0.15.1
+GECKODRIVER_VERSION=0.37.1   # WebDriver for wasm-pack test --firefox
 GGUF_PY_VERSION=0.17.1
 
 step() { printf '\033[1msetup:\033[0m %s\n' "$*"; }
@@ -56,6 +58,7 @@ debian_packages() {
   local missing=()
   have chromium || missing+=(chromium)
   have chromedriver || missing+=(chromium-driver)
+  have firefox-esr || missing+=(firefox-esr)
   have wasm-validate || missing+=(wabt) # validates the generated multi-memory bridge in a unit test
   if ((${#missing[@]})); then
     step "installing Debian packages: ${missing[*]}"
@@ -101,6 +104,7 @@ rust_toolchain
 cargo_install wasm-bindgen-cli "$BINDGEN_VERSION" wasm-bindgen --no-default-features
 if [ "$MODE" = test ]; then
   cargo_install wasm-pack "$WASM_PACK_VERSION" wasm-pack
+  cargo_install geckodriver "$GECKODRIVER_VERSION" geckodriver --locked
   debian_packages
 fi
 npm_packages

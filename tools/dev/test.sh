@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test, in order: native unit and integration tests, wasm-bindgen tests in headless Chromium
-# (wasm64), then a full build and the browser end-to-end tests. Run by `npm test` after setup.
+# and Firefox (wasm64), then a full build and the browser end-to-end tests, in Chromium and then
+# in Firefox. Run by `npm test` after setup.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
@@ -12,12 +13,18 @@ export GGUF64_REQUIRE_MODELS=1
 step "native (cargo test on the host)"
 cargo test --target x86_64-unknown-linux-gnu
 
-step "wasm64 in headless Chromium (wasm-pack test)"
 # wasm-pack passes the options after -- to cargo; wasm64 needs std built from source.
-wasm-pack test --headless --chrome -- --lib -Zbuild-std=std,panic_abort
+# (webdriver.json names Debian's firefox-esr for geckodriver.)
+for browser in chrome firefox; do
+  step "wasm64 in headless $browser (wasm-pack test --$browser)"
+  wasm-pack test --headless "--$browser" -- --lib -Zbuild-std=std,panic_abort
+done
 
 step "build"
 bash tools/dev/build.sh
 
 step "command-line tools against Python gguf, and end to end in headless Chromium (node --test)"
-node --test --test-concurrency=1 tests/cli/ tests/e2e/
+GGUF64_BROWSER=chromium node --test --test-concurrency=1 tests/cli/ tests/e2e/
+
+step "end to end in headless Firefox (node --test, driven over WebDriver BiDi)"
+GGUF64_BROWSER=firefox node --test --test-concurrency=1 tests/e2e/
