@@ -67,6 +67,12 @@ async function loading(runs) {
   row('loading', 'stream load from loopback, MB/s', r.mb_per_s.gguf64, r.mb_per_s.ceiling, r.ratio_gguf64_over_ceiling, 'raw ceiling (fetch + memory64 set)');
   row('loading', 'reload from the cache, MB/s', r.mb_per_s.gguf64_cached_reload, r.mb_per_s.ceiling, r.ratio_cached_over_ceiling, 'raw ceiling');
   row('loading', 'time to the first layer, ms', r.first_layer_ms, null, null, null);
+  // The same in Firefox, against Chromium's figures (separate runs: the ratio of medians).
+  const ff = await tool('bench/load.mjs', '--runs', String(runs), '--browser', 'firefox');
+  for (const [key, what] of [['gguf64', 'stream load'], ['gguf64_cached_reload', 'reload from the cache']]) {
+    const [a, b] = [ff.mb_per_s[key], r.mb_per_s[key]];
+    row('loading', `${what} in ${ff.browser}, MB/s`, a, b, { median: a.median / b.median, min: a.min / b.max, max: a.max / b.min }, `the same in ${r.browser} (ratio of medians)`);
+  }
   // Peak renderer memory above its baseline, against the model's bytes, over separate launches.
   const peaks = [];
   for (let i = 0; i < runs; i++) {
@@ -109,6 +115,7 @@ async function inference(runs, quick) {
     for (const [key, label] of [['prompt_tok_s', 'prompt'], ['decode_tok_s', 'decode']]) {
       row('inference', `${name} ${label} tok/s, 1 thread`, m[key].gguf64, m[key].wllama, m[key].ratio_to_wllama, `wllama ${m.wllama.version.split(' ')[1]}, 1 thread`);
       if (m[key].native) row('inference', `${name} ${label} tok/s vs native`, m[key].gguf64, m[key].native, null, 'native llama.cpp, 1 thread');
+      if (m[key].firefox) row('inference', `${name} ${label} tok/s in ${m.browsers.firefox}`, m[key].firefox.gguf64, m[key].gguf64, m[key].firefox.ratio_to_chromium, `gguf64 in ${m.browsers.chromium}`);
     }
   }
   // Each at its best thread count: wllama with 2 threads (its pthreads build); gguf64 runs one.

@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 // Inference speed: gguf64 against wllama (llama.cpp compiled to wasm) in the same headless
 // Chromium build, single-threaded, on the same model, the same prompt ids (64 llama.cpp tokens of
-// prose) and 64 greedy tokens; native llama.cpp on one thread as the third column. Runs alternate
-// pair by pair, and each ratio is taken within its pair, because this machine is shared and noisy.
+// prose) and 64 greedy tokens; native llama.cpp on one thread as a further column, and gguf64 in
+// headless Firefox beside it (the same wasm64 build; --no-firefox leaves it out). Runs alternate
+// within each round, and each ratio is taken within its round, because this machine is shared and
+// noisy.
 //
-//   node tools/bench/infer.mjs [--runs 5] [--model models/X.gguf ...] [--gen N] [--no-native] [--json]
+//   node tools/bench/infer.mjs [--runs 5] [--model models/X.gguf ...] [--gen N] [--no-native] [--no-firefox] [--json]
 import os from 'node:os';
 import path from 'node:path';
 
@@ -16,15 +18,16 @@ const PROMPT_TOKENS = 64;
 let GEN_TOKENS = 64;
 
 function parseArgs(argv) {
-  const args = { runs: 5, models: [], json: false, native: true };
+  const args = { runs: 5, models: [], json: false, native: true, firefox: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--runs') args.runs = Number(argv[++i]);
     else if (a === '--model') args.models.push(argv[++i]);
     else if (a === '--json') args.json = true;
     else if (a === '--no-native') args.native = false;
+    else if (a === '--no-firefox') args.firefox = false;
     else if (a === '--gen') GEN_TOKENS = Number(argv[++i]);
-    else throw new Error(`unknown argument ${a}\nusage: node tools/bench/infer.mjs [--runs N] [--model FILE]... [--gen N] [--json] [--no-native]`);
+    else throw new Error(`unknown argument ${a}\nusage: node tools/bench/infer.mjs [--runs N] [--model FILE]... [--gen N] [--json] [--no-native] [--no-firefox]`);
   }
   if (!Number.isInteger(args.runs) || args.runs < 1) throw new Error('--runs needs a positive integer');
   if (!Number.isInteger(GEN_TOKENS) || GEN_TOKENS < 2) throw new Error('--gen needs at least 2 tokens');
@@ -32,10 +35,10 @@ function parseArgs(argv) {
   return args;
 }
 
-/** gguf64 in its own headless Chromium with `file` loaded; `run(ids)` times one fresh greedy completion. */
-async function openGguf64(file) {
+/** gguf64 in its own headless `browser` with `file` loaded; `run(ids)` times one fresh greedy completion. */
+async function openGguf64(file, browser = 'chromium') {
   const full = path.resolve(file);
-  const session = await launch({ extraMounts: [['/bench-model/', path.dirname(full)]] });
+  const session = await launch({ extraMounts: [['/bench-model/', path.dirname(full)]], browser });
   const { page } = await openHarness(session);
   await page.evaluate(async (url) => {
     window.benchModel = await window.gguf64.loadModel(url, { cache: false });
@@ -49,46 +52,60 @@ async function openGguf64(file) {
         return { prompt_tok_s: g.promptTokS, decode_tok_s: g.decodeTokS, output_ids: g.outputIds, build: m.info.build };
       }, { ids, gen: GEN_TOKENS });
     },
+    version: session.browserVersion,
     close: () => session.close(),
   };
 }
 
-async function benchModel(file, runs, withNative) {
+const col = (xs) => stats(xs);
+
+async function benchModel(file, runs, withNative, withFirefox) {
   const wllama = await openWllama({ modelUrl: file, promptText: PROSE, promptTokens: PROMPT_TOKENS, genTokens: GEN_TOKENS, threads: 1 });
   const ids = wllama.prompt.ids;
   const ours = await openGguf64(file);
+  const firefox = withFirefox ? await openGguf64(file, 'firefox') : null;
   const pairs = [];
   try {
     await ours.run(ids); // warm-up: builds the tokenizer, the KV cache and the tensor index
+    await firefox?.run(ids);
     for (let i = 0; i < runs; i++) {
       const w = await wllama.run();
       const g = await ours.run(ids);
-      pairs.push({ wllama: w, gguf64: g });
+      const f = firefox && await firefox.run(ids);
+      pairs.push({ wllama: w, gguf64: g, firefox: f });
     }
   } finally {
     await ours.close();
+    await firefox?.close();
     await wllama.close();
   }
+  const inFirefox = (key) => firefox && {
+    gguf64: col(pairs.map((p) => p.firefox[key])),
+    ratio_to_chromium: col(pairs.map((p) => p.firefox[key] / p.gguf64[key])),
+  };
   const native = withNative ? await measureNative({ modelPath: file, promptIds: ids, genTokens: GEN_TOKENS, threads: 1, runs }) : null;
-  const col = (xs) => stats(xs);
   return {
     model: file,
     prompt_tokens: ids.length,
     generated_tokens: GEN_TOKENS,
     wllama: { version: wllama.version, build: wllama.build },
+    browsers: { chromium: ours.version, firefox: firefox?.version ?? null },
     prompt_tok_s: {
       gguf64: col(pairs.map((p) => p.gguf64.prompt_tok_s)),
       wllama: col(pairs.map((p) => p.wllama.prompt_tok_s)),
       native: native && col(native.runs.map((r) => r.prompt_tok_s)),
       ratio_to_wllama: col(pairs.map((p) => p.gguf64.prompt_tok_s / p.wllama.prompt_tok_s)),
+      firefox: inFirefox('prompt_tok_s'),
     },
     decode_tok_s: {
       gguf64: col(pairs.map((p) => p.gguf64.decode_tok_s)),
       wllama: col(pairs.map((p) => p.wllama.decode_tok_s)),
       native: native && col(native.runs.map((r) => r.decode_tok_s)),
       ratio_to_wllama: col(pairs.map((p) => p.gguf64.decode_tok_s / p.wllama.decode_tok_s)),
+      firefox: inFirefox('decode_tok_s'),
     },
     greedy_agrees_with_wllama: agree(pairs[0].gguf64.output_ids, pairs[0].wllama.output_ids),
+    firefox_greedy_equals_chromium: firefox ? agree(pairs[0].gguf64.output_ids, pairs[0].firefox.output_ids) === GEN_TOKENS : null,
   };
 }
 
@@ -101,19 +118,20 @@ function agree(a, b) {
 const fmt = (s, digits = 1) => (s ? `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})` : '–');
 
 function printTable(results, runs) {
-  console.log(`inference, one thread, ${runs} runs, median (min–max); ratios pair by pair`);
-  console.log('| model | measure | gguf64 | wllama | gguf64 / wllama | native llama.cpp |');
-  console.log('| --- | --- | --- | --- | --- | --- |');
+  console.log(`inference, one thread, ${runs} runs, median (min–max); ratios round by round`);
+  console.log(`browsers: ${Object.values(results[0].browsers).filter(Boolean).join(', ')}`);
+  console.log('| model | measure | gguf64 | wllama | gguf64 / wllama | native llama.cpp | gguf64 in Firefox | Firefox / Chromium |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const r of results) {
     const name = r.model.split('/').pop();
     for (const [label, m] of [['prompt tok/s', r.prompt_tok_s], ['decode tok/s', r.decode_tok_s]]) {
-      console.log(`| ${name} | ${label} | ${fmt(m.gguf64)} | ${fmt(m.wllama)} | ${fmt(m.ratio_to_wllama, 2)} | ${fmt(m.native)} |`);
+      console.log(`| ${name} | ${label} | ${fmt(m.gguf64)} | ${fmt(m.wllama)} | ${fmt(m.ratio_to_wllama, 2)} | ${fmt(m.native)} | ${fmt(m.firefox?.gguf64)} | ${fmt(m.firefox?.ratio_to_chromium, 2)} |`);
     }
   }
 }
 
 const args = parseArgs(process.argv.slice(2));
 const results = [];
-for (const file of args.models) results.push(await benchModel(file, args.runs, args.native));
+for (const file of args.models) results.push(await benchModel(file, args.runs, args.native, args.firefox));
 if (args.json) console.log(JSON.stringify({ date: new Date().toISOString(), machine: `${os.cpus()[0].model}, ${os.cpus().length} cores`, results }, null, 2));
 else printTable(results, args.runs);

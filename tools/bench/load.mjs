@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-// Benchmark (not a test): loading from loopback in headless Chromium, against the raw ceiling
+// Benchmark (not a test): loading from loopback in headless Chromium (or --browser firefox), against the raw ceiling
 // measured in the same run on the same file — fetch + body reader + Uint8Array.set into a
 // memory64 — and the cached reload. Ratios are taken run by run.
 //
-//   node tools/bench/load.mjs [--model FILE] [--runs N] [--json]
+//   node tools/bench/load.mjs [--model FILE] [--runs N] [--browser chromium|firefox] [--json]
 import os from 'node:os';
 import path from 'node:path';
 import { stat } from 'node:fs/promises';
@@ -16,6 +16,11 @@ const arg = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) +
 const model = path.resolve(arg('--model', 'models/SmolLM2-135M-Instruct.Q4_1.gguf'));
 const runs = Number(arg('--runs', 5));
 const json = args.includes('--json');
+const browser = arg('--browser', undefined);
+for (let i = 0; i < args.length; i++) {
+  if (['--model', '--runs', '--browser'].includes(args[i])) i++;
+  else if (args[i] !== '--json') throw new Error(`load.mjs: unknown argument ${args[i]}`);
+}
 
 /** In the page: the ceiling, gguf64 uncached, gguf64 from a warm cache (ms each), time to first layer. */
 async function oneRun(url) {
@@ -49,7 +54,7 @@ async function oneRun(url) {
 
 
 const { size } = await stat(model);
-const session = await launch({ extraMounts: [['/bench-model/', path.dirname(model)]] });
+const session = await launch({ extraMounts: [['/bench-model/', path.dirname(model)]], browser });
 try {
   const { page } = await openHarness(session);
   const url = `${session.server.url}/bench-model/${encodeURIComponent(path.basename(model))}`;
@@ -59,6 +64,7 @@ try {
   const mbps = (ms) => size / 1e6 / (ms / 1000);
   const report = {
     machine: `${os.cpus()[0].model}, ${os.cpus().length} cores`,
+    browser: session.browserVersion,
     date: new Date().toISOString().slice(0, 10),
     model: path.basename(model),
     bytes: size,
@@ -75,7 +81,7 @@ try {
   if (json) console.log(JSON.stringify(report, null, 2));
   else {
     const f = (s, d = 0) => `${s.median.toFixed(d)} (${s.min.toFixed(d)}–${s.max.toFixed(d)})`;
-    console.log(`${report.model} (${size} bytes) from loopback, ${report.machine}, ${report.date}, ${runs} runs, median (min–max)\n`);
+    console.log(`${report.model} (${size} bytes) from loopback, ${report.browser}, ${report.machine}, ${report.date}, ${runs} runs, median (min–max)\n`);
     console.log('| load | MB/s | ratio to the ceiling |\n| --- | --- | --- |');
     console.log(`| raw ceiling: fetch + reader + Uint8Array.set into memory64 | ${f(report.mb_per_s.ceiling)} | 1 |`);
     console.log(`| gguf64, cache off | ${f(report.mb_per_s.gguf64)} | ${f(report.ratio_gguf64_over_ceiling, 2)} |`);
