@@ -33,7 +33,7 @@ const EMBD_ROWS: u64 = 64;
 #[test]
 fn random_blocks_of_every_type_match_python() {
     use GgmlType::*;
-    for ty in [F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K] {
+    for ty in [F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS] {
         let blocks = golden(&format!("{ty}.blocks"));
         let want = f32s(&golden(&format!("{ty}.f32")));
         let got = dequantize_to_vec(ty, &blocks).expect("whole blocks");
