@@ -82,11 +82,30 @@ fn q8_k_bsums_are_sums_of_16_quants() {
     }
 }
 
+/// The activation format of each weight type is llama.cpp's `vec_dot_type` (ggml-cpu.c's type
+/// traits): IQ4_NL shares Q4_0's 32-element blocks and takes Q8_0, IQ4_XS takes Q8_K.
+#[test]
+fn activation_formats_are_llama_cpps_vec_dot_types() {
+    use GgmlType::*;
+    let cases = [
+        (F16, ActivationFormat::F32),
+        (Q4_0, ActivationFormat::Q8_0),
+        (Q4_1, ActivationFormat::Q8_1),
+        (Q4_K, ActivationFormat::Q8K),
+        (IQ4_NL, ActivationFormat::Q8_0),
+        (IQ4_XS, ActivationFormat::Q8K),
+    ];
+    for (ty, format) in cases {
+        assert_eq!(ActivationFormat::for_weights(ty), Ok(format), "{ty}");
+    }
+    assert_eq!(ActivationFormat::for_weights(IQ2_XXS), Err(QuantError::Unsupported(IQ2_XXS)));
+}
+
 // ---- dot products against f64 -----------------------------------------------------------------
 
-const TYPES: [GgmlType; 13] = {
+const TYPES: [GgmlType; 15] = {
     use GgmlType::*;
-    [F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K]
+    [F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS]
 };
 
 #[test]

@@ -3,7 +3,7 @@
 //! * random blocks of every supported type (fixtures in `tests/golden/quant/`);
 //! * whole tensors (layer 0 and the last layer) and row slices of the token embeddings of the
 //!   two real models, dequantized by Python at test time;
-//! * every tensor of a synthetic model with every type the generator writes.
+//! * every tensor of synthetic models with every type the generator writes.
 //!
 //! Python 3 with `gguf` is required: its absence fails the test. Only an absent model file skips
 //! (with a notice). `whole_models_match_python` (ignored: about a minute) compares every tensor
@@ -21,7 +21,7 @@ use gguf64::digest::Sha256;
 use gguf64::gguf::{GgmlType, Header, HeaderParser, Limits, Step, TensorInfo, parse_header};
 use gguf64::quant::blocks::BlockQ8_0;
 use gguf64::quant::{activation, dequantize_to_vec};
-use gguf64::synth::{Preset, SynthModel};
+use gguf64::synth::{Preset, QuantPlan, SynthModel};
 
 const SMOLLM: &str = "SmolLM2-135M-Instruct.Q4_1";
 const GEMMA: &str = "gemma-3-270m-q4_k_m";
@@ -33,7 +33,7 @@ const EMBD_ROWS: u64 = 64;
 #[test]
 fn random_blocks_of_every_type_match_python() {
     use GgmlType::*;
-    for ty in [F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K] {
+    for ty in [F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS] {
         let blocks = golden(&format!("{ty}.blocks"));
         let want = f32s(&golden(&format!("{ty}.f32")));
         let got = dequantize_to_vec(ty, &blocks).expect("whole blocks");
@@ -87,18 +87,36 @@ fn check_model(name: &str, layers: &[&str]) {
 
 #[test]
 fn synthetic_model_with_every_generated_type_matches_python() {
-    let model = SynthModel::new(&Preset::Tiny.config(), 1).expect("tiny config");
+    let types = check_synthetic(&Preset::Tiny.config(), "synth");
+    assert!(types.len() >= 6, "the synthetic model has types {types:?}");
+}
+
+/// The generator's IQ4 blocks (not in the mixed plan): a tiny model with every matrix in each.
+#[test]
+fn synthetic_iq4_models_match_python() {
+    for ty in [GgmlType::IQ4_NL, GgmlType::IQ4_XS] {
+        let mut config = Preset::Tiny.config();
+        config.quant = QuantPlan::Uniform(ty);
+        let types = check_synthetic(&config, &format!("synth-{ty}"));
+        assert!(types.contains(ty.name()), "{ty}: the model has types {types:?}");
+    }
+}
+
+/// Writes the synthetic model of `config`, dequantizes every tensor with Python and the crate and
+/// compares; returns the type names it holds.
+fn check_synthetic(config: &gguf64::synth::ModelConfig, what: &str) -> std::collections::BTreeSet<&'static str> {
+    let model = SynthModel::new(config, 1).expect("config");
     let bytes = model.write_to(Vec::new(), |_, _| {}).expect("write");
-    let path = temp_dir("synth").join("tiny.gguf");
+    let path = temp_dir(what).join("model.gguf");
     std::fs::write(&path, &bytes).expect("write model");
     let header = parse_header(&bytes, Some(bytes.len() as u64)).expect("parse");
     let specs: Vec<_> = header.tensors.iter().map(|t| (t, 0, rows_of(t))).collect();
     let base = header.data_offset as usize;
     let reads: Vec<_> =
         header.tensors.iter().map(|t| bytes[base + t.offset as usize..][..t.n_bytes as usize].to_vec()).collect();
-    let types: std::collections::BTreeSet<_> = header.tensors.iter().map(|t| t.ggml_type.name()).collect();
-    assert!(types.len() >= 6, "the synthetic model has types {types:?}");
-    compare_with_python(&path, &specs, &reads, "synthetic");
+    let types = header.tensors.iter().map(|t| t.ggml_type.name()).collect();
+    compare_with_python(&path, &specs, &reads, what);
+    types
 }
 
 /// Dequantizes each (tensor, first row, row count) with Python and with the crate and compares.

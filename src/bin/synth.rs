@@ -23,7 +23,7 @@ usage: synth --preset <name> --seed <n> --out <file.gguf> [custom flags]
 presets: tiny, llama-7b-q4_k, llama-13b-q4_k, custom
 custom flags (only with --preset custom; defaults are tiny's shape):
   --layers <n> --embd <n> --ff <n> --heads <n> --kv-heads <n> --vocab <n> --ctx <n>
-  --type <f32|f16|q4_0|q8_0|q4_k|q6_k|q4_k_m|mixed>   (default mixed)
+  --type <f32|f16|q4_0|q8_0|q4_k|q6_k|iq4_nl|iq4_xs|q4_k_m|mixed>   (default mixed)
   --name <general.name>";
 
 /// Target bytes per generated piece.
@@ -142,6 +142,8 @@ fn parse_plan(s: &str) -> Option<QuantPlan> {
         "q8_0" => QuantPlan::Uniform(GgmlType::Q8_0),
         "q4_k" => QuantPlan::Uniform(GgmlType::Q4_K),
         "q6_k" => QuantPlan::Uniform(GgmlType::Q6_K),
+        "iq4_nl" => QuantPlan::Uniform(GgmlType::IQ4_NL),
+        "iq4_xs" => QuantPlan::Uniform(GgmlType::IQ4_XS),
         "q4_k_m" => QuantPlan::Q4KMedium,
         "mixed" => QuantPlan::Mixed,
         _ => return None,

@@ -5,6 +5,7 @@ use std::fmt;
 use crate::error_code::ErrorCode;
 use crate::gguf::{GgufError, SplitError};
 use crate::memory::{AllocError, GroupError, PlanError};
+use crate::model::ModelError;
 
 /// Why a streamed load failed. Every variant says where (a byte offset of the file) or how much.
 #[derive(Debug)]
@@ -38,6 +39,9 @@ pub enum LoadError {
     CommitTooLarge { committed: u64, reserved: u64 },
     /// Reading the source failed at byte `offset` (native loads from a file).
     Read { offset: u64, reason: String },
+    /// The header names a tensor the model cannot run with (a type without kernels), found
+    /// before any weight is fetched.
+    Model(ModelError),
 }
 
 impl LoadError {
@@ -57,6 +61,7 @@ impl LoadError {
             LoadError::DigestMismatch { .. } => ErrorCode::Integrity,
             LoadError::CommitTooLarge { .. } => ErrorCode::Internal,
             LoadError::Read { .. } => ErrorCode::ReadFailed,
+            LoadError::Model(e) => e.code(),
         }
     }
 }
@@ -98,6 +103,7 @@ impl fmt::Display for LoadError {
                 "committed {committed} bytes but only {reserved} were reserved"
             ),
             LoadError::Read { offset, reason } => write!(f, "reading the file failed at byte {offset}: {reason}"),
+            LoadError::Model(e) => write!(f, "the model cannot run: {e}"),
         }
     }
 }

@@ -19,6 +19,8 @@ use crate::digest::{Sha256, to_hex};
 use crate::gguf::{Header, HeaderParser, Limits, Step};
 use crate::memory::plan::MemoryPlan;
 use crate::memory::{AlignedRegion, GroupId, Groups, LayerRegistry, PlanLimits};
+use crate::model::ModelConfig;
+use crate::model::weights::check_types;
 
 use super::error::LoadError;
 use super::part::{Last, Part, PartPhase};
@@ -264,6 +266,7 @@ impl StreamLoad {
     fn plan(&mut self) -> Result<(), LoadError> {
         let parts: Vec<Header> = self.parts.iter_mut().filter_map(|p| p.header.take()).collect();
         let groups = if parts.len() == 1 { Groups::from_header(&parts[0])? } else { split_groups(&parts)? };
+        check_tensor_types(&parts)?;
         let plan = MemoryPlan::new(&groups, &self.plan_limits)?;
         let main = AlignedRegion::zeroed(plan.memories[0].bytes)?;
         let maps = parts.iter().enumerate().map(|(i, h)| FileMap::new(h, i, &groups, &plan)).collect();
@@ -326,6 +329,17 @@ impl Placed {
             self.fresh.push(group.id);
         }
     }
+}
+
+/// Refuses, from the headers alone, a model of a known architecture whose forward pass would
+/// read a tensor of a type without kernels (e.g. IQ2_XXS), naming the tensor and the type.
+/// Files of other architectures load as before (their error comes when inference starts).
+fn check_tensor_types(parts: &[Header]) -> Result<(), LoadError> {
+    let Some(config) = parts.first().and_then(|h| ModelConfig::from_header(h).ok()) else {
+        return Ok(());
+    };
+    let type_of = |name: &str| parts.iter().find_map(|h| h.tensor(name)).map(|t| t.ggml_type);
+    check_types(&config, type_of).map_err(LoadError::Model)
 }
 
 /// The groups of a split model, after checking the parts form one model, given in order.

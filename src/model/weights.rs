@@ -201,3 +201,19 @@ pub fn all_tensors(c: &ModelConfig) -> Vec<TensorId> {
     ids.extend([TensorId::OutputNorm, TensorId::Output]);
     ids
 }
+
+/// The first tensor config `c`'s forward pass reads whose type has no kernels here, as
+/// `UnsupportedType` naming it and its type. `type_of` gives a tensor's type from the header
+/// (`None`: not in the file, which `TensorIndex` reports as missing). Runs on the header alone,
+/// so a file gguf64 cannot run fails before any weight is fetched.
+pub fn check_types(c: &ModelConfig, type_of: impl Fn(&str) -> Option<GgmlType>) -> Result<(), ModelError> {
+    for id in all_tensors(c) {
+        let name = id.name();
+        if let Some(ty) = type_of(&name)
+            && !crate::quant::is_supported(ty)
+        {
+            return Err(ModelError::UnsupportedType { name, ty });
+        }
+    }
+    Ok(())
+}

@@ -22,11 +22,11 @@ use crate::gguf::GgmlType;
 pub enum ActivationFormat {
     /// Plain f32 (F32, F16, BF16 weights).
     F32,
-    /// Q8_0 blocks (Q4_0, Q5_0, Q8_0 weights).
+    /// Q8_0 blocks (Q4_0, Q5_0, Q8_0, IQ4_NL weights).
     Q8_0,
     /// Q8_1 blocks (Q4_1, Q5_1 weights).
     Q8_1,
-    /// Q8_K super-blocks (Q2_K ... Q6_K weights).
+    /// Q8_K super-blocks (Q2_K ... Q6_K, IQ4_XS weights).
     Q8K,
 }
 
@@ -36,9 +36,9 @@ impl ActivationFormat {
         use GgmlType::*;
         match weights {
             F32 | F16 | BF16 => Ok(ActivationFormat::F32),
-            Q4_0 | Q5_0 | Q8_0 => Ok(ActivationFormat::Q8_0),
+            Q4_0 | Q5_0 | Q8_0 | IQ4_NL => Ok(ActivationFormat::Q8_0),
             Q4_1 | Q5_1 => Ok(ActivationFormat::Q8_1),
-            Q2_K | Q3_K | Q4_K | Q5_K | Q6_K => Ok(ActivationFormat::Q8K),
+            Q2_K | Q3_K | Q4_K | Q5_K | Q6_K | IQ4_XS => Ok(ActivationFormat::Q8K),
             other => Err(QuantError::Unsupported(other)),
         }
     }

@@ -236,6 +236,35 @@ pub struct BlockQ8K {
     pub bsums: [i16; QK_K / 16],
 }
 
+// ---- 4-bit non-linear quants ----------------------------------------------------------------
+
+/// The sixteen values a 4-bit IQ4_NL / IQ4_XS index stands for (ggml's `kvalues_iq4nl`): a
+/// non-uniform grid, denser near zero, where weights concentrate. A dot product multiplies the
+/// looked-up value by the activation quant; |value| <= 127, so it fits an i8 lane.
+pub const KVALUES_IQ4NL: [i8; 16] = [-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113];
+
+/// Layout: f16 d, qs[16] as in Q4_0 (element j in the low nibble of qs[j], j + 16 in the high).
+/// Formula: y = d * KVALUES_IQ4NL[q], q in 0..16. Same size as Q4_0 (4.5 bits per weight).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct BlockIQ4NL {
+    pub d: [u8; 2],
+    pub qs: [u8; QK / 2],
+}
+
+/// Layout: f16 d, u16 scales_h (bits 2 s, 2 s + 1: high bits of sub-block s's scale), scales_l[4]
+/// (low nibble of byte s / 2 for even s, high for odd), qs[128]: per 32-element sub-block s,
+/// 16 bytes at 16 s packed as in IQ4_NL. Formula: y = d * (sc - 32) * KVALUES_IQ4NL[q] with
+/// sc the 6-bit scale of the element's sub-block. 4.25 bits per weight.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct BlockIQ4XS {
+    pub d: [u8; 2],
+    pub scales_h: [u8; 2],
+    pub scales_l: [u8; QK_K / 64],
+    pub qs: [u8; QK_K / 2],
+}
+
 // ---- scale unpacking shared by the scalar and SIMD kernels ----------------------------------
 
 impl BlockQ4K {
@@ -285,6 +314,19 @@ impl BlockQ3K {
     }
 }
 
+impl BlockIQ4XS {
+    /// The eight sub-block scales, already centred (6-bit value - 32, in -32..32).
+    #[inline(always)]
+    pub fn scales_i8(&self) -> [i8; 8] {
+        let high = u16::from_le_bytes(self.scales_h);
+        core::array::from_fn(|s| {
+            let low = (self.scales_l[s / 2] >> (4 * (s % 2))) & 0x0F;
+            let top = ((high >> (2 * s)) & 3) as u8;
+            (low | (top << 4)) as i8 - 32
+        })
+    }
+}
+
 // ---- viewing tensor bytes as blocks ---------------------------------------------------------
 
 /// A block type that can be viewed in place over a tensor's bytes.
@@ -324,6 +366,8 @@ weight_block!(BlockQ3K, Q3_K);
 weight_block!(BlockQ4K, Q4_K);
 weight_block!(BlockQ5K, Q5_K);
 weight_block!(BlockQ6K, Q6_K);
+weight_block!(BlockIQ4NL, IQ4_NL);
+weight_block!(BlockIQ4XS, IQ4_XS);
 
 const _: () = assert!(size_of::<BlockQ8_1>() as u64 == GgmlType::Q8_1.type_size());
 const _: () = assert!(size_of::<BlockQ8K>() as u64 == GgmlType::Q8_K.type_size());
@@ -392,5 +436,15 @@ mod tests {
         b.scales[11] = 0b1000_0000; // scale 15 high bits = 2
         let s = b.scales_i8();
         assert_eq!((s[0], s[8], s[15], s[1]), (0x31 - 32, 2 - 32, 0x20 - 32, -32));
+    }
+
+    #[test]
+    fn iq4_xs_scales_are_centred() {
+        let mut b = BlockIQ4XS { d: [0; 2], scales_h: [0; 2], scales_l: [0; 4], qs: [0; 128] };
+        b.scales_l[0] = 0xA5; // scale 0 low = 5, scale 1 low = 10
+        b.scales_l[3] = 0xF0; // scale 7 low = 15
+        b.scales_h = (0b11_00_00_00_00_00_10_01u16).to_le_bytes(); // scale 0 high 1, 1 high 2, 7 high 3
+        let s = b.scales_i8();
+        assert_eq!(s, [0x15 - 32, 0x2A - 32, -32, -32, -32, -32, 0x00 - 32, 0x3F - 32]);
     }
 }

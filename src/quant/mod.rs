@@ -5,7 +5,8 @@
 //! * `scalar`: the reference kernels. `simd128`: the wasm SIMD128 ones (the only `unsafe` SIMD),
 //!   compiled in when the target has `simd128`: every dot product, and the dequantization of all
 //!   types but Q2_K and Q3_K (which, like F32's copy, stay scalar).
-//! * Supported types: F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K.
+//! * Supported types: F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K,
+//!   IQ4_NL, IQ4_XS.
 //! * `activation`: Q8_0 / Q8_1 / Q8_K quantization of activations, as llama.cpp does.
 //! * `matvec`: rows of a weight matrix times one or several activation vectors.
 //!
@@ -230,6 +231,8 @@ kernels!(BlockQ3K, BlockQ8K, vec_dot_q3_k_q8_k, dequantize_q3_k);
 kernels!(BlockQ4K, BlockQ8K, vec_dot_q4_k_q8_k, dequantize_q4_k, tile_q4_k_q8_k);
 kernels!(BlockQ5K, BlockQ8K, vec_dot_q5_k_q8_k, dequantize_q5_k, tile_q5_k_q8_k);
 kernels!(BlockQ6K, BlockQ8K, vec_dot_q6_k_q8_k, dequantize_q6_k, tile_q6_k_q8_k);
+kernels!(BlockIQ4NL, BlockQ8_0, vec_dot_iq4_nl_q8_0, dequantize_iq4_nl, tile_iq4_nl_q8_0);
+kernels!(BlockIQ4XS, BlockQ8K, vec_dot_iq4_xs_q8_k, dequantize_iq4_xs, tile_iq4_xs_q8_k);
 
 /// Runs `$body` with `$B` bound to the block type of the runtime type `$ty`; types without
 /// kernels give `Err(QuantError::Unsupported)`.
@@ -252,6 +255,8 @@ macro_rules! for_block_type {
             T::Q4_K => { type $B = BlockQ4K; $body }
             T::Q5_K => { type $B = BlockQ5K; $body }
             T::Q6_K => { type $B = BlockQ6K; $body }
+            T::IQ4_NL => { type $B = BlockIQ4NL; $body }
+            T::IQ4_XS => { type $B = BlockIQ4XS; $body }
             other => Err($crate::quant::QuantError::Unsupported(other)),
         }
     }};

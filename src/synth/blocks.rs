@@ -10,6 +10,12 @@
 //!   4.5 bits per weight.
 //! - Q6_K, 210 bytes / 256 weights: 128 bytes ql (low 4 bits), 64 bytes qh (high 2 bits),
 //!   16 x i8 scales (one per 16 weights), f16 d; w = d * scale * (q - 32). 6.5625 bits per weight.
+//! - IQ4_NL, 18 bytes / 32 weights: f16 d, 16 bytes of 4-bit indices q packed as in Q4_0;
+//!   w = d * kvalues_iq4nl[q] (a fixed non-linear grid in -127..=113). 4.5 bits per weight.
+//! - IQ4_XS, 136 bytes / 256 weights: f16 d, u16 scales_h, 4 bytes scales_l (eight 6-bit
+//!   scales sc, one per 32 weights: low nibble in scales_l, top two bits in scales_h), 128 bytes
+//!   of 4-bit indices (16 per 32 weights, as IQ4_NL); w = d * (sc - 32) * kvalues_iq4nl[q].
+//!   4.25 bits per weight.
 //! - F32 / F16: plain values.
 //!
 //! Any quant bits are valid, so quants are raw random bytes (the nibble order does not matter
@@ -30,13 +36,15 @@ pub enum Fill {
 }
 
 /// The types `fill_blocks` can generate.
-pub const SUPPORTED: [GgmlType; 6] = [
+pub const SUPPORTED: [GgmlType; 8] = [
     GgmlType::F32,
     GgmlType::F16,
     GgmlType::Q4_0,
     GgmlType::Q8_0,
     GgmlType::Q4_K,
     GgmlType::Q6_K,
+    GgmlType::IQ4_NL,
+    GgmlType::IQ4_XS,
 ];
 
 /// Whether `fill_blocks` can generate `ty`.
@@ -50,15 +58,22 @@ const SD_U4: f32 = 4.609_772;
 const SD_U6: f32 = 18.472_953;
 /// ... and 8-bit quants (n = 256).
 const SD_U8: f32 = 73.900_27;
+/// Root mean square of the 16 IQ4_NL grid values (ggml's `kvalues_iq4nl`): the spread of a
+/// uniformly random index times a random-sign scale.
+const RMS_IQ4_GRID: f32 = 67.438_86;
 
 const Q8_0_BYTES: usize = 34;
 const Q4_0_BYTES: usize = 18;
 const Q4_K_BYTES: usize = 144;
 const Q6_K_BYTES: usize = 210;
+const IQ4_NL_BYTES: usize = 18;
+const IQ4_XS_BYTES: usize = 136;
 const _: () = assert!(Q8_0_BYTES as u64 == GgmlType::Q8_0.type_size());
 const _: () = assert!(Q4_0_BYTES as u64 == GgmlType::Q4_0.type_size());
 const _: () = assert!(Q4_K_BYTES as u64 == GgmlType::Q4_K.type_size());
 const _: () = assert!(Q6_K_BYTES as u64 == GgmlType::Q6_K.type_size());
+const _: () = assert!(IQ4_NL_BYTES as u64 == GgmlType::IQ4_NL.type_size());
+const _: () = assert!(IQ4_XS_BYTES as u64 == GgmlType::IQ4_XS.type_size());
 
 /// Fills `out` (whole blocks of `ty`) from `rng`. Returns `false`, leaving `out` untouched, if
 /// `ty` is not supported or `out` is not a whole number of blocks.
@@ -78,6 +93,8 @@ pub fn fill_blocks(ty: GgmlType, fill: Fill, rng: &mut SplitMix64, out: &mut [u8
         GgmlType::Q4_0 => each::<Q4_0_BYTES>(out, |b| q4_0(b, sigma, rng)),
         GgmlType::Q4_K => each::<Q4_K_BYTES>(out, |b| q4_k(b, sigma, rng)),
         GgmlType::Q6_K => each::<Q6_K_BYTES>(out, |b| q6_k(b, sigma, rng)),
+        GgmlType::IQ4_NL => each::<IQ4_NL_BYTES>(out, |b| iq4_nl(b, sigma, rng)),
+        GgmlType::IQ4_XS => each::<IQ4_XS_BYTES>(out, |b| iq4_xs(b, sigma, rng)),
         _ => return false,
     }
     true
@@ -167,6 +184,45 @@ fn q6_k(b: &mut [u8; Q6_K_BYTES], sigma: f32, rng: &mut SplitMix64) {
     tail[16..18].copy_from_slice(&d.to_le_bytes());
 }
 
+/// IQ4_NL: the grid's mean is -5.9 (against an RMS of 67), so d takes a random sign, as in Q4_0,
+/// to centre the tensor.
+fn iq4_nl(b: &mut [u8; IQ4_NL_BYTES], sigma: f32, rng: &mut SplitMix64) {
+    let (d, qs) = b.split_at_mut(2);
+    let sign = if rng.next_u64() & 1 == 1 { -1.0 } else { 1.0 };
+    d.copy_from_slice(&scale(sign * sigma, RMS_IQ4_GRID, rng).to_le_bytes());
+    rng.fill_bytes(qs);
+}
+
+/// IQ4_XS: eight centred scales sc - 32 of magnitude 1..=8 and random sign (which centres each
+/// sub-block, as d's sign does for IQ4_NL); d positive.
+fn iq4_xs(b: &mut [u8; IQ4_XS_BYTES], sigma: f32, rng: &mut SplitMix64) {
+    let bits = rng.next_u64();
+    let centred: [i8; 8] = std::array::from_fn(|s| {
+        let mag = 1 + ((bits >> (4 * s)) & 7) as i8;
+        if (bits >> (4 * s + 3)) & 1 == 1 { -mag } else { mag }
+    });
+    let rms_sc = (centred.iter().map(|&v| f32::from(v) * f32::from(v)).sum::<f32>() / 8.0).sqrt();
+    let d = scale(sigma, rms_sc * RMS_IQ4_GRID, rng);
+    let (head, qs) = b.split_at_mut(8);
+    head[0..2].copy_from_slice(&d.to_le_bytes());
+    let (scales_h, scales_l) = pack_scales_iq4_xs(&centred.map(|v| (v + 32) as u8));
+    head[2..4].copy_from_slice(&scales_h.to_le_bytes());
+    head[4..8].copy_from_slice(&scales_l);
+    rng.fill_bytes(qs);
+}
+
+/// Packs eight 6-bit IQ4_XS scales (0..64, stored as sc; the weights use sc - 32): the low
+/// nibble of scale s in byte s / 2 of `scales_l` (low nibble for even s), its top two bits at
+/// bits 2 s, 2 s + 1 of `scales_h`.
+fn pack_scales_iq4_xs(sc: &[u8; 8]) -> (u16, [u8; 4]) {
+    let (mut high, mut low) = (0u16, [0u8; 4]);
+    for (s, &v) in sc.iter().enumerate() {
+        low[s / 2] |= (v & 0x0F) << (4 * (s % 2));
+        high |= u16::from((v >> 4) & 3) << (2 * s);
+    }
+    (high, low)
+}
+
 /// Packs eight 6-bit scales and mins into Q4_K's 12 bytes (ggml's `quantize_row_q4_K_ref`):
 /// pairs 0..4 sit in the low 6 bits of bytes 0..4 (scales) and 4..8 (mins); pairs 4..8 put
 /// their low 4 bits in bytes 8..12 (scale low nibble, min high nibble) and their top 2 bits in
@@ -213,6 +269,44 @@ mod tests {
             for j in 0..8 {
                 assert_eq!(unpack_scale_min_k4(j, &packed), (sc[j], m[j]));
             }
+        }
+    }
+
+    /// The packed scales read back through the kernels' unpacking (`BlockIQ4XS::scales_i8`,
+    /// checked bit for bit against Python `gguf` in tests/quant_python.rs).
+    #[test]
+    fn iq4_xs_scales_round_trip() {
+        use crate::quant::blocks::BlockIQ4XS;
+        let mut r = SplitMix64::new(5);
+        for _ in 0..1000 {
+            let bits = r.next_u64();
+            let sc: [u8; 8] = std::array::from_fn(|s| ((bits >> (6 * s)) & 63) as u8);
+            let (high, low) = pack_scales_iq4_xs(&sc);
+            let b = BlockIQ4XS { d: [0; 2], scales_h: high.to_le_bytes(), scales_l: low, qs: [0; 128] };
+            assert_eq!(b.scales_i8(), sc.map(|v| v as i8 - 32));
+        }
+    }
+
+    #[test]
+    fn iq4_grid_rms_is_the_tables() {
+        use crate::quant::blocks::KVALUES_IQ4NL;
+        let mean_sq = KVALUES_IQ4NL.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>() / 16.0;
+        assert!((mean_sq.sqrt() - f64::from(RMS_IQ4_GRID)).abs() < 1e-4);
+    }
+
+    /// Generated IQ4 weights have the spread asked for (the scales are chosen for it): the
+    /// standard deviation of 64k dequantized weights within 10% of sigma, the mean near zero.
+    #[test]
+    fn iq4_weights_have_the_requested_spread() {
+        for ty in [GgmlType::IQ4_NL, GgmlType::IQ4_XS] {
+            let mut r = SplitMix64::new(9);
+            let mut buf = vec![0u8; (65536 / ty.block_size() * ty.type_size()) as usize];
+            assert!(fill_blocks(ty, Fill::Weights { sigma: 0.05 }, &mut r, &mut buf));
+            let w = crate::quant::dequantize_to_vec(ty, &buf).expect("whole blocks");
+            let mean = w.iter().map(|&v| f64::from(v)).sum::<f64>() / w.len() as f64;
+            let sd = (w.iter().map(|&v| (f64::from(v) - mean).powi(2)).sum::<f64>() / w.len() as f64).sqrt();
+            assert!((sd / 0.05 - 1.0).abs() < 0.1, "{ty}: sd {sd}");
+            assert!(mean.abs() < 0.005, "{ty}: mean {mean}");
         }
     }
 

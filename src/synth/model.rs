@@ -78,6 +78,8 @@ impl QuantPlan {
             QuantPlan::Uniform(GgmlType::Q8_0) => 7,
             QuantPlan::Uniform(GgmlType::Q4_K) => 14,
             QuantPlan::Uniform(GgmlType::Q6_K) => 18,
+            QuantPlan::Uniform(GgmlType::IQ4_NL) => 25,
+            QuantPlan::Uniform(GgmlType::IQ4_XS) => 30,
             // MOSTLY_Q4_K_M; for the mixed plan the nearest label.
             _ => 15,
         }

@@ -16,7 +16,8 @@ Usage:
       values as little-endian float32 (slow: about a minute for both test models).
 
 Random blocks keep every f16 scale finite (a random exponent other than all ones); every other
-byte is uniformly random, so quants cover their whole range.
+byte is uniformly random, so quants cover their whole range (IQ4_XS's 6-bit scales included:
+any bits are a valid scale).
 """
 
 import hashlib
@@ -45,8 +46,13 @@ F16_FIELDS = {
     T.Q4_K: [0, 2],
     T.Q5_K: [0, 2],
     T.Q6_K: [208],
+    T.IQ4_NL: [0],
+    T.IQ4_XS: [0],
 }
 PLAIN = [T.F32, T.F16, T.BF16]
+# Types added later: drawn after the Q8_0 activation input, so the random stream of every
+# earlier fixture (and so its bytes) stays as it was.
+LATER = [T.IQ4_NL, T.IQ4_XS]
 
 
 def finite_bits(rng, n, exp_mask):
@@ -89,14 +95,20 @@ def q8_0_activation_input(rng):
 def fixtures(out_dir):
     os.makedirs(out_dir, exist_ok=True)
     rng = np.random.default_rng(SEED)
-    for qtype in PLAIN + list(F16_FIELDS):
-        raw = random_blocks(rng, qtype)
-        values = dequantize(raw, qtype).astype(np.float32)
-        raw.tofile(os.path.join(out_dir, f"{qtype.name}.blocks"))
-        values.astype("<f4").tofile(os.path.join(out_dir, f"{qtype.name}.f32"))
+    for qtype in PLAIN + [t for t in F16_FIELDS if t not in LATER]:
+        write_fixture(rng, qtype, out_dir)
     x = q8_0_activation_input(rng)
     x.astype("<f4").tofile(os.path.join(out_dir, "q8_0_act.in.f32"))
     Q8_0.quantize(x).tofile(os.path.join(out_dir, "q8_0_act.blocks"))
+    for qtype in LATER:
+        write_fixture(rng, qtype, out_dir)
+
+
+def write_fixture(rng, qtype, out_dir):
+    raw = random_blocks(rng, qtype)
+    values = dequantize(raw, qtype).astype(np.float32)
+    raw.tofile(os.path.join(out_dir, f"{qtype.name}.blocks"))
+    values.astype("<f4").tofile(os.path.join(out_dir, f"{qtype.name}.f32"))
 
 
 def dequant(model, out_dir, specs):

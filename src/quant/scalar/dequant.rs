@@ -145,3 +145,28 @@ pub fn dequantize_q6_k(w: &[BlockQ6K], out: &mut [f32]) {
         }
     }
 }
+
+/// IQ4_NL blocks: the block scale times the grid value.
+pub fn dequantize_iq4_nl(w: &[BlockIQ4NL], out: &mut [f32]) {
+    for (o, b) in out.as_chunks_mut::<QK>().0.iter_mut().zip(w) {
+        let d = f16_le(b.d);
+        for (o, q) in o.iter_mut().zip(unpack::iq4nl(&b.qs)) {
+            *o = d * q as f32;
+        }
+    }
+}
+
+/// IQ4_XS super-blocks: `d * (sc - 32)` per 32 elements (rounded once, as ggml and Python
+/// `gguf` do), times the grid value.
+pub fn dequantize_iq4_xs(w: &[BlockIQ4XS], out: &mut [f32]) {
+    for (o, b) in out.as_chunks_mut::<QK_K>().0.iter_mut().zip(w) {
+        let d = f16_le(b.d);
+        let subs = o.as_chunks_mut::<QK>().0.iter_mut().zip(b.qs.as_chunks::<{ QK / 2 }>().0);
+        for ((o, qs), sc) in subs.zip(b.scales_i8()) {
+            let dl = d * sc as f32;
+            for (o, q) in o.iter_mut().zip(unpack::iq4nl(qs)) {
+                *o = dl * q as f32;
+            }
+        }
+    }
+}

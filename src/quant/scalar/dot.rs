@@ -100,6 +100,16 @@ pub fn vec_dot_q8_0_q8_0(w: &[BlockQ8_0], x: &[BlockQ8_0]) -> f32 {
     sum
 }
 
+/// IQ4_NL weights · Q8_0 activation (llama.cpp pairs them so: same 32-element blocks).
+pub fn vec_dot_iq4_nl_q8_0(w: &[BlockIQ4NL], x: &[BlockQ8_0]) -> f32 {
+    let mut sum = 0.0f32;
+    for (b, a) in w.iter().zip(x) {
+        let sumi = dot32(&unpack::iq4nl(&b.qs).map(i32::from), &a.qs);
+        sum += sumi as f32 * (f16_le(b.d) * f16_le(a.d));
+    }
+    sum
+}
+
 // ---- k-quants against Q8_K ------------------------------------------------------------------
 
 /// Σ over the `G`-element groups of `scale(g) * Σ q[e] * x[e]`, exact.
@@ -171,6 +181,20 @@ pub fn vec_dot_q6_k_q8_k(w: &[BlockQ6K], x: &[BlockQ8K]) -> f32 {
     let mut sum = 0.0f32;
     for (b, a) in w.iter().zip(x) {
         let isum = scaled_dot::<16>(&unpack::q6k(b), &a.qs, |g| b.scales[g] as i32);
+        sum += f16_le(b.d) * a.d * isum as f32;
+    }
+    sum
+}
+
+/// IQ4_XS weights · Q8_K activation. The sub-block scales (sc - 32) weight exact integer sums
+/// (|Σ| <= 256 · 127 · 127 · 32 < 2^31), so each super-block takes one float step, as the
+/// k-quants do; llama.cpp's generic kernel instead adds one float term per 32 elements, which
+/// differs from this only by rounding.
+pub fn vec_dot_iq4_xs_q8_k(w: &[BlockIQ4XS], x: &[BlockQ8K]) -> f32 {
+    let mut sum = 0.0f32;
+    for (b, a) in w.iter().zip(x) {
+        let scales = b.scales_i8();
+        let isum = scaled_dot::<QK>(&unpack::iq4xs(&b.qs), &a.qs, |s| scales[s] as i32);
         sum += f16_le(b.d) * a.d * isum as f32;
     }
     sum

@@ -85,3 +85,25 @@ pub(crate) fn q6k(b: &BlockQ6K) -> [i8; QK_K] {
     }
     q
 }
+
+/// IQ4_NL's (and each IQ4_XS sub-block's) 32 values from the non-linear grid: the low nibbles of
+/// the 16 bytes index elements 0..16, the high nibbles 16..32.
+#[inline(always)]
+pub(crate) fn iq4nl(qs: &[u8; QK / 2]) -> [i8; QK] {
+    let mut q = [0i8; QK];
+    for (j, &byte) in qs.iter().enumerate() {
+        q[j] = KVALUES_IQ4NL[(byte & 0x0F) as usize];
+        q[j + QK / 2] = KVALUES_IQ4NL[(byte >> 4) as usize];
+    }
+    q
+}
+
+/// IQ4_XS's 256 grid values: eight 32-element sub-blocks of 16 bytes, each packed as IQ4_NL.
+#[inline(always)]
+pub(crate) fn iq4xs(qs: &[u8; QK_K / 2]) -> [i8; QK_K] {
+    let mut q = [0i8; QK_K];
+    for (q, qs) in q.as_chunks_mut::<QK>().0.iter_mut().zip(qs.as_chunks::<{ QK / 2 }>().0) {
+        *q = iq4nl(qs);
+    }
+    q
+}

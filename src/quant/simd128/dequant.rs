@@ -6,7 +6,7 @@ use core::arch::wasm32::*;
 #[cfg(target_arch = "wasm64")]
 use core::arch::wasm64::*;
 
-use super::unpack::{f16x4_to_f32, fifth_bits, nibbles, q5k_bit, q6_groups};
+use super::unpack::{f16x4_to_f32, fifth_bits, iq4nl_values, nibbles, q5k_bit, q6_groups};
 use super::{emit16, load, load32, store};
 use crate::quant::blocks::*;
 use crate::quant::scalar;
@@ -153,6 +153,32 @@ pub fn dequantize_q6_k(w: &[BlockQ6K], out: &mut [f32]) {
         for ((o, q), &sc) in o.as_chunks_mut::<16>().0.iter_mut().zip(groups).zip(&b.scales) {
             let ds = f32x4_splat(d * sc as f32);
             emit16(o, q, |v| f32x4_mul(ds, v));
+        }
+    }
+}
+
+/// IQ4_NL blocks: the grid values by table lookup, times d.
+pub fn dequantize_iq4_nl(w: &[BlockIQ4NL], out: &mut [f32]) {
+    for (o, b) in out.as_chunks_mut::<QK>().0.iter_mut().zip(w) {
+        let d = f32x4_splat(f16_le(b.d));
+        let (lo, hi) = iq4nl_values(load(&b.qs));
+        let o = o.as_chunks_mut::<16>().0;
+        emit16(&mut o[0], lo, |v| f32x4_mul(d, v));
+        emit16(&mut o[1], hi, |v| f32x4_mul(d, v));
+    }
+}
+
+/// IQ4_XS super-blocks: per 32-element sub-block, IQ4_NL's lookup times `d * (sc - 32)`.
+pub fn dequantize_iq4_xs(w: &[BlockIQ4XS], out: &mut [f32]) {
+    for (o, b) in out.as_chunks_mut::<QK_K>().0.iter_mut().zip(w) {
+        let d = f16_le(b.d);
+        let subs = o.as_chunks_mut::<QK>().0.iter_mut().zip(b.qs.as_chunks::<16>().0);
+        for ((o, raw), sc) in subs.zip(b.scales_i8()) {
+            let dl = f32x4_splat(d * sc as f32);
+            let (lo, hi) = iq4nl_values(load(raw));
+            let o = o.as_chunks_mut::<16>().0;
+            emit16(&mut o[0], lo, |v| f32x4_mul(dl, v));
+            emit16(&mut o[1], hi, |v| f32x4_mul(dl, v));
         }
     }
 }

@@ -7,7 +7,7 @@ use core::arch::wasm32::*;
 #[cfg(target_arch = "wasm64")]
 use core::arch::wasm64::*;
 
-use super::unpack::{f16x4_to_f32, fifth_bits, nibbles, q5k_bit, q6_groups};
+use super::unpack::{f16x4_to_f32, fifth_bits, iq4nl_values, nibbles, q5k_bit, q6_groups};
 use super::{dot_i8_i32, halves, hsum_f32, hsum_i32, load, load32, mul_i8_i16};
 use crate::quant::ActBlock;
 use crate::quant::blocks::*;
@@ -224,6 +224,34 @@ pub fn tile_q8_0_q8_0<const R: usize, const N: usize>(
         (w0, w1, b.d)
     };
     tile32(w, x, s, unpack, full32)
+}
+
+/// The i32x4 sums of 32 IQ4 grid values (`lo`, `hi`: elements 0..16 and 16..32, |v| <= 127)
+/// times 32 activation quants: two products per i16 lane stay within 2 · 127 · 128 < 2^15,
+/// then widen. Cheaper than `full32`, which does not know |v| < 128.
+#[inline(always)]
+fn grid32(lo: v128, hi: v128, y: &[i8; 32]) -> v128 {
+    let (y0, y1) = halves(y);
+    let (p0, p1) = (mul_i8_i16(lo, y0), mul_i8_i16(hi, y1));
+    i32x4_add(i32x4_extadd_pairwise_i16x8(p0), i32x4_extadd_pairwise_i16x8(p1))
+}
+
+/// IQ4_NL weights · Q8_0 activations, `R` rows by `N` activations.
+pub fn tile_iq4_nl_q8_0<const R: usize, const N: usize>(
+    w: [&[BlockIQ4NL]; R],
+    x: [&[BlockQ8_0]; N],
+    s: [&[[f32; 2]]; N],
+) -> [[f32; N]; R] {
+    let unpack = |b: &BlockIQ4NL| {
+        let (lo, hi) = iq4nl_values(load(&b.qs));
+        (lo, hi, b.d)
+    };
+    tile32(w, x, s, unpack, grid32)
+}
+
+/// IQ4_NL weights · Q8_0 activation.
+pub fn vec_dot_iq4_nl_q8_0(w: &[BlockIQ4NL], x: &[BlockQ8_0]) -> f32 {
+    tile_iq4_nl_q8_0([w], [x], [&[]])[0][0]
 }
 
 /// Q4_0 weights · Q8_0 activation.
@@ -454,4 +482,49 @@ pub fn tile_q6_k_q8_k<const R: usize, const N: usize>(
 /// Q6_K weights · Q8_K activation.
 pub fn vec_dot_q6_k_q8_k(w: &[BlockQ6K], x: &[BlockQ8K]) -> f32 {
     tile_q6_k_q8_k([w], [x], [&[]])[0][0]
+}
+
+/// An IQ4_XS super-block unpacked: the grid values of each 32-element sub-block (elements
+/// 0..16 and 16..32) and its centred scale.
+struct UnpackedIQ4XS {
+    q: [[v128; 2]; 8],
+    sc: [i8; 8],
+}
+
+/// The exact integer sum of an unpacked IQ4_XS super-block with a Q8_K block: per sub-block,
+/// two products per i16 lane (within 2 · 127 · 128 < 2^15), weighted by the scale and
+/// pair-summed into i32 by `i32x4.dot`; the total stays below 2^31 (see the scalar kernel).
+#[inline(always)]
+fn isum_iq4_xs(u: &UnpackedIQ4XS, a: &BlockQ8K) -> i32 {
+    let y = a.qs.as_chunks::<16>().0;
+    let mut acc = i32x4_splat(0);
+    for (s, q) in u.q.iter().enumerate() {
+        let sc = i16x8_splat(u.sc[s] as i16);
+        acc = i32x4_add(acc, i32x4_dot_i16x8(mul_i8_i16(q[0], load(&y[2 * s])), sc));
+        acc = i32x4_add(acc, i32x4_dot_i16x8(mul_i8_i16(q[1], load(&y[2 * s + 1])), sc));
+    }
+    hsum_i32(acc)
+}
+
+/// IQ4_XS weights · Q8_K activations, `R` rows by `N` activations.
+pub fn tile_iq4_xs_q8_k<const R: usize, const N: usize>(
+    w: [&[BlockIQ4XS]; R],
+    x: [&[BlockQ8K]; N],
+    s: [&[[f32; 2]]; N],
+) -> [[f32; N]; R] {
+    let unpack = |b: &BlockIQ4XS| {
+        let raw = b.qs.as_chunks::<16>().0;
+        let q = core::array::from_fn(|s| {
+            let (lo, hi) = iq4nl_values(load(&raw[s]));
+            [lo, hi]
+        });
+        UnpackedIQ4XS { q, sc: b.scales_i8() }
+    };
+    let _ = s;
+    tile_k(w, x, unpack, isum_iq4_xs, |b, _, a, i| f16_le(b.d) * a.d * i as f32)
+}
+
+/// IQ4_XS weights · Q8_K activation.
+pub fn vec_dot_iq4_xs_q8_k(w: &[BlockIQ4XS], x: &[BlockQ8K]) -> f32 {
+    tile_iq4_xs_q8_k([w], [x], [&[]])[0][0]
 }

@@ -14,7 +14,7 @@ wasm_bindgen_test_configure!(run_in_browser);
 /// unrolling remainder.
 const BLOCK_COUNTS: [usize; 5] = [1, 3, 8, 17, 24];
 
-/// The k-quant dot products sum exact integers and then evaluate the same float expression per
+/// The k-quant (and IQ4_XS) dot products sum exact integers and then evaluate the same float expression per
 /// super-block as the scalar reference: equal bit for bit.
 const KQUANT_DOT_TOLERANCE: f64 = 0.0;
 
@@ -84,6 +84,8 @@ dequant_case!(dequant_q8_0, "Q8_0", BlockQ8_0, dequantize_q8_0);
 dequant_case!(dequant_q4_k, "Q4_K", BlockQ4K, dequantize_q4_k);
 dequant_case!(dequant_q5_k, "Q5_K", BlockQ5K, dequantize_q5_k);
 dequant_case!(dequant_q6_k, "Q6_K", BlockQ6K, dequantize_q6_k);
+dequant_case!(dequant_iq4_nl, "IQ4_NL", BlockIQ4NL, dequantize_iq4_nl);
+dequant_case!(dequant_iq4_xs, "IQ4_XS", BlockIQ4XS, dequantize_iq4_xs);
 
 #[wasm_bindgen_test]
 fn every_f16_bit_pattern_converts_like_half() {
@@ -158,6 +160,7 @@ dot_case_32!(dot_q4_1, "Q4_1", BlockQ4_1, quantize_q8_1, vec_dot_q4_1_q8_1, dequ
 dot_case_32!(dot_q5_0, "Q5_0", BlockQ5_0, quantize_q8_0, vec_dot_q5_0_q8_0, dequantize_q5_0, |_| 0.0);
 dot_case_32!(dot_q5_1, "Q5_1", BlockQ5_1, quantize_q8_1, vec_dot_q5_1_q8_1, dequantize_q5_1, |b| f16_le(b.m));
 dot_case_32!(dot_q8_0, "Q8_0", BlockQ8_0, quantize_q8_0, vec_dot_q8_0_q8_0, dequantize_q8_0, |_| 0.0);
+dot_case_32!(dot_iq4_nl, "IQ4_NL", BlockIQ4NL, quantize_q8_0, vec_dot_iq4_nl_q8_0, dequantize_iq4_nl, |_| 0.0);
 
 macro_rules! dot_case_k {
     ($name:ident, $file:literal, $block:ty, $dot:ident) => {
@@ -178,6 +181,7 @@ dot_case_k!(dot_q3_k, "Q3_K", BlockQ3K, vec_dot_q3_k_q8_k);
 dot_case_k!(dot_q4_k, "Q4_K", BlockQ4K, vec_dot_q4_k_q8_k);
 dot_case_k!(dot_q5_k, "Q5_K", BlockQ5K, vec_dot_q5_k_q8_k);
 dot_case_k!(dot_q6_k, "Q6_K", BlockQ6K, vec_dot_q6_k_q8_k);
+dot_case_k!(dot_iq4_xs, "IQ4_XS", BlockIQ4XS, vec_dot_iq4_xs_q8_k);
 
 macro_rules! dot_case_plain {
     ($name:ident, $file:literal, $block:ty, $dot:ident, $deq:ident, $encode:expr) => {
@@ -236,6 +240,8 @@ fn dispatch_uses_the_simd_kernels() {
     same!(T::Q4_K, "Q4_K", BlockQ4K, vec_dot_q4_k_q8_k);
     same!(T::Q5_K, "Q5_K", BlockQ5K, vec_dot_q5_k_q8_k);
     same!(T::Q6_K, "Q6_K", BlockQ6K, vec_dot_q6_k_q8_k);
+    same!(T::IQ4_NL, "IQ4_NL", BlockIQ4NL, vec_dot_iq4_nl_q8_0);
+    same!(T::IQ4_XS, "IQ4_XS", BlockIQ4XS, vec_dot_iq4_xs_q8_k);
     same!(T::F32, "F32", BlockF32, vec_dot_f32);
 }
 
@@ -256,6 +262,8 @@ fn tiled_matmul_equals_single_dots() {
         (T::Q4_K, "Q4_K"),
         (T::Q5_K, "Q5_K"),
         (T::Q6_K, "Q6_K"),
+        (T::IQ4_NL, "IQ4_NL"),
+        (T::IQ4_XS, "IQ4_XS"),
     ];
     for (ty, file) in cases {
         let bytes: &[u8] = match file {
@@ -266,6 +274,8 @@ fn tiled_matmul_equals_single_dots() {
             "Q8_0" => fixture!("Q8_0"),
             "Q4_K" => fixture!("Q4_K"),
             "Q5_K" => fixture!("Q5_K"),
+            "IQ4_NL" => fixture!("IQ4_NL"),
+            "IQ4_XS" => fixture!("IQ4_XS"),
             _ => fixture!("Q6_K"),
         };
         let block = ty.type_size() as usize;

@@ -73,3 +73,13 @@ pub(crate) fn f16x4_to_f32(h: v128) -> v128 {
     let is_special = i32x4_ge(abs, u32x4_splat(0x7C00));
     v128_or(v128_bitselect(special, finite, is_special), sign)
 }
+
+/// 16 bytes of 4-bit indices as IQ4_NL grid values (i8 lanes): elements 0..16 from the low
+/// nibbles, 16..32 from the high ones. `i8x16_swizzle` is the table lookup: every index is in
+/// 0..16, so no lane reads past the table.
+#[inline(always)]
+pub(crate) fn iq4nl_values(raw: v128) -> (v128, v128) {
+    let grid = load(&KVALUES_IQ4NL);
+    let (lo, hi) = nibbles(raw);
+    (i8x16_swizzle(grid, lo), i8x16_swizzle(grid, hi))
+}
