@@ -153,13 +153,6 @@ impl<H: StorageHost> Engine<H> {
         })
     }
 
-    /// Which chat format the model uses: `jinja` (its own template), or the built-in `chatml` or
-    /// `gemma` for a file without one.
-    pub fn chat_template_kind(&mut self) -> Result<&'static str, EngineError> {
-        let t = &self.inference()?.tokenizer;
-        t.chat_template().map(|c| c.kind()).map_err(|e| EngineError::Chat(e))
-    }
-
     /// End-of-generation token ids of the model.
     pub fn end_of_generation_ids(&mut self) -> Result<Vec<u32>, EngineError> {
         Ok(self.inference()?.tokenizer.end_of_generation_ids().to_vec())

@@ -63,7 +63,10 @@ impl CivilTime {
             let num = |n: u32, width: usize| {
                 if unpadded { n.to_string() } else { format!("{n:0width$}") }
             };
-            let hour12 = if self.hour % 12 == 0 { 12 } else { self.hour % 12 };
+            let hour12 = match self.hour % 12 {
+                0 => 12,
+                h => h,
+            };
             let month_name = MONTHS[(self.month - 1) as usize];
             let day_name = WEEKDAYS[self.weekday as usize];
             match spec {
