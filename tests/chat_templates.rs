@@ -15,6 +15,7 @@ mod models;
 use std::path::Path;
 
 use gguf64::digest::Sha256;
+use gguf64::tokenizer::template::{ChatInput, FUEL_BASE};
 use gguf64::tokenizer::{ChatRequest, ChatTemplate, ChatValue};
 use json::Json;
 
@@ -87,6 +88,7 @@ fn llamacpp_templates_render_as_python_jinja2() {
     assert_eq!(templates.len(), 70, "llama.cpp 0c1e5709 ships 70 templates");
     let (mut equal, mut rendered, mut both_failed, mut python_failed, mut markup_add) = (0, 0, 0, 0, 0);
     let mut templates_all_equal = 0;
+    let mut max_fuel = (0, "");
     let mut failures = Vec::new();
     for t in templates {
         let file = t.get("file").str();
@@ -108,6 +110,19 @@ fn llamacpp_templates_render_as_python_jinja2() {
                 now_unix: Some(now),
             };
             let ours = template.clone().and_then(|t| t.render(&request, bos, eos));
+            if let Ok(ChatTemplate::Jinja(jinja)) = &template {
+                let input = ChatInput {
+                    messages: &c.messages,
+                    tools: c.tools.as_ref(),
+                    add_generation_prompt: c.add_generation_prompt,
+                    bos_token: bos,
+                    eos_token: eos,
+                    now_unix: now,
+                };
+                if let Ok((_, fuel)) = jinja.render_counting_fuel(&input) {
+                    max_fuel = max_fuel.max((fuel, file));
+                }
+            }
             match (result.find("rendered"), &ours) {
                 (Some(want), Ok(got)) if got == want.str() => {
                     rendered += 1;
@@ -143,5 +158,8 @@ fn llamacpp_templates_render_as_python_jinja2() {
         templates.len()
     );
     assert_eq!(markup_add, MARKUP_ADD.len(), "a known MarkupSafe difference went away: update MARKUP_ADD");
+    eprintln!("most fuel one rendering used: {} ({})", max_fuel.0, max_fuel.1);
+    // The budget leaves a wide margin over the real templates on these short chats.
+    assert!(max_fuel.0 < FUEL_BASE / 20, "{max_fuel:?} is too close to the budget of {FUEL_BASE}");
     assert!(failures.is_empty(), "{} disagreements:\n{}", failures.len(), failures.join("\n\n"));
 }

@@ -43,8 +43,9 @@ pub use value::ChatValue;
 use python::{Bounded, JsonDumpError, JsonStyle};
 
 /// Fuel for any conversation: about 2 million instructions, or 128 MiB of created data (64 bytes
-/// per fuel). Real templates spend a few thousand on a short chat (tests/chat_templates.rs).
-const FUEL_BASE: u64 = 2_000_000;
+/// per fuel). llama.cpp's 70 real templates spend at most 2,485 (Kimi K3) on the six short
+/// conversations of tests/chat_templates.rs, which holds them under a twentieth of this.
+pub const FUEL_BASE: u64 = 2_000_000;
 /// Extra fuel per byte of message and tool text, so a long conversation is not cut short.
 const FUEL_PER_INPUT_BYTE: u64 = 1;
 /// Output for any conversation; a prompt is far smaller than this.
@@ -91,6 +92,12 @@ impl JinjaTemplate {
 
     /// The text the template renders for `input`.
     pub fn render(&self, input: &ChatInput) -> Result<String, ChatTemplateError> {
+        self.render_counting_fuel(input).map(|(text, _)| text)
+    }
+
+    /// The text the template renders for `input`, and the fuel the render consumed (to size
+    /// the budget against real templates).
+    pub fn render_counting_fuel(&self, input: &ChatInput) -> Result<(String, u64), ChatTemplateError> {
         let input_bytes = input.messages.iter().map(ChatValue::text_bytes).sum::<usize>()
             + input.tools.map_or(0, ChatValue::text_bytes);
         let limits = Limits {
@@ -110,10 +117,14 @@ impl JinjaTemplate {
             return Err(ChatTemplateError::OutputTooLarge { limit: limits.output });
         }
         match result {
-            Ok(_) => String::from_utf8(out.bytes).map_err(|_| ChatTemplateError::Render {
-                line: 0,
-                detail: "the output is not UTF-8".to_string(),
-            }),
+            Ok(captured) => {
+                let fuel = captured.state().fuel_levels().map_or(0, |(consumed, _)| consumed);
+                let text = String::from_utf8(out.bytes).map_err(|_| ChatTemplateError::Render {
+                    line: 0,
+                    detail: "the output is not UTF-8".to_string(),
+                })?;
+                Ok((text, fuel))
+            }
             Err(e) => Err(classify(e, &flags, &limits)),
         }
     }
