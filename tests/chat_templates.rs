@@ -3,9 +3,10 @@
 //! the conversations of tests/golden/chat_templates.json, which Python jinja2 rendered the way
 //! Hugging Face transformers does (tools/golden/chat_template_golden.py). Wherever Python
 //! rendered text, gguf64's text must be byte-for-byte the same, with one known exception
-//! (`MARKUP_ADD`). Where Python raised (a template that needs tools, rejects a role, or uses a
-//! mutating method), the test only counts how often gguf64 fails too: minijinja iterates None as
-//! an empty list where Python raises TypeError, so gguf64 renders some of those.
+//! (`MARKUP_ADD`). Where Python raised (a template that needs tools, rejects a role, uses a
+//! mutating method, or adds a string to a list), gguf64 must fail too, except for `LENIENT`:
+//! minijinja iterates None as an empty list where Python raises TypeError, and its `map` filter
+//! makes a list where Python's makes a generator that `json.dumps` rejects.
 
 #[path = "support/json.rs"]
 mod json;
@@ -41,6 +42,9 @@ fn chat_value(j: &Json) -> ChatValue {
 /// (Markup.__add__), which minijinja's `+` does not do. functionary-v3.1 writes its tool
 /// schemas that way, so Python's prompt has `&#34;` for every quote of the tools' JSON.
 const MARKUP_ADD: &[(&str, &str)] = &[("meetkai-functionary-medium-v3.1.jinja", "tool_call")];
+
+/// Python errors that gguf64 does not reproduce (it renders instead); see the module comment.
+const LENIENT: &[&str] = &["TypeError: 'NoneType' object is not iterable", "TypeError: Object of type generator is not JSON serializable"];
 
 /// MarkupSafe's `escape`.
 fn markup_escape(s: &str) -> String {
@@ -89,6 +93,7 @@ fn llamacpp_templates_render_as_python_jinja2() {
     let (mut equal, mut rendered, mut both_failed, mut python_failed, mut markup_add) = (0, 0, 0, 0, 0);
     let mut templates_all_equal = 0;
     let mut max_fuel = (0, "");
+    let mut lenient = Vec::new();
     let mut failures = Vec::new();
     for t in templates {
         let file = t.get("file").str();
@@ -143,9 +148,14 @@ fn llamacpp_templates_render_as_python_jinja2() {
                     python_failed += 1;
                     both_failed += 1;
                 }
-                (None, Ok(_)) => {
+                (None, Ok(got)) => {
                     python_failed += 1;
                     all_equal = false;
+                    let error = result.get("error").str();
+                    lenient.push(format!("{file} / {name} ({error})"));
+                    if !LENIENT.contains(&error) {
+                        failures.push(format!("{file} / {name}: python raised {error:?}, gguf64 rendered\n{got:?}"));
+                    }
                 }
             }
         }
@@ -158,6 +168,7 @@ fn llamacpp_templates_render_as_python_jinja2() {
         templates.len()
     );
     assert_eq!(markup_add, MARKUP_ADD.len(), "a known MarkupSafe difference went away: update MARKUP_ADD");
+    eprintln!("gguf64 renders where Python raised:\n  {}", lenient.join("\n  "));
     eprintln!("most fuel one rendering used: {} ({})", max_fuel.0, max_fuel.1);
     // The budget leaves a wide margin over the real templates on these short chats.
     assert!(max_fuel.0 < FUEL_BASE / 20, "{max_fuel:?} is too close to the budget of {FUEL_BASE}");

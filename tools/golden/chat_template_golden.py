@@ -76,6 +76,11 @@ TOOL_CALL_ASSISTANT = {
 TOOL_RESULT = {"role": "tool", "tool_call_id": "call12345", "name": "get_weather",
                "content": "{\"temp\": 21.5, \"sky\": \"clear\"}"}
 
+PARTS_USER = {"role": "user", "content": [{"type": "text", "text": "Describe this:"},
+                                          {"type": "text", "text": " a red kite ✈"}]}
+THINKING_ASSISTANT = {"role": "assistant", "reasoning_content": "The user greets; answer briefly.",
+                      "content": "<think>\nhmm\n</think>\n\nHi there!"}
+
 CONVERSATIONS = [
     {"name": "system_user_assistant_user", "messages": [SYSTEM, USER_1, ASSISTANT_1, USER_2],
      "add_generation_prompt": True},
@@ -88,6 +93,9 @@ CONVERSATIONS = [
     {"name": "tool_call", "messages": [SYSTEM, {"role": "user", "content": "Weather in Zürich?"},
                                        TOOL_CALL_ASSISTANT, TOOL_RESULT],
      "tools": [WEATHER_TOOL], "add_generation_prompt": True},
+    {"name": "content_parts", "messages": [PARTS_USER], "add_generation_prompt": True},
+    {"name": "reasoning_then_user", "messages": [USER_1, THINKING_ASSISTANT, USER_2],
+     "add_generation_prompt": True},
 ]
 
 
