@@ -71,10 +71,17 @@ pub struct ChatInput<'a> {
 }
 
 /// A Jinja chat template, checked to parse.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct JinjaTemplate {
     /// The source with transformers' `generation` tags rewritten.
     source: String,
+}
+
+/// A summary: templates run to tens of KiB.
+impl std::fmt::Debug for JinjaTemplate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JinjaTemplate").field("bytes", &self.source.len()).finish()
+    }
 }
 
 impl JinjaTemplate {
@@ -98,12 +105,7 @@ impl JinjaTemplate {
     /// The text the template renders for `input`, and the fuel the render consumed (to size
     /// the budget against real templates).
     pub fn render_counting_fuel(&self, input: &ChatInput) -> Result<(String, u64), ChatTemplateError> {
-        let input_bytes = input.messages.iter().map(ChatValue::text_bytes).sum::<usize>()
-            + input.tools.map_or(0, ChatValue::text_bytes);
-        let limits = Limits {
-            fuel: FUEL_BASE.saturating_add(FUEL_PER_INPUT_BYTE.saturating_mul(input_bytes as u64)),
-            output: OUTPUT_BASE.saturating_add(OUTPUT_PER_INPUT_BYTE.saturating_mul(input_bytes)),
-        };
+        let limits = Limits::for_input(input);
         let flags = Flags::default();
         let env = environment(&limits, &flags, input.now_unix);
         let template = env.template_from_str(&self.source).map_err(|e| ChatTemplateError::Syntax {
@@ -134,6 +136,18 @@ impl JinjaTemplate {
 struct Limits {
     fuel: u64,
     output: usize,
+}
+
+impl Limits {
+    /// The base budget, grown with the bytes of text the conversation brings.
+    fn for_input(input: &ChatInput) -> Limits {
+        let input_bytes = input.messages.iter().map(ChatValue::text_bytes).sum::<usize>()
+            + input.tools.map_or(0, ChatValue::text_bytes);
+        Limits {
+            fuel: FUEL_BASE.saturating_add(FUEL_PER_INPUT_BYTE.saturating_mul(input_bytes as u64)),
+            output: OUTPUT_BASE.saturating_add(OUTPUT_PER_INPUT_BYTE.saturating_mul(input_bytes)),
+        }
+    }
 }
 
 /// What the template's own functions saw, read back to name the error precisely.

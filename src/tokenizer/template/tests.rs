@@ -160,6 +160,14 @@ fn deep_macro_recursion_is_refused() {
 }
 
 #[test]
+fn deeply_nested_source_is_a_syntax_error() {
+    let t = format!("{{{{ {}1{} }}}}", "(".repeat(100_000), ")".repeat(100_000));
+    assert!(matches!(JinjaTemplate::parse(&t), Err(ChatTemplateError::Syntax { .. })));
+    let t = "{% if true %}".repeat(10_000);
+    assert!(matches!(JinjaTemplate::parse(&t), Err(ChatTemplateError::Syntax { .. })));
+}
+
+#[test]
 fn output_is_capped() {
     // 80 MiB of output from cheap instructions (a 1 MiB message printed 80 times) hits the output
     // cap, and a huge indent string on a deep structure hits tojson's cap.
