@@ -164,6 +164,17 @@ export type ModelSource = string | URL | Blob | Array<string | URL>;
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant' | string;
   content: string;
+  /** Anything else the template reads (`tool_calls`, `reasoning_content`, …), JSON-like. */
+  [field: string]: unknown;
+}
+
+export interface ChatTemplateOptions {
+  /** End with the opening of the assistant's turn. Default true. */
+  addGenerationPrompt?: boolean;
+  /** Jinja source rendered instead of the file's `tokenizer.chat_template`. */
+  template?: string;
+  /** Tool schemas, for templates that describe tools (`tools` in the template). */
+  tools?: unknown[];
 }
 
 /**
@@ -249,7 +260,7 @@ interface ModelMethods<Async extends boolean> {
   lastGeneration: GenerationRecord | null;
   tokenize(text: string, options?: TokenizeOptions): Answer<number[], Async>;
   detokenize(ids: ArrayLike<number>, options?: { special?: boolean }): Answer<string, Async>;
-  applyChatTemplate(messages: ChatMessage[], options?: { addGenerationPrompt?: boolean }): Answer<string, Async>;
+  applyChatTemplate(messages: ChatMessage[], options?: ChatTemplateOptions): Answer<string, Async>;
   /** Logits (vocabulary-sized) after `ids`, from an empty context. */
   logits(ids: ArrayLike<number>): Answer<Float32Array, Async>;
   promptIds(prompt: Prompt, options?: { chat?: boolean }): Answer<number[], Async>;
@@ -270,7 +281,7 @@ export declare class WorkerModel implements ModelMethods<true> {
   lastGeneration: GenerationRecord | null;
   tokenize(text: string, options?: TokenizeOptions): Promise<number[]>;
   detokenize(ids: ArrayLike<number>, options?: { special?: boolean }): Promise<string>;
-  applyChatTemplate(messages: ChatMessage[], options?: { addGenerationPrompt?: boolean }): Promise<string>;
+  applyChatTemplate(messages: ChatMessage[], options?: ChatTemplateOptions): Promise<string>;
   logits(ids: ArrayLike<number>): Promise<Float32Array>;
   promptIds(prompt: Prompt, options?: { chat?: boolean }): Promise<number[]>;
   generate(prompt: Prompt, options?: GenerateOptions): AsyncGenerator<string, void, void>;
@@ -288,7 +299,7 @@ export declare class LoadedModel implements ModelMethods<false> {
   lastGeneration: GenerationRecord | null;
   tokenize(text: string, options?: TokenizeOptions): number[];
   detokenize(ids: ArrayLike<number>, options?: { special?: boolean }): string;
-  applyChatTemplate(messages: ChatMessage[], options?: { addGenerationPrompt?: boolean }): string;
+  applyChatTemplate(messages: ChatMessage[], options?: ChatTemplateOptions): string;
   logits(ids: ArrayLike<number>): Float32Array;
   promptIds(prompt: Prompt, options?: { chat?: boolean }): number[];
   generate(prompt: Prompt, options?: GenerateOptions): AsyncGenerator<string, void, void>;

@@ -22,7 +22,7 @@ use crate::memory::pager::{Pager, PagerStats};
 use crate::memory::GroupId;
 use crate::model::{DEFAULT_BATCH, ModelConfig, ModelError, WeightSource};
 use crate::runtime::{PlacedWeights, StorageHost, TensorIndex};
-use crate::tokenizer::{ChatMessage, Tokenizer, TokenizerError};
+use crate::tokenizer::{ChatMessage, ChatRequest, ChatValue, Tokenizer, TokenizerError};
 
 /// Context length when the caller sets none (capped by the model's training context).
 pub const DEFAULT_CONTEXT: usize = 2048;
@@ -140,9 +140,15 @@ impl<H: StorageHost> Engine<H> {
 
     /// The prompt text of `messages` in the model's chat format.
     pub fn apply_chat_template(&mut self, messages: &[ChatMessage], add_generation_prompt: bool) -> Result<String, EngineError> {
+        let values: Vec<ChatValue> = messages.iter().map(ChatMessage::to_value).collect();
+        self.render_chat(&ChatRequest { messages: &values, add_generation_prompt, ..ChatRequest::default() })
+    }
+
+    /// The prompt text of a chat request (messages of any shape, tools, an override template).
+    pub fn render_chat(&mut self, request: &ChatRequest) -> Result<String, EngineError> {
         let t = &self.inference()?.tokenizer;
-        t.apply_chat_template(messages, add_generation_prompt).map_err(|e| match e {
-            TokenizerError::UnknownChatTemplate | TokenizerError::ChatRoles { .. } => EngineError::Chat(e),
+        t.render_chat(request).map_err(|e| match e {
+            TokenizerError::ChatTemplate(_) | TokenizerError::ChatRoles { .. } => EngineError::Chat(e),
             other => EngineError::Tokenizer(other),
         })
     }

@@ -299,10 +299,15 @@ export class LoadedModel {
     return this.#call((h) => h.detokenize(tokenIds(ids), Boolean(special)));
   }
 
-  /** The prompt text of `[{ role, content }]` in the model's own chat format. */
+  /**
+   * The prompt text of `[{ role, content }]` in the model's own chat format (its Jinja template,
+   * rendered as Hugging Face transformers does). Options: `addGenerationPrompt` (true),
+   * `template` (Jinja source used instead of the file's), `tools` (tool schemas for templates
+   * that describe tools).
+   */
   applyChatTemplate(messages, options) {
-    const { addGenerationPrompt = true } = options ?? {};
-    return this.#call((h) => h.applyChatTemplate(messages, Boolean(addGenerationPrompt)));
+    const { addGenerationPrompt = true, template, tools } = options ?? {};
+    return this.#call((h) => h.applyChatTemplate(messages, { addGenerationPrompt: Boolean(addGenerationPrompt), template, tools }));
   }
 
   /** Logits (a Float32Array of the vocabulary's size) after `ids`, from an empty context. */

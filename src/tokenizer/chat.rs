@@ -1,30 +1,29 @@
-//! Chat formatting for the two template families of the test models, recognised by inspecting
-//! `tokenizer.chat_template` and rendered by hand (no Jinja engine), to the exact text Python
-//! jinja2 renders from the template (checked by tests/tokenizer_llamacpp.rs against
-//! tools/golden/chat_golden.py).
+//! Chat prompts: the model's own template (`tokenizer.chat_template`) rendered by a Jinja engine
+//! as Hugging Face transformers renders it (`template`), or, for a file without one, a built-in
+//! format:
 //!
-//! - ChatML (`<|im_start|>role\ncontent<|im_end|>\n`, then `<|im_start|>assistant\n`).
-//!   SmolLM2's and Qwen2.5's templates also open with a default system turn when the
-//!   conversation does not start with one; its text is read from the template.
-//! - Gemma (`<start_of_turn>user\n...<end_of_turn>\n`, the assistant is `model`). As Gemma 3's
-//!   template does: the text starts with the BOS string, a leading system message is folded into
-//!   the first turn (its content, then a blank line), contents are trimmed of whitespace, and
-//!   roles must alternate user/assistant (else `ChatRoles`).
+//! - Gemma (`<start_of_turn>user\n...<end_of_turn>\n`, the assistant is `model`) for a
+//!   Gemma-architecture file, as Gemma 3's published template renders it: the text starts with
+//!   the BOS string, a leading system message is folded into the first turn (its content, then a
+//!   blank line), contents are trimmed of whitespace, and roles must alternate user/assistant
+//!   (else `ChatRoles`). gemma-3-270m-q4_k_m.gguf has no template; llama.cpp would fall back to
+//!   ChatML, which Gemma was not trained on.
+//! - ChatML (`<|im_start|>role\ncontent<|im_end|>\n`, then `<|im_start|>assistant\n`) for any
+//!   other file without a template, as llama.cpp does.
 //!
-//! gemma-3-270m-q4_k_m.gguf has no `tokenizer.chat_template`: a Gemma-architecture file without
-//! one gets the Gemma format (llama.cpp itself would fall back to ChatML, which Gemma was not
-//! trained on); any other file without one gets ChatML, as llama.cpp does.
+//! A caller may also pass a template of its own, which replaces the file's.
 //!
-//! BOS. Gemma's text starts with `<bos>`, and our callers tokenize chat text with
-//! `add_special = true` (which adds BOS for Gemma) and `parse_special = true`. llama.cpp's
-//! tokenizer does not deduplicate: that gives `<bos><bos>...` (it only logs a warning). llama.cpp's
-//! chat code (common/chat.cpp) avoids it by dropping a leading BOS string from the rendered text
-//! when the model adds BOS itself (and a trailing EOS string when it adds EOS);
-//! `Tokenizer::apply_chat_template` does the same, `ChatTemplate::render` does not.
+//! BOS. Templates often start with `{{ bos_token }}`, and our callers tokenize chat text with
+//! `add_special = true` (which adds BOS when the model says so) and `parse_special = true`.
+//! llama.cpp's tokenizer does not deduplicate: that gives `<bos><bos>...` (it only logs a
+//! warning). llama.cpp's chat code (common/chat.cpp) avoids it by dropping a leading BOS string
+//! from the rendered text when the model adds BOS itself (and a trailing EOS string when it adds
+//! EOS); `Tokenizer::render_chat` does the same, `ChatTemplate::render` does not.
 
 use super::Tokenizer;
 use super::error::TokenizerError;
 use super::meta;
+use super::template::{ChatInput, ChatTemplateError, ChatValue, JinjaTemplate, now_local_unix};
 
 /// One chat message.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,108 +38,115 @@ impl ChatMessage {
     pub fn new(role: &str, content: &str) -> ChatMessage {
         ChatMessage { role: role.to_string(), content: content.to_string() }
     }
+
+    /// The message as a template value (`{role, content}`).
+    pub fn to_value(&self) -> ChatValue {
+        ChatValue::message(&self.role, &self.content)
+    }
 }
 
-/// A recognised chat template.
+/// How a model's chat prompts are made.
 #[non_exhaustive]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ChatTemplate {
-    /// ChatML; `default_system` is the system turn's content the template inserts when the
-    /// first message is not a system message (SmolLM2's "You are a helpful AI assistant ...").
-    ChatMl { default_system: Option<String> },
-    /// Gemma's turns.
+    /// A Jinja template: the file's `tokenizer.chat_template` or one the caller gave.
+    Jinja(JinjaTemplate),
+    /// Built-in ChatML, for a file without a template.
+    ChatMl,
+    /// Built-in Gemma turns, for a Gemma-architecture file without a template.
     Gemma,
 }
 
+/// One chat rendering: the conversation and how to render it.
+#[derive(Clone, Debug, Default)]
+pub struct ChatRequest<'a> {
+    /// Maps with at least `role` and `content` (Jinja templates may read more: `tool_calls`,
+    /// `reasoning_content`, …).
+    pub messages: &'a [ChatValue],
+    /// Tool schemas for templates that describe tools; None otherwise.
+    pub tools: Option<&'a ChatValue>,
+    /// End with the opening of an assistant turn.
+    pub add_generation_prompt: bool,
+    /// Jinja source that replaces the model's template.
+    pub template: Option<&'a str>,
+    /// The time `strftime_now` formats (local Unix seconds); None: now.
+    pub now_unix: Option<i64>,
+}
+
 impl ChatTemplate {
-    /// Recognises `template` (the `tokenizer.chat_template` text, if any) of a model of
-    /// architecture `arch`.
+    /// The template of a model whose `tokenizer.chat_template` is `template`, of architecture
+    /// `arch`: that template if there is one (it must parse), else a built-in format.
     pub fn detect(
         template: Option<&str>,
         arch: Option<&str>,
     ) -> Result<ChatTemplate, TokenizerError> {
-        let Some(t) = template else {
-            let gemma = matches!(arch, Some("gemma" | "gemma2" | "gemma3"));
-            return Ok(if gemma {
-                ChatTemplate::Gemma
-            } else {
-                ChatTemplate::ChatMl { default_system: None }
-            });
-        };
-        if t.contains("<|im_start|>") {
-            Ok(ChatTemplate::ChatMl { default_system: default_system(t) })
-        } else if t.contains("<start_of_turn>") {
-            Ok(ChatTemplate::Gemma)
-        } else {
-            Err(TokenizerError::UnknownChatTemplate)
+        match template {
+            Some(t) => ChatTemplate::parse(t),
+            None if matches!(arch, Some("gemma" | "gemma2" | "gemma3")) => Ok(ChatTemplate::Gemma),
+            None => Ok(ChatTemplate::ChatMl),
         }
     }
 
-    /// The text the template renders for `messages` (`bos` is the BOS token's text).
-    pub fn render(
-        &self,
-        messages: &[ChatMessage],
-        add_generation_prompt: bool,
-        bos: &str,
-    ) -> Result<String, TokenizerError> {
+    /// A Jinja template from its source.
+    pub fn parse(source: &str) -> Result<ChatTemplate, TokenizerError> {
+        JinjaTemplate::parse(source).map(ChatTemplate::Jinja).map_err(TokenizerError::ChatTemplate)
+    }
+
+    /// What kind of template this is, for reports: `jinja`, `chatml` or `gemma` (the last two
+    /// built in).
+    pub fn kind(&self) -> &'static str {
         match self {
-            ChatTemplate::ChatMl { default_system } => {
-                Ok(render_chatml(messages, add_generation_prompt, default_system.as_deref()))
+            ChatTemplate::Jinja(_) => "jinja",
+            ChatTemplate::ChatMl => "chatml",
+            ChatTemplate::Gemma => "gemma",
+        }
+    }
+
+    /// The text the template renders for `request` (`bos`/`eos` are the BOS/EOS tokens' text).
+    pub fn render(&self, request: &ChatRequest, bos: &str, eos: &str) -> Result<String, TokenizerError> {
+        match self {
+            ChatTemplate::Jinja(t) => {
+                let input = ChatInput {
+                    messages: request.messages,
+                    tools: request.tools,
+                    add_generation_prompt: request.add_generation_prompt,
+                    bos_token: bos,
+                    eos_token: eos,
+                    now_unix: request.now_unix.unwrap_or_else(now_local_unix),
+                };
+                t.render(&input).map_err(TokenizerError::ChatTemplate)
             }
-            ChatTemplate::Gemma => render_gemma(messages, add_generation_prompt, bos),
+            ChatTemplate::ChatMl => {
+                Ok(render_chatml(&role_content(request.messages)?, request.add_generation_prompt))
+            }
+            ChatTemplate::Gemma => {
+                render_gemma(&role_content(request.messages)?, request.add_generation_prompt, bos)
+            }
         }
     }
 }
 
-/// The system text a ChatML template writes itself when `messages[0]` is not a system message:
-/// the content of a `<|im_start|>system` turn inside a string literal of the template.
-fn default_system(template: &str) -> Option<String> {
-    let tests_first_role = ["messages[0]['role'] != 'system'", "messages[0]['role'] == 'system'"];
-    if !tests_first_role.iter().any(|t| template.contains(t)) {
-        return None;
-    }
-    // The first system turn written out as one literal (SmolLM2's `if ... != 'system'` branch,
-    // Qwen2.5's `else` branch); a turn built from `messages[0]['content']` has quotes in it.
-    template.match_indices("<|im_start|>system").find_map(|(at, open)| {
-        let rest = &template[at + open.len()..];
-        let body = rest.strip_prefix('\n').or_else(|| rest.strip_prefix("\\n"))?;
-        let text = &body[..body.find("<|im_end|>")?];
-        (!text.is_empty() && !text.contains(['\'', '"'])).then(|| unescape_jinja(text))
-    })
+/// The `(role, content)` strings the built-in formats need.
+fn role_content(messages: &[ChatValue]) -> Result<Vec<(&str, &str)>, TokenizerError> {
+    messages
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let text = |key| m.get(key).and_then(ChatValue::as_str);
+            match (text("role"), text("content")) {
+                (Some(role), Some(content)) => Ok((role, content)),
+                _ => Err(TokenizerError::ChatTemplate(ChatTemplateError::BadInput {
+                    detail: format!("message {i} needs a string role and content"),
+                })),
+            }
+        })
+        .collect()
 }
 
-/// Undoes the backslash escapes of a Jinja string literal.
-fn unescape_jinja(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('n') => out.push('\n'),
-            Some('t') => out.push('\t'),
-            Some(other) => out.push(other),
-            None => out.push('\\'),
-        }
-    }
-    out
-}
-
-fn render_chatml(
-    messages: &[ChatMessage],
-    add_generation_prompt: bool,
-    default_system: Option<&str>,
-) -> String {
+fn render_chatml(messages: &[(&str, &str)], add_generation_prompt: bool) -> String {
     let mut out = String::new();
-    if let (Some(system), Some(first)) = (default_system, messages.first())
-        && first.role != "system"
-    {
-        out.push_str(&format!("<|im_start|>system\n{system}<|im_end|>\n"));
-    }
-    for m in messages {
-        out.push_str(&format!("<|im_start|>{}\n{}<|im_end|>\n", m.role, m.content));
+    for (role, content) in messages {
+        out.push_str(&format!("<|im_start|>{role}\n{content}<|im_end|>\n"));
     }
     if add_generation_prompt {
         out.push_str("<|im_start|>assistant\n");
@@ -149,28 +155,28 @@ fn render_chatml(
 }
 
 fn render_gemma(
-    messages: &[ChatMessage],
+    messages: &[(&str, &str)],
     add_generation_prompt: bool,
     bos: &str,
 ) -> Result<String, TokenizerError> {
     // Gemma's template reads messages[0] unconditionally; jinja2 fails on an empty list.
     let first = messages.first().ok_or(TokenizerError::ChatRoles { index: 0 })?;
-    let (prefix, turns, skipped) = if first.role == "system" {
-        (format!("{}\n\n", first.content), &messages[1..], 1)
+    let (prefix, turns, skipped) = if first.0 == "system" {
+        (format!("{}\n\n", first.1), &messages[1..], 1)
     } else {
         (String::new(), messages, 0)
     };
     let mut out = bos.to_string();
-    for (i, m) in turns.iter().enumerate() {
-        if (m.role == "user") != (i % 2 == 0) {
+    for (i, &(role, content)) in turns.iter().enumerate() {
+        if (role == "user") != (i % 2 == 0) {
             return Err(TokenizerError::ChatRoles { index: i + skipped });
         }
-        let role = if m.role == "assistant" { "model" } else { &m.role };
+        let role = if role == "assistant" { "model" } else { role };
         out.push_str(&format!("<start_of_turn>{role}\n"));
         if i == 0 {
             out.push_str(&prefix);
         }
-        out.push_str(py_trim(&m.content));
+        out.push_str(py_trim(content));
         out.push_str("<end_of_turn>\n");
     }
     if add_generation_prompt {
@@ -191,18 +197,27 @@ impl Tokenizer {
         self.chat.as_ref().map_err(Clone::clone)
     }
 
-    /// The prompt text for `messages` in the model's chat format, ready for
-    /// `encode(text, add_special = true, parse_special = true)`: the template's rendering without
-    /// a leading BOS string when the model adds BOS itself, and without a trailing EOS string
-    /// when it adds EOS (llama.cpp's common/chat.cpp), so neither is doubled.
+    /// The prompt text for `messages` in the model's chat format; see `render_chat`.
     pub fn apply_chat_template(
         &self,
         messages: &[ChatMessage],
         add_generation_prompt: bool,
     ) -> Result<String, TokenizerError> {
+        let values: Vec<ChatValue> = messages.iter().map(ChatMessage::to_value).collect();
+        self.render_chat(&ChatRequest { messages: &values, add_generation_prompt, ..ChatRequest::default() })
+    }
+
+    /// The prompt text of `request`, ready for `encode(text, add_special = true,
+    /// parse_special = true)`: the template's rendering without a leading BOS string when the
+    /// model adds BOS itself, and without a trailing EOS string when it adds EOS (llama.cpp's
+    /// common/chat.cpp), so neither is doubled.
+    pub fn render_chat(&self, request: &ChatRequest) -> Result<String, TokenizerError> {
         let bos = self.special_text(self.bos());
         let eos = self.special_text(self.eos());
-        let mut text = self.chat_template()?.render(messages, add_generation_prompt, &bos)?;
+        let mut text = match request.template {
+            Some(source) => ChatTemplate::parse(source)?.render(request, &bos, &eos)?,
+            None => self.chat_template()?.render(request, &bos, &eos)?,
+        };
         if self.add_bos() && !bos.is_empty() && text.starts_with(&bos) {
             text.drain(..bos.len());
         }

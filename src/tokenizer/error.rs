@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use super::template::ChatTemplateError;
+
 /// Everything that can go wrong building a tokenizer from GGUF metadata or formatting a chat.
 #[non_exhaustive]
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -25,8 +27,8 @@ pub enum TokenizerError {
     UnknownModel { model: String },
     /// `tokenizer.ggml.pre` names a pre-tokenizer this crate does not implement.
     UnknownPreTokenizer { pre: String },
-    /// `tokenizer.chat_template` is not one of the formats this crate renders.
-    UnknownChatTemplate,
+    /// The chat template does not parse, fails on the conversation or exceeds a limit.
+    ChatTemplate(ChatTemplateError),
     /// The chat template rejects the conversation: message `index` breaks the template's role
     /// order (Gemma requires user/assistant alternation after an optional system message).
     ChatRoles { index: usize },
@@ -49,7 +51,7 @@ impl fmt::Display for TokenizerError {
             BadMerge { index } => write!(f, "merge {index} has no space between its two parts"),
             UnknownModel { model } => write!(f, "unknown tokenizer model {model:?}"),
             UnknownPreTokenizer { pre } => write!(f, "unknown pre-tokenizer {pre:?}"),
-            UnknownChatTemplate => write!(f, "the chat template is not a known format"),
+            ChatTemplate(e) => write!(f, "chat template: {e}"),
             ChatRoles { index } => {
                 write!(f, "message {index} breaks the chat template's role order")
             }

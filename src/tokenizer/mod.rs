@@ -12,7 +12,7 @@
 //! Before either runs, special-token text is cut out of the input (`special`): control tokens
 //! only when asked (`parse_special`), user-defined tokens always. Decoding (`decode`) maps each
 //! token back to bytes; `StreamDecoder` does it token by token without splitting characters.
-//! Chat prompts come from `chat`. Building a tokenizer indexes the whole vocabulary once
+//! Chat prompts come from `chat` (the model's Jinja template through `template`). Building a tokenizer indexes the whole vocabulary once
 //! (hostile metadata gives a `TokenizerError`, never a panic); encoding is then
 //! O(n log n) in the input length.
 
@@ -29,6 +29,7 @@ mod special;
 mod special_ids;
 mod spm;
 mod table;
+pub mod template;
 mod unicode;
 mod unicode_table;
 mod vocab;
@@ -36,7 +37,8 @@ mod vocab;
 #[cfg(test)]
 mod tests;
 
-pub use chat::{ChatMessage, ChatTemplate};
+pub use chat::{ChatMessage, ChatRequest, ChatTemplate};
+pub use template::{ChatTemplateError, ChatValue};
 pub use decode::StreamDecoder;
 pub use error::TokenizerError;
 pub use special_ids::SpecialIds;

@@ -325,30 +325,42 @@ fn special_text_is_cut_longest_first() {
 
 #[test]
 fn chat_template_detection_and_roles() {
-    let m = |r: &str| ChatMessage::new(r, "hi");
-    assert_eq!(
-        ChatTemplate::detect(Some("{{ x }}"), None),
-        Err(TokenizerError::UnknownChatTemplate)
-    );
+    let m = |r: &str| ChatMessage::new(r, "hi").to_value();
+    let render = |t: &ChatTemplate, messages: &[ChatValue], add_generation_prompt: bool, bos: &str| {
+        t.render(&ChatRequest { messages, add_generation_prompt, ..ChatRequest::default() }, bos, "")
+    };
+    assert!(matches!(
+        ChatTemplate::detect(Some("{% if %}"), None),
+        Err(TokenizerError::ChatTemplate(ChatTemplateError::Syntax { line: 1, .. }))
+    ));
     assert_eq!(ChatTemplate::detect(None, Some("gemma3")), Ok(ChatTemplate::Gemma));
-    assert_eq!(
-        ChatTemplate::detect(None, Some("llama")),
-        Ok(ChatTemplate::ChatMl { default_system: None })
-    );
+    assert_eq!(ChatTemplate::detect(None, Some("llama")), Ok(ChatTemplate::ChatMl));
     let gemma = ChatTemplate::Gemma;
-    assert_eq!(gemma.render(&[], true, "<bos>"), Err(TokenizerError::ChatRoles { index: 0 }));
+    assert_eq!(render(&gemma, &[], true, "<bos>"), Err(TokenizerError::ChatRoles { index: 0 }));
     assert_eq!(
-        gemma.render(&[m("system"), m("user"), m("user")], true, ""),
+        render(&gemma, &[m("system"), m("user"), m("user")], true, ""),
         Err(TokenizerError::ChatRoles { index: 2 })
     );
     assert_eq!(
-        gemma.render(&[m("user"), m("assistant")], false, "<bos>").unwrap(),
+        render(&gemma, &[m("user"), m("assistant")], false, "<bos>").unwrap(),
         "<bos><start_of_turn>user\nhi<end_of_turn>\n<start_of_turn>model\nhi<end_of_turn>\n"
     );
-    let tok = build(with(spm_vocab(&[]), "tokenizer.chat_template", text("{{ x }}"))).unwrap();
-    assert_eq!(
-        tok.apply_chat_template(&[m("user")], true),
-        Err(TokenizerError::UnknownChatTemplate)
-    );
+    // A template that does not parse does not stop tokenization; it surfaces at chat time.
+    let tok = build(with(spm_vocab(&[]), "tokenizer.chat_template", text("{% for %}"))).unwrap();
+    assert!(matches!(
+        tok.apply_chat_template(&[ChatMessage::new("user", "hi")], true),
+        Err(TokenizerError::ChatTemplate(ChatTemplateError::Syntax { .. }))
+    ));
     assert!(tok.encode("still tokenizes", false, false).len() > 1);
+    // An override template replaces the file's, and the caller's BOS text is dropped when the
+    // model adds BOS itself (llama.cpp's common/chat.cpp).
+    let messages = [m("user")];
+    let request = ChatRequest {
+        messages: &messages,
+        template: Some("{{ bos_token }}[{{ messages[0].role }}]"),
+        ..ChatRequest::default()
+    };
+    let bos = tok.decode(&[tok.bos().unwrap()], true);
+    let rendered = tok.render_chat(&request).unwrap();
+    assert_eq!(rendered, if tok.add_bos() { "[user]".to_string() } else { format!("{bos}[user]") });
 }

@@ -9,7 +9,7 @@ use super::{object, options};
 use crate::engine::Engine;
 use crate::loader::LoadedModel;
 use crate::runtime::StorageHost;
-use crate::tokenizer::ChatMessage;
+use crate::tokenizer::{ChatRequest, ChatValue};
 
 /// The storage memories, which only JS reaches: `copyIn(memory, src, dst, len)` copies `len`
 /// bytes from storage memory `memory` at `src` to address `dst` of this module's memory (the
@@ -96,21 +96,38 @@ impl Model {
         self.engine.detokenize(ids, special).map_err(engine_error)
     }
 
-    /// The prompt text of `messages` (`[{ role, content }]`) in the model's chat format.
+    /// The prompt text of `messages` (`[{ role, content, ... }]`) in the model's chat format, or
+    /// in `options.template` (Jinja source) when given. `options`: `{ addGenerationPrompt,
+    /// template, tools }`.
     #[wasm_bindgen(js_name = applyChatTemplate)]
-    pub fn apply_chat_template(&mut self, messages: &JsValue, add_generation_prompt: bool) -> Result<String> {
+    pub fn apply_chat_template(&mut self, messages: &JsValue, options: &JsValue) -> Result<String> {
         if !Array::is_array(messages) {
             return Err(invalid("messages must be an array of { role, content }"));
         }
-        let mut list = Vec::new();
-        for m in Array::from(messages).iter() {
-            let text = |k: &str| Reflect::get(&m, &k.into()).ok().and_then(|v| v.as_string());
-            let (Some(role), Some(content)) = (text("role"), text("content")) else {
-                return Err(invalid("each message needs a string role and content"));
-            };
-            list.push(ChatMessage::new(&role, &content));
-        }
-        self.engine.apply_chat_template(&list, add_generation_prompt).map_err(engine_error)
+        let list = Array::from(messages).iter().map(|m| chat_value(&m, 0)).collect::<Result<Vec<_>>>()?;
+        let option = |key: &str| {
+            if options.is_undefined() || options.is_null() {
+                return None;
+            }
+            Reflect::get(options, &key.into()).ok().filter(|v| !v.is_undefined() && !v.is_null())
+        };
+        let add_generation_prompt = match option("addGenerationPrompt") {
+            None => true,
+            Some(v) => v.as_bool().ok_or_else(|| invalid("addGenerationPrompt must be true or false"))?,
+        };
+        let template = match option("template") {
+            None => None,
+            Some(v) => Some(v.as_string().ok_or_else(|| invalid("template must be a string of Jinja source"))?),
+        };
+        let tools = option("tools").map(|v| chat_value(&v, 0)).transpose()?;
+        let request = ChatRequest {
+            messages: &list,
+            tools: tools.as_ref(),
+            add_generation_prompt,
+            template: template.as_deref(),
+            now_unix: None,
+        };
+        self.engine.render_chat(&request).map_err(engine_error)
     }
 
     /// The logits after evaluating `ids` from an empty context.
@@ -186,4 +203,41 @@ impl Model {
     pub fn tensor_sha256(&mut self) -> Result<String> {
         self.engine.tensor_sha256().map_err(engine_error)
     }
+}
+
+/// Nesting deeper than any message needs; also stops a cyclic object.
+const MAX_CHAT_DEPTH: usize = 64;
+
+/// A JS value (JSON-like: null, boolean, number, string, array, plain object) as template data.
+fn chat_value(v: &JsValue, depth: usize) -> Result<ChatValue> {
+    if depth > MAX_CHAT_DEPTH {
+        return Err(invalid("a message is nested too deeply (or refers to itself)"));
+    }
+    if v.is_null() || v.is_undefined() {
+        return Ok(ChatValue::Null);
+    }
+    if let Some(b) = v.as_bool() {
+        return Ok(ChatValue::Bool(b));
+    }
+    if let Some(x) = v.as_f64() {
+        // A whole JS number is an int to the template (Python's json.loads would make it one).
+        let whole = x.fract() == 0.0 && x.abs() < 2f64.powi(53);
+        return Ok(if whole { ChatValue::Int(x as i64) } else { ChatValue::Float(x) });
+    }
+    if let Some(s) = v.as_string() {
+        return Ok(ChatValue::String(s));
+    }
+    if Array::is_array(v) {
+        return Array::from(v).iter().map(|item| chat_value(&item, depth + 1)).collect::<Result<_>>().map(ChatValue::List);
+    }
+    if v.is_object() && !v.is_function() {
+        let mut pairs = Vec::new();
+        for entry in Object::entries(&Object::from(v.clone())).iter() {
+            let entry = Array::from(&entry);
+            let key = entry.get(0).as_string().unwrap_or_default();
+            pairs.push((key, chat_value(&entry.get(1), depth + 1)?));
+        }
+        return Ok(ChatValue::Map(pairs));
+    }
+    Err(invalid("messages and tools may hold only null, booleans, numbers, strings, arrays and plain objects"))
 }

@@ -110,7 +110,7 @@ fi
 npm_packages
 if [ "$MODE" = test ]; then
   python_gguf
-  bash tools/dev/fetch-models.sh smollm2 gemma3 qwen2 vocabs
+  bash tools/dev/fetch-models.sh smollm2 gemma3 qwen2 vocabs templates
 else
   bash tools/dev/fetch-models.sh smollm2
 fi
