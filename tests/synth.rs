@@ -814,10 +814,8 @@ fn f32_values(bytes: &[u8], h: &gguf64::gguf::Header, name: &str) -> Vec<f32> {
     let t = h.tensor(name).unwrap();
     assert_eq!(t.ggml_type, GgmlType::F32);
     let start = (h.data_offset + t.offset) as usize;
-    bytes[start..start + 4 * t.n_elements as usize]
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
-        .collect()
+    let (values, _) = bytes[start..start + 4 * t.n_elements as usize].as_chunks::<4>();
+    values.iter().map(|&b| f32::from_le_bytes(b)).collect()
 }
 
 /// Shapes from llama.cpp's `load_arch_tensors` (src/models/<arch>.cpp) for each tiny preset:
