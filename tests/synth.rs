@@ -12,7 +12,7 @@ use gguf64::gguf::{
     Array, GgmlType, GgufWriter, Metadata, StringArray, TensorSpec, Value, WriteError,
     layout_header, parse_header,
 };
-use gguf64::synth::{ModelConfig, Preset, QuantPlan, STREAM_BLOCKS, SynthModel};
+use gguf64::synth::{ModelConfig, Preset, QuantPlan, RopeScaling, STREAM_BLOCKS, SynthModel};
 use half::f16;
 
 // ---- helpers ------------------------------------------------------------------------------------
@@ -342,6 +342,17 @@ fn dequantize(ty: GgmlType, data: &[u8]) -> Vec<f32> {
                 out.extend(qs.iter().map(|&q| d * (f32::from(q >> 4) - 8.0)));
             }
         }
+        GgmlType::Q5_0 => {
+            // f16 d, u32 qh (bit j: weight j's fifth bit), 16 bytes of nibbles as in Q4_0.
+            for b in data.as_chunks::<22>().0 {
+                let d = f16_at(b, 0);
+                let qh = u32::from_le_bytes([b[2], b[3], b[4], b[5]]);
+                let qs = &b[6..];
+                let q = |j: usize, nibble: u8| f32::from(nibble | ((((qh >> j) & 1) as u8) << 4));
+                out.extend((0..16).map(|j| d * (q(j, qs[j] & 0xF) - 16.0)));
+                out.extend((0..16).map(|j| d * (q(j + 16, qs[j] >> 4) - 16.0)));
+            }
+        }
         GgmlType::Q4_K => {
             for b in data.as_chunks::<144>().0 {
                 let (d, dmin) = (f16_at(b, 0), f16_at(b, 2));
@@ -640,6 +651,27 @@ fn bad_configs_are_refused() {
             quant: QuantPlan::Uniform(GgmlType::Q5_K),
             ..base.clone()
         },
+        ModelConfig {
+            head_dim: Some(63),
+            ..base.clone()
+        },
+        ModelConfig {
+            rope_scaling: RopeScaling::LongRope { original_ctx: 0 },
+            ..base.clone()
+        },
+        ModelConfig {
+            rope_scaling: RopeScaling::Linear { factor: 0.0 },
+            ..base.clone()
+        },
+        ModelConfig {
+            rope_scaling: RopeScaling::Llama3 {
+                factor: 8.0,
+                low_freq_factor: 4.0,
+                high_freq_factor: 4.0,
+                original_ctx: 64,
+            },
+            ..base.clone()
+        },
     ] {
         assert!(SynthModel::new(&c, 0).is_err(), "{c:?}");
     }
@@ -936,5 +968,45 @@ fn big_presets_have_the_real_models_shapes_and_exceed_4_gib() {
         let layout = SynthModel::new(&c, 1).unwrap().layout().unwrap();
         assert_eq!(layout.tensors.len(), tensors, "{arch}");
         assert!(layout.file_len > 4 << 30, "{arch}: {}", layout.file_len);
+    }
+}
+
+/// Every small preset's tensors, dequantized with the reference formulas above: finite, norms
+/// near their level, matrices centred with the spread the generator aims at (1/sqrt(ne0),
+/// times the embedding gain), biases centred with spread 0.5.
+#[test]
+fn every_small_preset_has_finite_centred_scaled_weights() {
+    for p in Preset::SMALL {
+        let c = p.config();
+        let (bytes, h) = preset_header(p);
+        for t in &h.tensors {
+            let start = (h.data_offset + t.offset) as usize;
+            let w = dequantize(t.ggml_type, &bytes[start..start + t.n_bytes as usize]);
+            let name = format!("{}: {}", p.name(), t.name);
+            assert_eq!(w.len() as u64, t.n_elements, "{name}");
+            assert!(w.iter().all(|x| x.is_finite()), "{name}: non-finite");
+            let (mean, sd) = mean_sd(&w);
+            let level = if t.name == "output_norm.weight" { c.output_gain } else { 1.0 };
+            if t.name.ends_with("norm.weight") {
+                let ok = w.iter().all(|&x| (x - level).abs() <= 0.021 * level);
+                assert!(ok, "{name}: a norm weight away from {level}");
+                continue;
+            }
+            if t.name.starts_with("rope_") {
+                assert!(w.iter().all(|&x| (1.0..=32.0).contains(&x)), "{name}");
+                continue;
+            }
+            let sigma = if t.name.ends_with(".bias") {
+                0.5
+            } else if t.name == "token_embd.weight" {
+                f64::from(c.embd_gain) / (t.dims[0] as f64).sqrt()
+            } else {
+                1.0 / (t.dims[0] as f64).sqrt()
+            };
+            assert!((0.75 * sigma..1.25 * sigma).contains(&sd), "{name}: sd {sd}, aimed at {sigma}");
+            // Four standard errors, for short vectors (biases of 128).
+            let mean_bound = (0.1 * sigma).max(4.0 * sigma / (w.len() as f64).sqrt());
+            assert!(mean.abs() < mean_bound, "{name}: mean {mean}");
+        }
     }
 }
