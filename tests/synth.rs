@@ -1010,3 +1010,37 @@ fn every_small_preset_has_finite_centred_scaled_weights() {
         }
     }
 }
+
+#[test]
+fn cli_arch_starts_from_its_tiny_preset_and_type_overrides_a_preset() {
+    let dir = temp_dir("arch");
+    let (a, b) = (dir.join("a.gguf"), dir.join("b.gguf"));
+    let out = synth(&[
+        "--arch", "gemma2", "--layers", "3", "--seed", "1", "--out", a.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let bytes = fs::read(&a).unwrap();
+    let h = parse_header(&bytes, Some(bytes.len() as u64)).unwrap();
+    assert_eq!(h.architecture(), Some("gemma2"));
+    assert_eq!(h.block_count(), Some(3));
+    assert!(h.tensor("blk.2.post_ffw_norm.weight").is_some());
+    assert_eq!(h.metadata.get_f32("gemma2.final_logit_softcapping"), Some(8.0));
+
+    let out = synth(&[
+        "--preset", "tiny-phi3", "--type", "f32", "--seed", "1", "--out", b.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let bytes = fs::read(&b).unwrap();
+    let h = parse_header(&bytes, Some(bytes.len() as u64)).unwrap();
+    assert_eq!(h.architecture(), Some("phi3"));
+    assert!(h.tensors.iter().all(|t| t.ggml_type == GgmlType::F32));
+
+    for args in [
+        &["--arch", "gpt2", "--seed", "1", "--dry-run"][..],
+        &["--arch", "qwen3", "--preset", "tiny", "--seed", "1", "--dry-run"],
+        &["--preset", "tiny-qwen3", "--layers", "3", "--seed", "1", "--dry-run"],
+    ] {
+        assert_eq!(synth(args).status.code(), Some(2), "{args:?}");
+    }
+    let _ = fs::remove_dir_all(&dir);
+}
