@@ -16,6 +16,8 @@
 //!   scales sc, one per 32 weights: low nibble in scales_l, top two bits in scales_h), 128 bytes
 //!   of 4-bit indices (16 per 32 weights, as IQ4_NL); w = d * (sc - 32) * kvalues_iq4nl[q].
 //!   4.25 bits per weight.
+//! - Q5_0, 22 bytes / 32 weights: f16 d, 4 bytes qh (bit i is weight i's 5th bit), 16 bytes of
+//!   low nibbles as in Q4_0; w = d * (q - 16). 5.5 bits per weight.
 //! - F32 / F16: plain values.
 //!
 //! Any quant bits are valid, so quants are raw random bytes (the nibble order does not matter
@@ -31,15 +33,19 @@ use crate::gguf::GgmlType;
 pub enum Fill {
     /// Near 1.0 (within ±2%): RMS-norm weights.
     Norm,
+    /// Near `level` (within ±2%): a norm that also scales, like an output norm setting the
+    /// logits' spread.
+    NormAt { level: f32 },
     /// Centred on zero with standard deviation about `sigma`.
     Weights { sigma: f32 },
 }
 
 /// The types `fill_blocks` can generate.
-pub const SUPPORTED: [GgmlType; 8] = [
+pub const SUPPORTED: [GgmlType; 9] = [
     GgmlType::F32,
     GgmlType::F16,
     GgmlType::Q4_0,
+    GgmlType::Q5_0,
     GgmlType::Q8_0,
     GgmlType::Q4_K,
     GgmlType::Q6_K,
@@ -54,6 +60,8 @@ pub fn is_supported(ty: GgmlType) -> bool {
 
 /// Standard deviations of uniform integers, sqrt((n^2 - 1) / 12): 4-bit quants (n = 16)...
 const SD_U4: f32 = 4.609_772;
+/// ... 5-bit quants (n = 32) ...
+const SD_U5: f32 = 9.233_093;
 /// ... 6-bit quants (n = 64) ...
 const SD_U6: f32 = 18.472_953;
 /// ... and 8-bit quants (n = 256).
@@ -64,12 +72,14 @@ const RMS_IQ4_GRID: f32 = 67.438_86;
 
 const Q8_0_BYTES: usize = 34;
 const Q4_0_BYTES: usize = 18;
+const Q5_0_BYTES: usize = 22;
 const Q4_K_BYTES: usize = 144;
 const Q6_K_BYTES: usize = 210;
 const IQ4_NL_BYTES: usize = 18;
 const IQ4_XS_BYTES: usize = 136;
 const _: () = assert!(Q8_0_BYTES as u64 == GgmlType::Q8_0.type_size());
 const _: () = assert!(Q4_0_BYTES as u64 == GgmlType::Q4_0.type_size());
+const _: () = assert!(Q5_0_BYTES as u64 == GgmlType::Q5_0.type_size());
 const _: () = assert!(Q4_K_BYTES as u64 == GgmlType::Q4_K.type_size());
 const _: () = assert!(Q6_K_BYTES as u64 == GgmlType::Q6_K.type_size());
 const _: () = assert!(IQ4_NL_BYTES as u64 == GgmlType::IQ4_NL.type_size());
@@ -84,13 +94,14 @@ pub fn fill_blocks(ty: GgmlType, fill: Fill, rng: &mut SplitMix64, out: &mut [u8
     let sigma = match fill {
         Fill::Weights { sigma } => sigma,
         // Norms are plain-float tensors in practice; quantized ones get weights near 1/64.
-        Fill::Norm => 1.0 / 64.0,
+        Fill::Norm | Fill::NormAt { .. } => 1.0 / 64.0,
     };
     match ty {
         GgmlType::F32 => fill_floats::<4>(fill, rng, out, |x| x.to_le_bytes()),
         GgmlType::F16 => fill_floats::<2>(fill, rng, out, |x| f16::from_f32(x).to_le_bytes()),
         GgmlType::Q8_0 => each::<Q8_0_BYTES>(out, |b| q8_0(b, sigma, rng)),
         GgmlType::Q4_0 => each::<Q4_0_BYTES>(out, |b| q4_0(b, sigma, rng)),
+        GgmlType::Q5_0 => each::<Q5_0_BYTES>(out, |b| q5_0(b, sigma, rng)),
         GgmlType::Q4_K => each::<Q4_K_BYTES>(out, |b| q4_k(b, sigma, rng)),
         GgmlType::Q6_K => each::<Q6_K_BYTES>(out, |b| q6_k(b, sigma, rng)),
         GgmlType::IQ4_NL => each::<IQ4_NL_BYTES>(out, |b| iq4_nl(b, sigma, rng)),
@@ -116,6 +127,7 @@ fn fill_floats<const N: usize>(
         let u = rng.next_f32() * 2.0 - 1.0;
         *v = enc(match fill {
             Fill::Norm => 1.0 + 0.02 * u,
+            Fill::NormAt { level } => level * (1.0 + 0.02 * u),
             // A uniform on [-a, a] has standard deviation a / sqrt(3).
             Fill::Weights { sigma } => u * sigma * 3f32.sqrt(),
         });
@@ -142,6 +154,14 @@ fn q4_0(b: &mut [u8; Q4_0_BYTES], sigma: f32, rng: &mut SplitMix64) {
     let sign = if rng.next_u64() & 1 == 1 { -1.0 } else { 1.0 };
     d.copy_from_slice(&scale(sign * sigma, SD_U4, rng).to_le_bytes());
     rng.fill_bytes(qs);
+}
+
+/// Q5_0: like Q4_0, q - 16 has mean -0.5, so d takes a random sign.
+fn q5_0(b: &mut [u8; Q5_0_BYTES], sigma: f32, rng: &mut SplitMix64) {
+    let (d, quants) = b.split_at_mut(2);
+    let sign = if rng.next_u64() & 1 == 1 { -1.0 } else { 1.0 };
+    d.copy_from_slice(&scale(sign * sigma, SD_U5, rng).to_le_bytes());
+    rng.fill_bytes(quants);
 }
 
 /// Q4_K: sub-block scales sc in 1..=8 and mins m = round(7.5 * sc) with dmin = d, so each

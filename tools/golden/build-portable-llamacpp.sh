@@ -34,7 +34,7 @@ mkdir -p .setup/sdist
 echo "$SDIST_SHA  .setup/sdist/llama_cpp_python-$VERSION.tar.gz" | sha256sum -c --quiet
 CMAKE_ARGS="$FLAGS" CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" \
   "$VENV/bin/pip" install --disable-pip-version-check --no-build-isolation --no-deps \
-  ".setup/sdist/llama_cpp_python-$VERSION.tar.gz" "typing-extensions" "diskcache" "jinja2"
+  ".setup/sdist/llama_cpp_python-$VERSION.tar.gz" "typing-extensions" "diskcache" "jinja2" "markupsafe"
 "$VENV/bin/pip" install --quiet --disable-pip-version-check "gguf==0.17.1"
 echo "$STAMP" > "$VENV/.ok"
 echo "$VENV/bin/python"
