@@ -23,15 +23,84 @@ pub enum RopeStyle {
     Halves,
 }
 
-/// The cos/sin table of one position: `n_dims / 2` angles `pos * freq_scale * base^(-2i/n_dims)`,
-/// each angle obtained by repeated multiplication in f32 as ggml's rope cache does.
-pub fn rope_angles(pos: usize, n_dims: usize, base: f32, freq_scale: f32, out: &mut Vec<(f32, f32)>) {
+/// One RoPE application, with the parameters ggml's `rope_ext` takes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RopeParams {
+    /// Dimensions rotated (the first `n_dims` of each head).
+    pub n_dims: usize,
+    pub base: f32,
+    /// Multiplies every angle (1/factor under linear or YaRN scaling).
+    pub freq_scale: f32,
+    /// YaRN's blend toward the unscaled angle for the fast-turning dimensions, if on.
+    pub yarn: Option<YarnRamp>,
+    /// Multiplies cos and sin: the attention factor, times YaRN's `1 + 0.1 ln(1/freq_scale)`.
+    pub mscale: f32,
+}
+
+/// YaRN's ramp: dimension pair `i` takes `ramp(i) * ext_factor` of the extrapolated
+/// (unscaled) angle, `ramp` falling from 1 to 0 between the two correction dimensions.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct YarnRamp {
+    pub ext_factor: f32,
+    pub corr_dims: [f32; 2],
+}
+
+impl RopeParams {
+    /// Plain RoPE: no scaling, no YaRN, unit magnitude.
+    pub fn plain(n_dims: usize, base: f32) -> RopeParams {
+        RopeParams { n_dims, base, freq_scale: 1.0, yarn: None, mscale: 1.0 }
+    }
+
+    /// With YaRN on (`ext_factor` nonzero): its ramp over the dimensions and its magnitude
+    /// correction folded into `mscale`, as ggml's `rope_yarn` applies them.
+    pub fn with_yarn(mut self, ext_factor: f32, beta_fast: f32, beta_slow: f32, n_ctx_orig: usize) -> RopeParams {
+        if ext_factor != 0.0 {
+            let corr_dims = yarn_corr_dims(self.n_dims, n_ctx_orig, self.base, beta_fast, beta_slow);
+            self.yarn = Some(YarnRamp { ext_factor, corr_dims });
+            self.mscale *= 1.0 + 0.1 * (1.0 / self.freq_scale).ln();
+        }
+        self
+    }
+}
+
+/// The dimension at which a frequency turns `n_rot` times over the original context:
+/// `n_dims · ln(n_ctx_orig / (2π n_rot)) / (2 ln base)`.
+fn yarn_corr_dim(n_dims: usize, n_ctx_orig: usize, n_rot: f32, base: f32) -> f32 {
+    n_dims as f32 * (n_ctx_orig as f32 / (n_rot * 2.0 * std::f32::consts::PI)).ln() / (2.0 * base.ln())
+}
+
+/// YaRN's correction range `[max(0, ⌊dim(β_fast)⌋), min(n_dims − 1, ⌈dim(β_slow)⌉)]`.
+pub fn yarn_corr_dims(n_dims: usize, n_ctx_orig: usize, base: f32, beta_fast: f32, beta_slow: f32) -> [f32; 2] {
+    let start = yarn_corr_dim(n_dims, n_ctx_orig, beta_fast, base).floor();
+    let end = yarn_corr_dim(n_dims, n_ctx_orig, beta_slow, base).ceil();
+    [start.max(0.0), end.min(n_dims as f32 - 1.0)]
+}
+
+/// The share of the extrapolated angle for pair `pair` (ggml: 1 − clamp((pair − low) / (high − low))).
+fn yarn_ramp(corr_dims: [f32; 2], pair: usize) -> f32 {
+    let y = (pair as f32 - corr_dims[0]) / (corr_dims[1] - corr_dims[0]).max(0.001);
+    1.0 - y.clamp(0.0, 1.0)
+}
+
+/// The cos/sin table of one position: for pair `i`, the angle `pos · base^(-2i/n_dims)`
+/// (by repeated multiplication in f32, as ggml's rope cache does), divided by the frequency
+/// factor `factors[i]` if given, scaled by `freq_scale`, blended by YaRN, and cos and sin times
+/// `mscale`.
+pub fn rope_angles(pos: usize, p: &RopeParams, factors: Option<&[f32]>, out: &mut Vec<(f32, f32)>) {
     out.clear();
-    let step = base.powf(-2.0 / n_dims as f32);
+    let step = p.base.powf(-2.0 / p.n_dims as f32);
     let mut theta = pos as f32;
-    for _ in 0..n_dims / 2 {
-        let t = freq_scale * theta;
-        out.push((t.cos(), t.sin()));
+    for i in 0..p.n_dims / 2 {
+        let extrapolated = factors.map_or(theta, |f| theta / f[i]);
+        let interpolated = p.freq_scale * extrapolated;
+        let angle = match p.yarn {
+            Some(y) => {
+                let mix = yarn_ramp(y.corr_dims, i) * y.ext_factor;
+                interpolated * (1.0 - mix) + extrapolated * mix
+            }
+            None => interpolated,
+        };
+        out.push((angle.cos() * p.mscale, angle.sin() * p.mscale));
         theta *= step;
     }
 }
@@ -99,10 +168,12 @@ pub fn geglu(gate: &mut [f32], up: &[f32]) {
     }
 }
 
-/// `c * tanh(x / c)` on every logit (final logit soft-capping).
+/// `c * tanh(x / c)` on every value (soft-capping of logits or attention scores), computed as
+/// ggml's scale, tanh, scale: `x` times the f32 reciprocal of `c`, not divided by `c`.
 pub fn softcap(x: &mut [f32], cap: f32) {
+    let inv = 1.0 / cap;
     for v in x.iter_mut() {
-        *v = cap * (*v / cap).tanh();
+        *v = (*v * inv).tanh() * cap;
     }
 }
 
@@ -122,11 +193,11 @@ mod tests {
     #[test]
     fn rope_at_position_zero_is_identity_and_preserves_norm() {
         let mut angles = Vec::new();
-        rope_angles(0, 4, 10_000.0, 1.0, &mut angles);
+        rope_angles(0, &RopeParams::plain(4, 10_000.0), None, &mut angles);
         let mut h = [1.0f32, 2.0, 3.0, 4.0];
         rope(&mut h, &angles, RopeStyle::Halves);
         assert_eq!(h, [1.0, 2.0, 3.0, 4.0]);
-        rope_angles(7, 4, 10_000.0, 1.0, &mut angles);
+        rope_angles(7, &RopeParams::plain(4, 10_000.0), None, &mut angles);
         for style in [RopeStyle::Halves, RopeStyle::Interleaved] {
             let mut h = [1.0f32, 2.0, 3.0, 4.0];
             rope(&mut h, &angles, style);
@@ -138,7 +209,7 @@ mod tests {
     #[test]
     fn rope_rotates_the_first_pair_by_the_position() {
         let mut angles = Vec::new();
-        rope_angles(3, 2, 10_000.0, 1.0, &mut angles);
+        rope_angles(3, &RopeParams::plain(2, 10_000.0), None, &mut angles);
         let mut h = [1.0f32, 0.0];
         rope(&mut h, &angles, RopeStyle::Interleaved);
         assert!((h[0] - 3f32.cos()).abs() < 1e-6 && (h[1] - 3f32.sin()).abs() < 1e-6);
