@@ -1,6 +1,8 @@
-//! Writes a synthetic llama-architecture GGUF model (see `gguf64::synth`).
+//! Writes a synthetic GGUF model of any architecture gguf64 checks (see `gguf64::synth`).
 //!
 //!   synth --preset tiny --seed 1 --out /tmp/tiny.gguf
+//!   synth --preset tiny-qwen3 --seed 1 --out /tmp/qwen3.gguf
+//!   synth --arch gemma2 --layers 4 --seed 1 --out /tmp/g2.gguf   (tiny-gemma2 with 4 layers)
 //!   synth --preset custom --layers 4 --embd 512 --ff 1024 --heads 8 --vocab 1000 --type q8_0 --out x.gguf
 //!
 //! The file is written to `<out>.part`, synced, then renamed, so `<out>` is never a half file.
@@ -14,16 +16,21 @@ use std::sync::mpsc;
 use std::time::Instant;
 
 use gguf64::gguf::{GgmlType, GgufWriter};
-use gguf64::synth::{ModelConfig, Preset, QuantPlan, SynthModel};
+use gguf64::synth::{Arch, ModelConfig, Preset, QuantPlan, SynthModel};
 
 const USAGE: &str = "\
 usage: synth --preset <name> --seed <n> --out <file.gguf> [custom flags]
-       synth --preset <name> --seed <n> --dry-run [custom flags]   (print the layout only)
+       synth --arch <arch> --seed <n> --out <file.gguf> [custom flags]
+       synth ... --dry-run   (print the layout only, write nothing)
 
-presets: tiny, llama-7b-q4_k, llama-13b-q4_k, custom
-custom flags (only with --preset custom; defaults are tiny's shape):
-  --layers <n> --embd <n> --ff <n> --heads <n> --kv-heads <n> --vocab <n> --ctx <n>
-  --type <f32|f16|q4_0|q8_0|q4_k|q6_k|q4_k_m|mixed>   (default mixed)
+presets: tiny, tiny-llama3, tiny-llama-yarn, tiny-llama-linear, tiny-qwen2, tiny-qwen3,
+         tiny-phi3, tiny-gemma2, tiny-gemma3, llama-7b-q4_k, llama-13b-q4_k, llama3-8b-q4_k,
+         qwen2.5-7b-q4_k, gemma2-9b-q4_k, custom
+archs:   llama, qwen2, qwen3, phi3, gemma2, gemma3 (--arch a starts from preset tiny-a, or tiny
+         for llama; --preset custom starts from tiny)
+custom flags (only with --preset custom or --arch):
+  --layers <n> --embd <n> --ff <n> --heads <n> --kv-heads <n> --head-dim <n> --vocab <n> --ctx <n>
+  --type <f32|f16|q4_0|q5_0|q8_0|q4_k|q6_k|q4_k_m|mixed|varied>
   --name <general.name>";
 
 /// Target bytes per generated piece.
@@ -63,7 +70,7 @@ fn main() -> ExitCode {
 // ---- arguments ---------------------------------------------------------------------------------
 
 fn parse_args(argv: &[String]) -> Result<Args, String> {
-    let mut preset = None;
+    let (mut preset, mut arch) = (None, None);
     let (mut seed, mut out, mut dry_run) = (None, None, false);
     let mut custom: Vec<(&str, &str)> = Vec::new();
     let mut it = argv.iter();
@@ -78,6 +85,9 @@ fn parse_args(argv: &[String]) -> Result<Args, String> {
         let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
         match flag.as_str() {
             "--preset" => preset = Some(value.as_str()),
+            "--arch" => {
+                arch = Some(Arch::from_name(value).ok_or_else(|| format!("unknown arch {value}"))?)
+            }
             "--seed" => {
                 seed = Some(
                     value
@@ -86,19 +96,24 @@ fn parse_args(argv: &[String]) -> Result<Args, String> {
                 )
             }
             "--out" => out = Some(PathBuf::from(value)),
-            "--layers" | "--embd" | "--ff" | "--heads" | "--kv-heads" | "--vocab" | "--ctx"
-            | "--type" | "--name" => custom.push((flag, value)),
+            "--layers" | "--embd" | "--ff" | "--heads" | "--kv-heads" | "--head-dim"
+            | "--vocab" | "--ctx" | "--type" | "--name" => custom.push((flag, value)),
             _ => return Err(format!("unknown flag {flag}")),
         }
     }
-    let preset = preset.ok_or("--preset is required")?;
+    let preset = match (preset, arch) {
+        (Some(_), Some(_)) => return Err("--arch and --preset exclude each other".into()),
+        (None, None) => return Err("--preset or --arch is required".into()),
+        (Some(p), None) => p,
+        (None, Some(_)) => "custom",
+    };
     let seed = seed.ok_or("--seed is required")?;
     if out.is_none() && !dry_run {
         return Err("--out is required".into());
     }
     let out = if dry_run { None } else { out };
     let config = if preset == "custom" {
-        custom_config(&custom)?
+        custom_config(arch_base(arch), &custom)?
     } else {
         let p = Preset::from_name(preset).ok_or_else(|| format!("unknown preset {preset}"))?;
         if let Some((flag, _)) = custom.first() {
@@ -110,8 +125,17 @@ fn parse_args(argv: &[String]) -> Result<Args, String> {
     Ok(Args { config, seed, out })
 }
 
-fn custom_config(flags: &[(&str, &str)]) -> Result<ModelConfig, String> {
-    let mut c = Preset::Tiny.config();
+/// The preset a custom shape starts from: the architecture's small preset.
+fn arch_base(arch: Option<Arch>) -> Preset {
+    let name = match arch {
+        None | Some(Arch::Llama) => "tiny".to_owned(),
+        Some(a) => format!("tiny-{}", a.name()),
+    };
+    Preset::from_name(&name).unwrap_or(Preset::Tiny)
+}
+
+fn custom_config(base: Preset, flags: &[(&str, &str)]) -> Result<ModelConfig, String> {
+    let mut c = base.config();
     c.name = "synth-custom".into();
     for &(flag, value) in flags {
         let num = || {
@@ -127,6 +151,7 @@ fn custom_config(flags: &[(&str, &str)]) -> Result<ModelConfig, String> {
             "--kv-heads" => c.n_head_kv = num()?,
             "--vocab" => c.n_vocab = num()?,
             "--ctx" => c.n_ctx = num()?,
+            "--head-dim" => c.head_dim = Some(num()?.into()),
             "--name" => c.name = value.to_owned(),
             _ => c.quant = parse_plan(value).ok_or_else(|| format!("bad --type {value}"))?,
         }
@@ -139,11 +164,13 @@ fn parse_plan(s: &str) -> Option<QuantPlan> {
         "f32" => QuantPlan::Uniform(GgmlType::F32),
         "f16" => QuantPlan::Uniform(GgmlType::F16),
         "q4_0" => QuantPlan::Uniform(GgmlType::Q4_0),
+        "q5_0" => QuantPlan::Uniform(GgmlType::Q5_0),
         "q8_0" => QuantPlan::Uniform(GgmlType::Q8_0),
         "q4_k" => QuantPlan::Uniform(GgmlType::Q4_K),
         "q6_k" => QuantPlan::Uniform(GgmlType::Q6_K),
         "q4_k_m" => QuantPlan::Q4KMedium,
         "mixed" => QuantPlan::Mixed,
+        "varied" => QuantPlan::Varied,
         _ => return None,
     })
 }

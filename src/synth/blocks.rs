@@ -10,6 +10,8 @@
 //!   4.5 bits per weight.
 //! - Q6_K, 210 bytes / 256 weights: 128 bytes ql (low 4 bits), 64 bytes qh (high 2 bits),
 //!   16 x i8 scales (one per 16 weights), f16 d; w = d * scale * (q - 32). 6.5625 bits per weight.
+//! - Q5_0, 22 bytes / 32 weights: f16 d, 4 bytes qh (bit i is weight i's 5th bit), 16 bytes of
+//!   low nibbles as in Q4_0; w = d * (q - 16). 5.5 bits per weight.
 //! - F32 / F16: plain values.
 //!
 //! Any quant bits are valid, so quants are raw random bytes (the nibble order does not matter
@@ -25,15 +27,19 @@ use crate::gguf::GgmlType;
 pub enum Fill {
     /// Near 1.0 (within ±2%): RMS-norm weights.
     Norm,
+    /// Near `level` (within ±2%): a norm that also scales, like an output norm setting the
+    /// logits' spread.
+    NormAt { level: f32 },
     /// Centred on zero with standard deviation about `sigma`.
     Weights { sigma: f32 },
 }
 
 /// The types `fill_blocks` can generate.
-pub const SUPPORTED: [GgmlType; 6] = [
+pub const SUPPORTED: [GgmlType; 7] = [
     GgmlType::F32,
     GgmlType::F16,
     GgmlType::Q4_0,
+    GgmlType::Q5_0,
     GgmlType::Q8_0,
     GgmlType::Q4_K,
     GgmlType::Q6_K,
@@ -46,6 +52,8 @@ pub fn is_supported(ty: GgmlType) -> bool {
 
 /// Standard deviations of uniform integers, sqrt((n^2 - 1) / 12): 4-bit quants (n = 16)...
 const SD_U4: f32 = 4.609_772;
+/// ... 5-bit quants (n = 32) ...
+const SD_U5: f32 = 9.233_093;
 /// ... 6-bit quants (n = 64) ...
 const SD_U6: f32 = 18.472_953;
 /// ... and 8-bit quants (n = 256).
@@ -53,10 +61,12 @@ const SD_U8: f32 = 73.900_27;
 
 const Q8_0_BYTES: usize = 34;
 const Q4_0_BYTES: usize = 18;
+const Q5_0_BYTES: usize = 22;
 const Q4_K_BYTES: usize = 144;
 const Q6_K_BYTES: usize = 210;
 const _: () = assert!(Q8_0_BYTES as u64 == GgmlType::Q8_0.type_size());
 const _: () = assert!(Q4_0_BYTES as u64 == GgmlType::Q4_0.type_size());
+const _: () = assert!(Q5_0_BYTES as u64 == GgmlType::Q5_0.type_size());
 const _: () = assert!(Q4_K_BYTES as u64 == GgmlType::Q4_K.type_size());
 const _: () = assert!(Q6_K_BYTES as u64 == GgmlType::Q6_K.type_size());
 
@@ -69,13 +79,14 @@ pub fn fill_blocks(ty: GgmlType, fill: Fill, rng: &mut SplitMix64, out: &mut [u8
     let sigma = match fill {
         Fill::Weights { sigma } => sigma,
         // Norms are plain-float tensors in practice; quantized ones get weights near 1/64.
-        Fill::Norm => 1.0 / 64.0,
+        Fill::Norm | Fill::NormAt { .. } => 1.0 / 64.0,
     };
     match ty {
         GgmlType::F32 => fill_floats::<4>(fill, rng, out, |x| x.to_le_bytes()),
         GgmlType::F16 => fill_floats::<2>(fill, rng, out, |x| f16::from_f32(x).to_le_bytes()),
         GgmlType::Q8_0 => each::<Q8_0_BYTES>(out, |b| q8_0(b, sigma, rng)),
         GgmlType::Q4_0 => each::<Q4_0_BYTES>(out, |b| q4_0(b, sigma, rng)),
+        GgmlType::Q5_0 => each::<Q5_0_BYTES>(out, |b| q5_0(b, sigma, rng)),
         GgmlType::Q4_K => each::<Q4_K_BYTES>(out, |b| q4_k(b, sigma, rng)),
         GgmlType::Q6_K => each::<Q6_K_BYTES>(out, |b| q6_k(b, sigma, rng)),
         _ => return false,
@@ -99,6 +110,7 @@ fn fill_floats<const N: usize>(
         let u = rng.next_f32() * 2.0 - 1.0;
         *v = enc(match fill {
             Fill::Norm => 1.0 + 0.02 * u,
+            Fill::NormAt { level } => level * (1.0 + 0.02 * u),
             // A uniform on [-a, a] has standard deviation a / sqrt(3).
             Fill::Weights { sigma } => u * sigma * 3f32.sqrt(),
         });
@@ -125,6 +137,14 @@ fn q4_0(b: &mut [u8; Q4_0_BYTES], sigma: f32, rng: &mut SplitMix64) {
     let sign = if rng.next_u64() & 1 == 1 { -1.0 } else { 1.0 };
     d.copy_from_slice(&scale(sign * sigma, SD_U4, rng).to_le_bytes());
     rng.fill_bytes(qs);
+}
+
+/// Q5_0: like Q4_0, q - 16 has mean -0.5, so d takes a random sign.
+fn q5_0(b: &mut [u8; Q5_0_BYTES], sigma: f32, rng: &mut SplitMix64) {
+    let (d, quants) = b.split_at_mut(2);
+    let sign = if rng.next_u64() & 1 == 1 { -1.0 } else { 1.0 };
+    d.copy_from_slice(&scale(sign * sigma, SD_U5, rng).to_le_bytes());
+    rng.fill_bytes(quants);
 }
 
 /// Q4_K: sub-block scales sc in 1..=8 and mins m = round(7.5 * sc) with dmin = d, so each

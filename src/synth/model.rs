@@ -1,14 +1,15 @@
-//! The llama-shaped synthetic model: its config, tensor list, metadata and data streams.
+//! The synthetic model: its config, and the writer of its metadata, tensors and data streams
+//! (which keys and tensors each architecture has is `arch`'s job).
 
 use std::io::Write;
 
 use super::SynthError;
-use super::blocks::{Fill, fill_blocks, is_supported};
+use super::arch::{self, Arch, Content};
+use super::blocks::{fill_blocks, is_supported};
 use super::rng::{SplitMix64, derive, fnv1a};
-use super::vocab::{MIN_VOCAB, add_spm_vocab};
-use crate::gguf::{
-    GgmlType, GgufWriter, HeaderLayout, Metadata, TensorSpec, Value, WriteError, layout_header,
-};
+use super::rope::RopeScaling;
+use super::vocab::MIN_VOCAB;
+use crate::gguf::{GgmlType, GgufWriter, HeaderLayout, Metadata, TensorSpec, WriteError, layout_header};
 
 /// Blocks per random stream. Each stream has its own seed (derived from the model seed, the
 /// tensor name and the stream index), so streams can be generated in any order or in parallel
@@ -31,6 +32,9 @@ pub enum QuantPlan {
     /// Every generated type once, so a loader test covers them all: F16 token embeddings,
     /// Q4_K q/output/gate, Q8_0 k/up, Q4_0 v, Q6_K down and `output.weight`.
     Mixed,
+    /// The small per-architecture files' mix: F16 token embeddings (Q6_K when tied to the
+    /// output), Q4_K q/output/gate, Q8_0 k/up/fused qkv, Q5_0 v, Q6_K down and output.
+    Varied,
 }
 
 /// The role of a weight matrix.
@@ -45,6 +49,10 @@ pub enum Role {
     FfnGate,
     FfnUp,
     FfnDown,
+    /// Phi-3's fused q|k|v projection.
+    AttnQkv,
+    /// Token embeddings that are also the output head.
+    TiedEmbd,
 }
 
 impl QuantPlan {
@@ -55,15 +63,22 @@ impl QuantPlan {
         match self {
             QuantPlan::Uniform(t) => t,
             QuantPlan::Q4KMedium => match role {
-                Role::Output => Q6_K,
+                Role::Output | Role::TiedEmbd => Q6_K,
                 Role::AttnV | Role::FfnDown if more_bits(layer, n_layer) => Q6_K,
                 _ => Q4_K,
             },
             QuantPlan::Mixed => match role {
-                Role::TokenEmbd => F16,
-                Role::AttnK | Role::FfnUp => Q8_0,
+                Role::TokenEmbd | Role::TiedEmbd => F16,
+                Role::AttnK | Role::FfnUp | Role::AttnQkv => Q8_0,
                 Role::AttnV => Q4_0,
                 Role::FfnDown | Role::Output => Q6_K,
+                Role::AttnQ | Role::AttnOutput | Role::FfnGate => Q4_K,
+            },
+            QuantPlan::Varied => match role {
+                Role::TokenEmbd => F16,
+                Role::AttnK | Role::FfnUp | Role::AttnQkv => Q8_0,
+                Role::AttnV => Q5_0,
+                Role::FfnDown | Role::Output | Role::TiedEmbd => Q6_K,
                 Role::AttnQ | Role::AttnOutput | Role::FfnGate => Q4_K,
             },
         }
@@ -75,6 +90,7 @@ impl QuantPlan {
             QuantPlan::Uniform(GgmlType::F32) => 0,
             QuantPlan::Uniform(GgmlType::F16) => 1,
             QuantPlan::Uniform(GgmlType::Q4_0) => 2,
+            QuantPlan::Uniform(GgmlType::Q5_0) => 8,
             QuantPlan::Uniform(GgmlType::Q8_0) => 7,
             QuantPlan::Uniform(GgmlType::Q4_K) => 14,
             QuantPlan::Uniform(GgmlType::Q6_K) => 18,
@@ -90,9 +106,10 @@ fn more_bits(layer: u32, n_layer: u32) -> bool {
     layer < eighth || layer >= 7 * n_layer / 8 || (layer - eighth) % 3 == 2
 }
 
-/// The shape and types of a llama-architecture model.
+/// The architecture, shape and types of a model.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ModelConfig {
+    pub arch: Arch,
     /// `general.name`.
     pub name: String,
     pub n_layer: u32,
@@ -101,12 +118,34 @@ pub struct ModelConfig {
     pub n_ff: u64,
     pub n_head: u32,
     pub n_head_kv: u32,
+    /// Width of one attention head, written as `attention.key_length`/`value_length`; `None`
+    /// for `n_embd / n_head` (then not written).
+    pub head_dim: Option<u64>,
     pub n_vocab: u32,
     /// Training context length.
     pub n_ctx: u32,
     pub rope_freq_base: f32,
+    /// RoPE base of the sliding-window layers (`rope.freq_base_swa`), if written.
+    pub rope_freq_base_swa: Option<f32>,
+    pub rope_scaling: RopeScaling,
+    /// `attention.sliding_window`, if written.
+    pub sliding_window: Option<u32>,
+    /// `attention.sliding_window_pattern` (every n-th layer global), if written.
+    pub swa_pattern: Option<u32>,
+    /// Gemma 2's `attn_logit_softcapping`.
+    pub attn_softcap: Option<f32>,
+    /// `final_logit_softcapping`.
+    pub final_softcap: Option<f32>,
     pub rms_eps: f32,
     pub quant: QuantPlan,
+    /// Level of `output_norm.weight`, which scales the logits: at 1 they have about unit
+    /// spread, a near-uniform next-token distribution over a small vocabulary; at 2.5 the
+    /// entropy is about 3 nats, the regime of a real model.
+    pub output_gain: f32,
+    /// Spread of the token embeddings in units of 1/sqrt(n_embd). Below 1 for tied models:
+    /// there the input token's own embedding, large in the residual stream, would otherwise
+    /// win the next-token logits outright.
+    pub embd_gain: f32,
 }
 
 /// Largest vocabulary: the header parser's default cap on array lengths (2^24).
@@ -128,11 +167,14 @@ impl ModelConfig {
                 return bad(field, "must be at least 1");
             }
         }
-        if !self.n_embd.is_multiple_of(u64::from(self.n_head)) {
+        if self.head_dim.is_none() && !self.n_embd.is_multiple_of(u64::from(self.n_head)) {
             return bad("heads", "must divide embd");
         }
+        if self.head_dim == Some(0) {
+            return bad("head-dim", "must be at least 1");
+        }
         if !self.head_dim().is_multiple_of(2) {
-            return bad("heads", "embd / heads must be even (rotary pairs)");
+            return bad("heads", "the head width must be even (rotary pairs)");
         }
         if !self.n_head.is_multiple_of(self.n_head_kv) {
             return bad("kv-heads", "must divide heads");
@@ -150,7 +192,7 @@ impl ModelConfig {
 
     /// Width of one attention head.
     pub fn head_dim(&self) -> u64 {
-        self.n_embd / u64::from(self.n_head)
+        self.head_dim.unwrap_or(self.n_embd / u64::from(self.n_head))
     }
 
     /// Width of the K and V projections.
@@ -163,7 +205,7 @@ impl ModelConfig {
 #[derive(Clone, Debug, PartialEq)]
 pub struct SynthTensor {
     pub spec: TensorSpec,
-    pub fill: Fill,
+    pub content: Content,
     /// Seed of this tensor's streams.
     seed: u64,
 }
@@ -180,15 +222,19 @@ impl SynthModel {
     /// Plans the model for `config`; `seed` decides every weight.
     pub fn new(config: &ModelConfig, seed: u64) -> Result<SynthModel, SynthError> {
         config.validate()?;
-        let metadata = build_metadata(config).map_err(|_| SynthError::BadConfig {
+        let metadata = arch::metadata(config).map_err(|_| SynthError::BadConfig {
             field: "metadata",
             reason: "duplicate key",
         })?;
-        let tensors = tensor_plan(config)
+        let tensors = arch::tensors(config)
             .into_iter()
-            .map(|(spec, fill)| {
+            .map(|(spec, content)| {
                 let seed = derive(seed, fnv1a(spec.name.as_bytes()));
-                SynthTensor { spec, fill, seed }
+                SynthTensor {
+                    spec,
+                    content,
+                    seed,
+                }
             })
             .collect();
         Ok(SynthModel {
@@ -238,9 +284,13 @@ impl SynthModel {
         let stream_bytes = STREAM_BLOCKS * ty.type_size();
         let chunk =
             usize::try_from(stream_bytes).map_err(|_| SynthError::BadRange { tensor: index })?;
+        let fill = match &t.content {
+            Content::Random(fill) => *fill,
+            Content::Fixed(values) => return fill_fixed(values, first_stream, out, index),
+        };
         for (k, piece) in out.chunks_mut(chunk).enumerate() {
             let mut rng = SplitMix64::new(derive(t.seed, first_stream + k as u64));
-            if !fill_blocks(ty, t.fill, &mut rng, piece) {
+            if !fill_blocks(ty, fill, &mut rng, piece) {
                 return Err(SynthError::BadRange { tensor: index });
             }
         }
@@ -276,90 +326,19 @@ impl SynthModel {
     }
 }
 
-/// The `general.*`, `llama.*` and tokenizer keys.
-fn build_metadata(c: &ModelConfig) -> Result<Metadata, Value> {
-    let mut md = Metadata::new();
-    let s = |v: &str| Value::String(v.to_owned());
-    let u32_of = |v: u64| Value::U32(u32::try_from(v).unwrap_or(u32::MAX));
-    md.insert("general.architecture".into(), s("llama"))?;
-    md.insert("general.name".into(), s(&c.name))?;
-    md.insert("general.alignment".into(), Value::U32(32))?;
-    md.insert("general.file_type".into(), Value::U32(c.quant.file_type()))?;
-    md.insert("general.quantization_version".into(), Value::U32(2))?;
-    md.insert("llama.context_length".into(), Value::U32(c.n_ctx))?;
-    md.insert("llama.embedding_length".into(), u32_of(c.n_embd))?;
-    md.insert("llama.block_count".into(), Value::U32(c.n_layer))?;
-    md.insert("llama.feed_forward_length".into(), u32_of(c.n_ff))?;
-    md.insert("llama.attention.head_count".into(), Value::U32(c.n_head))?;
-    md.insert(
-        "llama.attention.head_count_kv".into(),
-        Value::U32(c.n_head_kv),
-    )?;
-    md.insert("llama.rope.dimension_count".into(), u32_of(c.head_dim()))?;
-    md.insert("llama.rope.freq_base".into(), Value::F32(c.rope_freq_base))?;
-    md.insert(
-        "llama.attention.layer_norm_rms_epsilon".into(),
-        Value::F32(c.rms_eps),
-    )?;
-    md.insert("llama.vocab_size".into(), Value::U32(c.n_vocab))?;
-    add_spm_vocab(&mut md, c.n_vocab)?;
-    Ok(md)
-}
-
-/// Every tensor in file order: token embeddings, each layer, the output norm and head.
-fn tensor_plan(c: &ModelConfig) -> Vec<(TensorSpec, Fill)> {
-    let (embd, ff, kv, vocab) = (c.n_embd, c.n_ff, c.n_embd_kv(), u64::from(c.n_vocab));
-    let mut out = Vec::with_capacity(9 * c.n_layer as usize + 3);
-    let matrix = |name: String, role: Role, layer: u32, ne0: u64, ne1: u64| {
-        let planned = c.quant.type_for(role, layer, c.n_layer);
-        let ty = if ne0.is_multiple_of(planned.block_size()) {
-            planned
-        } else {
-            GgmlType::F32
-        };
-        // Unit-variance inputs give unit-variance outputs.
-        let sigma = 1.0 / (ne0 as f32).sqrt();
-        (
-            TensorSpec {
-                name,
-                dims: vec![ne0, ne1],
-                ggml_type: ty,
-            },
-            Fill::Weights { sigma },
-        )
-    };
-    let norm = |name: String| {
-        (
-            TensorSpec {
-                name,
-                dims: vec![embd],
-                ggml_type: GgmlType::F32,
-            },
-            Fill::Norm,
-        )
-    };
-    out.push(matrix(
-        "token_embd.weight".into(),
-        Role::TokenEmbd,
-        0,
-        embd,
-        vocab,
-    ));
-    for l in 0..c.n_layer {
-        let n = |part: &str| format!("blk.{l}.{part}.weight");
-        out.push(norm(n("attn_norm")));
-        out.push(matrix(n("attn_q"), Role::AttnQ, l, embd, embd));
-        out.push(matrix(n("attn_k"), Role::AttnK, l, embd, kv));
-        out.push(matrix(n("attn_v"), Role::AttnV, l, embd, kv));
-        out.push(matrix(n("attn_output"), Role::AttnOutput, l, embd, embd));
-        out.push(norm(n("ffn_norm")));
-        out.push(matrix(n("ffn_gate"), Role::FfnGate, l, embd, ff));
-        out.push(matrix(n("ffn_up"), Role::FfnUp, l, embd, ff));
-        out.push(matrix(n("ffn_down"), Role::FfnDown, l, ff, embd));
+/// Copies F32 `values` from stream `first_stream` on (one F32 is one block) into `out`.
+fn fill_fixed(values: &[f32], first_stream: u64, out: &mut [u8], tensor: usize) -> Result<(), SynthError> {
+    let bad = SynthError::BadRange { tensor };
+    let start = usize::try_from(first_stream.saturating_mul(STREAM_BLOCKS)).map_err(|_| bad)?;
+    let (slots, tail) = out.as_chunks_mut::<4>();
+    let source = values.get(start..).unwrap_or(&[]);
+    if !tail.is_empty() || slots.len() > source.len() {
+        return Err(SynthError::BadRange { tensor });
     }
-    out.push(norm("output_norm.weight".into()));
-    out.push(matrix("output.weight".into(), Role::Output, 0, embd, vocab));
-    out
+    for (slot, v) in slots.iter_mut().zip(source) {
+        *slot = v.to_le_bytes();
+    }
+    Ok(())
 }
 
 #[cfg(test)]
