@@ -599,3 +599,151 @@ impl fmt::Display for ConfigError {
 }
 
 impl std::error::Error for ConfigError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gguf::{GgmlType, Metadata, TensorSpec, layout_header, parse_header};
+
+    /// A header of architecture `arch` (2 layers, 256 wide, 4 heads, 2 KV heads, ff 512, vocab
+    /// 512) with `extra` keys (without the `<arch>.` prefix) and the given tensors, each shaped
+    /// [256, 512] unless it is a vector.
+    fn header(arch: &str, extra: &[(&str, Value)], tensors: &[(&str, &[u64])]) -> Header {
+        let mut m = Metadata::new();
+        let mut put = |k: String, v: Value| m.insert(k, v).unwrap();
+        put("general.architecture".into(), Value::String(arch.into()));
+        for (k, v) in [("block_count", 2u32), ("embedding_length", 256), ("feed_forward_length", 512), ("attention.head_count", 4)] {
+            put(format!("{arch}.{k}"), Value::U32(v));
+        }
+        put(format!("{arch}.attention.head_count_kv"), Value::U32(2));
+        put(format!("{arch}.vocab_size"), Value::U32(512));
+        for (k, v) in extra {
+            put(format!("{arch}.{k}"), v.clone());
+        }
+        let mut specs = vec![TensorSpec::new("token_embd.weight", &[256, 512], GgmlType::F16)];
+        specs.extend(tensors.iter().map(|(name, dims)| TensorSpec::new(name, dims, GgmlType::F32)));
+        let layout = layout_header(&m, &specs).unwrap();
+        parse_header(&layout.bytes, None).unwrap()
+    }
+
+    #[test]
+    fn qwen3_takes_its_head_size_from_key_length_and_norms_q_and_k() {
+        let h = header(
+            "qwen3",
+            &[("attention.key_length", Value::U32(128)), ("attention.value_length", Value::U32(128))],
+            &[("blk.0.attn_q_norm.weight", &[128])],
+        );
+        let c = ModelConfig::from_header(&h).unwrap();
+        // 256 / 4 = 64 would be the default; the key says 128.
+        assert_eq!((c.head_dim, c.head_dim_v, c.rope_dims), (128, 128, 128));
+        assert!(c.qk_norm && !c.qkv_bias && !c.fused_qkv && !c.post_norms);
+        assert_eq!((c.rope_style, c.ffn_activation), (RopeStyle::Halves, FfnActivation::Silu));
+        assert_eq!(c.attention_scale, 1.0 / 128f32.sqrt());
+    }
+
+    #[test]
+    fn phi3_fuses_qkv_and_gate_up_and_ignores_its_sliding_window() {
+        let h = header(
+            "phi3",
+            &[
+                ("attention.sliding_window", Value::U32(0)),
+                ("context_length", Value::U32(131_072)),
+                ("rope.scaling.original_context_length", Value::U32(4096)),
+                ("rope.scaling.attn_factor", Value::F32(1.190_238_9)),
+            ],
+            &[("blk.0.attn_qkv.weight", &[256, 512]), ("rope_factors_long.weight", &[32]), ("rope_factors_short.weight", &[32])],
+        );
+        let c = ModelConfig::from_header(&h).unwrap();
+        assert!(c.fused_qkv && c.fused_gate_up && c.scale_queries && c.sliding_window.is_none());
+        assert_eq!(c.rope_factors, RopeFactors::LongShort { long: true, short: true });
+        // No scaling type: "linear" without a factor, so no YaRN and the file's attention factor.
+        assert_eq!((c.rope_scaling, c.yarn, c.rope_freq_scale), (RopeScaling::None, None, 1.0));
+        assert_eq!((c.rope_attn_factor, c.rope_n_ctx_orig), (1.190_238_9, 4096));
+    }
+
+    #[test]
+    fn gemma2_slides_on_even_layers_and_softcaps_with_llama_cpp_defaults() {
+        let h = header("gemma2", &[("attention.key_length", Value::U32(128)), ("attention.value_length", Value::U32(128))], &[("output.weight", &[256, 512])]);
+        let c = ModelConfig::from_header(&h).unwrap();
+        // Period 2: layer il slides when il % 2 < 1; the window defaults to 4096.
+        assert_eq!((c.sliding_window, c.swa_layers.clone()), (Some(4096), vec![true, false]));
+        assert!(c.is_sliding(0) && !c.is_sliding(1));
+        assert_eq!((c.attn_logit_softcap, c.final_logit_softcap), (Some(50.0), Some(30.0)));
+        // Always tied, even with output.weight in the file; queries scaled by 1/sqrt(head_dim).
+        assert!(c.tied_embeddings && c.scale_queries && c.post_norms);
+        assert_eq!((c.ffn_activation, c.embedding_scale), (FfnActivation::Gelu, 16.0));
+        assert_eq!(c.attention_scale, 1.0 / 128f32.sqrt());
+        // The sliding layers share the global base and scale unless rope.freq_base_swa is set.
+        assert_eq!((c.rope_base_local, c.rope_freq_scale_local), (10_000.0, 1.0));
+    }
+
+    #[test]
+    fn gemma2_keys_override_the_defaults() {
+        let keys = [
+            ("attention.sliding_window", Value::U32(8)),
+            ("attn_logit_softcapping", Value::F32(5.0)),
+            ("final_logit_softcapping", Value::F32(8.0)),
+            ("attention.sliding_window_pattern", Value::Array(Array::Bool(vec![false, true]))),
+        ];
+        let c = ModelConfig::from_header(&header("gemma2", &keys, &[])).unwrap();
+        assert_eq!((c.sliding_window, c.attn_logit_softcap, c.final_logit_softcap), (Some(8), Some(5.0), Some(8.0)));
+        assert!(!c.is_sliding(0) && c.is_sliding(1));
+    }
+
+    #[test]
+    fn llama3_reads_rope_freqs_and_yarn_sets_llama_cpp_factors() {
+        let c = ModelConfig::from_header(&header("llama", &[], &[("rope_freqs.weight", &[32])])).unwrap();
+        assert_eq!((c.rope_factors, c.rope_style, c.rope_scaling), (RopeFactors::Freqs, RopeStyle::Interleaved, RopeScaling::None));
+        let yarn = [
+            ("rope.scaling.type", Value::String("yarn".into())),
+            ("rope.scaling.factor", Value::F32(4.0)),
+            ("rope.scaling.original_context_length", Value::U32(64)),
+        ];
+        let c = ModelConfig::from_header(&header("llama", &yarn, &[])).unwrap();
+        assert_eq!(c.rope_scaling, RopeScaling::Yarn { factor: 4.0, original_context: 64 });
+        assert_eq!((c.rope_freq_scale, c.rope_n_ctx_orig), (0.25, 64));
+        assert_eq!(c.yarn, Some(Yarn { ext_factor: 1.0, beta_fast: 32.0, beta_slow: 1.0 }));
+        // mscale (1 + 0.1 ln 4) times its cancellation 1 / (1 + 0.1 ln 4): 1 within rounding.
+        assert!((c.rope_attn_factor - 1.0).abs() < 1e-6, "{}", c.rope_attn_factor);
+        let linear = [("rope.scaling.type", Value::String("linear".into())), ("rope.scaling.factor", Value::F32(2.0))];
+        let c = ModelConfig::from_header(&header("llama", &linear, &[])).unwrap();
+        assert_eq!((c.rope_scaling, c.rope_freq_scale, c.yarn), (RopeScaling::Linear { factor: 2.0 }, 0.5, None));
+    }
+
+    #[test]
+    fn unsupported_files_are_typed_errors() {
+        let bad_type = [("rope.scaling.type", Value::String("llama3".into()))];
+        let err = ModelConfig::from_header(&header("llama", &bad_type, &[])).unwrap_err();
+        assert!(matches!(&err, ConfigError::Invalid { key, value, .. } if key == "llama.rope.scaling.type" && value == "llama3"), "{err:?}");
+        let moe = [("expert_count", Value::U32(8))];
+        let err = ModelConfig::from_header(&header("llama", &moe, &[])).unwrap_err();
+        assert!(matches!(&err, ConfigError::Unsupported { key, .. } if key == "llama.expert_count"), "{err:?}");
+        let err = ModelConfig::from_header(&header("qwen3", &[], &[("blk.0.ffn_up.bias", &[512])])).unwrap_err();
+        assert!(matches!(&err, ConfigError::Unsupported { key, .. } if key == "blk.0.ffn_up.bias"), "{err:?}");
+        // llama.cpp refuses a llama file whose RoPE does not cover the whole head.
+        let err = ModelConfig::from_header(&header("llama", &[("rope.dimension_count", Value::U32(32))], &[])).unwrap_err();
+        assert!(matches!(&err, ConfigError::Invalid { key, .. } if key == "llama.rope.dimension_count"), "{err:?}");
+        let pattern = [("attention.sliding_window", Value::U32(8)), ("attention.sliding_window_pattern", Value::Array(Array::Bool(vec![true])))];
+        let err = ModelConfig::from_header(&header("gemma2", &pattern, &[])).unwrap_err();
+        assert!(matches!(&err, ConfigError::Invalid { key, .. } if key == "gemma2.attention.sliding_window_pattern"), "{err:?}");
+        let huge = [("attention.sliding_window", Value::U64(u64::MAX))];
+        assert!(matches!(ModelConfig::from_header(&header("gemma3", &huge, &[])), Err(ConfigError::Invalid { .. })));
+    }
+
+    #[test]
+    fn phi3_tensors_are_declared_with_fused_shapes() {
+        use crate::model::weights::{LayerTensor, TensorId, all_tensors, check_shape};
+        use crate::model::ModelError;
+        let h = header("phi3", &[], &[("blk.0.attn_qkv.weight", &[256, 512]), ("rope_factors_long.weight", &[32])]);
+        let c = ModelConfig::from_header(&h).unwrap();
+        // q 4·64 + k 2·64 + v 2·64 = 512 rows; gate‖up = 2·512 rows; factors n_rot / 2 = 32.
+        let qkv = TensorId::Layer(0, LayerTensor::Qkv);
+        assert_eq!((qkv.shape(&c), TensorId::Layer(0, LayerTensor::Up).shape(&c)), ([256, 512], [256, 1024]));
+        assert_eq!(TensorId::RopeFactorsLong.shape(&c), [32, 1]);
+        let ids = all_tensors(&c);
+        assert!(ids.contains(&TensorId::RopeFactorsLong) && !ids.contains(&TensorId::RopeFactorsShort));
+        assert!(ids.contains(&qkv) && !ids.iter().any(|id| matches!(id, TensorId::Layer(_, LayerTensor::Q | LayerTensor::Gate))));
+        let err = check_shape(qkv, &[256, 768], qkv.shape(&c)).unwrap_err();
+        assert!(matches!(&err, ModelError::BadShape { name, .. } if name == "blk.0.attn_qkv.weight"), "{err:?}");
+    }
+}

@@ -93,6 +93,8 @@ struct Scratch {
     gate: Vec<f32>,
     up: Vec<f32>,
     scores: Vec<f32>,
+    /// One head's attention output, summed in f64 as ggml's f16 dot product does.
+    head_sum: Vec<f64>,
     angles: Vec<(f32, f32)>,
 }
 
@@ -118,6 +120,7 @@ impl Scratch {
             gate: b(c.n_ff)?,
             up: b(c.n_ff)?,
             scores: buffer(n_ctx)?,
+            head_sum: vec![0.0; c.head_dim_v],
             angles: Vec::with_capacity(c.rope_dims / 2),
         })
     }
@@ -261,6 +264,9 @@ impl Session {
         } else {
             c.attention_scale
         };
+        // llama.cpp multiplies the queries with its f16 key cache in f16 (ggml converts the f32
+        // side of an f16 matrix product): round them the same way.
+        s.q[..n * nq].iter_mut().for_each(|v| *v = round_f16(*v));
         let window = if sliding { c.sliding_window } else { None };
         let na = c.n_heads * c.head_dim_v;
         for t in 0..n {
@@ -268,7 +274,7 @@ impl Session {
             let first = window.map_or(0, |w| (pos + 1).saturating_sub(w));
             let (q, out) = (&s.q[t * nq..(t + 1) * nq], &mut s.attn[t * na..(t + 1) * na]);
             let span = Span { layer: il, positions: first..pos + 1, scale: kq_scale, softcap: c.attn_logit_softcap };
-            attend(c, &self.kv, span, q, &mut s.scores, out);
+            attend(c, &self.kv, span, q, (&mut s.scores, &mut s.head_sum), out);
         }
         let mut acts = Activations::new(&s.attn[..n * na], na);
         project(w, c, id(LayerTensor::AttnOutput), &mut acts, &mut s.out[..n * e])?;
@@ -453,10 +459,13 @@ struct Span {
 /// KV head), `cap(s) = c·tanh(s/c)` when softcapping (llama.cpp caps `kq`, then its softmax
 /// applies the scale).
 ///
-/// Queries and probabilities stay f32. (llama.cpp's CPU path rounds both to f16 against its f16
-/// cache; doing the same here moved the top-20 log-probabilities of the reference prompts
-/// further from llama.cpp's on average, 1.42 against 1.28 summed over 12 prompts.)
-fn attend(c: &ModelConfig, kv: &KvCache, span: Span, q: &[f32], scores: &mut [f32], out: &mut [f32]) {
+/// The arithmetic is that of llama.cpp's CPU path without flash attention (its reference
+/// setting): queries (rounded by the caller) and probabilities rounded to f16 against the f16
+/// cache, each product exact in f32 and summed in f64, as ggml's f16 dot product does. On the
+/// synthetic models of every architecture this reproduces llama.cpp's log-probabilities to
+/// within 1e-5 where f32 sums left differences of 0.1 and more.
+fn attend(c: &ModelConfig, kv: &KvCache, span: Span, q: &[f32], buffers: (&mut [f32], &mut [f64]), out: &mut [f32]) {
+    let (scores, head_sum) = buffers;
     let Span { layer: il, positions: range, scale, softcap } = span;
     let (hd, hdv) = (c.head_dim, c.head_dim_v);
     let group = c.n_heads / c.n_kv_heads;
@@ -472,12 +481,15 @@ fn attend(c: &ModelConfig, kv: &KvCache, span: Span, q: &[f32], scores: &mut [f3
         }
         scores.iter_mut().for_each(|s| *s *= scale);
         ops::softmax(scores);
-        let oh = &mut out[h * hdv..(h + 1) * hdv];
-        oh.fill(0.0);
+        head_sum.fill(0.0);
         for (&p, j) in scores.iter().zip(range.clone()) {
-            for (o, &v) in oh.iter_mut().zip(&kv.value(il, j)[kvh * hdv..(kvh + 1) * hdv]) {
-                *o += p * half_to_f32(v);
+            let p = round_f16(p);
+            for (o, &v) in head_sum.iter_mut().zip(&kv.value(il, j)[kvh * hdv..(kvh + 1) * hdv]) {
+                *o += f64::from(p * half_to_f32(v));
             }
+        }
+        for (o, &sum) in out[h * hdv..(h + 1) * hdv].iter_mut().zip(head_sum.iter()) {
+            *o = sum as f32;
         }
     }
 }
@@ -487,6 +499,14 @@ fn half_to_f32(h: f16) -> f32 {
     f16_le(h.to_bits().to_le_bytes())
 }
 
+/// `x` rounded to the nearest f16 (ties to even), back as f32.
+#[inline(always)]
+fn round_f16(x: f32) -> f32 {
+    f16::from_f32(x).to_f32()
+}
+
+/// q · k with each product in f32 (exact for f16-valued q) and the sum in f64, as ggml's scalar
+/// `vec_dot_f16`.
 fn dot_f16(q: &[f32], k: &[f16]) -> f32 {
-    q.iter().zip(k).map(|(&a, &b)| a * half_to_f32(b)).sum()
+    q.iter().zip(k).map(|(&a, &b)| f64::from(a * half_to_f32(b))).sum::<f64>() as f32
 }

@@ -243,4 +243,64 @@ mod tests {
         softcap(&mut l, 30.0);
         assert!(l[0] < 30.0 && l[0] > 29.0 && l[1] > -30.0 && l[2] == 0.0);
     }
+
+    #[test]
+    fn frequency_factors_divide_each_pairs_angle() {
+        // pos 3, 4 dims, base 10 000: pair 0 turns by 3, pair 1 by 3 · 10000^(-1/2) = 0.03.
+        // Factors [2, 4] (Llama 3's rope_freqs) divide them: 1.5 and 0.0075.
+        let mut angles = Vec::new();
+        rope_angles(3, &RopeParams::plain(4, 10_000.0), Some(&[2.0, 4.0]), &mut angles);
+        let expected = [1.5f32, 0.0075];
+        for (&(cos, sin), a) in angles.iter().zip(expected) {
+            assert!((cos - a.cos()).abs() < 1e-6 && (sin - a.sin()).abs() < 1e-6, "{cos} {sin} vs angle {a}");
+        }
+    }
+
+    #[test]
+    fn linear_scaling_and_attention_factor() {
+        // freq_scale 0.5 halves every angle; mscale 2 doubles cos and sin (no YaRN).
+        let p = RopeParams { n_dims: 2, base: 10_000.0, freq_scale: 0.5, yarn: None, mscale: 2.0 };
+        let mut angles = Vec::new();
+        rope_angles(4, &p, None, &mut angles);
+        assert!((angles[0].0 - 2.0 * 2f32.cos()).abs() < 1e-6 && (angles[0].1 - 2.0 * 2f32.sin()).abs() < 1e-6);
+    }
+
+    #[test]
+    fn yarn_correction_dims_by_hand() {
+        // dim(β) = n_dims · ln(n_ctx_orig / (2π β)) / (2 ln base), n_dims 4, n_ctx_orig 4096, base 1e4:
+        // β_fast 32: 4 · ln(4096 / 201.062) / 18.4207 = 4 · 3.01414 / 18.4207 = 0.6545 → ⌊⌋ = 0;
+        // β_slow 1: 4 · ln(4096 / 6.28319) / 18.4207 = 4 · 6.47989 / 18.4207 = 1.4071 → ⌈⌉ = 2.
+        assert_eq!(yarn_corr_dims(4, 4096, 10_000.0, 32.0, 1.0), [0.0, 2.0]);
+        // For 128 dims, base 500 000, context 8192: dim(32) = 128 · ln(40.74) / 26.2447 = 18.08 → 18;
+        // dim(1) = 128 · ln(1303.8) / 26.2447 = 34.99 → 35.
+        assert_eq!(yarn_corr_dims(128, 8192, 500_000.0, 32.0, 1.0), [18.0, 35.0]);
+    }
+
+    #[test]
+    fn yarn_angles_blend_toward_extrapolation_and_scale_magnitude() {
+        // 4 dims, base 1e4, factor 4 (freq_scale 0.25), original context 4096: correction dims
+        // [0, 2] (above). Pair 0: ramp 1 - clamp(0/2) = 1, fully extrapolated: angle = pos = 10.
+        // Pair 1: ramp 1 - 1/2 = 0.5; theta 10 · 0.01 = 0.1; angle = 0.5 · 0.025 + 0.5 · 0.1 = 0.0625.
+        // Magnitude: 1 + 0.1 ln 4 = 1.1386294.
+        let p = RopeParams { n_dims: 4, base: 10_000.0, freq_scale: 0.25, yarn: None, mscale: 1.0 }.with_yarn(1.0, 32.0, 1.0, 4096);
+        assert!((p.mscale - 1.138_629_4).abs() < 1e-6, "{}", p.mscale);
+        let mut angles = Vec::new();
+        rope_angles(10, &p, None, &mut angles);
+        for (&(cos, sin), a) in angles.iter().zip([10.0f32, 0.0625]) {
+            assert!((cos - 1.138_629_4 * a.cos()).abs() < 1e-5 && (sin - 1.138_629_4 * a.sin()).abs() < 1e-5, "angle {a}: {cos} {sin}");
+        }
+        // ext_factor 0 leaves plain linear scaling: no ramp, unit magnitude, pair 0 turns by 10 · 0.25.
+        let linear = RopeParams { n_dims: 4, base: 10_000.0, freq_scale: 0.25, yarn: None, mscale: 1.0 }.with_yarn(0.0, 32.0, 1.0, 4096);
+        assert_eq!((linear.yarn, linear.mscale), (None, 1.0));
+        rope_angles(10, &linear, None, &mut angles);
+        assert!((angles[0].0 - 2.5f32.cos()).abs() < 1e-6);
+    }
+
+    #[test]
+    fn softcap_of_scores_by_hand() {
+        // 50 · tanh(100 / 50) = 50 · 0.9640276 = 48.20138; 50 · tanh(-25 / 50) = -23.105858.
+        let mut s = [100.0f32, -25.0, 0.0];
+        softcap(&mut s, 50.0);
+        assert!((s[0] - 48.201_38).abs() < 1e-4 && (s[1] + 23.105_858).abs() < 1e-4 && s[2] == 0.0, "{s:?}");
+    }
 }
