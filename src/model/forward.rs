@@ -296,7 +296,7 @@ impl Session {
         }
         match c.ffn_activation {
             FfnActivation::Gelu => ops::geglu(&mut s.gate[..n * f], &s.up[..n * f]),
-            FfnActivation::Silu => ops::swiglu(&mut s.gate[..n * f], &s.up[..n * f]),
+            FfnActivation::Silu => ops::swiglu(&mut s.gate[..n * f], &s.up[..n * f], f),
         }
         let mut acts = Activations::new(&s.gate[..n * f], f);
         project(w, c, id(LayerTensor::Down), &mut acts, &mut s.out[..n * e])?;
@@ -480,7 +480,7 @@ fn attend(c: &ModelConfig, kv: &KvCache, span: Span, q: &[f32], buffers: (&mut [
             ops::softcap(scores, cap);
         }
         scores.iter_mut().for_each(|s| *s *= scale);
-        ops::softmax(scores);
+        ops::softmax(scores, range.start);
         head_sum.fill(0.0);
         for (&p, j) in scores.iter().zip(range.clone()) {
             let p = round_f16(p);

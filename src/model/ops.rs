@@ -119,13 +119,51 @@ pub fn rope(head: &mut [f32], angles: &[(f32, f32)], style: RopeStyle) {
     }
 }
 
-/// Softmax of `x` in place (max subtracted, the sum of exponentials in f64).
-pub fn softmax(x: &mut [f32]) {
+/// exp(x) as ggml computes it in its vector kernels for softmax and SiLU on x86-64's baseline
+/// (SSE2, no FMA) — the path of the portable llama.cpp reference build: x = n·ln2 + b with
+/// n = round(x·log2 e) and ln2 split in two parts, a degree-5 polynomial for e^b − 1, and 2^n
+/// put into the exponent bits, with separate scalings when |n| > 126 (and 0 or ∞ past 192).
+/// Every step is one f32 multiply or add, in ggml's order, so the result is bit-for-bit ggml's;
+/// it is within 2 ulp of the exact exponential (see the test).
+pub fn exp_ggml(x: f32) -> f32 {
+    const ROUND: f32 = 12_582_912.0; // 1.5 · 2^23: adding it rounds to an integer
+    let c = |bits: u32| f32::from_bits(bits);
+    let z = x * c(0x3fb8_aa3b) + ROUND; // log2 e
+    let n = z - ROUND;
+    let b = (x - n * c(0x3f31_7200)) - n * c(0x35bf_be8e); // ln 2, high and low parts
+    let e = z.to_bits() << 23;
+    let k = f32::from_bits(e.wrapping_add(1f32.to_bits()));
+    let u = b * b;
+    let j = ((c(0x3c07_2010) * b + c(0x3d2b_9f17)) * u + (c(0x3e2a_af33) * b + c(0x3eff_fedb))) * u + c(0x3f7f_fff6) * b;
+    if n.abs() <= 126.0 {
+        return j * k + k;
+    }
+    let g: u32 = if n <= 0.0 { 0x8200_0000 } else { 0 };
+    let s1 = f32::from_bits(g.wrapping_add(0x7f00_0000));
+    if n.abs() > 192.0 {
+        return s1 * s1;
+    }
+    let s2 = f32::from_bits(e.wrapping_sub(g));
+    (s2 * j + s2) * s1
+}
+
+/// Softmax of `x` in place, as ggml's `soft_max` sums it: exponentials by `exp_ggml` in groups
+/// of four cache cells aligned to absolute positions (`first` is the position of `x[0]`; cells
+/// outside `x` are masked and add 0), each group's sum in f32 as (a0 + a1) + (a2 + a3), the
+/// groups' sums in f64, then every value times the f32 reciprocal of the total.
+pub fn softmax(x: &mut [f32], first: usize) {
     let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let mut sum = 0.0f64;
-    for v in x.iter_mut() {
-        *v = (*v - max).exp();
-        sum += f64::from(*v);
+    let mut lanes = [0.0f32; 4];
+    let last = x.len().saturating_sub(1);
+    for (i, v) in x.iter_mut().enumerate() {
+        *v = exp_ggml(*v - max);
+        let lane = (first + i) % 4;
+        lanes[lane] = *v;
+        if lane == 3 || i == last {
+            sum += f64::from((lanes[0] + lanes[1]) + (lanes[2] + lanes[3]));
+            lanes = [0.0; 4];
+        }
     }
     let inv = (1.0 / sum) as f32;
     for v in x.iter_mut() {
@@ -133,10 +171,16 @@ pub fn softmax(x: &mut [f32]) {
     }
 }
 
-/// SiLU(gate) * up, in place in `gate` (SwiGLU).
-pub fn swiglu(gate: &mut [f32], up: &[f32]) {
-    for (g, &u) in gate.iter_mut().zip(up) {
-        *g = *g / (1.0 + (-*g).exp()) * u;
+/// SiLU(gate) * up, in place in `gate` (SwiGLU), on rows of `width`: ggml's vector kernel
+/// (`exp_ggml`) for each whole group of four in a row, libm's `exp` for the rest, as ggml's
+/// `swiglu` does.
+pub fn swiglu(gate: &mut [f32], up: &[f32], width: usize) {
+    let vector = width - width % 4;
+    for (gate_row, up_row) in gate.chunks_exact_mut(width).zip(up.chunks_exact(width)) {
+        for (i, (g, &u)) in gate_row.iter_mut().zip(up_row).enumerate() {
+            let e = if i < vector { exp_ggml(-*g) } else { (-*g).exp() };
+            *g = *g / (1.0 + e) * u;
+        }
     }
 }
 
@@ -218,7 +262,7 @@ mod tests {
     #[test]
     fn softmax_sums_to_one_and_keeps_order() {
         let mut x = vec![1.0f32, 2.0, 3.0, -1e30];
-        softmax(&mut x);
+        softmax(&mut x, 1);
         assert!((x.iter().sum::<f32>() - 1.0).abs() < 1e-6);
         assert!(x[2] > x[1] && x[1] > x[0] && x[3] == 0.0);
     }
@@ -236,7 +280,7 @@ mod tests {
     #[test]
     fn swiglu_and_softcap() {
         let mut g = [0.0f32, 1.0];
-        swiglu(&mut g, &[5.0, 2.0]);
+        swiglu(&mut g, &[5.0, 2.0], 2);
         assert_eq!(g[0], 0.0);
         assert!((g[1] - 2.0 / (1.0 + (-1f32).exp())).abs() < 1e-6);
         let mut l = [100.0f32, -100.0, 0.0];
@@ -302,5 +346,39 @@ mod tests {
         let mut s = [100.0f32, -25.0, 0.0];
         softcap(&mut s, 50.0);
         assert!((s[0] - 48.201_38).abs() < 1e-4 && (s[1] + 23.105_858).abs() < 1e-4 && s[2] == 0.0, "{s:?}");
+    }
+
+    #[test]
+    fn exp_ggml_is_within_two_ulp_of_the_exponential() {
+        // Against f64's exp rounded to f32, over [-87, 88] (normal results) and beyond.
+        let mut worst = 0i64;
+        for i in -87_000..88_000 {
+            let x = i as f32 / 1000.0 + 0.000_37;
+            let exact = (f64::from(x)).exp() as f32;
+            let ulps = (i64::from(exp_ggml(x).to_bits() as i32) - i64::from(exact.to_bits() as i32)).abs();
+            worst = worst.max(ulps);
+        }
+        assert!(worst <= 2, "{worst} ulp");
+        assert_eq!((exp_ggml(0.0), exp_ggml(f32::NEG_INFINITY), exp_ggml(-200.0)), (1.0, 0.0, 0.0));
+        assert_eq!(exp_ggml(200.0), f32::INFINITY);
+        // Subnormal results take the |n| > 126 branch: e^-100 = 3.72e-44.
+        assert!((f64::from(exp_ggml(-100.0)) - (-100f64).exp()).abs() < 3e-45);
+    }
+
+    #[test]
+    fn softmax_groups_by_absolute_position() {
+        // Same values, different alignment: equal within f32 rounding, and each sums to 1.
+        let values = [0.5f32, -1.0, 2.0, 0.25, 1.5, -0.75];
+        let (mut a, mut b) = (values, values);
+        softmax(&mut a, 0);
+        softmax(&mut b, 3);
+        for (x, y) in a.iter().zip(&b) {
+            assert!((x - y).abs() < 1e-7);
+        }
+        // e^(v - 2) / Σ e^(v - 2), computed in f64.
+        let total: f64 = values.iter().map(|&v| f64::from(v - 2.0).exp()).sum();
+        for (x, &v) in a.iter().zip(&values) {
+            assert!((f64::from(*x) - f64::from(v - 2.0).exp() / total).abs() < 1e-6);
+        }
     }
 }
