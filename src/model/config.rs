@@ -649,7 +649,7 @@ mod tests {
                 ("attention.sliding_window", Value::U32(0)),
                 ("context_length", Value::U32(131_072)),
                 ("rope.scaling.original_context_length", Value::U32(4096)),
-                ("rope.scaling.attn_factor", Value::F32(1.190_238_9)),
+                ("rope.scaling.attn_factor", Value::F32(1.190_239)),
             ],
             &[("blk.0.attn_qkv.weight", &[256, 512]), ("rope_factors_long.weight", &[32]), ("rope_factors_short.weight", &[32])],
         );
@@ -658,7 +658,7 @@ mod tests {
         assert_eq!(c.rope_factors, RopeFactors::LongShort { long: true, short: true });
         // No scaling type: "linear" without a factor, so no YaRN and the file's attention factor.
         assert_eq!((c.rope_scaling, c.yarn, c.rope_freq_scale), (RopeScaling::None, None, 1.0));
-        assert_eq!((c.rope_attn_factor, c.rope_n_ctx_orig), (1.190_238_9, 4096));
+        assert_eq!((c.rope_attn_factor, c.rope_n_ctx_orig), (1.190_239, 4096));
     }
 
     #[test]
