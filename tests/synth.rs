@@ -12,7 +12,7 @@ use gguf64::gguf::{
     Array, GgmlType, GgufWriter, Metadata, StringArray, TensorSpec, Value, WriteError,
     layout_header, parse_header,
 };
-use gguf64::synth::{ModelConfig, Preset, QuantPlan, STREAM_BLOCKS, SynthModel};
+use gguf64::synth::{ModelConfig, Preset, QuantPlan, RopeScaling, STREAM_BLOCKS, SynthModel};
 use half::f16;
 
 // ---- helpers ------------------------------------------------------------------------------------
@@ -342,6 +342,17 @@ fn dequantize(ty: GgmlType, data: &[u8]) -> Vec<f32> {
                 out.extend(qs.iter().map(|&q| d * (f32::from(q >> 4) - 8.0)));
             }
         }
+        GgmlType::Q5_0 => {
+            // f16 d, u32 qh (bit j: weight j's fifth bit), 16 bytes of nibbles as in Q4_0.
+            for b in data.as_chunks::<22>().0 {
+                let d = f16_at(b, 0);
+                let qh = u32::from_le_bytes([b[2], b[3], b[4], b[5]]);
+                let qs = &b[6..];
+                let q = |j: usize, nibble: u8| f32::from(nibble | ((((qh >> j) & 1) as u8) << 4));
+                out.extend((0..16).map(|j| d * (q(j, qs[j] & 0xF) - 16.0)));
+                out.extend((0..16).map(|j| d * (q(j + 16, qs[j] >> 4) - 16.0)));
+            }
+        }
         GgmlType::Q4_K => {
             for b in data.as_chunks::<144>().0 {
                 let (d, dmin) = (f16_at(b, 0), f16_at(b, 2));
@@ -640,6 +651,27 @@ fn bad_configs_are_refused() {
             quant: QuantPlan::Uniform(GgmlType::Q5_K),
             ..base.clone()
         },
+        ModelConfig {
+            head_dim: Some(63),
+            ..base.clone()
+        },
+        ModelConfig {
+            rope_scaling: RopeScaling::LongRope { original_ctx: 0 },
+            ..base.clone()
+        },
+        ModelConfig {
+            rope_scaling: RopeScaling::Linear { factor: 0.0 },
+            ..base.clone()
+        },
+        ModelConfig {
+            rope_scaling: RopeScaling::Llama3 {
+                factor: 8.0,
+                low_freq_factor: 4.0,
+                high_freq_factor: 4.0,
+                original_ctx: 64,
+            },
+            ..base.clone()
+        },
     ] {
         assert!(SynthModel::new(&c, 0).is_err(), "{c:?}");
     }
@@ -788,4 +820,227 @@ fn cli_dry_run_prints_the_layout_and_writes_nothing() {
         stdout.contains(&format!("{} bytes, 291 tensors", layout.file_len)),
         "{stdout}"
     );
+}
+
+// ---- other architectures ------------------------------------------------------------------------
+
+/// The small preset `p` written with seed 1 and parsed back.
+fn preset_header(p: Preset) -> (Vec<u8>, gguf64::gguf::Header) {
+    let bytes = SynthModel::new(&p.config(), 1)
+        .unwrap()
+        .write_to(Vec::new(), |_, _| {})
+        .unwrap();
+    let h = parse_header(&bytes, Some(bytes.len() as u64)).expect("parses");
+    (bytes, h)
+}
+
+fn dims(h: &gguf64::gguf::Header, name: &str) -> Vec<u64> {
+    h.tensor(name)
+        .unwrap_or_else(|| panic!("no tensor {name}"))
+        .dims
+        .clone()
+}
+
+/// F32 tensor `name`'s values.
+fn f32_values(bytes: &[u8], h: &gguf64::gguf::Header, name: &str) -> Vec<f32> {
+    let t = h.tensor(name).unwrap();
+    assert_eq!(t.ggml_type, GgmlType::F32);
+    let start = (h.data_offset + t.offset) as usize;
+    let (values, _) = bytes[start..start + 4 * t.n_elements as usize].as_chunks::<4>();
+    values.iter().map(|&b| f32::from_le_bytes(b)).collect()
+}
+
+/// Shapes from llama.cpp's `load_arch_tensors` (src/models/<arch>.cpp) for each tiny preset:
+/// 256 wide, ff 512, 4 heads, 2 KV heads, vocab 512.
+#[test]
+fn each_architecture_has_llama_cpp_tensor_names_and_shapes() {
+    let (_, h) = preset_header(Preset::TinyQwen2);
+    assert_eq!(h.architecture(), Some("qwen2"));
+    assert_eq!(dims(&h, "blk.1.attn_q.bias"), [256]);
+    assert_eq!(dims(&h, "blk.1.attn_k.bias"), [128]);
+    assert_eq!(dims(&h, "blk.1.attn_v.bias"), [128]);
+    assert_eq!(h.metadata.get_f32("qwen2.rope.freq_base"), Some(1e6));
+
+    // Qwen3: heads of 128, so q is 512 wide, not 256; per-head norms.
+    let (_, h) = preset_header(Preset::TinyQwen3);
+    assert_eq!(h.architecture(), Some("qwen3"));
+    assert_eq!(h.metadata.get_u64("qwen3.attention.key_length"), Some(128));
+    assert_eq!(dims(&h, "blk.0.attn_q.weight"), [256, 512]);
+    assert_eq!(dims(&h, "blk.0.attn_k.weight"), [256, 256]);
+    assert_eq!(dims(&h, "blk.0.attn_output.weight"), [512, 256]);
+    assert_eq!(dims(&h, "blk.0.attn_q_norm.weight"), [128]);
+    assert_eq!(dims(&h, "blk.0.attn_k_norm.weight"), [128]);
+    assert!(h.tensor("blk.0.attn_q.bias").is_none());
+
+    // Phi-3: fused q|k|v (256 + 2 * 128) and gate|up (2 * 512); LongRoPE factors of 64 / 2.
+    let (bytes, h) = preset_header(Preset::TinyPhi3);
+    assert_eq!(h.architecture(), Some("phi3"));
+    assert_eq!(dims(&h, "blk.1.attn_qkv.weight"), [256, 512]);
+    assert_eq!(dims(&h, "blk.1.ffn_up.weight"), [256, 1024]);
+    assert!(h.tensor("blk.1.ffn_gate.weight").is_none());
+    assert!(h.tensor("blk.1.attn_q.weight").is_none());
+    let long = f32_values(&bytes, &h, "rope_factors_long.weight");
+    let short = f32_values(&bytes, &h, "rope_factors_short.weight");
+    assert_eq!((long.len(), short.len()), (32, 32));
+    assert_ne!(long, short);
+    let m = &h.metadata;
+    assert_eq!(
+        m.get_u64("phi3.rope.scaling.original_context_length"),
+        Some(256)
+    );
+    // The converter's sqrt(1 + ln(8192 / 256) / ln(256)), computed here in f64.
+    let attn = (1.0 + (8192.0f64 / 256.0).ln() / 256f64.ln()).sqrt();
+    assert!((m.get_f32("phi3.rope.scaling.attn_factor").unwrap() as f64 - attn).abs() < 1e-6);
+
+    // Gemma 2: no output head (llama.cpp always ties it), post norms, soft caps, window.
+    let (_, h) = preset_header(Preset::TinyGemma2);
+    assert_eq!(h.architecture(), Some("gemma2"));
+    assert!(h.tensor("output.weight").is_none());
+    assert_eq!(dims(&h, "blk.0.post_attention_norm.weight"), [256]);
+    assert_eq!(dims(&h, "blk.0.post_ffw_norm.weight"), [256]);
+    assert_eq!(dims(&h, "blk.0.attn_q.weight"), [256, 512]);
+    let m = &h.metadata;
+    assert_eq!(m.get_f32("gemma2.attn_logit_softcapping"), Some(5.0));
+    assert_eq!(m.get_f32("gemma2.final_logit_softcapping"), Some(8.0));
+    assert_eq!(m.get_u64("gemma2.attention.sliding_window"), Some(8));
+
+    // Gemma 3: q/k norms, post norms, pattern and the local RoPE base.
+    let (_, h) = preset_header(Preset::TinyGemma3);
+    assert_eq!(h.architecture(), Some("gemma3"));
+    assert!(h.tensor("output.weight").is_none());
+    assert_eq!(dims(&h, "blk.1.attn_q_norm.weight"), [128]);
+    assert_eq!(dims(&h, "blk.1.post_ffw_norm.weight"), [256]);
+    let m = &h.metadata;
+    assert_eq!(
+        m.get_u64("gemma3.attention.sliding_window_pattern"),
+        Some(2)
+    );
+    assert_eq!(m.get_f32("gemma3.rope.freq_base_swa"), Some(10_000.0));
+    assert_eq!(m.get_f32("gemma3.rope.freq_base"), Some(1e6));
+}
+
+#[test]
+fn rope_scaling_variants_write_llama_cpp_keys() {
+    let (_, h) = preset_header(Preset::TinyLlamaYarn);
+    let m = &h.metadata;
+    assert_eq!(m.get_str("llama.rope.scaling.type"), Some("yarn"));
+    assert_eq!(m.get_f32("llama.rope.scaling.factor"), Some(4.0));
+    assert_eq!(
+        m.get_u64("llama.rope.scaling.original_context_length"),
+        Some(64)
+    );
+    let (_, h) = preset_header(Preset::TinyLlamaLinear);
+    assert_eq!(h.metadata.get_str("llama.rope.scaling.type"), Some("linear"));
+    assert_eq!(h.metadata.get_f32("llama.rope.scaling.factor"), Some(4.0));
+
+    // Llama 3.1: no scaling keys, a rope_freqs tensor. Its values recomputed here from the
+    // Llama 3.1 reference rule in f64: wavelength 2*pi*base^(2i/d) below old/high keeps 1,
+    // above old/low takes the factor, between interpolates 1 / ((1 - s) / factor + s) with
+    // s = (old / wavelength - low) / (high - low). Here d 64, base 500000, factor 8, 1, 4, old 64.
+    let (bytes, h) = preset_header(Preset::TinyLlama3);
+    assert!(h.metadata.get("llama.rope.scaling.type").is_none());
+    let got = f32_values(&bytes, &h, "rope_freqs.weight");
+    assert_eq!(got.len(), 32);
+    for (i, &g) in got.iter().enumerate() {
+        let wavelen = 2.0 * std::f64::consts::PI * 500_000f64.powf(2.0 * i as f64 / 64.0);
+        let want = if wavelen < 16.0 {
+            1.0
+        } else if wavelen > 64.0 {
+            8.0
+        } else {
+            let s = (64.0 / wavelen - 1.0) / 3.0;
+            1.0 / ((1.0 - s) / 8.0 + s)
+        };
+        assert!((g as f64 - want).abs() < 1e-4, "factor {i}: {g} vs {want}");
+    }
+    assert!(got.iter().any(|&g| g > 1.0 && g < 8.0), "the smooth band is hit");
+}
+
+#[test]
+fn big_presets_have_the_real_models_shapes_and_exceed_4_gib() {
+    for (p, arch, vocab, tensors) in [
+        (Preset::Llama3_8bQ4K, "llama", 128_256, 292),
+        (Preset::Qwen25_7bQ4K, "qwen2", 152_064, 339),
+        (Preset::Gemma2_9bQ4K, "gemma2", 256_000, 464),
+    ] {
+        let c = p.config();
+        assert_eq!((c.arch.name(), c.n_vocab), (arch, vocab));
+        let layout = SynthModel::new(&c, 1).unwrap().layout().unwrap();
+        assert_eq!(layout.tensors.len(), tensors, "{arch}");
+        assert!(layout.file_len > 4 << 30, "{arch}: {}", layout.file_len);
+    }
+}
+
+/// Every small preset's tensors, dequantized with the reference formulas above: finite, norms
+/// near their level, matrices centred with the spread the generator aims at (1/sqrt(ne0),
+/// times the embedding gain), biases centred with spread 0.5.
+#[test]
+fn every_small_preset_has_finite_centred_scaled_weights() {
+    for p in Preset::SMALL {
+        let c = p.config();
+        let (bytes, h) = preset_header(p);
+        for t in &h.tensors {
+            let start = (h.data_offset + t.offset) as usize;
+            let w = dequantize(t.ggml_type, &bytes[start..start + t.n_bytes as usize]);
+            let name = format!("{}: {}", p.name(), t.name);
+            assert_eq!(w.len() as u64, t.n_elements, "{name}");
+            assert!(w.iter().all(|x| x.is_finite()), "{name}: non-finite");
+            let (mean, sd) = mean_sd(&w);
+            let level = if t.name == "output_norm.weight" { c.output_gain } else { 1.0 };
+            if t.name.ends_with("norm.weight") {
+                let ok = w.iter().all(|&x| (x - level).abs() <= 0.021 * level);
+                assert!(ok, "{name}: a norm weight away from {level}");
+                continue;
+            }
+            if t.name.starts_with("rope_") {
+                assert!(w.iter().all(|&x| (1.0..=32.0).contains(&x)), "{name}");
+                continue;
+            }
+            let sigma = if t.name.ends_with(".bias") {
+                0.5
+            } else if t.name == "token_embd.weight" {
+                f64::from(c.embd_gain) / (t.dims[0] as f64).sqrt()
+            } else {
+                1.0 / (t.dims[0] as f64).sqrt()
+            };
+            assert!((0.75 * sigma..1.25 * sigma).contains(&sd), "{name}: sd {sd}, aimed at {sigma}");
+            // Four standard errors, for short vectors (biases of 128).
+            let mean_bound = (0.1 * sigma).max(4.0 * sigma / (w.len() as f64).sqrt());
+            assert!(mean.abs() < mean_bound, "{name}: mean {mean}");
+        }
+    }
+}
+
+#[test]
+fn cli_arch_starts_from_its_tiny_preset_and_type_overrides_a_preset() {
+    let dir = temp_dir("arch");
+    let (a, b) = (dir.join("a.gguf"), dir.join("b.gguf"));
+    let out = synth(&[
+        "--arch", "gemma2", "--layers", "3", "--seed", "1", "--out", a.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let bytes = fs::read(&a).unwrap();
+    let h = parse_header(&bytes, Some(bytes.len() as u64)).unwrap();
+    assert_eq!(h.architecture(), Some("gemma2"));
+    assert_eq!(h.block_count(), Some(3));
+    assert!(h.tensor("blk.2.post_ffw_norm.weight").is_some());
+    assert_eq!(h.metadata.get_f32("gemma2.final_logit_softcapping"), Some(8.0));
+
+    let out = synth(&[
+        "--preset", "tiny-phi3", "--type", "f32", "--seed", "1", "--out", b.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let bytes = fs::read(&b).unwrap();
+    let h = parse_header(&bytes, Some(bytes.len() as u64)).unwrap();
+    assert_eq!(h.architecture(), Some("phi3"));
+    assert!(h.tensors.iter().all(|t| t.ggml_type == GgmlType::F32));
+
+    for args in [
+        &["--arch", "gpt2", "--seed", "1", "--dry-run"][..],
+        &["--arch", "qwen3", "--preset", "tiny", "--seed", "1", "--dry-run"],
+        &["--preset", "tiny-qwen3", "--layers", "3", "--seed", "1", "--dry-run"],
+    ] {
+        assert_eq!(synth(args).status.code(), Some(2), "{args:?}");
+    }
+    let _ = fs::remove_dir_all(&dir);
 }

@@ -28,7 +28,7 @@ presets: tiny, tiny-llama3, tiny-llama-yarn, tiny-llama-linear, tiny-qwen2, tiny
          qwen2.5-7b-q4_k, gemma2-9b-q4_k, custom
 archs:   llama, qwen2, qwen3, phi3, gemma2, gemma3 (--arch a starts from preset tiny-a, or tiny
          for llama; --preset custom starts from tiny)
-custom flags (only with --preset custom or --arch):
+custom flags (only with --preset custom or --arch; --type also with a named preset):
   --layers <n> --embd <n> --ff <n> --heads <n> --kv-heads <n> --head-dim <n> --vocab <n> --ctx <n>
   --type <f32|f16|q4_0|q5_0|q8_0|q4_k|q6_k|q4_k_m|mixed|varied>
   --name <general.name>";
@@ -116,10 +116,15 @@ fn parse_args(argv: &[String]) -> Result<Args, String> {
         custom_config(arch_base(arch), &custom)?
     } else {
         let p = Preset::from_name(preset).ok_or_else(|| format!("unknown preset {preset}"))?;
-        if let Some((flag, _)) = custom.first() {
-            return Err(format!("{flag} needs --preset custom"));
+        let mut c = p.config();
+        for &(flag, value) in &custom {
+            // A preset keeps its shape; only its tensor types may change.
+            if flag != "--type" {
+                return Err(format!("{flag} needs --preset custom or --arch"));
+            }
+            c.quant = parse_plan(value).ok_or_else(|| format!("bad --type {value}"))?;
         }
-        p.config()
+        c
     };
     config.validate().map_err(|e| e.to_string())?;
     Ok(Args { config, seed, out })

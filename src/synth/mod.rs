@@ -249,6 +249,7 @@ impl Preset {
                 ..llama7b
             },
             Preset::Llama3_8bQ4K => ModelConfig {
+                output_gain: 2.5,
                 n_ff: 14336,
                 n_head_kv: 8,
                 n_vocab: 128_256,
@@ -264,6 +265,7 @@ impl Preset {
             },
             Preset::Qwen25_7bQ4K => ModelConfig {
                 arch: Arch::Qwen2,
+                output_gain: 2.5,
                 n_layer: 28,
                 n_embd: 3584,
                 n_ff: 18944,
@@ -277,6 +279,8 @@ impl Preset {
             },
             Preset::Gemma2_9bQ4K => ModelConfig {
                 arch: Arch::Gemma2,
+                embd_gain: 0.25,
+                output_gain: 10.0,
                 n_layer: 42,
                 n_embd: 3584,
                 n_ff: 14336,

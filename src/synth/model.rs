@@ -187,7 +187,32 @@ impl ModelConfig {
         {
             return Err(SynthError::UnsupportedType(t));
         }
+        if !self.rope_scaling_is_valid() {
+            return bad("rope-scaling", "needs factors > 0 and an original context >= 2");
+        }
         Ok(())
+    }
+
+    /// Whether the RoPE scaling's numbers give finite factors (no division by zero, no log 1).
+    fn rope_scaling_is_valid(&self) -> bool {
+        let positive = |x: f32| x.is_finite() && x > 0.0;
+        match self.rope_scaling {
+            RopeScaling::None => true,
+            RopeScaling::Linear { factor } => positive(factor),
+            RopeScaling::Yarn { factor, original_ctx } => positive(factor) && original_ctx >= 2,
+            RopeScaling::Llama3 {
+                factor,
+                low_freq_factor,
+                high_freq_factor,
+                original_ctx,
+            } => {
+                positive(factor)
+                    && positive(low_freq_factor)
+                    && high_freq_factor > low_freq_factor
+                    && original_ctx >= 2
+            }
+            RopeScaling::LongRope { original_ctx } => original_ctx >= 2,
+        }
     }
 
     /// Width of one attention head.
