@@ -601,14 +601,14 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::gguf::{GgmlType, Metadata, TensorSpec, layout_header, parse_header};
 
     /// A header of architecture `arch` (2 layers, 256 wide, 4 heads, 2 KV heads, ff 512, vocab
     /// 512) with `extra` keys (without the `<arch>.` prefix) and the given tensors, each shaped
     /// [256, 512] unless it is a vector.
-    fn header(arch: &str, extra: &[(&str, Value)], tensors: &[(&str, &[u64])]) -> Header {
+    pub(in crate::model) fn header(arch: &str, extra: &[(&str, Value)], tensors: &[(&str, &[u64])]) -> Header {
         let mut m = Metadata::new();
         let mut put = |k: String, v: Value| m.insert(k, v).unwrap();
         put("general.architecture".into(), Value::String(arch.into()));

@@ -510,3 +510,44 @@ fn round_f16(x: f32) -> f32 {
 fn dot_f16(q: &[f32], k: &[f16]) -> f32 {
     q.iter().zip(k).map(|(&a, &b)| f64::from(a * half_to_f32(b))).sum::<f64>() as f32
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gguf::Value;
+    use crate::model::config::tests::header;
+
+    #[test]
+    fn longrope_factors_follow_the_context_rounded_up_to_256_positions() {
+        // Original context 300: llama.cpp rounds its context up to a multiple of 256 and takes
+        // the long factors when that exceeds 300. 256 → 256: short; 257 → 512: long; so is
+        // 290 → 512, although 290 < 300.
+        let keys = [("rope.scaling.original_context_length", Value::U32(300))];
+        let h = header("phi3", &keys, &[("blk.0.attn_qkv.weight", &[256, 512]), ("rope_factors_long.weight", &[32]), ("rope_factors_short.weight", &[32])]);
+        let c = ModelConfig::from_header(&h).unwrap();
+        let factors = |n_ctx| RopePlan::new(&c, n_ctx).factors;
+        assert_eq!(factors(256), Some(TensorId::RopeFactorsShort));
+        assert_eq!(factors(257), Some(TensorId::RopeFactorsLong));
+        assert_eq!(factors(290), Some(TensorId::RopeFactorsLong));
+        // Without the short tensor, short contexts get no factors at all.
+        let h = header("phi3", &keys, &[("blk.0.attn_qkv.weight", &[256, 512]), ("rope_factors_long.weight", &[32])]);
+        let c = ModelConfig::from_header(&h).unwrap();
+        assert_eq!(RopePlan::new(&c, 256).factors, None);
+    }
+
+    #[test]
+    fn sliding_layers_use_their_own_rope_base_and_scale() {
+        // gemma3 with linear scaling 8 on its global layers: the sliding ones keep scale 1 and
+        // base rope.freq_base_swa (llama.cpp's rope_freq_scale_train_swa defaults to 1).
+        let keys = [
+            ("attention.sliding_window", Value::U32(512)),
+            ("rope.freq_base", Value::F32(1_000_000.0)),
+            ("rope.scaling.type", Value::String("linear".into())),
+            ("rope.scaling.factor", Value::F32(8.0)),
+        ];
+        let c = ModelConfig::from_header(&header("gemma3", &keys, &[])).unwrap();
+        let plan = RopePlan::new(&c, 1024);
+        assert_eq!((plan.global.base, plan.global.freq_scale), (1_000_000.0, 0.125));
+        assert_eq!((plan.sliding.base, plan.sliding.freq_scale), (10_000.0, 1.0));
+    }
+}
