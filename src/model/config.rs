@@ -1,15 +1,37 @@
 //! Model hyper-parameters from GGUF metadata, for the architectures gguf64 runs.
 //!
-//! Keys follow llama.cpp's naming (`<arch>.embedding_length`, `<arch>.attention.head_count`, …).
-//! Every value is checked for consistency (heads divide the width, counts are nonzero, sizes fit
-//! the caps below) so that later code can size buffers from it without overflow.
+//! Keys follow llama.cpp's naming (`<arch>.embedding_length`, `<arch>.attention.head_count`, …),
+//! and so do the defaults of absent keys. Every value is checked for consistency (heads divide the
+//! width, counts are nonzero, sizes fit the caps below) so that later code can size buffers from
+//! it without overflow.
+//!
+//! What differs between architectures is recorded here as data (`ArchTraits`, then the fields of
+//! `ModelConfig`), so the forward pass reads flags and never asks which architecture it runs:
+//!
+//! | arch   | RoPE pairs | FFN                     | extras                                           |
+//! |--------|------------|-------------------------|--------------------------------------------------|
+//! | llama  | adjacent   | SiLU(gate)·up           | `rope_freqs` (Llama 3) or long/short factors     |
+//! | qwen2  | halves     | SiLU(gate)·up           | Q/K/V biases                                     |
+//! | qwen3  | halves     | SiLU(gate)·up           | per-head Q/K RMSNorm, head size from key_length  |
+//! | phi3   | halves     | fused up = gate‖up      | fused QKV, LongRoPE factors, queries pre-scaled  |
+//! | gemma2 | halves     | GELU(gate)·up           | softcapped scores and logits, SWA on even layers |
+//! | gemma3 | halves     | GELU(gate)·up           | per-head Q/K norm, SWA 5 of 6 layers, two bases  |
+//!
+//! RoPE scaling (`<arch>.rope.scaling.type`): `linear` divides positions by the factor; `yarn`
+//! blends interpolated and extrapolated angles (ext_factor 1, β 32 / 1) and scales cos/sin by
+//! `1 + 0.1 ln(factor)` exactly as llama.cpp's context setup and ggml's `rope_yarn` do; `longrope`
+//! (and phi3 files, which write no type) use per-dimension factors chosen by the context length.
+//! Llama 3's scaling is no type at all: a `rope_freqs.weight` tensor whose factors divide the
+//! angle of each dimension.
 
 use std::fmt;
 
-use crate::gguf::{Header, Value};
+use crate::gguf::{Array, Header, Value};
+
+use super::ops::RopeStyle;
 
 /// The architectures with a forward pass.
-pub const SUPPORTED_ARCHS: &[&str] = &["llama", "qwen2", "gemma3"];
+pub const SUPPORTED_ARCHS: &[&str] = &["llama", "qwen2", "qwen3", "phi3", "gemma2", "gemma3"];
 
 /// Caps on hyper-parameters, far above every real model, so that a hostile header cannot make
 /// buffer sizes (KV cache, activations) overflow.
@@ -22,6 +44,9 @@ const MAX_CONTEXT: u64 = 1 << 24;
 pub enum Arch {
     Llama,
     Qwen2,
+    Qwen3,
+    Phi3,
+    Gemma2,
     Gemma3,
 }
 
@@ -30,12 +55,117 @@ impl Arch {
         match self {
             Arch::Llama => "llama",
             Arch::Qwen2 => "qwen2",
+            Arch::Qwen3 => "qwen3",
+            Arch::Phi3 => "phi3",
+            Arch::Gemma2 => "gemma2",
             Arch::Gemma3 => "gemma3",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Arch> {
+        [Arch::Llama, Arch::Qwen2, Arch::Qwen3, Arch::Phi3, Arch::Gemma2, Arch::Gemma3].into_iter().find(|a| a.name() == name)
+    }
+
+    /// The fixed facts of the architecture (llama.cpp's graph builder for it).
+    fn traits(self) -> ArchTraits {
+        let base = ArchTraits {
+            rope_style: RopeStyle::Halves,
+            activation: FfnActivation::Silu,
+            fused_gate_up: false,
+            post_norms: false,
+            scaled_embeddings: false,
+            scale_queries: false,
+            rope_factors: false,
+            swa: SwaRule::None,
+            attn_softcap_default: None,
+            final_softcap_default: None,
+            reads_final_softcap: false,
+            always_tied: false,
+            rope_dims_equal_head: false,
+            wide_query_scale_at: None,
+        };
+        match self {
+            Arch::Llama => ArchTraits { rope_style: RopeStyle::Interleaved, rope_factors: true, rope_dims_equal_head: true, ..base },
+            Arch::Qwen2 | Arch::Qwen3 => base,
+            Arch::Phi3 => ArchTraits { fused_gate_up: true, scale_queries: true, rope_factors: true, ..base },
+            Arch::Gemma2 => ArchTraits {
+                activation: FfnActivation::Gelu,
+                post_norms: true,
+                scaled_embeddings: true,
+                scale_queries: true,
+                swa: SwaRule::Always { default_window: 4096, default_period: 2 },
+                attn_softcap_default: Some(50.0),
+                final_softcap_default: Some(30.0),
+                reads_final_softcap: true,
+                always_tied: true,
+                wide_query_scale_at: Some(46),
+                ..base
+            },
+            Arch::Gemma3 => ArchTraits {
+                activation: FfnActivation::Gelu,
+                post_norms: true,
+                scaled_embeddings: true,
+                scale_queries: true,
+                swa: SwaRule::IfWindow { default_period: 6 },
+                reads_final_softcap: true,
+                wide_query_scale_at: Some(62),
+                ..base
+            },
         }
     }
 }
 
-/// How RoPE positions are rescaled for contexts longer than the training one.
+/// What an architecture's graph does, as llama.cpp builds it (src/models/<arch>.cpp).
+#[derive(Clone, Copy)]
+struct ArchTraits {
+    rope_style: RopeStyle,
+    activation: FfnActivation,
+    /// `ffn_up` holds the gate rows then the up rows (2·n_ff), and there is no `ffn_gate`.
+    fused_gate_up: bool,
+    /// RMSNorms after the attention and the FFN, before the residual adds.
+    post_norms: bool,
+    /// Embeddings times sqrt(n_embd).
+    scaled_embeddings: bool,
+    /// The attention scale multiplies the queries (then the scores are softcapped unscaled).
+    scale_queries: bool,
+    /// The graph passes RoPE frequency factors (`rope_freqs`, or long/short) when the file has them.
+    rope_factors: bool,
+    swa: SwaRule,
+    /// Attention-score softcapping, on by default with this cap (key `attn_logit_softcapping`).
+    attn_softcap_default: Option<f32>,
+    /// Final-logit softcapping when the key is absent.
+    final_softcap_default: Option<f32>,
+    /// The graph reads `final_logit_softcapping` at all.
+    reads_final_softcap: bool,
+    /// The output projection is always `token_embd`, even if `output.weight` exists.
+    always_tied: bool,
+    /// llama.cpp refuses `rope.dimension_count` other than the head size.
+    rope_dims_equal_head: bool,
+    /// At this layer count (the 27B), the query scale is 1/sqrt(n_embd / n_heads).
+    wide_query_scale_at: Option<usize>,
+}
+
+/// When layers attend through a sliding window.
+#[derive(Clone, Copy)]
+enum SwaRule {
+    /// Never (llama.cpp ignores the window of llama, qwen2 and phi3 files).
+    None,
+    /// Always, with these defaults for absent keys (gemma2).
+    Always { default_window: usize, default_period: usize },
+    /// Only when `attention.sliding_window` is set and nonzero (gemma3).
+    IfWindow { default_period: usize },
+}
+
+/// The activation of the gated feed-forward network.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FfnActivation {
+    /// SiLU(gate) · up.
+    Silu,
+    /// GELU (tanh approximation, ggml's table) (gate) · up.
+    Gelu,
+}
+
+/// How RoPE positions are rescaled for contexts longer than the training one, as the file says.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum RopeScaling {
     None,
@@ -43,6 +173,29 @@ pub enum RopeScaling {
     Linear { factor: f32 },
     /// YaRN, with the context length the model was trained on.
     Yarn { factor: f32, original_context: u64 },
+    /// LongRoPE: per-dimension factors (`rope_factors_long` / `_short`), positions divided by
+    /// `factor` (1 unless the file says otherwise).
+    LongRope { factor: f32 },
+}
+
+/// YaRN's blend of interpolated and extrapolated angles (llama.cpp's defaults: the graph of
+/// llama, qwen and gemma reads no YaRN key but the factor and the original context).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Yarn {
+    pub ext_factor: f32,
+    pub beta_fast: f32,
+    pub beta_slow: f32,
+}
+
+/// Per-dimension RoPE frequency factors the file provides (their angles are divided by them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RopeFactors {
+    None,
+    /// `rope_freqs.weight` (Llama 3.1 and later), for every context length.
+    Freqs,
+    /// `rope_factors_long.weight` when the context exceeds `rope_n_ctx_orig`, else
+    /// `rope_factors_short.weight`; either may be absent (then no factors).
+    LongShort { long: bool, short: bool },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -64,42 +217,66 @@ pub struct ModelConfig {
     /// Context length the model was trained with.
     pub n_ctx_train: usize,
     pub norm_eps: f32,
-    /// RoPE base frequency (for gemma3: of the global-attention layers).
+    /// RoPE base frequency (of the global-attention layers when some slide).
     pub rope_base: f32,
-    /// RoPE base of sliding-window layers (gemma3 uses 10 000 there).
+    /// RoPE base of sliding-window layers (gemma3: `rope.freq_base_swa`, default 10 000).
     pub rope_base_local: f32,
     /// Dimensions of each head that RoPE rotates.
     pub rope_dims: usize,
+    /// Which dimensions RoPE pairs.
+    pub rope_style: RopeStyle,
     pub rope_scaling: RopeScaling,
+    /// Angle multiplier of global layers: 1/factor (1 when the scaling type is `none`).
+    pub rope_freq_scale: f32,
+    /// Angle multiplier of sliding-window layers (gemma3: 1; gemma2: as the global one).
+    pub rope_freq_scale_local: f32,
+    /// The context length the RoPE scaling refers to (`rope.scaling.original_context_length`,
+    /// else the training context).
+    pub rope_n_ctx_orig: usize,
+    /// YaRN's angle blend, when the scaling type is `yarn`.
+    pub yarn: Option<Yarn>,
+    /// What cos and sin are multiplied by before YaRN's own magnitude correction (llama.cpp's
+    /// `yarn_attn_factor`: `rope.scaling.attn_factor`, times YaRN's mscale and its cancellation).
+    pub rope_attn_factor: f32,
+    pub rope_factors: RopeFactors,
     /// Sliding-window size for local-attention layers, if the model has them.
     pub sliding_window: Option<usize>,
-    /// Every `n`-th layer attends globally; the others use the sliding window (gemma3: 6).
-    pub sliding_window_pattern: usize,
+    /// Which layers use the sliding window (one entry per layer).
+    pub swa_layers: Vec<bool>,
     /// Scale applied to the scores `q·k` (usually 1/sqrt(head_dim)).
     pub attention_scale: f32,
+    /// The attention scale multiplies the queries before attention (gemma, phi3) rather than
+    /// the scores; it matters with softcapping, which caps the scores unscaled.
+    pub scale_queries: bool,
+    /// Attention scores pass through `c * tanh(s / c)` before the softmax if set (gemma2).
+    pub attn_logit_softcap: Option<f32>,
     /// Embeddings are multiplied by this before the first layer (gemma: sqrt(n_embd)).
     pub embedding_scale: f32,
     /// Logits pass through `c * tanh(x / c)` if set.
     pub final_logit_softcap: Option<f32>,
     /// The output projection reuses `token_embd.weight` (no `output.weight` tensor).
     pub tied_embeddings: bool,
-    /// Q, K and V projections carry biases (qwen2).
+    /// Q, K and V are one fused `attn_qkv` matrix (phi3), rows q then k then v.
+    pub fused_qkv: bool,
+    /// Q, K and V projections carry biases (qwen2; `attn_qkv.bias` when fused).
     pub qkv_bias: bool,
-    /// Per-head RMSNorm of queries and keys (gemma3).
+    /// Per-head RMSNorm of queries and keys before RoPE (qwen3, gemma3).
     pub qk_norm: bool,
+    /// RMSNorms on the attention and FFN outputs before the residual adds (gemma).
+    pub post_norms: bool,
+    pub ffn_activation: FfnActivation,
+    /// `ffn_up` has 2·n_ff rows, the gate's then the up's, and `ffn_gate` is absent (phi3).
+    pub fused_gate_up: bool,
 }
 
 impl ModelConfig {
     /// Reads and checks the config of a supported architecture.
     pub fn from_header(h: &Header) -> Result<ModelConfig, ConfigError> {
         let arch_name = h.architecture().ok_or(ConfigError::MissingKey { key: "general.architecture".into() })?;
-        let arch = match arch_name {
-            "llama" => Arch::Llama,
-            "qwen2" => Arch::Qwen2,
-            "gemma3" => Arch::Gemma3,
-            other => return Err(ConfigError::UnsupportedArch { arch: other.to_string() }),
-        };
+        let arch = Arch::from_name(arch_name).ok_or_else(|| ConfigError::UnsupportedArch { arch: arch_name.to_string() })?;
+        let traits = arch.traits();
         let keys = Keys { h, arch: arch_name };
+        refuse_unsupported(h, &keys)?;
         let n_layers = keys.count("block_count", MAX_LAYERS)?;
         let n_embd = keys.count("embedding_length", MAX_WIDTH)?;
         let n_ff = keys.count("feed_forward_length", MAX_WIDTH)?;
@@ -110,7 +287,7 @@ impl ModelConfig {
         }
         let default_head = if n_embd % n_heads == 0 { n_embd / n_heads } else { 0 };
         let head_dim = keys.count_or("attention.key_length", default_head, MAX_WIDTH)?;
-        let head_dim_v = keys.count_or("attention.value_length", head_dim, MAX_WIDTH)?;
+        let head_dim_v = keys.count_or("attention.value_length", default_head, MAX_WIDTH)?;
         if head_dim == 0 || head_dim_v == 0 {
             return Err(keys.invalid("attention.head_count", n_heads, "must divide embedding_length"));
         }
@@ -118,10 +295,27 @@ impl ModelConfig {
         if rope_dims > head_dim || rope_dims % 2 != 0 {
             return Err(keys.invalid("rope.dimension_count", rope_dims, "must be even and at most the head size"));
         }
-        let n_vocab = vocab_size(h, &keys)?;
-        let gemma = arch == Arch::Gemma3;
-        let sliding_window = keys.optional_count("attention.sliding_window", MAX_CONTEXT)?;
-        let rope_base = keys.float_or("rope.freq_base", 10_000.0)?;
+        if traits.rope_dims_equal_head && rope_dims != head_dim {
+            return Err(keys.invalid("rope.dimension_count", rope_dims, "must equal the head size for this architecture"));
+        }
+        let n_ctx_train = keys.count_or("context_length", 4096, MAX_CONTEXT)?;
+        let rope = rope_config(&keys, &traits, n_ctx_train)?;
+        let (sliding_window, swa_layers) = sliding_window(&keys, &traits, n_layers)?;
+        let attention_scale = match traits.wide_query_scale_at {
+            Some(layers) if layers == n_layers => 1.0 / ((n_embd / n_heads) as f32).sqrt(),
+            _ => 1.0 / (head_dim as f32).sqrt(),
+        };
+        let final_logit_softcap = if traits.reads_final_softcap {
+            keys.optional_float("final_logit_softcapping")?.or(traits.final_softcap_default)
+        } else {
+            None
+        };
+        let attn_logit_softcap = match traits.attn_softcap_default {
+            Some(default) => Some(keys.float_or("attn_logit_softcapping", default)?),
+            None => None,
+        };
+        let fused_qkv = h.tensor("blk.0.attn_qkv.weight").is_some();
+        let bias_name = if fused_qkv { "blk.0.attn_qkv.bias" } else { "blk.0.attn_q.bias" };
         Ok(ModelConfig {
             arch,
             n_layers,
@@ -131,33 +325,60 @@ impl ModelConfig {
             head_dim,
             head_dim_v,
             n_ff,
-            n_vocab,
-            n_ctx_train: keys.count_or("context_length", 4096, MAX_CONTEXT)?,
+            n_vocab: vocab_size(h, &keys)?,
+            n_ctx_train,
             norm_eps: keys.float_or("attention.layer_norm_rms_epsilon", 1e-5)?,
-            rope_base,
-            rope_base_local: if gemma { 10_000.0 } else { rope_base },
+            rope_base: rope.base,
+            rope_base_local: rope.base_local,
             rope_dims,
-            rope_scaling: rope_scaling(&keys)?,
-            sliding_window: if gemma { sliding_window } else { None },
-            sliding_window_pattern: if gemma { keys.count_or("attention.sliding_window_pattern", 6, MAX_LAYERS)? } else { 1 },
-            attention_scale: 1.0 / (head_dim as f32).sqrt(),
-            embedding_scale: if gemma { (n_embd as f32).sqrt() } else { 1.0 },
-            final_logit_softcap: keys.optional_float("final_logit_softcapping")?,
-            tied_embeddings: h.tensor("output.weight").is_none(),
-            qkv_bias: h.tensor("blk.0.attn_q.bias").is_some(),
+            rope_style: traits.rope_style,
+            rope_scaling: rope.scaling,
+            rope_freq_scale: rope.freq_scale,
+            rope_freq_scale_local: rope.freq_scale_local,
+            rope_n_ctx_orig: rope.n_ctx_orig,
+            yarn: rope.yarn,
+            rope_attn_factor: rope.attn_factor,
+            rope_factors: if traits.rope_factors { rope_factors(h, &rope.scaling) } else { RopeFactors::None },
+            sliding_window,
+            swa_layers,
+            attention_scale,
+            scale_queries: traits.scale_queries,
+            attn_logit_softcap,
+            embedding_scale: if traits.scaled_embeddings { (n_embd as f32).sqrt() } else { 1.0 },
+            final_logit_softcap,
+            tied_embeddings: traits.always_tied || h.tensor("output.weight").is_none(),
+            fused_qkv,
+            qkv_bias: h.tensor(bias_name).is_some(),
             qk_norm: h.tensor("blk.0.attn_q_norm.weight").is_some(),
+            post_norms: traits.post_norms,
+            ffn_activation: traits.activation,
+            fused_gate_up: traits.fused_gate_up,
         })
     }
 
     /// Whether layer `il` attends through the sliding window (else globally).
     pub fn is_sliding(&self, il: usize) -> bool {
-        self.sliding_window.is_some() && !(il + 1).is_multiple_of(self.sliding_window_pattern)
+        self.sliding_window.is_some() && self.swa_layers.get(il).copied().unwrap_or(false)
     }
 
     /// Width of the key (and value) projections: `n_kv_heads * head_dim`.
     pub fn n_embd_kv(&self) -> usize {
         self.n_kv_heads * self.head_dim
     }
+}
+
+/// Refuses files whose graph needs what gguf64 does not run (mixture of experts, biases on
+/// the attention output or the FFN), rather than running them without it.
+fn refuse_unsupported(h: &Header, keys: &Keys) -> Result<(), ConfigError> {
+    if keys.optional_u64("expert_count")?.is_some_and(|n| n > 0) {
+        return Err(ConfigError::Unsupported { key: keys.key("expert_count"), feature: "mixture of experts" });
+    }
+    for name in ["blk.0.attn_output.bias", "blk.0.ffn_up.bias", "blk.0.ffn_gate.bias", "blk.0.ffn_down.bias", "output.bias"] {
+        if h.tensor(name).is_some() {
+            return Err(ConfigError::Unsupported { key: name.to_string(), feature: "biases outside Q, K and V" });
+        }
+    }
+    Ok(())
 }
 
 /// The vocabulary size: `<arch>.vocab_size`, else the token list, else the embedding rows.
@@ -174,24 +395,107 @@ fn vocab_size(h: &Header, keys: &Keys) -> Result<usize, ConfigError> {
     }
 }
 
-fn rope_scaling(keys: &Keys) -> Result<RopeScaling, ConfigError> {
-    let kind = keys.h.metadata.get_str(&keys.key("rope.scaling.type")).unwrap_or("none");
-    let factor = keys.float_or("rope.scaling.factor", 1.0)?;
-    Ok(match kind {
-        "linear" if factor != 1.0 => RopeScaling::Linear { factor },
-        "yarn" => RopeScaling::Yarn {
-            factor,
-            original_context: keys.count_or("rope.scaling.original_context_length", 4096, MAX_CONTEXT)? as u64,
-        },
-        "none" | "linear" => RopeScaling::None,
+/// RoPE settings derived from the metadata, before they are spread into `ModelConfig`.
+struct RopeConfig {
+    base: f32,
+    base_local: f32,
+    scaling: RopeScaling,
+    freq_scale: f32,
+    freq_scale_local: f32,
+    n_ctx_orig: usize,
+    yarn: Option<Yarn>,
+    attn_factor: f32,
+}
+
+/// llama.cpp's RoPE setup (`load_hparams`, then the context's `yarn_*` parameters).
+fn rope_config(keys: &Keys, traits: &ArchTraits, n_ctx_train: usize) -> Result<RopeConfig, ConfigError> {
+    let base = keys.float_or("rope.freq_base", 10_000.0)?;
+    // A factor of 0 (or none) means no scaling; the legacy key `rope.scale_linear` is the fallback.
+    let factor = match keys.optional_nonnegative_float("rope.scaling.factor")? {
+        Some(f) => f,
+        None => keys.optional_nonnegative_float("rope.scale_linear")?.unwrap_or(0.0),
+    };
+    let freq_scale_train = if factor == 0.0 { 1.0 } else { 1.0 / factor };
+    let n_ctx_orig = keys.count_or("rope.scaling.original_context_length", n_ctx_train, MAX_CONTEXT)?;
+    let factor_or_one = if factor == 0.0 { 1.0 } else { factor };
+    // Files without the key are "linear" (with no factor: no scaling), as in llama.cpp.
+    let type_key = keys.key("rope.scaling.type");
+    let kind = match keys.h.metadata.get(&type_key) {
+        None => "linear",
+        Some(v) => v.as_str().ok_or(ConfigError::WrongType { key: type_key.clone(), expected: "a string" })?,
+    };
+    let scaling = match kind {
+        "none" => RopeScaling::None,
+        "linear" if factor_or_one == 1.0 => RopeScaling::None,
+        "linear" => RopeScaling::Linear { factor },
+        "yarn" => RopeScaling::Yarn { factor: factor_or_one, original_context: n_ctx_orig as u64 },
+        "longrope" => RopeScaling::LongRope { factor: factor_or_one },
         other => {
             return Err(ConfigError::Invalid {
-                key: keys.key("rope.scaling.type"),
+                key: type_key,
                 value: other.to_string(),
-                reason: "unknown RoPE scaling (expected none, linear or yarn)",
+                reason: "unknown RoPE scaling (expected none, linear, yarn or longrope)",
             });
         }
-    })
+    };
+    let freq_scale = if kind == "none" { 1.0 } else { freq_scale_train };
+    let yarn = matches!(scaling, RopeScaling::Yarn { .. }).then_some(Yarn { ext_factor: 1.0, beta_fast: 32.0, beta_slow: 1.0 });
+    let mut attn_factor = 1.0f32;
+    if yarn.is_some() {
+        // llama.cpp sets YaRN's mscale (1 + 0.1 ln factor), then cancels it because ggml's
+        // rope_yarn multiplies by it again; both steps are kept for the same f32 rounding.
+        let factor = 1.0 / freq_scale;
+        attn_factor = if factor <= 1.0 { 1.0 } else { 0.1 * factor.ln() + 1.0 };
+        attn_factor *= 1.0 / (1.0 + 0.1 * factor.ln());
+    }
+    attn_factor *= keys.float_or("rope.scaling.attn_factor", 1.0)?;
+    let (base_local, freq_scale_local) = match traits.swa {
+        SwaRule::None => (base, freq_scale),
+        SwaRule::Always { .. } => (keys.float_or("rope.freq_base_swa", base)?, freq_scale_train),
+        SwaRule::IfWindow { .. } => (keys.float_or("rope.freq_base_swa", 10_000.0)?, 1.0),
+    };
+    Ok(RopeConfig { base, base_local, scaling, freq_scale, freq_scale_local, n_ctx_orig, yarn, attn_factor })
+}
+
+/// Which frequency-factor tensors apply: `rope_freqs` unless the scaling is LongRoPE (llama), the
+/// long/short pair for LongRoPE and for phi3, whose files name no scaling type.
+fn rope_factors(h: &Header, scaling: &RopeScaling) -> RopeFactors {
+    let long = h.tensor("rope_factors_long.weight").is_some();
+    let short = h.tensor("rope_factors_short.weight").is_some();
+    let freqs = h.tensor("rope_freqs.weight").is_some();
+    let longrope = matches!(scaling, RopeScaling::LongRope { .. });
+    if freqs && !longrope {
+        RopeFactors::Freqs
+    } else if long || short {
+        RopeFactors::LongShort { long, short }
+    } else {
+        RopeFactors::None
+    }
+}
+
+/// The window size and which layers use it. The pattern key is a period `n` (layer `il` slides
+/// unless `il % n == n - 1`) or one boolean per layer.
+fn sliding_window(keys: &Keys, traits: &ArchTraits, n_layers: usize) -> Result<(Option<usize>, Vec<bool>), ConfigError> {
+    let (window, default_period) = match traits.swa {
+        SwaRule::None => return Ok((None, vec![false; n_layers])),
+        SwaRule::Always { default_window, default_period } => {
+            (Some(keys.optional_count_or_zero("attention.sliding_window", MAX_CONTEXT)?.unwrap_or(default_window)), default_period)
+        }
+        SwaRule::IfWindow { default_period } => (keys.optional_count_or_zero("attention.sliding_window", MAX_CONTEXT)?, default_period),
+    };
+    let Some(window) = window.filter(|&w| w > 0) else { return Ok((None, vec![false; n_layers])) };
+    let key = keys.key("attention.sliding_window_pattern");
+    let layers = match keys.h.metadata.get(&key) {
+        Some(Value::Array(Array::Bool(flags))) if flags.len() == n_layers => flags.clone(),
+        Some(Value::Array(a)) => {
+            return Err(ConfigError::Invalid { key, value: format!("{} entries", a.len()), reason: "must be one boolean per layer" });
+        }
+        _ => {
+            let period = keys.count_or("attention.sliding_window_pattern", default_period, MAX_LAYERS)?;
+            (0..n_layers).map(|il| il % period < period - 1).collect()
+        }
+    };
+    Ok((Some(window), layers))
 }
 
 /// Typed reads of `<arch>.<name>` keys.
@@ -209,15 +513,28 @@ impl Keys<'_> {
         ConfigError::Invalid { key: self.key(name), value: value.to_string(), reason }
     }
 
-    /// A positive count no larger than `max`, if the key is present.
-    fn optional_count(&self, name: &str, max: u64) -> Result<Option<usize>, ConfigError> {
+    /// Any non-negative integer, if the key is present.
+    fn optional_u64(&self, name: &str) -> Result<Option<u64>, ConfigError> {
         let key = self.key(name);
         let Some(value) = self.h.metadata.get(&key) else { return Ok(None) };
-        let n = value.as_u64().ok_or_else(|| ConfigError::WrongType { key: key.clone(), expected: "an integer" })?;
-        if n == 0 || n > max {
-            return Err(ConfigError::Invalid { key, value: n.to_string(), reason: "out of range" });
+        value.as_u64().map(Some).ok_or(ConfigError::WrongType { key, expected: "a non-negative integer" })
+    }
+
+    /// A count no larger than `max` (0 allowed: it means "off" for this key), if present.
+    fn optional_count_or_zero(&self, name: &str, max: u64) -> Result<Option<usize>, ConfigError> {
+        let Some(n) = self.optional_u64(name)? else { return Ok(None) };
+        if n > max {
+            return Err(ConfigError::Invalid { key: self.key(name), value: n.to_string(), reason: "out of range" });
         }
         Ok(Some(n as usize))
+    }
+
+    /// A positive count no larger than `max`, if the key is present.
+    fn optional_count(&self, name: &str, max: u64) -> Result<Option<usize>, ConfigError> {
+        match self.optional_count_or_zero(name, max)? {
+            Some(0) => Err(ConfigError::Invalid { key: self.key(name), value: "0".into(), reason: "out of range" }),
+            n => Ok(n),
+        }
     }
 
     fn count(&self, name: &str, max: u64) -> Result<usize, ConfigError> {
@@ -228,14 +545,24 @@ impl Keys<'_> {
         Ok(self.optional_count(name, max)?.unwrap_or(default))
     }
 
-    fn optional_float(&self, name: &str) -> Result<Option<f32>, ConfigError> {
+    /// A finite float that is at least 0, if the key is present.
+    fn optional_nonnegative_float(&self, name: &str) -> Result<Option<f32>, ConfigError> {
         let key = self.key(name);
         let Some(value) = self.h.metadata.get(&key) else { return Ok(None) };
         let x = value.as_f32().ok_or_else(|| ConfigError::WrongType { key: key.clone(), expected: "a float" })?;
-        if !x.is_finite() || x <= 0.0 {
-            return Err(ConfigError::Invalid { key, value: x.to_string(), reason: "must be positive and finite" });
+        if !x.is_finite() || x < 0.0 {
+            return Err(ConfigError::Invalid { key, value: x.to_string(), reason: "must be finite and not negative" });
         }
         Ok(Some(x))
+    }
+
+    fn optional_float(&self, name: &str) -> Result<Option<f32>, ConfigError> {
+        match self.optional_nonnegative_float(name)? {
+            Some(x) if x == 0.0 => {
+                Err(ConfigError::Invalid { key: self.key(name), value: x.to_string(), reason: "must be positive and finite" })
+            }
+            x => Ok(x),
+        }
     }
 
     fn float_or(&self, name: &str, default: f32) -> Result<f32, ConfigError> {
@@ -251,6 +578,8 @@ pub enum ConfigError {
     WrongType { key: String, expected: &'static str },
     Invalid { key: String, value: String, reason: &'static str },
     UnsupportedArch { arch: String },
+    /// The key or tensor `key` asks for a feature gguf64 does not run.
+    Unsupported { key: String, feature: &'static str },
 }
 
 impl fmt::Display for ConfigError {
@@ -264,8 +593,157 @@ impl fmt::Display for ConfigError {
                 "architecture \"{arch}\" is not supported (supported: {})",
                 SUPPORTED_ARCHS.join(", ")
             ),
+            ConfigError::Unsupported { key, feature } => write!(f, "{key}: {feature} is not supported"),
         }
     }
 }
 
 impl std::error::Error for ConfigError {}
+
+#[cfg(test)]
+pub(super) mod tests {
+    use super::*;
+    use crate::gguf::{GgmlType, Metadata, TensorSpec, layout_header, parse_header};
+
+    /// A header of architecture `arch` (2 layers, 256 wide, 4 heads, 2 KV heads, ff 512, vocab
+    /// 512) with `extra` keys (without the `<arch>.` prefix) and the given tensors, each shaped
+    /// [256, 512] unless it is a vector.
+    pub(in crate::model) fn header(arch: &str, extra: &[(&str, Value)], tensors: &[(&str, &[u64])]) -> Header {
+        let mut m = Metadata::new();
+        let mut put = |k: String, v: Value| m.insert(k, v).unwrap();
+        put("general.architecture".into(), Value::String(arch.into()));
+        for (k, v) in [("block_count", 2u32), ("embedding_length", 256), ("feed_forward_length", 512), ("attention.head_count", 4)] {
+            put(format!("{arch}.{k}"), Value::U32(v));
+        }
+        put(format!("{arch}.attention.head_count_kv"), Value::U32(2));
+        put(format!("{arch}.vocab_size"), Value::U32(512));
+        for (k, v) in extra {
+            put(format!("{arch}.{k}"), v.clone());
+        }
+        let mut specs = vec![TensorSpec::new("token_embd.weight", &[256, 512], GgmlType::F16)];
+        specs.extend(tensors.iter().map(|(name, dims)| TensorSpec::new(name, dims, GgmlType::F32)));
+        let layout = layout_header(&m, &specs).unwrap();
+        parse_header(&layout.bytes, None).unwrap()
+    }
+
+    #[test]
+    fn qwen3_takes_its_head_size_from_key_length_and_norms_q_and_k() {
+        let h = header(
+            "qwen3",
+            &[("attention.key_length", Value::U32(128)), ("attention.value_length", Value::U32(128))],
+            &[("blk.0.attn_q_norm.weight", &[128])],
+        );
+        let c = ModelConfig::from_header(&h).unwrap();
+        // 256 / 4 = 64 would be the default; the key says 128.
+        assert_eq!((c.head_dim, c.head_dim_v, c.rope_dims), (128, 128, 128));
+        assert!(c.qk_norm && !c.qkv_bias && !c.fused_qkv && !c.post_norms);
+        assert_eq!((c.rope_style, c.ffn_activation), (RopeStyle::Halves, FfnActivation::Silu));
+        assert_eq!(c.attention_scale, 1.0 / 128f32.sqrt());
+    }
+
+    #[test]
+    fn phi3_fuses_qkv_and_gate_up_and_ignores_its_sliding_window() {
+        let h = header(
+            "phi3",
+            &[
+                ("attention.sliding_window", Value::U32(0)),
+                ("context_length", Value::U32(131_072)),
+                ("rope.scaling.original_context_length", Value::U32(4096)),
+                ("rope.scaling.attn_factor", Value::F32(1.190_239)),
+            ],
+            &[("blk.0.attn_qkv.weight", &[256, 512]), ("rope_factors_long.weight", &[32]), ("rope_factors_short.weight", &[32])],
+        );
+        let c = ModelConfig::from_header(&h).unwrap();
+        assert!(c.fused_qkv && c.fused_gate_up && c.scale_queries && c.sliding_window.is_none());
+        assert_eq!(c.rope_factors, RopeFactors::LongShort { long: true, short: true });
+        // No scaling type: "linear" without a factor, so no YaRN and the file's attention factor.
+        assert_eq!((c.rope_scaling, c.yarn, c.rope_freq_scale), (RopeScaling::None, None, 1.0));
+        assert_eq!((c.rope_attn_factor, c.rope_n_ctx_orig), (1.190_239, 4096));
+    }
+
+    #[test]
+    fn gemma2_slides_on_even_layers_and_softcaps_with_llama_cpp_defaults() {
+        let h = header("gemma2", &[("attention.key_length", Value::U32(128)), ("attention.value_length", Value::U32(128))], &[("output.weight", &[256, 512])]);
+        let c = ModelConfig::from_header(&h).unwrap();
+        // Period 2: layer il slides when il % 2 < 1; the window defaults to 4096.
+        assert_eq!((c.sliding_window, c.swa_layers.clone()), (Some(4096), vec![true, false]));
+        assert!(c.is_sliding(0) && !c.is_sliding(1));
+        assert_eq!((c.attn_logit_softcap, c.final_logit_softcap), (Some(50.0), Some(30.0)));
+        // Always tied, even with output.weight in the file; queries scaled by 1/sqrt(head_dim).
+        assert!(c.tied_embeddings && c.scale_queries && c.post_norms);
+        assert_eq!((c.ffn_activation, c.embedding_scale), (FfnActivation::Gelu, 16.0));
+        assert_eq!(c.attention_scale, 1.0 / 128f32.sqrt());
+        // The sliding layers share the global base and scale unless rope.freq_base_swa is set.
+        assert_eq!((c.rope_base_local, c.rope_freq_scale_local), (10_000.0, 1.0));
+    }
+
+    #[test]
+    fn gemma2_keys_override_the_defaults() {
+        let keys = [
+            ("attention.sliding_window", Value::U32(8)),
+            ("attn_logit_softcapping", Value::F32(5.0)),
+            ("final_logit_softcapping", Value::F32(8.0)),
+            ("attention.sliding_window_pattern", Value::Array(Array::Bool(vec![false, true]))),
+        ];
+        let c = ModelConfig::from_header(&header("gemma2", &keys, &[])).unwrap();
+        assert_eq!((c.sliding_window, c.attn_logit_softcap, c.final_logit_softcap), (Some(8), Some(5.0), Some(8.0)));
+        assert!(!c.is_sliding(0) && c.is_sliding(1));
+    }
+
+    #[test]
+    fn llama3_reads_rope_freqs_and_yarn_sets_llama_cpp_factors() {
+        let c = ModelConfig::from_header(&header("llama", &[], &[("rope_freqs.weight", &[32])])).unwrap();
+        assert_eq!((c.rope_factors, c.rope_style, c.rope_scaling), (RopeFactors::Freqs, RopeStyle::Interleaved, RopeScaling::None));
+        let yarn = [
+            ("rope.scaling.type", Value::String("yarn".into())),
+            ("rope.scaling.factor", Value::F32(4.0)),
+            ("rope.scaling.original_context_length", Value::U32(64)),
+        ];
+        let c = ModelConfig::from_header(&header("llama", &yarn, &[])).unwrap();
+        assert_eq!(c.rope_scaling, RopeScaling::Yarn { factor: 4.0, original_context: 64 });
+        assert_eq!((c.rope_freq_scale, c.rope_n_ctx_orig), (0.25, 64));
+        assert_eq!(c.yarn, Some(Yarn { ext_factor: 1.0, beta_fast: 32.0, beta_slow: 1.0 }));
+        // mscale (1 + 0.1 ln 4) times its cancellation 1 / (1 + 0.1 ln 4): 1 within rounding.
+        assert!((c.rope_attn_factor - 1.0).abs() < 1e-6, "{}", c.rope_attn_factor);
+        let linear = [("rope.scaling.type", Value::String("linear".into())), ("rope.scaling.factor", Value::F32(2.0))];
+        let c = ModelConfig::from_header(&header("llama", &linear, &[])).unwrap();
+        assert_eq!((c.rope_scaling, c.rope_freq_scale, c.yarn), (RopeScaling::Linear { factor: 2.0 }, 0.5, None));
+    }
+
+    #[test]
+    fn unsupported_files_are_typed_errors() {
+        let bad_type = [("rope.scaling.type", Value::String("llama3".into()))];
+        let err = ModelConfig::from_header(&header("llama", &bad_type, &[])).unwrap_err();
+        assert!(matches!(&err, ConfigError::Invalid { key, value, .. } if key == "llama.rope.scaling.type" && value == "llama3"), "{err:?}");
+        let moe = [("expert_count", Value::U32(8))];
+        let err = ModelConfig::from_header(&header("llama", &moe, &[])).unwrap_err();
+        assert!(matches!(&err, ConfigError::Unsupported { key, .. } if key == "llama.expert_count"), "{err:?}");
+        let err = ModelConfig::from_header(&header("qwen3", &[], &[("blk.0.ffn_up.bias", &[512])])).unwrap_err();
+        assert!(matches!(&err, ConfigError::Unsupported { key, .. } if key == "blk.0.ffn_up.bias"), "{err:?}");
+        // llama.cpp refuses a llama file whose RoPE does not cover the whole head.
+        let err = ModelConfig::from_header(&header("llama", &[("rope.dimension_count", Value::U32(32))], &[])).unwrap_err();
+        assert!(matches!(&err, ConfigError::Invalid { key, .. } if key == "llama.rope.dimension_count"), "{err:?}");
+        let pattern = [("attention.sliding_window", Value::U32(8)), ("attention.sliding_window_pattern", Value::Array(Array::Bool(vec![true])))];
+        let err = ModelConfig::from_header(&header("gemma2", &pattern, &[])).unwrap_err();
+        assert!(matches!(&err, ConfigError::Invalid { key, .. } if key == "gemma2.attention.sliding_window_pattern"), "{err:?}");
+        let huge = [("attention.sliding_window", Value::U64(u64::MAX))];
+        assert!(matches!(ModelConfig::from_header(&header("gemma3", &huge, &[])), Err(ConfigError::Invalid { .. })));
+    }
+
+    #[test]
+    fn phi3_tensors_are_declared_with_fused_shapes() {
+        use crate::model::weights::{LayerTensor, TensorId, all_tensors, check_shape};
+        use crate::model::ModelError;
+        let h = header("phi3", &[], &[("blk.0.attn_qkv.weight", &[256, 512]), ("rope_factors_long.weight", &[32])]);
+        let c = ModelConfig::from_header(&h).unwrap();
+        // q 4·64 + k 2·64 + v 2·64 = 512 rows; gate‖up = 2·512 rows; factors n_rot / 2 = 32.
+        let qkv = TensorId::Layer(0, LayerTensor::Qkv);
+        assert_eq!((qkv.shape(&c), TensorId::Layer(0, LayerTensor::Up).shape(&c)), ([256, 512], [256, 1024]));
+        assert_eq!(TensorId::RopeFactorsLong.shape(&c), [32, 1]);
+        let ids = all_tensors(&c);
+        assert!(ids.contains(&TensorId::RopeFactorsLong) && !ids.contains(&TensorId::RopeFactorsShort));
+        assert!(ids.contains(&qkv) && !ids.iter().any(|id| matches!(id, TensorId::Layer(_, LayerTensor::Q | LayerTensor::Gate))));
+        let err = check_shape(qkv, &[256, 768], qkv.shape(&c)).unwrap_err();
+        assert!(matches!(&err, ModelError::BadShape { name, .. } if name == "blk.0.attn_qkv.weight"), "{err:?}");
+    }
+}

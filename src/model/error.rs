@@ -25,8 +25,6 @@ pub enum ModelError {
     OutOfMemory { bytes: u64 },
     /// The weights of layer `layer` could not be made available (paging failed).
     Page { layer: usize, reason: String },
-    /// A model feature this build does not run (e.g. YaRN RoPE scaling).
-    Unsupported { feature: &'static str },
     /// An argument out of range (empty token list, wrong logits length).
     InvalidArgument { what: &'static str, value: usize },
 }
@@ -37,7 +35,6 @@ impl ModelError {
         match self {
             ModelError::MissingTensor { .. } | ModelError::BadShape { .. } | ModelError::UnsupportedType { .. } => ErrorCode::ModelUnsupported,
             ModelError::Kernel { .. } => ErrorCode::ModelUnsupported,
-            ModelError::Unsupported { .. } => ErrorCode::ModelUnsupported,
             ModelError::TokenOutOfRange { .. } | ModelError::InvalidArgument { .. } => ErrorCode::InvalidArgument,
             ModelError::ContextFull { .. } => ErrorCode::ContextFull,
             ModelError::OutOfMemory { .. } => ErrorCode::OutOfMemory,
@@ -61,7 +58,6 @@ impl fmt::Display for ModelError {
             }
             ModelError::OutOfMemory { bytes } => write!(f, "could not allocate {bytes} bytes"),
             ModelError::Page { layer, reason } => write!(f, "layer {layer} could not be paged in: {reason}"),
-            ModelError::Unsupported { feature } => write!(f, "{feature} is not supported"),
             ModelError::InvalidArgument { what, value } => write!(f, "invalid {what}: {value}"),
         }
     }

@@ -1,28 +1,35 @@
-//! The forward pass of the decoder-only transformers gguf64 runs (llama, qwen2, gemma3): a
-//! `Session` holds the KV cache and scratch buffers of one conversation and evaluates tokens in
-//! batches, reading every weight in place through a `WeightSource`.
+//! The forward pass of the decoder-only transformers gguf64 runs (llama, qwen2, qwen3, phi3,
+//! gemma2, gemma3): a `Session` holds the KV cache and scratch buffers of one conversation and
+//! evaluates tokens in batches, reading every weight in place through a `WeightSource`.
 //!
-//! Per layer, for a batch of T tokens at positions p..p+T:
+//! Per layer, for a batch of T tokens at positions p..p+T (bracketed steps depend on flags of
+//! the `ModelConfig`, never on the architecture's name):
 //!
 //! ```text
 //! h = RMSNorm(x) · attn_norm
-//! q, k, v = h·Wq (+bq), h·Wk (+bk), h·Wv (+bv)      each weight read once for all T tokens
-//! q, k = RMSNorm per head (gemma3), RoPE(position)  interleaved pairs (llama) or halves
+//! q, k, v = h·Wq (+bq), h·Wk (+bk), h·Wv (+bv)      each weight read once for all T tokens;
+//!                                                   [fused: rows of one Wqkv]
+//! q, k = [RMSNorm per head], RoPE(position)         interleaved pairs or halves; angles divided by
+//!                                                   [frequency factors], [linear / YaRN scaled]
 //! cache[p+t] = k, v (f16)
-//! a = softmax(q·kᵀ · scale, causal / sliding window) · v   grouped-query heads share k, v
-//! x += PostNorm(a·Wo)                                 PostNorm only for gemma3
+//! s = [softcap](q·k) · scale                        [scale on q instead, before q·k]
+//! a = softmax(s, causal / [sliding window]) · v     grouped-query heads share k, v
+//! x += [PostNorm](a·Wo)
 //! h = RMSNorm(x) · ffn_norm
-//! x += PostNorm(((act(h·Wgate)) ⊙ (h·Wup))·Wdown)     act: SiLU (llama, qwen2), GELU (gemma3)
+//! x += [PostNorm](((act(h·Wgate)) ⊙ (h·Wup))·Wdown) act: SiLU or GELU; [fused: gate‖up in Wup]
 //! ```
 //!
-//! then the last token's `RMSNorm(x) · output_norm` times the output matrix gives the logits.
+//! then the last token's `RMSNorm(x) · output_norm` times the output matrix gives the logits,
+//! [softcapped].
 
 use half::f16;
 
-use super::config::{Arch, ModelConfig, RopeScaling};
+use std::ops::Range;
+
+use super::config::{FfnActivation, ModelConfig, RopeFactors};
 use super::error::ModelError;
 use super::kv_cache::KvCache;
-use super::ops::{self, RopeStyle};
+use super::ops::{self, RopeParams};
 use super::weights::{LayerTensor, TensorId, TensorView, WeightSource, f32_values};
 use crate::quant::blocks::f16_le;
 use crate::quant::{ActivationFormat, QuantizedActivation, WeightMatrix, matmul};
@@ -39,11 +46,38 @@ pub struct Session {
     s: Scratch,
 }
 
-/// RoPE settings per kind of layer.
+/// RoPE settings per kind of layer, and the frequency factors in force for this context.
 #[derive(Clone, Copy, Debug)]
 struct RopePlan {
-    style: RopeStyle,
-    freq_scale: f32,
+    global: RopeParams,
+    sliding: RopeParams,
+    factors: Option<TensorId>,
+}
+
+impl RopePlan {
+    fn new(c: &ModelConfig, n_ctx: usize) -> RopePlan {
+        let params = |base: f32, freq_scale: f32| {
+            let p = RopeParams { n_dims: c.rope_dims, base, freq_scale, yarn: None, mscale: c.rope_attn_factor };
+            match c.yarn {
+                Some(y) => p.with_yarn(y.ext_factor, y.beta_fast, y.beta_slow, c.rope_n_ctx_orig),
+                None => p,
+            }
+        };
+        // llama.cpp picks the long factors when its context, rounded up to 256 positions,
+        // exceeds the original one.
+        let long_context = n_ctx.div_ceil(256) * 256 > c.rope_n_ctx_orig;
+        let factors = match c.rope_factors {
+            RopeFactors::None => None,
+            RopeFactors::Freqs => Some(TensorId::RopeFreqs),
+            RopeFactors::LongShort { long, .. } if long_context => long.then_some(TensorId::RopeFactorsLong),
+            RopeFactors::LongShort { short, .. } => short.then_some(TensorId::RopeFactorsShort),
+        };
+        RopePlan {
+            global: params(c.rope_base, c.rope_freq_scale),
+            sliding: params(c.rope_base_local, c.rope_freq_scale_local),
+            factors,
+        }
+    }
 }
 
 /// Activations of one batch, row-major by token.
@@ -59,6 +93,8 @@ struct Scratch {
     gate: Vec<f32>,
     up: Vec<f32>,
     scores: Vec<f32>,
+    /// One head's attention output, summed in f64 as ggml's f16 dot product does.
+    head_sum: Vec<f64>,
     angles: Vec<(f32, f32)>,
 }
 
@@ -84,6 +120,7 @@ impl Scratch {
             gate: b(c.n_ff)?,
             up: b(c.n_ff)?,
             scores: buffer(n_ctx)?,
+            head_sum: vec![0.0; c.head_dim_v],
             angles: Vec::with_capacity(c.rope_dims / 2),
         })
     }
@@ -95,21 +132,12 @@ impl Session {
         if batch == 0 {
             return Err(ModelError::InvalidArgument { what: "batch size", value: batch });
         }
-        let freq_scale = match config.rope_scaling {
-            RopeScaling::None => 1.0,
-            RopeScaling::Linear { factor } => 1.0 / factor,
-            RopeScaling::Yarn { .. } => return Err(ModelError::Unsupported { feature: "YaRN RoPE scaling" }),
-        };
-        let style = match config.arch {
-            Arch::Llama => RopeStyle::Interleaved,
-            Arch::Qwen2 | Arch::Gemma3 => RopeStyle::Halves,
-        };
         let batch = batch.min(n_ctx);
         Ok(Session {
             config: config.clone(),
             kv: KvCache::new(config, n_ctx)?,
             batch,
-            rope: RopePlan { style, freq_scale },
+            rope: RopePlan::new(config, n_ctx),
             s: Scratch::new(config, batch, n_ctx)?,
         })
     }
@@ -205,47 +233,49 @@ impl Session {
         // Attention block.
         norm_rows(w, id(LayerTensor::AttnNorm), &s.x[..n * e], &mut s.h[..n * e], e, c.norm_eps)?;
         let mut acts = Activations::new(&s.h[..n * e], e);
-        project(w, c, id(LayerTensor::Q), &mut acts, &mut s.q[..n * nq])?;
-        project(w, c, id(LayerTensor::K), &mut acts, &mut s.k[..n * nkv])?;
-        project(w, c, id(LayerTensor::V), &mut acts, &mut s.v[..n * nv])?;
-        if c.qkv_bias {
-            add_bias(w, id(LayerTensor::QBias), &mut s.q[..n * nq])?;
-            add_bias(w, id(LayerTensor::KBias), &mut s.k[..n * nkv])?;
-            add_bias(w, id(LayerTensor::VBias), &mut s.v[..n * nv])?;
-        }
+        let (q, k, v) = (&mut s.q[..n * nq], &mut s.k[..n * nkv], &mut s.v[..n * nv]);
+        project_qkv(w, c, il, &mut acts, [q, k, v])?;
         if c.qk_norm {
             // Per-head RMSNorm: every head_dim-wide row shares one weight.
             norm_rows_in_place(w, id(LayerTensor::QNorm), &mut s.q[..n * nq], c.head_dim, c.norm_eps)?;
             norm_rows_in_place(w, id(LayerTensor::KNorm), &mut s.k[..n * nkv], c.head_dim, c.norm_eps)?;
         }
         let sliding = c.is_sliding(il);
-        let (base, freq_scale) = if sliding { (c.rope_base_local, 1.0) } else { (c.rope_base, self.rope.freq_scale) };
+        let rope = if sliding { &self.rope.sliding } else { &self.rope.global };
+        let factors = match self.rope.factors {
+            Some(fid) => Some(vector(w, fid, c.rope_dims / 2)?),
+            None => None,
+        };
         for t in 0..n {
-            ops::rope_angles(pos0 + t, c.rope_dims, base, freq_scale, &mut s.angles);
+            ops::rope_angles(pos0 + t, rope, factors, &mut s.angles);
             for head in s.q[t * nq..(t + 1) * nq].chunks_exact_mut(c.head_dim) {
-                ops::rope(head, &s.angles, self.rope.style);
+                ops::rope(head, &s.angles, c.rope_style);
             }
             for head in s.k[t * nkv..(t + 1) * nkv].chunks_exact_mut(c.head_dim) {
-                ops::rope(head, &s.angles, self.rope.style);
+                ops::rope(head, &s.angles, c.rope_style);
             }
             self.kv.store(il, pos0 + t, &s.k[t * nkv..(t + 1) * nkv], &s.v[t * nv..(t + 1) * nv]);
         }
-        // gemma3 scales the queries (llama.cpp does it before attention); the others scale q·k.
-        let (q_scale, kq_scale) = if c.arch == Arch::Gemma3 { (c.attention_scale, 1.0) } else { (1.0, c.attention_scale) };
-        if q_scale != 1.0 {
-            s.q[..n * nq].iter_mut().for_each(|v| *v *= q_scale);
-        }
+        // Where llama.cpp's graph scales the queries before attention, so does this (with
+        // softcapping the two are not the same); else the scale multiplies the scores.
+        let kq_scale = if c.scale_queries {
+            s.q[..n * nq].iter_mut().for_each(|v| *v *= c.attention_scale);
+            1.0
+        } else {
+            c.attention_scale
+        };
         let window = if sliding { c.sliding_window } else { None };
         let na = c.n_heads * c.head_dim_v;
         for t in 0..n {
             let pos = pos0 + t;
             let first = window.map_or(0, |w| (pos + 1).saturating_sub(w));
             let (q, out) = (&s.q[t * nq..(t + 1) * nq], &mut s.attn[t * na..(t + 1) * na]);
-            attend(c, &self.kv, Span { layer: il, positions: first..pos + 1, scale: kq_scale }, q, &mut s.scores, out);
+            let span = Span { layer: il, positions: first..pos + 1, scale: kq_scale, softcap: c.attn_logit_softcap };
+            attend(c, &self.kv, span, q, (&mut s.scores, &mut s.head_sum), out);
         }
         let mut acts = Activations::new(&s.attn[..n * na], na);
         project(w, c, id(LayerTensor::AttnOutput), &mut acts, &mut s.out[..n * e])?;
-        if c.arch == Arch::Gemma3 {
+        if c.post_norms {
             norm_rows_in_place(w, id(LayerTensor::PostAttnNorm), &mut s.out[..n * e], e, c.norm_eps)?;
         }
         add(&mut s.x[..n * e], &s.out[..n * e]);
@@ -254,15 +284,20 @@ impl Session {
         let f = c.n_ff;
         norm_rows(w, id(LayerTensor::FfnNorm), &s.x[..n * e], &mut s.h[..n * e], e, c.norm_eps)?;
         let mut acts = Activations::new(&s.h[..n * e], e);
-        project(w, c, id(LayerTensor::Gate), &mut acts, &mut s.gate[..n * f])?;
-        project(w, c, id(LayerTensor::Up), &mut acts, &mut s.up[..n * f])?;
-        match c.arch {
-            Arch::Gemma3 => ops::geglu(&mut s.gate[..n * f], &s.up[..n * f]),
-            Arch::Llama | Arch::Qwen2 => ops::swiglu(&mut s.gate[..n * f], &s.up[..n * f]),
+        if c.fused_gate_up {
+            project_rows(w, c, id(LayerTensor::Up), 0..f, &mut acts, &mut s.gate[..n * f])?;
+            project_rows(w, c, id(LayerTensor::Up), f..2 * f, &mut acts, &mut s.up[..n * f])?;
+        } else {
+            project(w, c, id(LayerTensor::Gate), &mut acts, &mut s.gate[..n * f])?;
+            project(w, c, id(LayerTensor::Up), &mut acts, &mut s.up[..n * f])?;
+        }
+        match c.ffn_activation {
+            FfnActivation::Gelu => ops::geglu(&mut s.gate[..n * f], &s.up[..n * f]),
+            FfnActivation::Silu => ops::swiglu(&mut s.gate[..n * f], &s.up[..n * f], f),
         }
         let mut acts = Activations::new(&s.gate[..n * f], f);
         project(w, c, id(LayerTensor::Down), &mut acts, &mut s.out[..n * e])?;
-        if c.arch == Arch::Gemma3 {
+        if c.post_norms {
             norm_rows_in_place(w, id(LayerTensor::PostFfnNorm), &mut s.out[..n * e], e, c.norm_eps)?;
         }
         add(&mut s.x[..n * e], &s.out[..n * e]);
@@ -328,10 +363,53 @@ fn check_view(id: TensorId, view: &TensorView<'_>, expected: [usize; 2]) -> Resu
 
 /// out (T × rows) = acts (T × cols) · Wᵀ.
 fn project<W: WeightSource + ?Sized>(w: &W, c: &ModelConfig, id: TensorId, acts: &mut Activations<'_>, out: &mut [f32]) -> Result<(), ModelError> {
+    let rows = id.shape(c)[1];
+    project_rows(w, c, id, 0..rows, acts, out)
+}
+
+/// out (T × rows.len()) = acts (T × cols) · W[rows]ᵀ: a slice of the matrix's rows (the q, k or
+/// v part of a fused QKV matrix, the gate or up half of a fused FFN matrix).
+fn project_rows<W: WeightSource + ?Sized>(
+    w: &W,
+    c: &ModelConfig,
+    id: TensorId,
+    rows: Range<usize>,
+    acts: &mut Activations<'_>,
+    out: &mut [f32],
+) -> Result<(), ModelError> {
     let m = matrix(w, id, c)?;
     let format = ActivationFormat::for_weights(m.ty()).map_err(|source| kernel(id, source))?;
     let xs = acts.get(format).map_err(|source| kernel(id, source))?;
-    matmul(&m, 0..m.rows(), xs, out).map_err(|source| kernel(id, source))
+    matmul(&m, rows, xs, out).map_err(|source| kernel(id, source))
+}
+
+/// q, k, v = h·Wq, h·Wk, h·Wv plus their biases: from three matrices, or from the row ranges of
+/// one fused matrix (and its fused bias).
+fn project_qkv<W: WeightSource + ?Sized>(w: &W, c: &ModelConfig, il: usize, acts: &mut Activations<'_>, out: [&mut [f32]; 3]) -> Result<(), ModelError> {
+    let id = |t| TensorId::Layer(il, t);
+    let widths = [c.n_heads * c.head_dim, c.n_embd_kv(), c.n_kv_heads * c.head_dim_v];
+    let ranges = [0..widths[0], widths[0]..widths[0] + widths[1], widths[0] + widths[1]..widths.iter().sum()];
+    let [q, k, v] = out;
+    if c.fused_qkv {
+        for (part, range) in [&mut *q, &mut *k, &mut *v].into_iter().zip(ranges.clone()) {
+            project_rows(w, c, id(LayerTensor::Qkv), range, acts, part)?;
+        }
+        if c.qkv_bias {
+            let bias = vector(w, id(LayerTensor::QkvBias), ranges[2].end)?;
+            for (part, range) in [q, k, v].into_iter().zip(ranges) {
+                add_rows(part, &bias[range]);
+            }
+        }
+        return Ok(());
+    }
+    let parts = [(LayerTensor::Q, LayerTensor::QBias), (LayerTensor::K, LayerTensor::KBias), (LayerTensor::V, LayerTensor::VBias)];
+    for ((weight, bias), (part, width)) in parts.into_iter().zip([q, k, v].into_iter().zip(widths)) {
+        project(w, c, id(weight), acts, part)?;
+        if c.qkv_bias {
+            add_rows(part, vector(w, id(bias), width)?);
+        }
+    }
+    Ok(())
 }
 
 /// A vector weight (norm, bias) as f32, of length `len`.
@@ -353,37 +431,42 @@ fn norm_rows_in_place<W: WeightSource + ?Sized>(w: &W, id: TensorId, x: &mut [f3
     Ok(())
 }
 
-fn add_bias<W: WeightSource + ?Sized>(w: &W, id: TensorId, x: &mut [f32]) -> Result<(), ModelError> {
-    let view = w.tensor(id)?;
-    let bias = f32_values(id, &view)?;
-    if bias.is_empty() || !x.len().is_multiple_of(bias.len()) {
-        return Err(ModelError::BadShape { name: id.name(), expected: [x.len(), 1], actual: vec![bias.len() as u64] });
-    }
+/// Adds `bias` to every row of `x` (rows of `bias.len()`).
+fn add_rows(x: &mut [f32], bias: &[f32]) {
     for row in x.chunks_exact_mut(bias.len()) {
         add(row, bias);
     }
-    Ok(())
 }
 
 fn add(x: &mut [f32], y: &[f32]) {
     x.iter_mut().zip(y).for_each(|(a, b)| *a += b);
 }
 
-/// The cached positions one query attends to, in layer `layer`, and the scale of its scores.
+/// The cached positions one query attends to, in layer `layer`, the scale of its scores and the
+/// cap applied to them before scaling.
 struct Span {
     layer: usize,
-    positions: std::ops::Range<usize>,
+    positions: Range<usize>,
     scale: f32,
+    softcap: Option<f32>,
 }
 
 /// Attention of one token's query heads over the cached positions of `span`:
-/// `out[h] = Σ_j softmax_j(q_h · k_j · scale) v_j`, head h reading KV head h / (heads per KV head).
+/// `out[h] = Σ_j softmax_j(cap(q_h · k_j) · scale) v_j`, head h reading KV head h / (heads per
+/// KV head), `cap(s) = c·tanh(s/c)` when softcapping (llama.cpp caps `kq`, then its softmax
+/// applies the scale).
 ///
-/// Queries and probabilities stay f32. (llama.cpp's CPU path rounds both to f16 against its f16
-/// cache; doing the same here moved the top-20 log-probabilities of the reference prompts
-/// further from llama.cpp's on average, 1.42 against 1.28 summed over 12 prompts.)
-fn attend(c: &ModelConfig, kv: &KvCache, span: Span, q: &[f32], scores: &mut [f32], out: &mut [f32]) {
-    let Span { layer: il, positions: range, scale } = span;
+/// Products with the f16 cache are summed in f64, as ggml's f16 dot product does; queries and
+/// probabilities stay f32. llama.cpp's CPU path (flash attention off) rounds both to f16 first
+/// (ggml converts the f32 side of an f16 product). Doing that too made gguf64 equal the portable
+/// llama.cpp build (1e-5 on every position) on SmolLM2 and, together with ggml's eight-lane
+/// float sums in the Q4_K/Q6_K dot products (src/quant, not changed here), on Qwen2.5-Coder and
+/// every quantized synthetic file; without the dot-product change it flips a near-tie of
+/// Qwen2.5's French prompt against the node-llama-cpp reference of tests/inference_llamacpp.rs.
+/// So the rounding waits for that change.
+fn attend(c: &ModelConfig, kv: &KvCache, span: Span, q: &[f32], buffers: (&mut [f32], &mut [f64]), out: &mut [f32]) {
+    let (scores, head_sum) = buffers;
+    let Span { layer: il, positions: range, scale, softcap } = span;
     let (hd, hdv) = (c.head_dim, c.head_dim_v);
     let group = c.n_heads / c.n_kv_heads;
     let scores = &mut scores[..range.len()];
@@ -391,15 +474,21 @@ fn attend(c: &ModelConfig, kv: &KvCache, span: Span, q: &[f32], scores: &mut [f3
         let kvh = h / group;
         let qh = &q[h * hd..(h + 1) * hd];
         for (s, j) in scores.iter_mut().zip(range.clone()) {
-            *s = dot_f16(qh, &kv.key(il, j)[kvh * hd..(kvh + 1) * hd]) * scale;
+            *s = dot_f16(qh, &kv.key(il, j)[kvh * hd..(kvh + 1) * hd]);
         }
-        ops::softmax(scores);
-        let oh = &mut out[h * hdv..(h + 1) * hdv];
-        oh.fill(0.0);
+        if let Some(cap) = softcap {
+            ops::softcap(scores, cap);
+        }
+        scores.iter_mut().for_each(|s| *s *= scale);
+        ops::softmax(scores, range.start);
+        head_sum.fill(0.0);
         for (&p, j) in scores.iter().zip(range.clone()) {
-            for (o, &v) in oh.iter_mut().zip(&kv.value(il, j)[kvh * hdv..(kvh + 1) * hdv]) {
-                *o += p * half_to_f32(v);
+            for (o, &v) in head_sum.iter_mut().zip(&kv.value(il, j)[kvh * hdv..(kvh + 1) * hdv]) {
+                *o += f64::from(p * half_to_f32(v));
             }
+        }
+        for (o, &sum) in out[h * hdv..(h + 1) * hdv].iter_mut().zip(head_sum.iter()) {
+            *o = sum as f32;
         }
     }
 }
@@ -409,6 +498,48 @@ fn half_to_f32(h: f16) -> f32 {
     f16_le(h.to_bits().to_le_bytes())
 }
 
+/// q · k with each product in f32 and the sum in f64, as ggml's scalar `vec_dot_f16`.
 fn dot_f16(q: &[f32], k: &[f16]) -> f32 {
-    q.iter().zip(k).map(|(&a, &b)| a * half_to_f32(b)).sum()
+    q.iter().zip(k).map(|(&a, &b)| f64::from(a * half_to_f32(b))).sum::<f64>() as f32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gguf::Value;
+    use crate::model::config::tests::header;
+
+    #[test]
+    fn longrope_factors_follow_the_context_rounded_up_to_256_positions() {
+        // Original context 300: llama.cpp rounds its context up to a multiple of 256 and takes
+        // the long factors when that exceeds 300. 256 → 256: short; 257 → 512: long; so is
+        // 290 → 512, although 290 < 300.
+        let keys = [("rope.scaling.original_context_length", Value::U32(300))];
+        let h = header("phi3", &keys, &[("blk.0.attn_qkv.weight", &[256, 512]), ("rope_factors_long.weight", &[32]), ("rope_factors_short.weight", &[32])]);
+        let c = ModelConfig::from_header(&h).unwrap();
+        let factors = |n_ctx| RopePlan::new(&c, n_ctx).factors;
+        assert_eq!(factors(256), Some(TensorId::RopeFactorsShort));
+        assert_eq!(factors(257), Some(TensorId::RopeFactorsLong));
+        assert_eq!(factors(290), Some(TensorId::RopeFactorsLong));
+        // Without the short tensor, short contexts get no factors at all.
+        let h = header("phi3", &keys, &[("blk.0.attn_qkv.weight", &[256, 512]), ("rope_factors_long.weight", &[32])]);
+        let c = ModelConfig::from_header(&h).unwrap();
+        assert_eq!(RopePlan::new(&c, 256).factors, None);
+    }
+
+    #[test]
+    fn sliding_layers_use_their_own_rope_base_and_scale() {
+        // gemma3 with linear scaling 8 on its global layers: the sliding ones keep scale 1 and
+        // base rope.freq_base_swa (llama.cpp's rope_freq_scale_train_swa defaults to 1).
+        let keys = [
+            ("attention.sliding_window", Value::U32(512)),
+            ("rope.freq_base", Value::F32(1_000_000.0)),
+            ("rope.scaling.type", Value::String("linear".into())),
+            ("rope.scaling.factor", Value::F32(8.0)),
+        ];
+        let c = ModelConfig::from_header(&header("gemma3", &keys, &[])).unwrap();
+        let plan = RopePlan::new(&c, 1024);
+        assert_eq!((plan.global.base, plan.global.freq_scale), (1_000_000.0, 0.125));
+        assert_eq!((plan.sliding.base, plan.sliding.freq_scale), (10_000.0, 1.0));
+    }
 }

@@ -23,15 +23,84 @@ pub enum RopeStyle {
     Halves,
 }
 
-/// The cos/sin table of one position: `n_dims / 2` angles `pos * freq_scale * base^(-2i/n_dims)`,
-/// each angle obtained by repeated multiplication in f32 as ggml's rope cache does.
-pub fn rope_angles(pos: usize, n_dims: usize, base: f32, freq_scale: f32, out: &mut Vec<(f32, f32)>) {
+/// One RoPE application, with the parameters ggml's `rope_ext` takes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RopeParams {
+    /// Dimensions rotated (the first `n_dims` of each head).
+    pub n_dims: usize,
+    pub base: f32,
+    /// Multiplies every angle (1/factor under linear or YaRN scaling).
+    pub freq_scale: f32,
+    /// YaRN's blend toward the unscaled angle for the fast-turning dimensions, if on.
+    pub yarn: Option<YarnRamp>,
+    /// Multiplies cos and sin: the attention factor, times YaRN's `1 + 0.1 ln(1/freq_scale)`.
+    pub mscale: f32,
+}
+
+/// YaRN's ramp: dimension pair `i` takes `ramp(i) * ext_factor` of the extrapolated
+/// (unscaled) angle, `ramp` falling from 1 to 0 between the two correction dimensions.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct YarnRamp {
+    pub ext_factor: f32,
+    pub corr_dims: [f32; 2],
+}
+
+impl RopeParams {
+    /// Plain RoPE: no scaling, no YaRN, unit magnitude.
+    pub fn plain(n_dims: usize, base: f32) -> RopeParams {
+        RopeParams { n_dims, base, freq_scale: 1.0, yarn: None, mscale: 1.0 }
+    }
+
+    /// With YaRN on (`ext_factor` nonzero): its ramp over the dimensions and its magnitude
+    /// correction folded into `mscale`, as ggml's `rope_yarn` applies them.
+    pub fn with_yarn(mut self, ext_factor: f32, beta_fast: f32, beta_slow: f32, n_ctx_orig: usize) -> RopeParams {
+        if ext_factor != 0.0 {
+            let corr_dims = yarn_corr_dims(self.n_dims, n_ctx_orig, self.base, beta_fast, beta_slow);
+            self.yarn = Some(YarnRamp { ext_factor, corr_dims });
+            self.mscale *= 1.0 + 0.1 * (1.0 / self.freq_scale).ln();
+        }
+        self
+    }
+}
+
+/// The dimension at which a frequency turns `n_rot` times over the original context:
+/// `n_dims · ln(n_ctx_orig / (2π n_rot)) / (2 ln base)`.
+fn yarn_corr_dim(n_dims: usize, n_ctx_orig: usize, n_rot: f32, base: f32) -> f32 {
+    n_dims as f32 * (n_ctx_orig as f32 / (n_rot * 2.0 * std::f32::consts::PI)).ln() / (2.0 * base.ln())
+}
+
+/// YaRN's correction range `[max(0, ⌊dim(β_fast)⌋), min(n_dims − 1, ⌈dim(β_slow)⌉)]`.
+pub fn yarn_corr_dims(n_dims: usize, n_ctx_orig: usize, base: f32, beta_fast: f32, beta_slow: f32) -> [f32; 2] {
+    let start = yarn_corr_dim(n_dims, n_ctx_orig, beta_fast, base).floor();
+    let end = yarn_corr_dim(n_dims, n_ctx_orig, beta_slow, base).ceil();
+    [start.max(0.0), end.min(n_dims as f32 - 1.0)]
+}
+
+/// The share of the extrapolated angle for pair `pair` (ggml: 1 − clamp((pair − low) / (high − low))).
+fn yarn_ramp(corr_dims: [f32; 2], pair: usize) -> f32 {
+    let y = (pair as f32 - corr_dims[0]) / (corr_dims[1] - corr_dims[0]).max(0.001);
+    1.0 - y.clamp(0.0, 1.0)
+}
+
+/// The cos/sin table of one position: for pair `i`, the angle `pos · base^(-2i/n_dims)`
+/// (by repeated multiplication in f32, as ggml's rope cache does), divided by the frequency
+/// factor `factors[i]` if given, scaled by `freq_scale`, blended by YaRN, and cos and sin times
+/// `mscale`.
+pub fn rope_angles(pos: usize, p: &RopeParams, factors: Option<&[f32]>, out: &mut Vec<(f32, f32)>) {
     out.clear();
-    let step = base.powf(-2.0 / n_dims as f32);
+    let step = p.base.powf(-2.0 / p.n_dims as f32);
     let mut theta = pos as f32;
-    for _ in 0..n_dims / 2 {
-        let t = freq_scale * theta;
-        out.push((t.cos(), t.sin()));
+    for i in 0..p.n_dims / 2 {
+        let extrapolated = factors.map_or(theta, |f| theta / f[i]);
+        let interpolated = p.freq_scale * extrapolated;
+        let angle = match p.yarn {
+            Some(y) => {
+                let mix = yarn_ramp(y.corr_dims, i) * y.ext_factor;
+                interpolated * (1.0 - mix) + extrapolated * mix
+            }
+            None => interpolated,
+        };
+        out.push((angle.cos() * p.mscale, angle.sin() * p.mscale));
         theta *= step;
     }
 }
@@ -50,13 +119,51 @@ pub fn rope(head: &mut [f32], angles: &[(f32, f32)], style: RopeStyle) {
     }
 }
 
-/// Softmax of `x` in place (max subtracted, the sum of exponentials in f64).
-pub fn softmax(x: &mut [f32]) {
+/// exp(x) as ggml computes it in its vector kernels for softmax and SiLU on x86-64's baseline
+/// (SSE2, no FMA) — the path of the portable llama.cpp reference build: x = n·ln2 + b with
+/// n = round(x·log2 e) and ln2 split in two parts, a degree-5 polynomial for e^b − 1, and 2^n
+/// put into the exponent bits, with separate scalings when |n| > 126 (and 0 or ∞ past 192).
+/// Every step is one f32 multiply or add, in ggml's order, so the result is bit-for-bit ggml's;
+/// it is within 2 ulp of the exact exponential (see the test).
+pub fn exp_ggml(x: f32) -> f32 {
+    const ROUND: f32 = 12_582_912.0; // 1.5 · 2^23: adding it rounds to an integer
+    let c = |bits: u32| f32::from_bits(bits);
+    let z = x * c(0x3fb8_aa3b) + ROUND; // log2 e
+    let n = z - ROUND;
+    let b = (x - n * c(0x3f31_7200)) - n * c(0x35bf_be8e); // ln 2, high and low parts
+    let e = z.to_bits() << 23;
+    let k = f32::from_bits(e.wrapping_add(1f32.to_bits()));
+    let u = b * b;
+    let j = ((c(0x3c07_2010) * b + c(0x3d2b_9f17)) * u + (c(0x3e2a_af33) * b + c(0x3eff_fedb))) * u + c(0x3f7f_fff6) * b;
+    if n.abs() <= 126.0 {
+        return j * k + k;
+    }
+    let g: u32 = if n <= 0.0 { 0x8200_0000 } else { 0 };
+    let s1 = f32::from_bits(g.wrapping_add(0x7f00_0000));
+    if n.abs() > 192.0 {
+        return s1 * s1;
+    }
+    let s2 = f32::from_bits(e.wrapping_sub(g));
+    (s2 * j + s2) * s1
+}
+
+/// Softmax of `x` in place, as ggml's `soft_max` sums it: exponentials by `exp_ggml` in groups
+/// of four cache cells aligned to absolute positions (`first` is the position of `x[0]`; cells
+/// outside `x` are masked and add 0), each group's sum in f32 as (a0 + a1) + (a2 + a3), the
+/// groups' sums in f64, then every value times the f32 reciprocal of the total.
+pub fn softmax(x: &mut [f32], first: usize) {
     let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let mut sum = 0.0f64;
-    for v in x.iter_mut() {
-        *v = (*v - max).exp();
-        sum += f64::from(*v);
+    let mut lanes = [0.0f32; 4];
+    let last = x.len().saturating_sub(1);
+    for (i, v) in x.iter_mut().enumerate() {
+        *v = exp_ggml(*v - max);
+        let lane = (first + i) % 4;
+        lanes[lane] = *v;
+        if lane == 3 || i == last {
+            sum += f64::from((lanes[0] + lanes[1]) + (lanes[2] + lanes[3]));
+            lanes = [0.0; 4];
+        }
     }
     let inv = (1.0 / sum) as f32;
     for v in x.iter_mut() {
@@ -64,10 +171,16 @@ pub fn softmax(x: &mut [f32]) {
     }
 }
 
-/// SiLU(gate) * up, in place in `gate` (SwiGLU).
-pub fn swiglu(gate: &mut [f32], up: &[f32]) {
-    for (g, &u) in gate.iter_mut().zip(up) {
-        *g = *g / (1.0 + (-*g).exp()) * u;
+/// SiLU(gate) * up, in place in `gate` (SwiGLU), on rows of `width`: ggml's vector kernel
+/// (`exp_ggml`) for each whole group of four in a row, libm's `exp` for the rest, as ggml's
+/// `swiglu` does.
+pub fn swiglu(gate: &mut [f32], up: &[f32], width: usize) {
+    let vector = width - width % 4;
+    for (gate_row, up_row) in gate.chunks_exact_mut(width).zip(up.chunks_exact(width)) {
+        for (i, (g, &u)) in gate_row.iter_mut().zip(up_row).enumerate() {
+            let e = if i < vector { exp_ggml(-*g) } else { (-*g).exp() };
+            *g = *g / (1.0 + e) * u;
+        }
     }
 }
 
@@ -99,10 +212,12 @@ pub fn geglu(gate: &mut [f32], up: &[f32]) {
     }
 }
 
-/// `c * tanh(x / c)` on every logit (final logit soft-capping).
+/// `c * tanh(x / c)` on every value (soft-capping of logits or attention scores), computed as
+/// ggml's scale, tanh, scale: `x` times the f32 reciprocal of `c`, not divided by `c`.
 pub fn softcap(x: &mut [f32], cap: f32) {
+    let inv = 1.0 / cap;
     for v in x.iter_mut() {
-        *v = cap * (*v / cap).tanh();
+        *v = (*v * inv).tanh() * cap;
     }
 }
 
@@ -122,11 +237,11 @@ mod tests {
     #[test]
     fn rope_at_position_zero_is_identity_and_preserves_norm() {
         let mut angles = Vec::new();
-        rope_angles(0, 4, 10_000.0, 1.0, &mut angles);
+        rope_angles(0, &RopeParams::plain(4, 10_000.0), None, &mut angles);
         let mut h = [1.0f32, 2.0, 3.0, 4.0];
         rope(&mut h, &angles, RopeStyle::Halves);
         assert_eq!(h, [1.0, 2.0, 3.0, 4.0]);
-        rope_angles(7, 4, 10_000.0, 1.0, &mut angles);
+        rope_angles(7, &RopeParams::plain(4, 10_000.0), None, &mut angles);
         for style in [RopeStyle::Halves, RopeStyle::Interleaved] {
             let mut h = [1.0f32, 2.0, 3.0, 4.0];
             rope(&mut h, &angles, style);
@@ -138,7 +253,7 @@ mod tests {
     #[test]
     fn rope_rotates_the_first_pair_by_the_position() {
         let mut angles = Vec::new();
-        rope_angles(3, 2, 10_000.0, 1.0, &mut angles);
+        rope_angles(3, &RopeParams::plain(2, 10_000.0), None, &mut angles);
         let mut h = [1.0f32, 0.0];
         rope(&mut h, &angles, RopeStyle::Interleaved);
         assert!((h[0] - 3f32.cos()).abs() < 1e-6 && (h[1] - 3f32.sin()).abs() < 1e-6);
@@ -147,7 +262,7 @@ mod tests {
     #[test]
     fn softmax_sums_to_one_and_keeps_order() {
         let mut x = vec![1.0f32, 2.0, 3.0, -1e30];
-        softmax(&mut x);
+        softmax(&mut x, 1);
         assert!((x.iter().sum::<f32>() - 1.0).abs() < 1e-6);
         assert!(x[2] > x[1] && x[1] > x[0] && x[3] == 0.0);
     }
@@ -165,11 +280,105 @@ mod tests {
     #[test]
     fn swiglu_and_softcap() {
         let mut g = [0.0f32, 1.0];
-        swiglu(&mut g, &[5.0, 2.0]);
+        swiglu(&mut g, &[5.0, 2.0], 2);
         assert_eq!(g[0], 0.0);
         assert!((g[1] - 2.0 / (1.0 + (-1f32).exp())).abs() < 1e-6);
         let mut l = [100.0f32, -100.0, 0.0];
         softcap(&mut l, 30.0);
         assert!(l[0] < 30.0 && l[0] > 29.0 && l[1] > -30.0 && l[2] == 0.0);
+    }
+
+    #[test]
+    fn frequency_factors_divide_each_pairs_angle() {
+        // pos 3, 4 dims, base 10 000: pair 0 turns by 3, pair 1 by 3 · 10000^(-1/2) = 0.03.
+        // Factors [2, 4] (Llama 3's rope_freqs) divide them: 1.5 and 0.0075.
+        let mut angles = Vec::new();
+        rope_angles(3, &RopeParams::plain(4, 10_000.0), Some(&[2.0, 4.0]), &mut angles);
+        let expected = [1.5f32, 0.0075];
+        for (&(cos, sin), a) in angles.iter().zip(expected) {
+            assert!((cos - a.cos()).abs() < 1e-6 && (sin - a.sin()).abs() < 1e-6, "{cos} {sin} vs angle {a}");
+        }
+    }
+
+    #[test]
+    fn linear_scaling_and_attention_factor() {
+        // freq_scale 0.5 halves every angle; mscale 2 doubles cos and sin (no YaRN).
+        let p = RopeParams { n_dims: 2, base: 10_000.0, freq_scale: 0.5, yarn: None, mscale: 2.0 };
+        let mut angles = Vec::new();
+        rope_angles(4, &p, None, &mut angles);
+        assert!((angles[0].0 - 2.0 * 2f32.cos()).abs() < 1e-6 && (angles[0].1 - 2.0 * 2f32.sin()).abs() < 1e-6);
+    }
+
+    #[test]
+    fn yarn_correction_dims_by_hand() {
+        // dim(β) = n_dims · ln(n_ctx_orig / (2π β)) / (2 ln base), n_dims 4, n_ctx_orig 4096, base 1e4:
+        // β_fast 32: 4 · ln(4096 / 201.062) / 18.4207 = 4 · 3.01414 / 18.4207 = 0.6545 → ⌊⌋ = 0;
+        // β_slow 1: 4 · ln(4096 / 6.28319) / 18.4207 = 4 · 6.47989 / 18.4207 = 1.4071 → ⌈⌉ = 2.
+        assert_eq!(yarn_corr_dims(4, 4096, 10_000.0, 32.0, 1.0), [0.0, 2.0]);
+        // For 128 dims, base 500 000, context 8192: dim(32) = 128 · ln(40.74) / 26.2447 = 18.08 → 18;
+        // dim(1) = 128 · ln(1303.8) / 26.2447 = 34.99 → 35.
+        assert_eq!(yarn_corr_dims(128, 8192, 500_000.0, 32.0, 1.0), [18.0, 35.0]);
+    }
+
+    #[test]
+    fn yarn_angles_blend_toward_extrapolation_and_scale_magnitude() {
+        // 4 dims, base 1e4, factor 4 (freq_scale 0.25), original context 4096: correction dims
+        // [0, 2] (above). Pair 0: ramp 1 - clamp(0/2) = 1, fully extrapolated: angle = pos = 10.
+        // Pair 1: ramp 1 - 1/2 = 0.5; theta 10 · 0.01 = 0.1; angle = 0.5 · 0.025 + 0.5 · 0.1 = 0.0625.
+        // Magnitude: 1 + 0.1 ln 4 = 1.1386294.
+        let p = RopeParams { n_dims: 4, base: 10_000.0, freq_scale: 0.25, yarn: None, mscale: 1.0 }.with_yarn(1.0, 32.0, 1.0, 4096);
+        assert!((p.mscale - 1.138_629_4).abs() < 1e-6, "{}", p.mscale);
+        let mut angles = Vec::new();
+        rope_angles(10, &p, None, &mut angles);
+        for (&(cos, sin), a) in angles.iter().zip([10.0f32, 0.0625]) {
+            assert!((cos - 1.138_629_4 * a.cos()).abs() < 1e-5 && (sin - 1.138_629_4 * a.sin()).abs() < 1e-5, "angle {a}: {cos} {sin}");
+        }
+        // ext_factor 0 leaves plain linear scaling: no ramp, unit magnitude, pair 0 turns by 10 · 0.25.
+        let linear = RopeParams { n_dims: 4, base: 10_000.0, freq_scale: 0.25, yarn: None, mscale: 1.0 }.with_yarn(0.0, 32.0, 1.0, 4096);
+        assert_eq!((linear.yarn, linear.mscale), (None, 1.0));
+        rope_angles(10, &linear, None, &mut angles);
+        assert!((angles[0].0 - 2.5f32.cos()).abs() < 1e-6);
+    }
+
+    #[test]
+    fn softcap_of_scores_by_hand() {
+        // 50 · tanh(100 / 50) = 50 · 0.9640276 = 48.20138; 50 · tanh(-25 / 50) = -23.105858.
+        let mut s = [100.0f32, -25.0, 0.0];
+        softcap(&mut s, 50.0);
+        assert!((s[0] - 48.201_38).abs() < 1e-4 && (s[1] + 23.105_858).abs() < 1e-4 && s[2] == 0.0, "{s:?}");
+    }
+
+    #[test]
+    fn exp_ggml_is_within_two_ulp_of_the_exponential() {
+        // Against f64's exp rounded to f32, over [-87, 88] (normal results) and beyond.
+        let mut worst = 0i64;
+        for i in -87_000..88_000 {
+            let x = i as f32 / 1000.0 + 0.000_37;
+            let exact = (f64::from(x)).exp() as f32;
+            let ulps = (i64::from(exp_ggml(x).to_bits() as i32) - i64::from(exact.to_bits() as i32)).abs();
+            worst = worst.max(ulps);
+        }
+        assert!(worst <= 2, "{worst} ulp");
+        assert_eq!((exp_ggml(0.0), exp_ggml(f32::NEG_INFINITY), exp_ggml(-200.0)), (1.0, 0.0, 0.0));
+        assert_eq!(exp_ggml(200.0), f32::INFINITY);
+        // Subnormal results take the |n| > 126 branch: e^-100 = 3.72e-44.
+        assert!((f64::from(exp_ggml(-100.0)) - (-100f64).exp()).abs() < 3e-45);
+    }
+
+    #[test]
+    fn softmax_groups_by_absolute_position() {
+        // Same values, different alignment: equal within f32 rounding, and each sums to 1.
+        let values = [0.5f32, -1.0, 2.0, 0.25, 1.5, -0.75];
+        let (mut a, mut b) = (values, values);
+        softmax(&mut a, 0);
+        softmax(&mut b, 3);
+        for (x, y) in a.iter().zip(&b) {
+            assert!((x - y).abs() < 1e-7);
+        }
+        // e^(v - 2) / Σ e^(v - 2), computed in f64.
+        let total: f64 = values.iter().map(|&v| f64::from(v - 2.0).exp()).sum();
+        for (x, &v) in a.iter().zip(&values) {
+            assert!((f64::from(*x) - f64::from(v - 2.0).exp() / total).abs() < 1e-6);
+        }
     }
 }

@@ -6,7 +6,7 @@
 
 use crate::gguf::GgmlType;
 
-use super::config::{Arch, ModelConfig};
+use super::config::{ModelConfig, RopeFactors};
 use super::error::ModelError;
 
 /// A tensor of one transformer layer, by its role (the GGUF name is `blk.<n>.<suffix>.weight`).
@@ -16,9 +16,12 @@ pub enum LayerTensor {
     Q,
     K,
     V,
+    /// Q, K and V fused (phi3): rows of q, then k, then v.
+    Qkv,
     QBias,
     KBias,
     VBias,
+    QkvBias,
     QNorm,
     KNorm,
     AttnOutput,
@@ -38,9 +41,11 @@ impl LayerTensor {
             LayerTensor::Q => "attn_q.weight",
             LayerTensor::K => "attn_k.weight",
             LayerTensor::V => "attn_v.weight",
+            LayerTensor::Qkv => "attn_qkv.weight",
             LayerTensor::QBias => "attn_q.bias",
             LayerTensor::KBias => "attn_k.bias",
             LayerTensor::VBias => "attn_v.bias",
+            LayerTensor::QkvBias => "attn_qkv.bias",
             LayerTensor::QNorm => "attn_q_norm.weight",
             LayerTensor::KNorm => "attn_k_norm.weight",
             LayerTensor::AttnOutput => "attn_output.weight",
@@ -61,12 +66,16 @@ impl LayerTensor {
             LayerTensor::Q => [e, q],
             LayerTensor::K => [e, kv],
             LayerTensor::V => [e, v_out],
+            LayerTensor::Qkv => [e, q + kv + v_out],
             LayerTensor::QBias => [q, 1],
             LayerTensor::KBias => [kv, 1],
             LayerTensor::VBias => [v_out, 1],
+            LayerTensor::QkvBias => [q + kv + v_out, 1],
             LayerTensor::QNorm | LayerTensor::KNorm => [c.head_dim, 1],
             LayerTensor::AttnOutput => [c.n_heads * c.head_dim_v, e],
-            LayerTensor::Gate | LayerTensor::Up => [e, c.n_ff],
+            LayerTensor::Gate => [e, c.n_ff],
+            // Fused (phi3): the gate's n_ff rows, then the up projection's.
+            LayerTensor::Up => [e, if c.fused_gate_up { 2 * c.n_ff } else { c.n_ff }],
             LayerTensor::Down => [c.n_ff, e],
         }
     }
@@ -74,14 +83,21 @@ impl LayerTensor {
     /// The layer tensors architecture `c` reads.
     pub fn required(c: &ModelConfig) -> Vec<LayerTensor> {
         use LayerTensor::*;
-        let mut out = vec![AttnNorm, Q, K, V, AttnOutput, FfnNorm, Gate, Up, Down];
-        if c.qkv_bias {
-            out.extend([QBias, KBias, VBias]);
+        let mut out = vec![AttnNorm];
+        match (c.fused_qkv, c.qkv_bias) {
+            (true, true) => out.extend([Qkv, QkvBias]),
+            (true, false) => out.push(Qkv),
+            (false, true) => out.extend([Q, K, V, QBias, KBias, VBias]),
+            (false, false) => out.extend([Q, K, V]),
         }
         if c.qk_norm {
             out.extend([QNorm, KNorm]);
         }
-        if c.arch == Arch::Gemma3 {
+        out.extend([AttnOutput, FfnNorm, Up, Down]);
+        if !c.fused_gate_up {
+            out.push(Gate);
+        }
+        if c.post_norms {
             out.extend([PostAttnNorm, PostFfnNorm]);
         }
         out
@@ -95,6 +111,11 @@ pub enum TensorId {
     OutputNorm,
     /// The output projection (the token embeddings when they are tied).
     Output,
+    /// Llama 3's per-dimension RoPE frequency factors (`rope_dims / 2` of them).
+    RopeFreqs,
+    /// LongRoPE's factors for contexts beyond the original one, and for the others.
+    RopeFactorsLong,
+    RopeFactorsShort,
     Layer(usize, LayerTensor),
 }
 
@@ -105,6 +126,9 @@ impl TensorId {
             TensorId::TokenEmbd => "token_embd.weight".into(),
             TensorId::OutputNorm => "output_norm.weight".into(),
             TensorId::Output => "output.weight".into(),
+            TensorId::RopeFreqs => "rope_freqs.weight".into(),
+            TensorId::RopeFactorsLong => "rope_factors_long.weight".into(),
+            TensorId::RopeFactorsShort => "rope_factors_short.weight".into(),
             TensorId::Layer(il, t) => format!("blk.{il}.{}", t.suffix()),
         }
     }
@@ -114,6 +138,7 @@ impl TensorId {
         match self {
             TensorId::TokenEmbd | TensorId::Output => [c.n_embd, c.n_vocab],
             TensorId::OutputNorm => [c.n_embd, 1],
+            TensorId::RopeFreqs | TensorId::RopeFactorsLong | TensorId::RopeFactorsShort => [c.rope_dims / 2, 1],
             TensorId::Layer(_, t) => t.shape(c),
         }
     }
@@ -195,6 +220,14 @@ pub fn check_shape(id: TensorId, dims: &[u64], expected: [usize; 2]) -> Result<(
 /// Every tensor a model with config `c` reads, in the order a forward pass uses them.
 pub fn all_tensors(c: &ModelConfig) -> Vec<TensorId> {
     let mut ids = vec![TensorId::TokenEmbd];
+    match c.rope_factors {
+        RopeFactors::None => {}
+        RopeFactors::Freqs => ids.push(TensorId::RopeFreqs),
+        RopeFactors::LongShort { long, short } => {
+            ids.extend(long.then_some(TensorId::RopeFactorsLong));
+            ids.extend(short.then_some(TensorId::RopeFactorsShort));
+        }
+    }
     for il in 0..c.n_layers {
         ids.extend(LayerTensor::required(c).into_iter().map(|t| TensorId::Layer(il, t)));
     }
