@@ -21,6 +21,10 @@ use gguf64::tokenizer::{Tokenizer, TokenizerError};
 /// The vocabs gguf64 supports: each must be present and pass every case.
 const SUPPORTED: &[&str] = &[
     "command-r",
+    "deepseek-coder",
+    "deepseek-llm",
+    "falcon",
+    "gemma-4",
     "gpt-2",
     "llama-bpe",
     "llama-spm",
@@ -84,8 +88,8 @@ fn tokenize_command_on_vocab_files() {
 
     let (status, stdout, _) = tokenize(&base, &["--add-special", "--json"], r#"["Hi"]"#);
     assert!(status && stdout.starts_with("[[128000,"), "llama3 adds BOS by default: {stdout}");
-    let (status, _, stderr) = tokenize(&dir.join("ggml-vocab-falcon.gguf"), &["--json"], "[]");
-    assert!(!status && stderr.contains("unknown pre-tokenizer \"falcon\""), "{stderr}");
+    let (status, _, stderr) = tokenize(&dir.join("ggml-vocab-bert-bge.gguf"), &["--json"], "[]");
+    assert!(!status && stderr.contains("unknown tokenizer model \"bert\""), "{stderr}");
     let (status, _, stderr) = tokenize(&base, &["--json"], "[1]");
     assert!(!status && stderr.contains("stdin"), "{stderr}");
 }

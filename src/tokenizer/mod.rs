@@ -142,15 +142,32 @@ impl Tokenizer {
             Model::Spm => {
                 spm::encode(&text.replace(' ', "▁"), &v.table, &v.scores, &v.byte_tokens, out);
             }
-            Model::Bpe { pre, merges, ignore_merges } => {
-                let mut word = String::new();
+            Model::Bpe { pre, merges, flags } => {
+                let escaped;
+                let text = if flags.escape_spaces {
+                    escaped = text.replace(' ', "▁");
+                    escaped.as_str()
+                } else {
+                    text
+                };
+                let mut spelled = String::new();
                 for raw in pretokenize::split(text, *pre) {
-                    word.clear();
-                    byte_level::encode_into(raw, &mut word);
-                    let whole = if *ignore_merges { v.table.id(word.as_bytes()) } else { None };
+                    let word = if flags.byte_level {
+                        spelled.clear();
+                        byte_level::encode_into(raw, &mut spelled);
+                        spelled.as_str()
+                    } else {
+                        raw
+                    };
+                    let newlines = flags.newline_tokens && word.bytes().all(|b| b == b'\n');
+                    let whole = if flags.ignore_merges || newlines {
+                        v.table.id(word.as_bytes())
+                    } else {
+                        None
+                    };
                     match whole {
                         Some(id) => out.push(id),
-                        None => bpe::encode_word(&word, merges, &v.table, &v.byte_tokens, out),
+                        None => bpe::encode_word(word, merges, &v.table, &v.byte_tokens, out),
                     }
                 }
             }
