@@ -1,0 +1,138 @@
+#!/usr/bin/env python3
+"""Token ids from llama.cpp itself for every `tokenizer.ggml.pre` name it knows, for
+tests/tokenizer_vocab_suite.rs (`every_pre_tokenizer_matches_llamacpp`).
+
+Usage (the portable llama.cpp build with Python bindings, llama-cpp-python 0.3.36, whose vendored
+llama.cpp is commit 0c1e5709):
+
+    /work/main/.setup/llamacpp-portable/bin/python tools/golden/pretokenizer_golden.py \
+        [path/to/vendor/llama.cpp] > tests/golden/llamacpp/pretokenizers.json
+
+The names are read from that llama.cpp's src/llama-vocab.cpp (every `tokenizer_pre == "..."`),
+so a name it knows and gguf64 does not shows up as a failing test. For each name the script
+rewrites a vocab-only file of the llama.cpp suite with `tokenizer.ggml.pre` set to the name
+(byte-level lists: ggml-vocab-gpt-2.gguf; the raw-UTF-8 lists of Gemma 4, Sarvam and the
+whitespace splitter: ggml-vocab-gemma-4.gguf with `tokenizer.ggml.model` = "gpt2"), loads it
+with `vocab_only=True` and records llama_tokenize(text, add_special = false, parse_special =
+false) for every text of the corpus: the suite's own cases plus strings aimed at the regexes'
+corners (scripts, marks, digit runs, case changes, whitespace kinds, Chameleon's markers).
+Merges cannot cross a word boundary, so different cuts give different ids. Under the
+"whitespace" name llama.cpp aborts on any text with a space (see `ids_for`); those are null.
+"""
+
+import json
+import os
+import re
+import struct
+import sys
+import tempfile
+
+import gguf
+import llama_cpp
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+VOCABS = os.path.join(ROOT, "models", "llama.cpp-vocab")
+DEFAULT_LLAMA_CPP = "/work/cache/llama_cpp_python-0.3.36/vendor/llama.cpp"
+RAW_UTF8 = {"gemma4", "granite-embed-multi-311m", "sarvam-moe", "whitespace"}
+SEPARATOR = "\n__ggml_vocab_test__\n"
+
+EXTRA = [
+    "HelloWorld camelCaseWord XMLHttpRequest ABCdef éA Éclair ǅungla ﬁnal",
+    "don't I'LL we'Re they'VE it's O'Neil 'tis",
+    "1 12 123 1234 12345 1234567 1234567890 3.14159 1,000,000 x2y3",
+    "٣٤٥ ²³ ½ Ⅻ ①②③ 𝟙𝟚",
+    "中文字符测试 日本語のテキスト カタカナ 한국어 텍스트 ㄅㄆㄇ ㄱㄴ",
+    "Thai: สวัสดีครับ Hindi: नमस्ते दुनिया Arabic: مرحبا، بالعالم۔",
+    "Combining: e\u0301te\u0301 a\u0308\u0308 \u0301alone x\u20dd",
+    "emoji 👩🏽‍💻🚀✨ ❤️‍🔥 flags 🇩🇪",
+    "tabs\there\t\tand\u00a0nbsp\u3000ideo\u0085nel\u2028ls\u2029ps",
+    "trailing spaces   ",
+    "   leading spaces",
+    "lines\n\n\nend\r\n\r\nwindows\n \n  \n",
+    "a/b/c\n/path/to/file.txt\n// comment\n",
+    "Hello, world! How are you? Fine… 。，、 ¿Qué? ¡Sí!",
+    "$100 + 5% = <x> ^ ~y | `z` @home #tag &amp; *bold* _it_",
+    "<sentinel:12> <sentinel:x> IMGIMGABCZ IMGIMGABCDEZ IMGIMGAZ",
+    "    four spaces\n  two\n\tone tab",
+    "def f(x):\n    return x ** 2  # square\n",
+    "Ω ℃ № ™ ∑ ∫ ≤ ≥ ≠ → ← ↑",
+    "Ꭰꭰ ᲐᲑ Ⱒⱒ Ꙁꙁ 𐐀𐐨 𞤀𞤢",
+    "mixed123abc 456def ghi789 ü3ö",
+    "   \n\t  \u00a0\u00a0x",
+    "x" + " " * 600 + "y",
+    "a" + "\u00a0" * 10 + "b  ",
+]
+
+
+def pre_names(llama_cpp_dir):
+    source = open(os.path.join(llama_cpp_dir, "src/llama-vocab.cpp"), encoding="utf-8").read()
+    names = []
+    for name in re.findall(r'tokenizer_pre == "([^"]+)"', source):
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def string_field(key, value):
+    k, v = key.encode(), value.encode()
+    return struct.pack("<Q", len(k)) + k + struct.pack("<I", int(gguf.GGUFValueType.STRING)) + struct.pack("<Q", len(v)) + v
+
+
+def with_strings(path, changes):
+    """The bytes of `path` with the string keys in `changes` set (replaced or appended)."""
+    data = open(path, "rb").read()
+    reader = gguf.GGUFReader(path)
+    spans = []
+    for key, field in reader.fields.items():
+        if key in changes:
+            spans.append((field.offset, field.offset + sum(p.nbytes for p in field.parts), key))
+    spans.sort()
+    out, last = bytearray(), 0
+    for start, end, key in spans:
+        out += data[last:start] + string_field(key, changes[key])
+        last = end
+    missing = [k for k in changes if k not in reader.fields]
+    kv_end = max(f.offset + sum(p.nbytes for p in f.parts) for f in reader.fields.values())
+    out += data[last:kv_end]
+    for key in missing:
+        out += string_field(key, changes[key])
+    out += data[kv_end:]
+    # n_kv is the u64 at offset 16 (after magic, version and n_tensors).
+    n_kv = struct.unpack_from("<Q", out, 16)[0]
+    struct.pack_into("<Q", out, 16, n_kv + len(missing))
+    return bytes(out)
+
+
+def ids_for(path, texts, name):
+    llm = llama_cpp.Llama(model_path=path, vocab_only=True, verbose=False)
+    # With "whitespace" and no byte-level spelling, a word holding a space reaches llama.cpp's
+    # merge lookup, which aborts on it (GGML_ASSERT in find_bpe_rank): those texts get null.
+    skip = lambda t: name == "whitespace" and " " in t
+    return [None if skip(t) else llm.tokenize(t.encode("utf-8"), add_bos=False, special=False) for t in texts]
+
+
+def main(argv):
+    names = pre_names(argv[0] if argv else DEFAULT_LLAMA_CPP)
+    inp = open(os.path.join(VOCABS, "ggml-vocab-gpt-2.gguf.inp"), encoding="utf-8").read()
+    texts = inp.removesuffix(SEPARATOR).split(SEPARATOR) + EXTRA
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in names:
+            if name in RAW_UTF8:
+                base, changes = "ggml-vocab-gemma-4.gguf", {"tokenizer.ggml.model": "gpt2", "tokenizer.ggml.pre": name}
+            else:
+                base, changes = "ggml-vocab-gpt-2.gguf", {"tokenizer.ggml.pre": name}
+            path = os.path.join(tmp, "vocab.gguf")
+            open(path, "wb").write(with_strings(os.path.join(VOCABS, base), changes))
+            results[name] = {"vocab": base, "ids": ids_for(path, texts, name)}
+            print(f"{name}: done", file=sys.stderr)
+    json.dump({
+        "llama_cpp": "llama-cpp-python 0.3.36 (vendored llama.cpp 0c1e5709), portable build",
+        "texts": texts,
+        "pre": results,
+    }, sys.stdout, ensure_ascii=False, indent=None, separators=(",", ":"))
+    print()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
