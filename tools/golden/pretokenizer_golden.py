@@ -16,7 +16,9 @@ whitespace splitter: ggml-vocab-gemma-4.gguf with `tokenizer.ggml.model` = "gpt2
 with `vocab_only=True` and records llama_tokenize(text, add_special = false, parse_special =
 false) for every text of the corpus: the suite's own cases plus strings aimed at the regexes'
 corners (scripts, marks, digit runs, case changes, whitespace kinds, Chameleon's markers).
-Merges cannot cross a word boundary, so different cuts give different ids. Under the
+Merges cannot cross a word boundary, so different cuts often give different ids; to see every
+cut, the short `EXACT` texts also go through a synthetic vocabulary (`exact_vocab`) where each
+word becomes exactly one token, so two lists agree only if they cut alike. Under the
 "whitespace" name llama.cpp aborts on any text with a space (see `ids_for`); those are null.
 """
 
@@ -103,6 +105,75 @@ def with_strings(path, changes):
     return bytes(out)
 
 
+# Short texts for the exact check (see `exact_vocab`), each at most ~40 chars once spelled.
+EXACT = [
+    "Hello world", "HelloWorld ABCdef", "XMLHttp éA Éc", "don't I'LL", "we'Re 's 'S",
+    "1 12 1234 1234567", "x2y3 3.14 1,000", "٣٤ ² ½", "中文字 日本", "カタ 한국 ㄅㄆ",
+    "e\u0301t\u0301 \u0301a", "tab\t\tx\u00a0y", "\u3000i\u0085n", "end   ", "   lead",
+    "a\n\n\nb\r\n\r\nc", "x\n \n  \n", "a/b\n/p\n", "Hi, you? Ok… 。、", "$1 + 5% = <x>",
+    "^ ~y | `z` @h", "<sentinel:12>", "IMGIMGABCZ x", "    four\n  two", "Ω ℃ ∑ ≤",
+    "mix123abc ü3ö", "  \n\t  x", "hello world, again", "New York's 2", "ǅx Ꭰꭰ",
+    "a  b   c", "x\r\ny\n", "!!!\n\nok", "ab12cd 99", "한국어텍스트", "สวัสดี", "नमस्ते",
+    "👩🏽‍💻🚀", "(abc) [d]", "IMGIMGABCDEZ", "x \u2028y", "Ñandú ÀB",
+]
+
+
+def byte_alphabet():
+    """GPT-2's byte alphabet: printable bytes stand for themselves, the others for U+0100 on."""
+    keep = set(range(0x21, 0x7F)) | set(range(0xA1, 0xAD)) | set(range(0xAE, 0x100))
+    table, extra = [], 0
+    for b in range(256):
+        if b in keep:
+            table.append(chr(b))
+        else:
+            table.append(chr(0x100 + extra))
+            extra += 1
+    return table
+
+
+BYTE_ALPHABET = byte_alphabet()
+
+
+def spell_byte_level(text):
+    return "".join(BYTE_ALPHABET[b] for b in text.encode("utf-8"))
+
+
+def spell_raw(text):
+    return text.replace(" ", "\u2581")
+
+
+def exact_vocab(texts, spell):
+    """Tokens: the 256 byte-alphabet chars, "\\n", and every substring of every spelled text,
+    sorted by code point. Merges: every token of two chars or more split in two at every point.
+    Any two neighbouring symbols of a word then merge, so BPE always ends with one token per
+    word and the ids spell out the cuts exactly."""
+    subs = set(BYTE_ALPHABET) | {"\n"}
+    for text in texts:
+        t = spell(text)
+        for i in range(len(t)):
+            for j in range(i + 1, len(t) + 1):
+                subs.add(t[i:j])
+    tokens = sorted(subs)
+    merges = [f"{s[:k]} {s[k:]}" for s in tokens for k in range(1, len(s))]
+    return tokens, merges
+
+
+def write_exact(path, tokens, merges, pre):
+    w = gguf.GGUFWriter(path, "gpt2")
+    for key, value in [("block_count", 1), ("context_length", 64), ("embedding_length", 8),
+                       ("feed_forward_length", 8), ("attention.head_count", 1)]:
+        w.add_uint32(f"gpt2.{key}", value)
+    w.add_float32("gpt2.attention.layer_norm_epsilon", 1e-5)
+    w.add_string("tokenizer.ggml.model", "gpt2")
+    w.add_string("tokenizer.ggml.pre", pre)
+    w.add_array("tokenizer.ggml.tokens", tokens)
+    w.add_array("tokenizer.ggml.token_type", [1] * len(tokens))
+    w.add_array("tokenizer.ggml.merges", merges)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.close()
+
+
 def ids_for(path, texts, name):
     llm = llama_cpp.Llama(model_path=path, vocab_only=True, verbose=False)
     # With "whitespace" and no byte-level spelling, a word holding a space reaches llama.cpp's
@@ -116,6 +187,10 @@ def main(argv):
     inp = open(os.path.join(VOCABS, "ggml-vocab-gpt-2.gguf.inp"), encoding="utf-8").read()
     texts = inp.removesuffix(SEPARATOR).split(SEPARATOR) + EXTRA
     results = {}
+    byte_level_vocab = exact_vocab(EXACT, spell_byte_level)
+    raw_vocab = exact_vocab(EXACT, spell_raw)
+    print(f"exact vocabs: {len(byte_level_vocab[0])}/{len(byte_level_vocab[1])} and "
+          f"{len(raw_vocab[0])}/{len(raw_vocab[1])} tokens/merges", file=sys.stderr)
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
             if name in RAW_UTF8:
@@ -125,10 +200,15 @@ def main(argv):
             path = os.path.join(tmp, "vocab.gguf")
             open(path, "wb").write(with_strings(os.path.join(VOCABS, base), changes))
             results[name] = {"vocab": base, "ids": ids_for(path, texts, name)}
+            tokens, merges = raw_vocab if name in RAW_UTF8 else byte_level_vocab
+            write_exact(path, tokens, merges, name)
+            results[name]["exact"] = "raw" if name in RAW_UTF8 else "byte-level"
+            results[name]["exact_ids"] = ids_for(path, EXACT, name)
             print(f"{name}: done", file=sys.stderr)
     json.dump({
         "llama_cpp": "llama-cpp-python 0.3.36 (vendored llama.cpp 0c1e5709), portable build",
         "texts": texts,
+        "exact_texts": EXACT,
         "pre": results,
     }, sys.stdout, ensure_ascii=False, indent=None, separators=(",", ":"))
     print()
