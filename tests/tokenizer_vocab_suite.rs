@@ -20,6 +20,7 @@ use gguf64::tokenizer::{Tokenizer, TokenizerError};
 
 /// The vocabs gguf64 supports: each must be present and pass every case.
 const SUPPORTED: &[&str] = &[
+    "bert-bge",
     "command-r",
     "deepseek-coder",
     "deepseek-llm",
@@ -269,8 +270,9 @@ fn tokenize_command_on_vocab_files() {
 
     let (status, stdout, _) = tokenize(&base, &["--add-special", "--json"], r#"["Hi"]"#);
     assert!(status && stdout.starts_with("[[128000,"), "llama3 adds BOS by default: {stdout}");
-    let (status, _, stderr) = tokenize(&dir.join("ggml-vocab-bert-bge.gguf"), &["--json"], "[]");
-    assert!(!status && stderr.contains("unknown tokenizer model \"bert\""), "{stderr}");
+    let t5 = dir.join("ggml-vocab-nomic-bert-moe.gguf");
+    let (status, _, stderr) = tokenize(&t5, &["--json"], "[]");
+    assert!(!status && stderr.contains("unknown tokenizer model \"t5\""), "{stderr}");
     let (status, _, stderr) = tokenize(&base, &["--json"], "[1]");
     assert!(!status && stderr.contains("stdin"), "{stderr}");
 }

@@ -51,7 +51,9 @@ fn append_piece(vocab: &Vocab, id: u32, out: &mut Vec<u8>) {
     } else if a & attr::NORMAL != 0 {
         match vocab.model {
             // SentencePiece-style BPE (Gemma 4) spells spaces `▁` too.
-            Model::Spm | Model::Bpe { flags: BpeFlags { escape_spaces: true, .. }, .. } => {
+            Model::Spm
+            | Model::Wpm { .. }
+            | Model::Bpe { flags: BpeFlags { escape_spaces: true, .. }, .. } => {
                 for (i, part) in text.split('▁').enumerate() {
                     if i > 0 {
                         out.push(b' ');

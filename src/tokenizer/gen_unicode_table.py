@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Writes unicode_table.rs: llama.cpp's general category of every code point (letter \\p{L},
-number \\p{N}, mark \\p{M}, punctuation \\p{P}, symbol \\p{S}, anything else) and its whitespace
-set (what its pre-tokenizers take for \\s).
+number \\p{N}, mark \\p{M}, punctuation \\p{P}, symbol \\p{S}, control \\p{C}, anything else),
+its whitespace set (what its pre-tokenizers take for \\s), and for the WordPiece normalizer its
+lower-case map and its one-code-point NFD table (`unicode_ranges_nfd`: the first code point of
+each decomposition).
 
 Usage: python3 src/tokenizer/gen_unicode_table.py [unicode-data.cpp] > src/tokenizer/unicode_table.rs
 
@@ -12,7 +14,8 @@ src/unicode-data.cpp in the llama.cpp source node-llama-cpp bundles
 script clones the bundle into a temporary directory and reads it from there. The vendored
 llama.cpp of llama-cpp-python 0.3.36 (commit 0c1e5709) has a byte-identical file. Only the
 general category bits of `unicode_ranges_flags` are used (rows of `start, flags`; each row has
-exactly one category bit, which the script checks), and `unicode_set_whitespace`.
+exactly one category bit, which the script checks), `unicode_set_whitespace`,
+`unicode_map_lowercase` and `unicode_ranges_nfd`.
 """
 
 import os
@@ -24,7 +27,7 @@ import tempfile
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 BUNDLE = os.path.join(ROOT, "node_modules/node-llama-cpp/llama/gitRelease.bundle")
 # unicode.h's flag bits -> the kind numbers of the Rust table.
-KINDS = {0x0004: 1, 0x0002: 2, 0x0010: 3, 0x0020: 4, 0x0040: 5}
+KINDS = {0x0004: 1, 0x0002: 2, 0x0010: 3, 0x0020: 4, 0x0040: 5, 0x0080: 6}
 CATEGORY_BITS = 0x00FF
 
 
@@ -62,6 +65,15 @@ def whitespace(source):
     return [int(a, 16) for a in re.findall(r"0x([0-9A-F]+)", block(source, "unicode_set_whitespace"))]
 
 
+def pairs(source, name):
+    return [tuple(int(x, 16) for x in row) for row in re.findall(r"\{0x([0-9A-F]+), 0x([0-9A-F]+)\}", block(source, name))]
+
+
+def nfd(source):
+    rows = re.findall(r"\{0x([0-9A-F]+), 0x([0-9A-F]+), 0x([0-9A-F]+)\}", block(source, "unicode_ranges_nfd"))
+    return [tuple(int(x, 16) for x in row) for row in rows if int(row[0], 16) != 0]
+
+
 def main(argv):
     source = read_source(argv)
     table = ranges(source)
@@ -70,7 +82,8 @@ def main(argv):
     print("//! node-llama-cpp 3.21.1 bundles); do not edit. General categories and whitespace.")
     print()
     print("/// `(first, last, kind)`, sorted, disjoint; kind 1 = letter, 2 = number, 3 = mark,")
-    print("/// 4 = punctuation, 5 = symbol. Code points in no range are of another category.")
+    print("/// 4 = punctuation, 5 = symbol, 6 = control. Code points in no range are of another")
+    print("/// category.")
     print("#[rustfmt::skip]")
     print(f"pub(super) static RANGES: [(u32, u32, u8); {len(table)}] = [")
     for first, last, kind in table:
@@ -82,6 +95,22 @@ def main(argv):
     print(f"pub(super) static WHITESPACE: [u32; {len(spaces)}] = [")
     for i in range(0, len(spaces), 8):
         print("    " + " ".join(f"0x{c:05X}," for c in spaces[i:i + 8]))
+    print("];")
+    lower = pairs(source, "unicode_map_lowercase")
+    print()
+    print("/// `(code point, its lower case)`, sorted, for the code points that have one.")
+    print("#[rustfmt::skip]")
+    print(f"pub(super) static LOWERCASE: [(u32, u32); {len(lower)}] = [")
+    for i in range(0, len(lower), 4):
+        print("    " + " ".join(f"(0x{a:05X}, 0x{b:05X})," for a, b in lower[i:i + 4]))
+    print("];")
+    ranges_nfd = nfd(source)
+    print()
+    print("/// `(first, last, nfd)`, sorted: code points `first..=last` decompose to `nfd` first.")
+    print("#[rustfmt::skip]")
+    print(f"pub(super) static NFD: [(u32, u32, u32); {len(ranges_nfd)}] = [")
+    for i in range(0, len(ranges_nfd), 3):
+        print("    " + " ".join(f"(0x{a:05X}, 0x{b:05X}, 0x{c:05X})," for a, b, c in ranges_nfd[i:i + 3]))
     print("];")
 
 

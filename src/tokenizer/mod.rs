@@ -32,6 +32,7 @@ mod table;
 mod unicode;
 mod unicode_table;
 mod vocab;
+mod wpm;
 
 #[cfg(test)]
 mod tests;
@@ -60,6 +61,7 @@ impl std::fmt::Debug for Tokenizer {
         let model = match &self.vocab.model {
             Model::Spm => "spm",
             Model::Bpe { .. } => "bpe",
+            Model::Wpm { .. } => "wpm",
         };
         f.debug_struct("Tokenizer")
             .field("model", &model)
@@ -104,7 +106,9 @@ impl Tokenizer {
     /// `apply_chat_template`).
     pub fn encode(&self, text: &str, add_special: bool, parse_special: bool) -> Vec<u32> {
         let mut out = Vec::with_capacity(text.len() / 3 + 2);
-        if add_special && self.vocab.add_bos {
+        // WordPiece puts [CLS] first and [SEP] last whenever special tokens are added.
+        let wpm = matches!(self.vocab.model, Model::Wpm { .. });
+        if add_special && (self.vocab.add_bos || wpm) {
             out.extend(self.vocab.ids.bos);
         }
         // SPM puts its space prefix before raw text that follows the start or a special token.
@@ -129,7 +133,9 @@ impl Tokenizer {
                 }
             }
         }
-        if add_special && self.vocab.add_eos {
+        if add_special && wpm {
+            out.extend(self.vocab.ids.sep);
+        } else if add_special && self.vocab.add_eos {
             out.extend(self.vocab.ids.eos);
         }
         out
@@ -141,6 +147,9 @@ impl Tokenizer {
         match &v.model {
             Model::Spm => {
                 spm::encode(&text.replace(' ', "▁"), &v.table, &v.scores, &v.byte_tokens, out);
+            }
+            Model::Wpm { normalizer, max_token_len } => {
+                wpm::encode(text, *normalizer, &v.table, *max_token_len, v.ids.unk, out);
             }
             Model::Bpe { pre, merges, flags } => {
                 let escaped;
@@ -244,7 +253,7 @@ impl Tokenizer {
     /// The number of merge pairs (0 for SentencePiece-style vocabularies).
     pub fn n_merges(&self) -> usize {
         match &self.vocab.model {
-            Model::Spm => 0,
+            Model::Spm | Model::Wpm { .. } => 0,
             Model::Bpe { merges, .. } => merges.len(),
         }
     }

@@ -8,6 +8,7 @@ use super::error::TokenizerError;
 use super::meta;
 use super::pretokenize::PreTokenizer;
 use super::special_ids::SpecialIds;
+use super::wpm::Normalizer;
 use super::table::TokenTable;
 use crate::gguf::Metadata;
 
@@ -32,6 +33,8 @@ pub(super) enum Model {
     Spm,
     /// BPE by merge rank ("gpt2", "gemma4"), on words cut by `pre`.
     Bpe { pre: PreTokenizer, merges: Merges, flags: BpeFlags },
+    /// WordPiece ("bert"): longest tokens first; `max_token_len` in bytes.
+    Wpm { normalizer: Normalizer, max_token_len: usize },
 }
 
 /// How one BPE vocabulary differs from GPT-2's, per llama.cpp's `tokenizer.ggml.pre` table.
@@ -78,6 +81,10 @@ struct Defaults {
     bos: Option<u32>,
     eos: Option<u32>,
     unk: Option<u32>,
+    /// Separator, padding and mask (set for WordPiece only).
+    sep: Option<u32>,
+    pad: Option<u32>,
+    mask: Option<u32>,
 }
 
 impl Vocab {
@@ -93,6 +100,16 @@ impl Vocab {
         let pre_name = if model_name == "gemma4" { "gemma4" } else { pre_name };
         let (model, defaults, style) = match model_name {
             "llama" => (Model::Spm, spm_defaults(), None),
+            "bert" => {
+                // BERT's normalizer: lower-case unless told otherwise, and strip accents when
+                // lower-casing unless told otherwise.
+                let lowercase = meta::boolean(m, "tokenizer.ggml.normalizer.lowercase")?;
+                let lowercase = lowercase.unwrap_or(true);
+                let strip = meta::boolean(m, "tokenizer.ggml.normalizer.strip_accents")?;
+                let normalizer = Normalizer { lowercase, strip_accents: strip.unwrap_or(lowercase) };
+                let max_token_len = (0..n as u32).map(|id| table.text(id).len()).max().unwrap_or(0);
+                (Model::Wpm { normalizer, max_token_len }, wpm_defaults(), None)
+            }
             "gpt2" | "gemma4" => {
                 let style = pre_tokenizer(pre_name)?;
                 let merges = match meta::strings(m, meta::MERGES)? {
@@ -195,6 +212,24 @@ fn spm_defaults() -> Defaults {
         bos: Some(1),
         eos: Some(2),
         unk: Some(0),
+        sep: None,
+        pad: None,
+        mask: None,
+    }
+}
+
+/// llama.cpp's WordPiece defaults (BERT's [CLS], [UNK], [SEP], [PAD] and [MASK] ids).
+fn wpm_defaults() -> Defaults {
+    Defaults {
+        add_space_prefix: false,
+        add_bos: true,
+        clean_spaces: true,
+        bos: Some(101),
+        eos: None,
+        unk: Some(100),
+        sep: Some(102),
+        pad: Some(0),
+        mask: Some(103),
     }
 }
 
@@ -208,6 +243,9 @@ fn bpe_defaults(style: &PreStyle, gemma4: bool) -> Defaults {
         bos: if style.no_default_bos { None } else { fallback },
         eos: fallback,
         unk: None,
+        sep: None,
+        pad: None,
+        mask: None,
     }
 }
 
@@ -285,7 +323,7 @@ fn pre_tokenizer(pre: &str) -> Result<PreStyle, TokenizerError> {
         | "a.x-4.0" | "mellum" | "modern-bert" | "mpt" | "olmo" | "jais" | "exaone4" => {
             S::new(Gpt2)
         }
-        // llama.cpp also appends SEP to these when adding special tokens; gguf64 does not.
+        // llama.cpp marks these add_sep for its embedding callers; tokenizing ignores it.
         "jina-v1-en" | "jina-v2-code" | "roberta-bpe" => S::new(Gpt2),
         "trillion" | "granite-docling" => S::raw(Gpt2),
         "starcoder" | "refact" | "codeshell" | "exaone" | "minerva-7b" | "mellum2" => {
@@ -346,9 +384,9 @@ fn special_ids(m: &Metadata, d: &Defaults, n: usize) -> Result<SpecialIds, Token
         eot: read("tokenizer.ggml.eot_token_id", None)?,
         eom: read("tokenizer.ggml.eom_token_id", None)?,
         unk: read("tokenizer.ggml.unknown_token_id", d.unk)?,
-        sep: read("tokenizer.ggml.seperator_token_id", None)?,
-        pad: read("tokenizer.ggml.padding_token_id", None)?,
-        mask: read("tokenizer.ggml.mask_token_id", None)?,
+        sep: read("tokenizer.ggml.seperator_token_id", d.sep)?,
+        pad: read("tokenizer.ggml.padding_token_id", d.pad)?,
+        mask: read("tokenizer.ggml.mask_token_id", d.mask)?,
         // The deprecated prefix/suffix/middle keys are read after, and win.
         fim_pre: read("tokenizer.ggml.prefix_token_id", fim_pre)?,
         fim_suf: read("tokenizer.ggml.suffix_token_id", fim_suf)?,
@@ -369,6 +407,7 @@ fn byte_tokens(table: &TokenTable, model: &Model, unk: Option<u32>) -> [Option<u
             Model::Spm => table.id(format!("<0x{b:02X}>").as_bytes()).or(single).or(unk),
             Model::Bpe { flags, .. } if flags.byte_level => single,
             Model::Bpe { .. } => table.id(format!("<0x{b:02X}>").as_bytes()),
+            Model::Wpm { .. } => None,
         };
     }
     out
