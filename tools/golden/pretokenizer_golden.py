@@ -16,7 +16,9 @@ whitespace splitter: ggml-vocab-gemma-4.gguf with `tokenizer.ggml.model` = "gpt2
 with `vocab_only=True` and records llama_tokenize(text, add_special = false, parse_special =
 false) for every text of the corpus: the suite's own cases plus strings aimed at the regexes'
 corners (scripts, marks, digit runs, case changes, whitespace kinds, Chameleon's markers).
-Merges cannot cross a word boundary, so different cuts often give different ids; to see every
+Every suite vocab file is also tokenized as it is, with and without special tokens added (the
+SentencePiece, WordPiece and pre-less BPE files). Merges cannot cross a word boundary, so
+different cuts often give different ids; to see every
 cut, the short `EXACT` texts also go through a synthetic vocabulary (`exact_vocab`) where each
 word becomes exactly one token, so two lists agree only if they cut alike. Under the
 "whitespace" name llama.cpp aborts on any text with a space (see `ids_for`); those are null.
@@ -205,11 +207,24 @@ def main(argv):
             results[name]["exact"] = "raw" if name in RAW_UTF8 else "byte-level"
             results[name]["exact_ids"] = ids_for(path, EXACT, name)
             print(f"{name}: done", file=sys.stderr)
+    # Every suite vocab as it is (SentencePiece ones, the BPE ones without a pre name, WordPiece),
+    # with and without special tokens added.
+    files = {}
+    for vocab in sorted(os.listdir(VOCABS)):
+        if not vocab.startswith("ggml-vocab-") or not vocab.endswith(".gguf"):
+            continue
+        llm = llama_cpp.Llama(model_path=os.path.join(VOCABS, vocab), vocab_only=True, verbose=False)
+        files[vocab] = {
+            "ids": [llm.tokenize(t.encode("utf-8"), add_bos=False, special=False) for t in texts],
+            "ids_added": [llm.tokenize(t.encode("utf-8"), add_bos=True, special=False) for t in texts],
+        }
+        print(f"{vocab}: done", file=sys.stderr)
     json.dump({
         "llama_cpp": "llama-cpp-python 0.3.36 (vendored llama.cpp 0c1e5709), portable build",
         "texts": texts,
         "exact_texts": EXACT,
         "pre": results,
+        "files": files,
     }, sys.stdout, ensure_ascii=False, indent=None, separators=(",", ":"))
     print()
 
