@@ -77,8 +77,8 @@ fn llamacpp_vocab_suite() {
 #[test]
 fn every_pre_tokenizer_matches_llamacpp() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/llama.cpp-vocab");
-    let golden = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden/llamacpp/pretokenizers.json");
+    let golden =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/llamacpp/pretokenizers.json");
     let golden = json::Json::parse(&std::fs::read_to_string(golden).expect("golden file"));
     let texts: Vec<&str> = golden.get("texts").items().iter().map(|t| t.str()).collect();
     let json::Json::Obj(names) = golden.get("pre") else { panic!("pre is not an object") };
@@ -90,7 +90,7 @@ fn every_pre_tokenizer_matches_llamacpp() {
         if !headers.iter().any(|(v, _)| v == vocab) {
             match read_header(&dir.join(vocab)) {
                 Ok(h) => headers.push((vocab.to_string(), h)),
-                Err(_) => return models::absent(&dir.join(vocab)),
+                Err(_) => return models::absent(dir.join(vocab)),
             }
         }
         let header = &headers.iter().find(|(v, _)| v == vocab).expect("loaded").1;
@@ -113,7 +113,8 @@ fn every_pre_tokenizer_matches_llamacpp() {
             if got != want.ids() {
                 wrong += 1;
                 if wrong <= 2 {
-                    failures.push(format!("{name}: {text:?}\n  got  {got:?}\n  want {:?}", want.ids()));
+                    failures
+                        .push(format!("{name}: {text:?}\n  got  {got:?}\n  want {:?}", want.ids()));
                 }
             }
         }
@@ -129,8 +130,8 @@ fn every_pre_tokenizer_matches_llamacpp() {
 /// `exact_vocab`), so llama.cpp's ids spell out its cuts and any other cut fails the test.
 #[test]
 fn every_pre_tokenizer_cuts_like_llamacpp() {
-    let golden = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden/llamacpp/pretokenizers.json");
+    let golden =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/llamacpp/pretokenizers.json");
     let golden = json::Json::parse(&std::fs::read_to_string(golden).expect("golden file"));
     let texts: Vec<&str> = golden.get("exact_texts").items().iter().map(|t| t.str()).collect();
     let json::Json::Obj(names) = golden.get("pre") else { panic!("pre is not an object") };
@@ -176,8 +177,8 @@ fn every_pre_tokenizer_cuts_like_llamacpp() {
 #[test]
 fn every_vocab_file_matches_llamacpp() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/llama.cpp-vocab");
-    let golden = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden/llamacpp/pretokenizers.json");
+    let golden =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/llamacpp/pretokenizers.json");
     let golden = json::Json::parse(&std::fs::read_to_string(golden).expect("golden file"));
     let texts: Vec<&str> = golden.get("texts").items().iter().map(|t| t.str()).collect();
     let json::Json::Obj(files) = golden.get("files") else { panic!("files is not an object") };
@@ -185,7 +186,7 @@ fn every_vocab_file_matches_llamacpp() {
     let mut compared = 0;
     for (file, entry) in files {
         let Ok(header) = read_header(&dir.join(file)) else {
-            return models::absent(&dir.join(file));
+            return models::absent(dir.join(file));
         };
         let tok = match Tokenizer::from_header(&header) {
             Ok(t) => t,

@@ -110,7 +110,10 @@ mod tests {
         assert!(is_whitespace('\u{85}') && is_whitespace('\u{3000}') && !is_whitespace('\u{1C}'));
         assert!(!is_whitespace('\u{200B}'), "zero width space is not White_Space");
         assert!(class('\t').control && class('\u{7F}').control && !class('a').control);
-        assert_eq!((to_lower('A'), to_lower('Ä'), to_lower('Ж'), to_lower('a')), ('a', 'ä', 'ж', 'a'));
+        assert_eq!(
+            (to_lower('A'), to_lower('Ä'), to_lower('Ж'), to_lower('a')),
+            ('a', 'ä', 'ж', 'a')
+        );
         assert_eq!((nfd_first('é'), nfd_first('Å'), nfd_first('a')), ('e', 'A', 'a'));
         assert!(is_han('中') && is_han('\u{2A700}') && !is_han('の') && !is_han('한'));
     }

@@ -8,8 +8,8 @@ use super::error::TokenizerError;
 use super::meta;
 use super::pretokenize::PreTokenizer;
 use super::special_ids::SpecialIds;
-use super::wpm::Normalizer;
 use super::table::TokenTable;
+use super::wpm::Normalizer;
 use crate::gguf::Metadata;
 
 /// The attribute of a `tokenizer.ggml.token_type` value (1 normal, 2 unknown, 3 control,
@@ -106,7 +106,8 @@ impl Vocab {
                 let lowercase = meta::boolean(m, "tokenizer.ggml.normalizer.lowercase")?;
                 let lowercase = lowercase.unwrap_or(true);
                 let strip = meta::boolean(m, "tokenizer.ggml.normalizer.strip_accents")?;
-                let normalizer = Normalizer { lowercase, strip_accents: strip.unwrap_or(lowercase) };
+                let normalizer =
+                    Normalizer { lowercase, strip_accents: strip.unwrap_or(lowercase) };
                 let max_token_len = (0..n as u32).map(|id| table.text(id).len()).max().unwrap_or(0);
                 (Model::Wpm { normalizer, max_token_len }, wpm_defaults(), None)
             }
@@ -333,13 +334,16 @@ fn pre_tokenizer(pre: &str) -> Result<PreStyle, TokenizerError> {
         "jais-2" => S::new(Jais2),
         "gemma4" | "granite-embed-multi-311m" => {
             let style = S::new(Lines).utf8(true);
-            PreStyle { force_bos: true, flags: BpeFlags { newline_tokens: true, ..style.flags }, ..style }
+            PreStyle {
+                force_bos: true,
+                flags: BpeFlags { newline_tokens: true, ..style.flags },
+                ..style
+            }
         }
         "sarvam-moe" => S::raw(Lines).utf8(true),
         "whitespace" => S::new(Whitespace).utf8(false),
-        "qwen2" | "deepseek-r1-qwen" | "kormo" | "f2llmv2" | "hunyuan" | "solar-open" | "grok-2" => {
-            S::raw(Qwen2)
-        }
+        "qwen2" | "deepseek-r1-qwen" | "kormo" | "f2llmv2" | "hunyuan" | "solar-open"
+        | "grok-2" => S::raw(Qwen2),
         "megrez" | "stablelm2" => S::new(Qwen2),
         "qwen35" => S::raw(Qwen35),
         "dbrx" | "smaug-bpe" => S::new(Llama3),

@@ -89,12 +89,7 @@ impl PreTokenizer {
         use PreTokenizer as T;
         use Step::{DigitGroups, Gpt2, KimiK2, Lines, Regex as R};
         match self {
-            T::Default => &[
-                R(p::punctuation_run),
-                Gpt2,
-                R(p::numbers),
-                R(p::three_ascii_digits),
-            ],
+            T::Default => &[R(p::punctuation_run), Gpt2, R(p::numbers), R(p::three_ascii_digits)],
             T::Gpt2 => &[Gpt2],
             T::DigitsThenGpt2 => &[R(p::one_number), Gpt2],
             T::Llama3 => &[LLAMA3],
@@ -116,12 +111,9 @@ impl PreTokenizer {
                 R(p::one_number),
             ],
             T::Deepseek3 => &[R(p::numbers_up_to_3), R(p::han_kana), R(p::deepseek3_words)],
-            T::Spark25 => &[
-                R(p::numbers_up_to_3),
-                R(p::han_kana),
-                R(p::spark_words),
-                R(p::one_number),
-            ],
+            T::Spark25 => {
+                &[R(p::numbers_up_to_3), R(p::han_kana), R(p::spark_words), R(p::one_number)]
+            }
             T::Youtu => &[R(p::youtu_cjk), R(p::youtu_words)],
             T::Falcon => &[R(p::punctuation_run_falcon), Gpt2, R(p::three_ascii_digits)],
             T::Jais2 => &[R(p::jais2_words)],

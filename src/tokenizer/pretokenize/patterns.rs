@@ -298,7 +298,9 @@ pub(super) fn jais2_words(p: &Piece, i: usize) -> Option<usize> {
         .or_else(|| numbers_up_to_3(p, i))
         .or_else(|| space_run_tail(p, i, other, newline))
         .or_else(|| spaces_to_newline(p, i))
-        .or_else(|| [512, 256, 128, 64, 32, 16, 8, 4, 2, 1].iter().find_map(|&n| spaces_exactly(p, i, n)))
+        .or_else(|| {
+            [512, 256, 128, 64, 32, 16, 8, 4, 2, 1].iter().find_map(|&n| spaces_exactly(p, i, n))
+        })
         .or_else(|| p.is(i, space).then_some(i + 1))
 }
 
@@ -347,7 +349,7 @@ pub(super) fn afmoe_scripts(p: &Piece, i: usize) -> Option<usize> {
 /// length is a multiple of three.
 pub(super) fn before_digit_triples(p: &Piece, i: usize) -> Option<usize> {
     let run = p.run(i, |c, _| c.is_ascii_digit()) - i;
-    (run > 0 && run % 3 == 0).then_some(i)
+    (run > 0 && run.is_multiple_of(3)).then_some(i)
 }
 
 /// Poro, BLOOM, GPT-3 Finnish and Viking: ` ?[^(\s|.,!?…。，、।۔،)]+`.

@@ -86,10 +86,10 @@ pub(super) fn optional(
     x: impl Fn(char, Class) -> bool,
     body: impl Fn(usize) -> Option<usize>,
 ) -> Option<usize> {
-    if p.is(i, x) {
-        if let Some(end) = body(i + 1) {
-            return Some(end);
-        }
+    if p.is(i, x)
+        && let Some(end) = body(i + 1)
+    {
+        return Some(end);
     }
     body(i)
 }
@@ -146,9 +146,7 @@ pub(super) fn spaces_not_before_word(p: &Piece, i: usize) -> Option<usize> {
 
 /// `\s*[\r\n]+|\s+(?!\S)|\s+`, the usual last three alternatives.
 pub(super) fn spaces(p: &Piece, i: usize) -> Option<usize> {
-    spaces_to_newline(p, i)
-        .or_else(|| spaces_not_before_word(p, i))
-        .or_else(|| p.run1(i, space))
+    spaces_to_newline(p, i).or_else(|| spaces_not_before_word(p, i)).or_else(|| p.run1(i, space))
 }
 
 /// `A*B+` with backtracking: the longest run of `a` after which `b` matches, then the run of
