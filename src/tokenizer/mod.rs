@@ -1,20 +1,22 @@
 //! Text to token ids and back, from GGUF metadata, exactly as llama.cpp does it (the build
 //! node-llama-cpp 3.21.1 bundles; tests/tokenizer_llamacpp.rs compares every id).
 //!
-//! Two tokenizer models:
+//! Three tokenizer models:
 //! - "llama" (SentencePiece-style, e.g. Gemma 3): spaces escaped to `▁`, an optional space
 //!   prefix (`tokenizer.ggml.add_space_prefix`), merging by token score, byte fallback to
 //!   `<0xNN>` tokens (`spm`).
 //! - "gpt2" (byte-level BPE, e.g. SmolLM2): a pre-tokenizer chosen by `tokenizer.ggml.pre` cuts
-//!   words (`pretokenize`), each word is spelled in GPT-2's byte alphabet (`byte_level`) and
-//!   merged by `tokenizer.ggml.merges` rank (`bpe`).
+//!   words (`pretokenize`, every list llama.cpp has), each word is spelled in GPT-2's byte
+//!   alphabet (`byte_level`) and merged by `tokenizer.ggml.merges` rank (`bpe`). "gemma4" is the
+//!   same merging on raw UTF-8 with spaces as `▁`, cut only at newlines.
+//! - "bert" (WordPiece): BERT's normalizer, then the longest tokens first (`wpm`).
 //!
-//! Before either runs, special-token text is cut out of the input (`special`): control tokens
+//! Before any runs, special-token text is cut out of the input (`special`): control tokens
 //! only when asked (`parse_special`), user-defined tokens always. Decoding (`decode`) maps each
 //! token back to bytes; `StreamDecoder` does it token by token without splitting characters.
 //! Chat prompts come from `chat`. Building a tokenizer indexes the whole vocabulary once
 //! (hostile metadata gives a `TokenizerError`, never a panic); encoding is then
-//! O(n log n) in the input length.
+//! O(n log n) in the input length (WordPiece: O(n) lookups per char, up to the longest token).
 
 pub mod attr;
 mod bpe;
