@@ -81,7 +81,7 @@ pub(super) fn encode(
         let start = out.len();
         let mut i = 0;
         while i < bytes.len() {
-            let longest = (i + max_token_len).min(bytes.len());
+            let longest = i.saturating_add(max_token_len).min(bytes.len());
             let found = (i + 1..=longest).rev().find_map(|j| Some((j, table.id(&bytes[i..j])?)));
             match found {
                 Some((j, id)) => {

@@ -190,3 +190,42 @@ fn every_short_string_is_cut_into_nonempty_words() {
         }
     }
 }
+
+#[test]
+fn random_text_is_cut_into_nonempty_words_by_every_list() {
+    // A fixed linear congruential sequence picks chars from a mix of the classes the patterns
+    // test (ASCII, whitespace of every kind, marks, Han, kana, Hangul, digits of other
+    // scripts, emoji) and from anywhere in Unicode.
+    let pool: Vec<char> =
+        "aZ09 \t\n\r'!/$`_-.,…。，、।۔،()|<>:IMGZsentil\u{85}\u{a0}\u{3000}\u{2028}\
+        \u{301}\u{e31}é中文のカ한ㄱㄅ٣²½😀\u{200d}Ꭰꭰǅ"
+            .chars()
+            .collect();
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move || {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (state >> 33) as u32
+    };
+    for _ in 0..400 {
+        let len = next() % 48;
+        let text: String = (0..len)
+            .map(|_| match next() % 8 {
+                0 => char::from_u32(next() % 0x30000).unwrap_or('?'),
+                _ => pool[next() as usize % pool.len()],
+            })
+            .collect();
+        for pre in ALL {
+            words(&text, pre);
+        }
+    }
+}
+
+#[test]
+fn ideographic_space_is_whitespace_to_every_regex() {
+    // DeepSeek LLM's `[一-龥ࠀ-一가-퟿]+` spans U+0800..U+4E00, U+3000 and U+3002 included, but
+    // llama.cpp hands U+3000 to the regex as U+000B, so only `。` matches and the space stays a
+    // word of its own. Python's `regex` on the raw text keeps `"\u{3000}。"` together; on the
+    // collapsed text (tools/golden/pretokenizer_splits.py) it gives these words.
+    assert_eq!(words("a\u{3000}。", PreTokenizer::DeepseekLlm), ["a", "\u{3000}", "。"]);
+    assert_eq!(words("x\u{3000}！", PreTokenizer::DeepseekLlm), ["x", "\u{3000}！"]);
+}
