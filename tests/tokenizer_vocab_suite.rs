@@ -72,7 +72,8 @@ fn llamacpp_vocab_suite() {
 
 /// Every `tokenizer.ggml.pre` name the vendored llama.cpp knows, against llama.cpp itself:
 /// tools/golden/pretokenizer_golden.py set each name on a suite vocab (GPT-2's, or Gemma 4's read
-/// as "gpt2" for the raw-UTF-8 lists) and recorded llama.cpp's ids for ~70 texts. The same
+/// as "gpt2" for the raw-UTF-8 lists) and recorded llama.cpp's ids for ~70 texts, and the text
+/// llama_detokenize makes of them (which shows each name's `clean_spaces`). The same
 /// metadata change is made here in memory, so the file on disk stays the suite's.
 #[test]
 fn every_pre_tokenizer_matches_llamacpp() {
@@ -104,11 +105,17 @@ fn every_pre_tokenizer_matches_llamacpp() {
             }
         };
         let mut wrong = 0;
-        for (text, want) in texts.iter().zip(entry.get("ids").items()) {
+        let detok = entry.get("detok").items();
+        for ((text, want), want_text) in texts.iter().zip(entry.get("ids").items()).zip(detok) {
             if let json::Json::Null = want {
                 continue;
             }
             compared += 1;
+            let decoded = tok.decode_bytes(&want.ids(), false);
+            if decoded != unhex(want_text.str()) {
+                let shown = String::from_utf8_lossy(&decoded);
+                failures.push(format!("{name}: decoding {text:?} gives {shown:?}"));
+            }
             let got = tok.encode(text, false, false);
             if got != want.ids() {
                 wrong += 1;
@@ -173,7 +180,8 @@ fn every_pre_tokenizer_cuts_like_llamacpp() {
 /// Every suite vocab file as it is (the SentencePiece ones, Baichuan's included; Aquila's and
 /// GPT-NeoX's BPE without a pre-tokenizer name, which llama.cpp runs with its "default" list;
 /// WordPiece), against llama.cpp's ids for the same ~70 texts, with and without special tokens
-/// added. Only a tokenizer model gguf64 does not implement (T5's "t5") may be skipped.
+/// added, and llama_detokenize's text of the ids. Only a tokenizer model gguf64 does not
+/// implement (T5's "t5") may be skipped.
 #[test]
 fn every_vocab_file_matches_llamacpp() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/llama.cpp-vocab");
@@ -199,6 +207,15 @@ fn every_vocab_file_matches_llamacpp() {
                 continue;
             }
         };
+        for (text, (ids, want)) in
+            texts.iter().zip(entry.get("ids").items().iter().zip(entry.get("detok").items()))
+        {
+            let decoded = tok.decode_bytes(&ids.ids(), false);
+            if decoded != unhex(want.str()) {
+                let shown = String::from_utf8_lossy(&decoded);
+                failures.push(format!("{file}: decoding {text:?} gives {shown:?}"));
+            }
+        }
         for (key, add_special) in [("ids", false), ("ids_added", true)] {
             let mut wrong = 0;
             for (text, want) in texts.iter().zip(entry.get(key).items()) {
@@ -218,6 +235,13 @@ fn every_vocab_file_matches_llamacpp() {
     }
     eprintln!("{} vocab files, {compared} encodings compared", files.len());
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+fn unhex(hex: &str) -> Vec<u8> {
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
+        .collect()
 }
 
 /// GPT-2's byte alphabet (its `bytes_to_unicode`): printable bytes stand for themselves, the

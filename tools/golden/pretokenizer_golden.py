@@ -17,13 +17,16 @@ with `vocab_only=True` and records llama_tokenize(text, add_special = false, par
 false) for every text of the corpus: the suite's own cases plus strings aimed at the regexes'
 corners (scripts, marks, digit runs, case changes, whitespace kinds, Chameleon's markers).
 Every suite vocab file is also tokenized as it is, with and without special tokens added (the
-SentencePiece, WordPiece and pre-less BPE files). Merges cannot cross a word boundary, so
+SentencePiece, WordPiece and pre-less BPE files). For both, `detok` is llama_detokenize of the
+ids (remove_special = false, unparse_special = false) in hex, which shows each name's
+`clean_spaces` and the decoding of WordPiece and Gemma 4 tokens. Merges cannot cross a word boundary, so
 different cuts often give different ids; to see every
 cut, the short `EXACT` texts also go through a synthetic vocabulary (`exact_vocab`) where each
 word becomes exactly one token, so two lists agree only if they cut alike. Under the
 "whitespace" name llama.cpp aborts on any text with a space (see `ids_for`); those are null.
 """
 
+import ctypes
 import json
 import os
 import re
@@ -65,6 +68,7 @@ EXTRA = [
     "   \n\t  \u00a0\u00a0x",
     "x" + " " * 600 + "y",
     "a" + "\u00a0" * 10 + "b  ",
+    "a , b . c ! d ? it 's I 'm they 're we 've ' quoted '",
 ]
 
 
@@ -176,12 +180,28 @@ def write_exact(path, tokens, merges, pre):
     w.close()
 
 
-def ids_for(path, texts, name):
+def detokenize(llm, ids):
+    """llama_detokenize(ids, remove_special = false, unparse_special = false), as hex (the bytes
+    need not be UTF-8)."""
+    tokens = (llama_cpp.llama_token * max(len(ids), 1))(*ids)
+    size = 64 + 8 * len(ids)
+    while True:
+        buf = ctypes.create_string_buffer(size)
+        n = llama_cpp.llama_detokenize(llm._model.vocab, tokens, len(ids), buf, size, False, False)
+        if n >= 0:
+            return buf.raw[:n].hex()
+        size = -n
+
+
+def ids_for(path, texts, name, detok=None):
     llm = llama_cpp.Llama(model_path=path, vocab_only=True, verbose=False)
     # With "whitespace" and no byte-level spelling, a word holding a space reaches llama.cpp's
     # merge lookup, which aborts on it (GGML_ASSERT in find_bpe_rank): those texts get null.
     skip = lambda t: name == "whitespace" and " " in t
-    return [None if skip(t) else llm.tokenize(t.encode("utf-8"), add_bos=False, special=False) for t in texts]
+    ids = [None if skip(t) else llm.tokenize(t.encode("utf-8"), add_bos=False, special=False) for t in texts]
+    if detok is not None:
+        detok.extend(None if i is None else detokenize(llm, i) for i in ids)
+    return ids
 
 
 def main(argv):
@@ -201,7 +221,8 @@ def main(argv):
                 base, changes = "ggml-vocab-gpt-2.gguf", {"tokenizer.ggml.pre": name}
             path = os.path.join(tmp, "vocab.gguf")
             open(path, "wb").write(with_strings(os.path.join(VOCABS, base), changes))
-            results[name] = {"vocab": base, "ids": ids_for(path, texts, name)}
+            detok = []
+            results[name] = {"vocab": base, "ids": ids_for(path, texts, name, detok), "detok": detok}
             tokens, merges = raw_vocab if name in RAW_UTF8 else byte_level_vocab
             write_exact(path, tokens, merges, name)
             results[name]["exact"] = "raw" if name in RAW_UTF8 else "byte-level"
@@ -218,6 +239,7 @@ def main(argv):
             "ids": [llm.tokenize(t.encode("utf-8"), add_bos=False, special=False) for t in texts],
             "ids_added": [llm.tokenize(t.encode("utf-8"), add_bos=True, special=False) for t in texts],
         }
+        files[vocab]["detok"] = [detokenize(llm, ids) for ids in files[vocab]["ids"]]
         print(f"{vocab}: done", file=sys.stderr)
     json.dump({
         "llama_cpp": "llama-cpp-python 0.3.36 (vendored llama.cpp 0c1e5709), portable build",
