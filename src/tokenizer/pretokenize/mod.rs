@@ -24,8 +24,7 @@ use text::{Piece, Text};
 /// `LLAMA_VOCAB_PRE_TYPE_*` share a list).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum PreTokenizer {
-    /// No or an unlisted-but-`default` name: `[\p{P}\$\+<=>\^~\|]+`, GPT-2, `\p{N}+`,
-    /// `[0-9][0-9][0-9]`.
+    /// No name, or "default": `[\p{P}\$\+<=>\^~\|]+`, GPT-2, `\p{N}+`, `[0-9][0-9][0-9]`.
     Default,
     Gpt2,
     /// `\p{N}`, then GPT-2 (starcoder, smollm, command-r, ...).
