@@ -15,12 +15,17 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use gguf64::gguf::{Header, HeaderParser, Limits, Step};
+use gguf64::gguf::{Array, Header, HeaderParser, Limits, Metadata, Step, StringArray, Value};
 use gguf64::tokenizer::{Tokenizer, TokenizerError};
 
 /// The vocabs gguf64 supports: each must be present and pass every case.
 const SUPPORTED: &[&str] = &[
+    "bert-bge",
     "command-r",
+    "deepseek-coder",
+    "deepseek-llm",
+    "falcon",
+    "gemma-4",
     "gpt-2",
     "llama-bpe",
     "llama-spm",
@@ -65,6 +70,262 @@ fn llamacpp_vocab_suite() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
+/// Every `tokenizer.ggml.pre` name the vendored llama.cpp knows, against llama.cpp itself:
+/// tools/golden/pretokenizer_golden.py set each name on a suite vocab (GPT-2's, or Gemma 4's read
+/// as "gpt2" for the raw-UTF-8 lists) and recorded llama.cpp's ids for ~70 texts, and the text
+/// llama_detokenize makes of them (which shows each name's `clean_spaces`). The same
+/// metadata change is made here in memory, so the file on disk stays the suite's.
+#[test]
+fn every_pre_tokenizer_matches_llamacpp() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/llama.cpp-vocab");
+    let golden =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/llamacpp/pretokenizers.json");
+    let golden = json::Json::parse(&std::fs::read_to_string(golden).expect("golden file"));
+    let texts: Vec<&str> = golden.get("texts").items().iter().map(|t| t.str()).collect();
+    let json::Json::Obj(names) = golden.get("pre") else { panic!("pre is not an object") };
+    let mut headers: Vec<(String, Header)> = Vec::new();
+    let mut failures = Vec::new();
+    let mut compared = 0;
+    for (name, entry) in names {
+        let vocab = entry.get("vocab").str();
+        if !headers.iter().any(|(v, _)| v == vocab) {
+            match read_header(&dir.join(vocab)) {
+                Ok(h) => headers.push((vocab.to_string(), h)),
+                Err(_) => return models::absent(dir.join(vocab)),
+            }
+        }
+        let header = &headers.iter().find(|(v, _)| v == vocab).expect("loaded").1;
+        let raw_utf8 = vocab.contains("gemma-4");
+        let metadata = with_pre(&header.metadata, name, raw_utf8);
+        let tok = match Tokenizer::from_metadata(&metadata) {
+            Ok(t) => t,
+            Err(e) => {
+                failures.push(format!("{name}: {e}"));
+                continue;
+            }
+        };
+        let mut wrong = 0;
+        let detok = entry.get("detok").items();
+        for ((text, want), want_text) in texts.iter().zip(entry.get("ids").items()).zip(detok) {
+            if let json::Json::Null = want {
+                continue;
+            }
+            compared += 1;
+            let decoded = tok.decode_bytes(&want.ids(), false);
+            if decoded != unhex(want_text.str()) {
+                let shown = String::from_utf8_lossy(&decoded);
+                failures.push(format!("{name}: decoding {text:?} gives {shown:?}"));
+            }
+            let got = tok.encode(text, false, false);
+            if got != want.ids() {
+                wrong += 1;
+                if wrong <= 2 {
+                    failures
+                        .push(format!("{name}: {text:?}\n  got  {got:?}\n  want {:?}", want.ids()));
+                }
+            }
+        }
+        if wrong > 2 {
+            failures.push(format!("{name}: {wrong} texts differ in all"));
+        }
+    }
+    eprintln!("{} pre-tokenizer names, {compared} texts compared", names.len());
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The same names on a synthetic vocabulary where every word becomes exactly one token (see
+/// `exact_vocab`), so llama.cpp's ids spell out its cuts and any other cut fails the test.
+#[test]
+fn every_pre_tokenizer_cuts_like_llamacpp() {
+    let golden =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/llamacpp/pretokenizers.json");
+    let golden = json::Json::parse(&std::fs::read_to_string(golden).expect("golden file"));
+    let texts: Vec<&str> = golden.get("exact_texts").items().iter().map(|t| t.str()).collect();
+    let json::Json::Obj(names) = golden.get("pre") else { panic!("pre is not an object") };
+    let byte_level = exact_vocab(&texts, spell_byte_level);
+    let raw = exact_vocab(&texts, |t| t.replace(' ', "\u{2581}"));
+    let mut failures = Vec::new();
+    let mut compared = 0;
+    for (name, entry) in names {
+        let (tokens, merges) = if entry.get("exact").str() == "raw" { &raw } else { &byte_level };
+        let tok = match Tokenizer::from_metadata(&exact_metadata(tokens, merges, name)) {
+            Ok(t) => t,
+            Err(e) => {
+                failures.push(format!("{name}: {e}"));
+                continue;
+            }
+        };
+        for (text, want) in texts.iter().zip(entry.get("exact_ids").items()) {
+            if let json::Json::Null = want {
+                continue;
+            }
+            compared += 1;
+            let got = tok.encode(text, false, false);
+            if got != want.ids() {
+                let show = |ids: &[u32]| -> Vec<&str> {
+                    ids.iter().map(|&id| tokens[id as usize].as_str()).collect()
+                };
+                failures.push(format!(
+                    "{name}: {text:?}\n  got  {:?}\n  want {:?}",
+                    show(&got),
+                    show(&want.ids())
+                ));
+            }
+        }
+    }
+    eprintln!("{} pre-tokenizer names, {compared} texts compared word by word", names.len());
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Every suite vocab file as it is (the SentencePiece ones, Baichuan's included; Aquila's and
+/// GPT-NeoX's BPE without a pre-tokenizer name, which llama.cpp runs with its "default" list;
+/// WordPiece), against llama.cpp's ids for the same ~70 texts, with and without special tokens
+/// added, and llama_detokenize's text of the ids. Only a tokenizer model gguf64 does not
+/// implement (T5's "t5") may be skipped.
+#[test]
+fn every_vocab_file_matches_llamacpp() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/llama.cpp-vocab");
+    let golden =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/llamacpp/pretokenizers.json");
+    let golden = json::Json::parse(&std::fs::read_to_string(golden).expect("golden file"));
+    let texts: Vec<&str> = golden.get("texts").items().iter().map(|t| t.str()).collect();
+    let json::Json::Obj(files) = golden.get("files") else { panic!("files is not an object") };
+    let mut failures = Vec::new();
+    let mut compared = 0;
+    for (file, entry) in files {
+        let Ok(header) = read_header(&dir.join(file)) else {
+            return models::absent(dir.join(file));
+        };
+        let tok = match Tokenizer::from_header(&header) {
+            Ok(t) => t,
+            Err(TokenizerError::UnknownModel { model }) if model == "t5" => {
+                eprintln!("{file}: skipped (tokenizer model t5)");
+                continue;
+            }
+            Err(e) => {
+                failures.push(format!("{file}: {e}"));
+                continue;
+            }
+        };
+        for (text, (ids, want)) in
+            texts.iter().zip(entry.get("ids").items().iter().zip(entry.get("detok").items()))
+        {
+            let decoded = tok.decode_bytes(&ids.ids(), false);
+            if decoded != unhex(want.str()) {
+                let shown = String::from_utf8_lossy(&decoded);
+                failures.push(format!("{file}: decoding {text:?} gives {shown:?}"));
+            }
+        }
+        for (key, add_special) in [("ids", false), ("ids_added", true)] {
+            let mut wrong = 0;
+            for (text, want) in texts.iter().zip(entry.get(key).items()) {
+                compared += 1;
+                let got = tok.encode(text, add_special, false);
+                if got != want.ids() {
+                    wrong += 1;
+                    if wrong <= 2 {
+                        failures.push(format!(
+                            "{file} (add_special {add_special}): {text:?}\n  got  {got:?}\n  want {:?}",
+                            want.ids()
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    eprintln!("{} vocab files, {compared} encodings compared", files.len());
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+fn unhex(hex: &str) -> Vec<u8> {
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
+        .collect()
+}
+
+/// GPT-2's byte alphabet (its `bytes_to_unicode`): printable bytes stand for themselves, the
+/// others for U+0100 onwards in byte order.
+fn byte_alphabet() -> Vec<char> {
+    let printable = |b: u32| (0x21..0x7F).contains(&b) || (0xA1..0xAD).contains(&b) || b >= 0xAE;
+    let mut next = 0x100;
+    (0..256u32)
+        .map(|b| {
+            if printable(b) {
+                char::from_u32(b).expect("latin-1")
+            } else {
+                next += 1;
+                char::from_u32(next - 1).expect("latin extended")
+            }
+        })
+        .collect()
+}
+
+fn spell_byte_level(text: &str) -> String {
+    let alphabet = byte_alphabet();
+    text.bytes().map(|b| alphabet[b as usize]).collect()
+}
+
+/// tools/golden/pretokenizer_golden.py's `exact_vocab`: tokens are the byte alphabet, "\n" and
+/// every substring of every spelled text, sorted by code point; merges split every token of two
+/// chars or more at every point, so any two neighbouring symbols of a word merge.
+fn exact_vocab(texts: &[&str], spell: impl Fn(&str) -> String) -> (Vec<String>, Vec<String>) {
+    let mut subs: std::collections::BTreeSet<String> =
+        byte_alphabet().into_iter().map(String::from).collect();
+    subs.insert("\n".to_string());
+    for text in texts {
+        let spelled: Vec<char> = spell(text).chars().collect();
+        for i in 0..spelled.len() {
+            for j in i + 1..=spelled.len() {
+                subs.insert(spelled[i..j].iter().collect());
+            }
+        }
+    }
+    let tokens: Vec<String> = subs.into_iter().collect();
+    let mut merges = Vec::new();
+    for token in &tokens {
+        let chars: Vec<char> = token.chars().collect();
+        for k in 1..chars.len() {
+            let (left, right): (String, String) =
+                (chars[..k].iter().collect(), chars[k..].iter().collect());
+            merges.push(format!("{left} {right}"));
+        }
+    }
+    (tokens, merges)
+}
+
+/// A "gpt2" vocabulary of `tokens` (all normal) and `merges` with `tokenizer.ggml.pre` = `pre`.
+fn exact_metadata(tokens: &[String], merges: &[String], pre: &str) -> Metadata {
+    let strings = |items: &[String]| {
+        let mut array = StringArray::with_capacity(items.len());
+        items.iter().for_each(|s| array.push(s));
+        Value::Array(Array::String(array))
+    };
+    let mut m = Metadata::new();
+    let mut put = |key: &str, value: Value| m.insert(key.to_string(), value).expect("new key");
+    put("tokenizer.ggml.model", Value::String("gpt2".to_string()));
+    put("tokenizer.ggml.pre", Value::String(pre.to_string()));
+    put("tokenizer.ggml.tokens", strings(tokens));
+    put("tokenizer.ggml.token_type", Value::Array(Array::I32(vec![1; tokens.len()])));
+    put("tokenizer.ggml.merges", strings(merges));
+    m
+}
+
+/// `m` with `tokenizer.ggml.pre` = `pre` (and `tokenizer.ggml.model` = "gpt2" if `raw_utf8`).
+fn with_pre(m: &Metadata, pre: &str, raw_utf8: bool) -> Metadata {
+    let mut out = Metadata::new();
+    for (key, value) in m.iter() {
+        let value = match key {
+            "tokenizer.ggml.pre" => continue,
+            "tokenizer.ggml.model" if raw_utf8 => Value::String("gpt2".to_string()),
+            _ => value.clone(),
+        };
+        out.insert(key.to_string(), value).expect("unique keys");
+    }
+    out.insert("tokenizer.ggml.pre".to_string(), Value::String(pre.to_string())).expect("new");
+    out
+}
+
 /// `npm run tokenize -- FILE --json` on a vocab-only file: JSON strings in, the suite's ids out;
 /// an unsupported vocab exits with status 1 and its typed error.
 #[test]
@@ -84,8 +345,9 @@ fn tokenize_command_on_vocab_files() {
 
     let (status, stdout, _) = tokenize(&base, &["--add-special", "--json"], r#"["Hi"]"#);
     assert!(status && stdout.starts_with("[[128000,"), "llama3 adds BOS by default: {stdout}");
-    let (status, _, stderr) = tokenize(&dir.join("ggml-vocab-falcon.gguf"), &["--json"], "[]");
-    assert!(!status && stderr.contains("unknown pre-tokenizer \"falcon\""), "{stderr}");
+    let t5 = dir.join("ggml-vocab-nomic-bert-moe.gguf");
+    let (status, _, stderr) = tokenize(&t5, &["--json"], "[]");
+    assert!(!status && stderr.contains("unknown tokenizer model \"t5\""), "{stderr}");
     let (status, _, stderr) = tokenize(&base, &["--json"], "[1]");
     assert!(!status && stderr.contains("stdin"), "{stderr}");
 }

@@ -6,7 +6,7 @@ use std::borrow::Borrow;
 use super::Tokenizer;
 use super::attr;
 use super::byte_level;
-use super::vocab::{Model, Vocab};
+use super::vocab::{BpeFlags, Model, Vocab};
 
 /// Hostile-input cap: a byte-level token full of characters outside GPT-2's alphabet decodes to
 /// one `[UNK_BYTE_0x..<text>]` marker per character (llama.cpp's spelling), which is quadratic
@@ -50,7 +50,10 @@ fn append_piece(vocab: &Vocab, id: u32, out: &mut Vec<u8>) {
         out.extend_from_slice(text.as_bytes());
     } else if a & attr::NORMAL != 0 {
         match vocab.model {
-            Model::Spm => {
+            // SentencePiece-style BPE (Gemma 4) spells spaces `▁` too.
+            Model::Spm
+            | Model::Wpm { .. }
+            | Model::Bpe { flags: BpeFlags { escape_spaces: true, .. }, .. } => {
                 for (i, part) in text.split('▁').enumerate() {
                     if i > 0 {
                         out.push(b' ');

@@ -1,20 +1,22 @@
 //! Text to token ids and back, from GGUF metadata, exactly as llama.cpp does it (the build
 //! node-llama-cpp 3.21.1 bundles; tests/tokenizer_llamacpp.rs compares every id).
 //!
-//! Two tokenizer models:
+//! Three tokenizer models:
 //! - "llama" (SentencePiece-style, e.g. Gemma 3): spaces escaped to `▁`, an optional space
 //!   prefix (`tokenizer.ggml.add_space_prefix`), merging by token score, byte fallback to
 //!   `<0xNN>` tokens (`spm`).
 //! - "gpt2" (byte-level BPE, e.g. SmolLM2): a pre-tokenizer chosen by `tokenizer.ggml.pre` cuts
-//!   words (`pretokenize`), each word is spelled in GPT-2's byte alphabet (`byte_level`) and
-//!   merged by `tokenizer.ggml.merges` rank (`bpe`).
+//!   words (`pretokenize`, every list llama.cpp has), each word is spelled in GPT-2's byte
+//!   alphabet (`byte_level`) and merged by `tokenizer.ggml.merges` rank (`bpe`). "gemma4" is the
+//!   same merging on raw UTF-8 with spaces as `▁`, cut only at newlines.
+//! - "bert" (WordPiece): BERT's normalizer, then the longest tokens first (`wpm`).
 //!
-//! Before either runs, special-token text is cut out of the input (`special`): control tokens
+//! Before any runs, special-token text is cut out of the input (`special`): control tokens
 //! only when asked (`parse_special`), user-defined tokens always. Decoding (`decode`) maps each
 //! token back to bytes; `StreamDecoder` does it token by token without splitting characters.
 //! Chat prompts come from `chat` (the model's Jinja template through `template`). Building a tokenizer indexes the whole vocabulary once
 //! (hostile metadata gives a `TokenizerError`, never a panic); encoding is then
-//! O(n log n) in the input length.
+//! O(n log n) in the input length (WordPiece: O(n) lookups per char, up to the longest token).
 
 pub mod attr;
 mod bpe;
@@ -33,6 +35,7 @@ pub mod template;
 mod unicode;
 mod unicode_table;
 mod vocab;
+mod wpm;
 
 #[cfg(test)]
 mod tests;
@@ -62,6 +65,7 @@ impl std::fmt::Debug for Tokenizer {
         let model = match &self.vocab.model {
             Model::Spm => "spm",
             Model::Bpe { .. } => "bpe",
+            Model::Wpm { .. } => "wpm",
         };
         f.debug_struct("Tokenizer")
             .field("model", &model)
@@ -106,7 +110,9 @@ impl Tokenizer {
     /// `apply_chat_template`).
     pub fn encode(&self, text: &str, add_special: bool, parse_special: bool) -> Vec<u32> {
         let mut out = Vec::with_capacity(text.len() / 3 + 2);
-        if add_special && self.vocab.add_bos {
+        // WordPiece puts [CLS] first and [SEP] last whenever special tokens are added.
+        let wpm = matches!(self.vocab.model, Model::Wpm { .. });
+        if add_special && (self.vocab.add_bos || wpm) {
             out.extend(self.vocab.ids.bos);
         }
         // SPM puts its space prefix before raw text that follows the start or a special token.
@@ -131,7 +137,9 @@ impl Tokenizer {
                 }
             }
         }
-        if add_special && self.vocab.add_eos {
+        if add_special && wpm {
+            out.extend(self.vocab.ids.sep);
+        } else if add_special && self.vocab.add_eos {
             out.extend(self.vocab.ids.eos);
         }
         out
@@ -144,15 +152,35 @@ impl Tokenizer {
             Model::Spm => {
                 spm::encode(&text.replace(' ', "▁"), &v.table, &v.scores, &v.byte_tokens, out);
             }
-            Model::Bpe { pre, merges, ignore_merges } => {
-                let mut word = String::new();
+            Model::Wpm { normalizer, max_token_len } => {
+                wpm::encode(text, *normalizer, &v.table, *max_token_len, v.ids.unk, out);
+            }
+            Model::Bpe { pre, merges, flags } => {
+                let escaped;
+                let text = if flags.escape_spaces {
+                    escaped = text.replace(' ', "▁");
+                    escaped.as_str()
+                } else {
+                    text
+                };
+                let mut spelled = String::new();
                 for raw in pretokenize::split(text, *pre) {
-                    word.clear();
-                    byte_level::encode_into(raw, &mut word);
-                    let whole = if *ignore_merges { v.table.id(word.as_bytes()) } else { None };
+                    let word = if flags.byte_level {
+                        spelled.clear();
+                        byte_level::encode_into(raw, &mut spelled);
+                        spelled.as_str()
+                    } else {
+                        raw
+                    };
+                    let newlines = flags.newline_tokens && word.bytes().all(|b| b == b'\n');
+                    let whole = if flags.ignore_merges || newlines {
+                        v.table.id(word.as_bytes())
+                    } else {
+                        None
+                    };
                     match whole {
                         Some(id) => out.push(id),
-                        None => bpe::encode_word(&word, merges, &v.table, &v.byte_tokens, out),
+                        None => bpe::encode_word(word, merges, &v.table, &v.byte_tokens, out),
                     }
                 }
             }
@@ -229,7 +257,7 @@ impl Tokenizer {
     /// The number of merge pairs (0 for SentencePiece-style vocabularies).
     pub fn n_merges(&self) -> usize {
         match &self.vocab.model {
-            Model::Spm => 0,
+            Model::Spm | Model::Wpm { .. } => 0,
             Model::Bpe { merges, .. } => merges.len(),
         }
     }
