@@ -34,6 +34,7 @@ pub mod quant;
 pub mod report;
 pub mod tokenizer;
 pub mod runtime;
+pub mod parallel;
 pub mod sample;
 
 #[cfg(target_family = "wasm")]

@@ -95,6 +95,23 @@ export interface ModelInfo {
   layout: Layout;
   loadMs: number;
   cache: { bytesFromCache: number };
+  /** How many threads run the model, and how they talk. */
+  parallel: ParallelInfo;
+  /** Split over threads: the bytes of this thread's shard file (`fileBytes` is the whole file's). */
+  shardBytes?: number;
+}
+
+/** A model split over worker threads (tensor parallel), or not. */
+export interface ParallelInfo {
+  /** Threads the model runs on (1: not split). */
+  threads: number;
+  /** Threads asked for ('auto' resolved); more than `threads` when the model's heads do not divide. */
+  requested: number;
+  /** How the shards swap their slices of each layer's results: null on one thread. */
+  transport: 'message-channel' | null;
+  crossOriginIsolated: boolean;
+  /** Thread 0's slice: heads, feed-forward and embedding rows, vocabulary rows (ranges [start, end)). */
+  shards?: Array<{ index: number; count: number; qHeads: [number, number]; kvHeads: [number, number]; ff: [number, number]; embd: [number, number]; vocab: [number, number] }>;
 }
 
 /** A group of tensors that landed in memory. */
@@ -156,6 +173,12 @@ export interface LoadOptions {
   revalidate?: 'background' | 'before';
   /** The file's SHA-256 in hex (one per part for a split model): INTEGRITY error on a mismatch. */
   sha256?: string | string[];
+  /**
+   * Worker threads the model is split over (tensor parallel, no cross-origin isolation needed):
+   * 'auto' (default in a worker: this machine's cores, at most 4) or a number; 1 runs it on one
+   * thread. With `worker: false` only 1 ('auto' means 1 there). One file only, not a split model.
+   */
+  threads?: number | 'auto';
 }
 
 /** A URL, a File/Blob (read in slices), or the URLs of a split model's parts in order. */

@@ -20,7 +20,7 @@ use crate::generate::{Context, Finish, GenerateOptions, Generation};
 use crate::loader::LoadedModel;
 use crate::memory::pager::{Pager, PagerStats};
 use crate::memory::GroupId;
-use crate::model::{DEFAULT_BATCH, ModelConfig, ModelError, WeightSource};
+use crate::model::{Advance, DEFAULT_BATCH, Gather, ModelConfig, ModelError, ShardSlice, WeightSource};
 use crate::runtime::{PlacedWeights, StorageHost, TensorIndex};
 use crate::tokenizer::{ChatMessage, ChatRequest, ChatValue, Tokenizer, TokenizerError};
 
@@ -270,6 +270,73 @@ impl<H: StorageHost> Engine<H> {
             if let Some(ctx) = inf.context.as_mut() {
                 ctx.clear();
             }
+        }
+    }
+
+    // ---- one shard of a model split over workers (`crate::parallel`) ----------------------
+    //
+    // Every shard runs the same sequence: `eval_start`, then `advance` until `Advance::Done`,
+    // with `gather()` completed with the other shards' columns at each `Advance::Gather`. The
+    // leader (shard 0) also generates: `begin_deferred` and `step_deferred` say what the
+    // shards evaluate, and its logits are completed with the other shards' rows before each
+    // `step_deferred`.
+
+    /// The slice of the whole model this engine holds, if it is a shard.
+    pub fn shard(&mut self) -> Result<Option<ShardSlice>, EngineError> {
+        Ok(self.inference()?.config.shard.clone())
+    }
+
+    /// Keeps the first `keep` cached tokens and starts evaluating `tokens` after them.
+    pub fn eval_start(&mut self, keep: usize, tokens: &[u32]) -> Result<(), EngineError> {
+        self.run(|ctx, _, _, _| Ok(ctx.start(keep, tokens)?))
+    }
+
+    /// Runs the evaluation to its next gathering point or its end.
+    pub fn advance(&mut self) -> Result<Advance, EngineError> {
+        self.run(|ctx, _, _, w| Ok(ctx.advance(w)?))
+    }
+
+    /// The result being gathered, at `Advance::Gather`.
+    pub fn gather(&mut self) -> Option<Gather<'_>> {
+        self.inference.as_mut()?.context.as_mut()?.session_mut().gather()
+    }
+
+    /// The logits buffer (a shard fills its own rows; the leader receives the others').
+    pub fn logits_buffer(&mut self) -> &mut [f32] {
+        match self.inference.as_mut().and_then(|i| i.context.as_mut()) {
+            Some(ctx) => ctx.logits_mut(),
+            None => &mut [],
+        }
+    }
+
+    /// `begin` without the evaluation: prepares the generation and returns what every shard
+    /// evaluates (`eval_start(keep, tokens)`).
+    pub fn begin_deferred(&mut self, ids: &[u32], options: GenerateOptions) -> Result<(usize, Vec<u32>), EngineError> {
+        self.run(|ctx, generation, tokenizer, _| {
+            *generation = None;
+            let fresh = Generation::new(Arc::clone(tokenizer), options)?;
+            let keep = ctx.reusable(ids)?;
+            *generation = Some(fresh);
+            Ok((keep, ids[keep..].to_vec()))
+        })
+    }
+
+    /// `step` without the evaluation: the step, and what every shard evaluates next (keep the
+    /// cached tokens, add the token) if generation goes on.
+    pub fn step_deferred(&mut self) -> Result<(Step, Option<(usize, u32)>), EngineError> {
+        self.run(|ctx, generation, _, _| {
+            let generation = generation.as_mut().ok_or(EngineError::NotBegun)?;
+            let (piece, next) = generation.choose(ctx)?;
+            let (token, text) = piece.map_or((None, String::new()), |p| (p.token, p.text));
+            let step = Step { token, text, finish: generation.finish() };
+            Ok((step, next.map(|t| (ctx.tokens().len(), t))))
+        })
+    }
+
+    /// Drops the generation under way (before `logits`-style evaluations on shards).
+    pub fn end_generation(&mut self) {
+        if let Some(inf) = self.inference.as_mut() {
+            inf.generation = None;
         }
     }
 

@@ -125,15 +125,25 @@ impl Generation {
     /// Samples the next token from `ctx`'s logits and, unless generation ends with it, evaluates
     /// it. Returns `None` once finished.
     pub fn step<W: WeightSource + ?Sized>(&mut self, ctx: &mut Context, w: &mut W) -> Result<Option<Piece>, GenerateError> {
+        let (piece, next) = self.choose(ctx)?;
+        if let Some(token) = next {
+            ctx.push(w, token)?;
+        }
+        Ok(piece)
+    }
+
+    /// `step` without the evaluation: the piece, and the token to evaluate next if generation
+    /// goes on (a tensor-parallel model evaluates it on every shard).
+    pub fn choose(&mut self, ctx: &Context) -> Result<(Option<Piece>, Option<u32>), GenerateError> {
         if self.finish.is_some() {
-            return Ok(None);
+            return Ok((None, None));
         }
         if self.generated.len() >= self.options.max_tokens {
-            return Ok(Some(self.end(Finish::Length, None)));
+            return Ok((Some(self.end(Finish::Length, None)), None));
         }
         let token = self.sampler.sample(ctx.logits(), ctx.tokens())?;
         if self.options.stop_at_end_of_generation && self.tokenizer.is_end_of_generation(token) {
-            return Ok(Some(self.end(Finish::EndOfGeneration, Some(token))));
+            return Ok((Some(self.end(Finish::EndOfGeneration, Some(token))), None));
         }
         self.generated.push(token);
         let decoded = self.decoder.push(token);
@@ -141,19 +151,16 @@ impl Generation {
             StopEvent::Continue(text) => text,
             StopEvent::Stopped { text, .. } => {
                 self.finish = Some(Finish::StopString);
-                return Ok(Some(Piece { token: Some(token), text }));
+                return Ok((Some(Piece { token: Some(token), text }), None));
             }
         };
         let last = self.generated.len() >= self.options.max_tokens;
-        if !last {
-            if ctx.tokens().len() >= ctx.n_ctx() {
-                let mut piece = self.end(Finish::ContextFull, Some(token));
-                piece.text.insert_str(0, &text);
-                return Ok(Some(piece));
-            }
-            ctx.push(w, token)?;
+        if !last && ctx.tokens().len() >= ctx.n_ctx() {
+            let mut piece = self.end(Finish::ContextFull, Some(token));
+            piece.text.insert_str(0, &text);
+            return Ok((Some(piece), None));
         }
-        Ok(Some(Piece { token: Some(token), text }))
+        Ok((Some(Piece { token: Some(token), text }), (!last).then_some(token)))
     }
 
     /// Ends generation: flushes held-back text.

@@ -28,10 +28,17 @@ function inWorker(options) {
 /**
  * Streams a GGUF model into WebAssembly memory (see ./index.js `loadModel` for the sources,
  * options and progress events). Resolves to a WorkerModel (methods return promises) unless
- * `worker: false`, then to a LoadedModel on this thread.
+ * `worker: false`, then to a LoadedModel on this thread. In a worker the model is split over
+ * `threads` workers ('auto' by default: this machine's cores, at most 4); with `worker: false`
+ * it runs on this thread alone ('auto' and 1; more is INVALID_ARGUMENT).
  */
 export function loadModel(source, options = {}) {
-  return inWorker(options) ? loadInWorker(source, options) : here.loadModel(source, options);
+  if (inWorker(options)) return loadInWorker(source, { ...options, threads: options.threads ?? 'auto' });
+  if (options.threads !== undefined && options.threads !== 1 && options.threads !== 'auto') {
+    // A LoadedModel answers synchronously; evaluating across threads cannot.
+    return Promise.reject(new here.Gguf64Error(here.ErrorCode.INVALID_ARGUMENT, 'threads above 1 run the model in workers: drop worker: false'));
+  }
+  return here.loadModel(source, { ...options, threads: 1 });
 }
 
 /** Reads only a GGUF file's header (see ./index.js `inspect`), in a short-lived worker unless `worker: false`. */

@@ -13,11 +13,15 @@ import { chooseBuild, runtimeFor } from './runtime.js';
 import { createStorage } from './storage.js';
 import { openSource } from './source.js';
 import { megabytesPerSecond, writeChunk, writeHeader } from './stream.js';
+import { ShardGroup, resolveThreads } from './shards.js';
 
 export { ErrorCode, Gguf64Error } from './errors.js';
 export { detectFeatures } from './features.js';
 export { cache } from './cache.js';
 export { chooseBuild, memoryUsage } from './runtime.js';
+
+/** A loaded model's wasm handle, for the shard workers (./shard-worker.js): `model[SHARD]()`. */
+export const SHARD = Symbol('gguf64.shard');
 
 /** The loader's layout (the MemoryPlan as `model.info.layout` gives it), once the header is parsed. */
 function layoutOf(loader) {
@@ -52,6 +56,10 @@ function planOptions({ shardCap, memoryBudget, layout, workingSetLayers }) {
  *   with no request, then asks the server (HEAD) whether the file changed and drops a stale copy (warning CACHE_STALE);
  *   'before' asks first and refetches a changed file
  * @property {string | string[]} [sha256] the file's SHA-256 (hex; one per part for a split model): hashed while streaming, INTEGRITY error on a mismatch
+ * @property {number | 'auto'} [threads] workers the model is split over (tensor parallel, ./shards.js): 1 (the default here) runs
+ *   it on this thread alone; more start shard workers, and `logits()` then returns a promise (the worker API, ./worker.js, awaits
+ *   it; the package entry allows more than 1 only there). A model whose heads do not divide runs on fewer (at least 1);
+ *   `info.parallel` says what was used. One file only (not a split model's parts).
  *
  * @typedef {object} LoadProgress
  * @property {'header' | 'data' | 'group' | 'resume' | 'warning' | 'done'} phase ('resume': the connection dropped at `offset`, attempt `attempt` follows; 'warning': `code` CACHE_QUOTA or CACHE_WRITE, the load goes on without caching)
@@ -68,7 +76,7 @@ export async function loadModel(source, options = {}) {
   const { onProgress = () => {}, signal, build: requested = 'auto' } = options;
   const parts = splitParts(source);
   const context = parts ? { url: parts[0] } : typeof source === 'string' || source instanceof URL ? { url: String(source) } : {};
-  const session = { loader: undefined, body: undefined, storage: undefined, plan: undefined, layersDone: 0, lengthHint: undefined };
+  const session = { loader: undefined, body: undefined, storage: undefined, plan: undefined, layersDone: 0, lengthHint: undefined, group: undefined, routed: 0 };
   try {
     const { bindings, memory, build } = await runtimeFor(chooseBuild(requested));
     const startMs = performance.now();
@@ -78,9 +86,9 @@ export async function loadModel(source, options = {}) {
       layer: extra.group?.layer ?? null,
       layersDone: session.layersDone,
       layersTotal: session.plan ? session.plan.memories.reduce((n, m) => n + m.layers.length, 0) : null,
-      bytesLoaded: session.loader?.received ?? 0,
-      bytesTotal: session.loader?.expectedLen ?? session.lengthHint ?? null,
-      mbPerSec: megabytesPerSecond(session.loader?.received ?? 0, startMs, performance.now()),
+      bytesLoaded: session.router ? session.routed : session.loader?.received ?? 0,
+      bytesTotal: session.router ? session.lengthHint ?? null : session.loader?.expectedLen ?? session.lengthHint ?? null,
+      mbPerSec: megabytesPerSecond(session.router ? session.routed : session.loader?.received ?? 0, startMs, performance.now()),
       ...extra,
     });
     const io = {
@@ -104,24 +112,33 @@ export async function loadModel(source, options = {}) {
       },
     };
     const plan = planOptions(options);
-    const fromCache = parts
-      ? await streamParts(parts, bindings, plan, session, io, options)
-      : await streamOne(source, bindings, plan, session, io, options);
+    const threads = parts ? 1 : resolveThreads(options.threads ?? 1);
+    let fromCache;
+    if (parts) fromCache = await streamParts(parts, bindings, plan, session, io, options);
+    else if (threads > 1) fromCache = await streamSharded(source, { bindings, build, threads }, plan, session, io, options);
+    else fromCache = await streamOne(source, bindings, plan, session, io, options);
     // finish() consumes the loader on the wasm side, whether it succeeds or throws.
     const finishing = session.loader;
     session.loader = undefined;
     const handle = finishing.finish();
     await session.body?.finish(); // the last cache writes
-    const model = new LoadedModel(handle, { bindings, memory, build }, performance.now() - startMs, session.storage, { bytesFromCache: fromCache() });
+    const shards = session.group ? await session.group.finishLoad() : [];
+    const parallel = { threads: 1 + shards.length, requested: threads, transport: shards.length ? 'message-channel' : null,
+      crossOriginIsolated: Boolean(globalThis.crossOriginIsolated) };
+    const model = new LoadedModel(handle, { bindings, memory, build }, performance.now() - startMs, session.storage,
+      { bytesFromCache: fromCache() }, { group: session.group, parallel, fileBytes: session.lengthHint });
+    session.group = undefined;
     onProgress({ phase: 'done', layout: session.plan, layer: null, layersDone: session.layersDone, layersTotal: session.layersDone,
       bytesLoaded: model.info.fileBytes, bytesTotal: model.info.fileBytes,
       mbPerSec: megabytesPerSecond(model.info.fileBytes, startMs, performance.now()) });
     return model;
   } catch (err) {
     session.body?.cancel();
+    session.group?.terminate();
     throw toGguf64Error(err, context);
   } finally {
     session.loader?.free();
+    session.router?.free();
   }
 }
 
@@ -140,6 +157,44 @@ async function streamOne(source, bindings, plan, session, io, options) {
     writeChunk(session.loader, io.memory, io.storageFor, value, 0);
     io.afterChunk();
   }
+  return () => body.fromCache;
+}
+
+/**
+ * One file split over `threads` workers on the way in: the whole file is read once (through the
+ * cache), a ShardRouter cuts it into each shard's file, this thread loads shard 0's and posts
+ * the others' to their workers (./shards.js). A model that cannot be split arrives whole as
+ * shard 0, and no worker starts.
+ */
+async function streamSharded(source, { bindings, build, threads }, plan, session, io, options) {
+  const { cache: useCache = true, revalidate, sha256 } = options;
+  const body = await openSource(source, { signal: io.signal, retry: io.retry, onResume: io.onResume, useCache, revalidate, onWarning: io.onWarning });
+  session.body = body;
+  session.lengthHint = body.length;
+  const router = new bindings.ShardRouter(threads, body.length);
+  session.router = router;
+  if (sha256) router.verifySha256(sha256);
+  for (;;) {
+    io.signal?.throwIfAborted();
+    const { done, value } = await body.read(session.routed, body.length);
+    if (done) break;
+    router.push(value);
+    session.routed += value.length;
+    const count = router.count();
+    if (count === undefined) continue;
+    if (!session.loader) {
+      session.loader = new bindings.StreamLoader(router.fileLen(0), plan);
+      if (count > 1) {
+        session.group = ShardGroup.start(count, build);
+        session.group.beginLoad(Array.from({ length: count }, (_, i) => router.fileLen(i)), plan);
+      }
+    }
+    const mine = router.take(0);
+    if (mine.length) writeChunk(session.loader, io.memory, io.storageFor, mine, 0);
+    for (let i = 1; i < count; i++) await session.group.send(i, router.take(i));
+    io.afterChunk();
+  }
+  router.finish();
   return () => body.fromCache;
 }
 
@@ -251,13 +306,24 @@ export class LoadedModel {
 
   #pageMs = 0;
 
-  constructor(handle, runtime, loadMs, storage, cacheInfo) {
+  /** The shard workers of a model split over threads (./shards.js), else undefined. */
+  #group;
+
+  constructor(handle, runtime, loadMs, storage, cacheInfo, threading = {}) {
     const { build } = runtime;
     this.#handle = handle;
     this.#runtime = runtime;
     this.#storage = storage;
-    /** @type {{ build: string, arch: string|null, name: string|null, nLayers: number|null, nTensors: number, fileBytes: number, dataOffset: number, dataBytes: number, ggufVersion: number, alignment: number, layout: object, loadMs: number }} */
-    this.info = Object.freeze({ build, ...JSON.parse(handle.info()), loadMs, cache: cacheInfo });
+    this.#group = threading.group;
+    const own = JSON.parse(handle.info());
+    const parallel = threading.parallel ?? { threads: 1, requested: 1, transport: null, crossOriginIsolated: Boolean(globalThis.crossOriginIsolated) };
+    if (this.#group) {
+      // This thread holds shard 0: the file is the whole one, the layout this shard's.
+      parallel.shards = [handle.shard()];
+      Object.assign(own, { fileBytes: threading.fileBytes ?? own.fileBytes, shardBytes: own.fileBytes });
+    }
+    /** @type {{ build: string, arch: string|null, name: string|null, nLayers: number|null, nTensors: number, fileBytes: number, dataOffset: number, dataBytes: number, ggufVersion: number, alignment: number, layout: object, loadMs: number, parallel: { threads: number, requested: number, transport: string|null, crossOriginIsolated: boolean } }} */
+    this.info = Object.freeze({ build, ...own, loadMs, cache: cacheInfo, parallel: Object.freeze(parallel) });
     /** What the last `generate` did: ids, text, speeds and why it stopped; null before the first. */
     this.lastGeneration = null;
     // The engine calls this (synchronously) to read a storage memory: paging a layer in, hashing.
@@ -310,9 +376,49 @@ export class LoadedModel {
     return this.#call((h) => h.applyChatTemplate(messages, { addGenerationPrompt: Boolean(addGenerationPrompt), template, tools }));
   }
 
-  /** Logits (a Float32Array of the vocabulary's size) after `ids`, from an empty context. */
+  /**
+   * Logits (a Float32Array of the vocabulary's size) after `ids`, from an empty context; a
+   * promise of them when the model is split over threads.
+   */
   logits(ids) {
-    return this.#call((h) => h.logits(tokenIds(ids)));
+    if (!this.#group) return this.#call((h) => h.logits(tokenIds(ids)));
+    const list = this.#call(() => tokenIds(ids));
+    return this.#threaded(async (h) => {
+      h.endGeneration();
+      await this.#group.evaluate(h, this.#runtime.memory, 0, list);
+      const { address, length } = h.logitsInfo();
+      return new Float32Array(this.#runtime.memory.buffer, address, length).slice();
+    });
+  }
+
+  /** Runs `fn(handle)` (async) on the live model split over threads, errors as Gguf64Errors. */
+  async #threaded(fn) {
+    if (!this.#handle) throw new Gguf64Error(ErrorCode.UNLOADED, 'the model was unloaded');
+    try {
+      return await fn(this.#handle);
+    } catch (err) {
+      throw toGguf64Error(err);
+    }
+  }
+
+  /** `begin` on one thread, or across the shards: `{ evaluated, reused }`. */
+  async #begin(ids, opts) {
+    if (!this.#group) return this.#call((h) => h.begin(ids, opts));
+    return this.#threaded(async (h) => {
+      const { keep, ids: rest } = h.beginDeferred(ids, opts);
+      await this.#group.evaluate(h, this.#runtime.memory, keep, rest);
+      return { evaluated: rest.length, reused: keep };
+    });
+  }
+
+  /** `step` on one thread, or across the shards. */
+  async #step() {
+    if (!this.#group) return this.#call((h) => h.step());
+    return this.#threaded(async (h) => {
+      const step = h.stepDeferred();
+      if (step.next) await this.#group.evaluate(h, this.#runtime.memory, step.next.keep, Uint32Array.of(step.next.token));
+      return step;
+    });
   }
 
   /**
@@ -347,7 +453,10 @@ export class LoadedModel {
   async *generate(prompt, options) {
     const opts = options ?? {};
     const { signal } = opts;
-    if (opts.contextLength != null) this.#call((h) => h.setContextLength(opts.contextLength));
+    if (opts.contextLength != null) {
+      this.#call((h) => h.setContextLength(opts.contextLength));
+      this.#group?.setContextLength(opts.contextLength);
+    }
     if (opts.reuse === false) this.#call((h) => h.resetContext());
     const promptIds = this.promptIds(prompt, opts);
     const record = {
@@ -360,7 +469,7 @@ export class LoadedModel {
       return;
     }
     let t0 = performance.now();
-    const begun = this.#call((h) => h.begin(tokenIds(promptIds, 'prompt'), opts));
+    const begun = await this.#begin(this.#call(() => tokenIds(promptIds, 'prompt')), opts);
     record.promptMs = performance.now() - t0;
     record.promptTokens = begun.evaluated;
     record.reusedTokens = begun.reused;
@@ -374,7 +483,7 @@ export class LoadedModel {
           break;
         }
         t0 = performance.now();
-        const step = this.#call((h) => h.step());
+        const step = await this.#step();
         record.decodeMs += performance.now() - t0;
         if (!step.done) evaluated += 1;
         if (step.text) {
@@ -403,8 +512,12 @@ export class LoadedModel {
     return this.#call((h) => h.summary());
   }
 
-  /** SHA-256 over every tensor's bytes in header order, read back from memory (for verification). */
+  /**
+   * SHA-256 over every tensor's bytes in header order, read back from memory (for verification).
+   * A model split over threads holds no whole tensor here: INVALID_ARGUMENT.
+   */
   tensorSha256() {
+    if (this.#group) throw new Gguf64Error(ErrorCode.INVALID_ARGUMENT, 'tensorSha256 needs the whole model on one thread (load with threads: 1)');
     const pageMs = this.#pageMs; // reading storage back to hash it is not paging
     try {
       return this.#call((h) => h.tensorSha256());
@@ -419,6 +532,11 @@ export class LoadedModel {
     return stats && { ...stats, pageMs: this.#pageMs, bridge: this.#bridge?.kind ?? null };
   }
 
+  /** The wasm handle, for a shard worker (./shard-worker.js). */
+  [SHARD]() {
+    return this.#call((h) => h);
+  }
+
   /** Test hooks (./testing.js): `acquireLayer(layer)`, `releaseLayer(layer)`, `mainSha256(address, length)`. */
   [TESTING](method, args) {
     if (!TESTING_METHODS.includes(method)) throw new Gguf64Error(ErrorCode.INVALID_ARGUMENT, `no test hook ${method}`);
@@ -430,6 +548,8 @@ export class LoadedModel {
 
   /** Frees the model's memory (the wasm memory keeps its size and reuses the space). */
   unload() {
+    this.#group?.terminate();
+    this.#group = undefined;
     this.#handle?.free();
     this.#handle = undefined;
     this.#storage = undefined;

@@ -25,10 +25,12 @@
 //! angle of each dimension.
 
 use std::fmt;
+use std::ops::Range;
 
 use crate::gguf::{Array, Header, Value};
 
 use super::ops::RopeStyle;
+use super::shard::{ShardSlice, WholeSizes};
 
 /// The architectures with a forward pass.
 pub const SUPPORTED_ARCHS: &[&str] = &["llama", "qwen2", "qwen3", "phi3", "gemma2", "gemma3"];
@@ -267,6 +269,9 @@ pub struct ModelConfig {
     pub ffn_activation: FfnActivation,
     /// `ffn_up` has 2·n_ff rows, the gate's then the up's, and `ffn_gate` is absent (phi3).
     pub fused_gate_up: bool,
+    /// The slice of a tensor-parallel model this file holds (`n_heads`, `n_kv_heads` and `n_ff`
+    /// above are then the slice's own); `None` for a whole model.
+    pub shard: Option<ShardSlice>,
 }
 
 impl ModelConfig {
@@ -316,6 +321,14 @@ impl ModelConfig {
         };
         let fused_qkv = h.tensor("blk.0.attn_qkv.weight").is_some();
         let bias_name = if fused_qkv { "blk.0.attn_qkv.bias" } else { "blk.0.attn_q.bias" };
+        let n_vocab = vocab_size(h, &keys)?;
+        // Everything above is derived from the whole model's sizes; a shard then narrows its
+        // head counts and feed-forward width to its own slice.
+        let shard = ShardSlice::from_header(h, WholeSizes { n_embd, n_heads, n_kv_heads, n_ff, n_vocab })?;
+        let (n_heads, n_kv_heads, n_ff) = match &shard {
+            Some(s) => (s.q_heads.len(), s.kv_heads.len(), s.ff.len()),
+            None => (n_heads, n_kv_heads, n_ff),
+        };
         Ok(ModelConfig {
             arch,
             n_layers,
@@ -325,7 +338,7 @@ impl ModelConfig {
             head_dim,
             head_dim_v,
             n_ff,
-            n_vocab: vocab_size(h, &keys)?,
+            n_vocab,
             n_ctx_train,
             norm_eps: keys.float_or("attention.layer_norm_rms_epsilon", 1e-5)?,
             rope_base: rope.base,
@@ -353,7 +366,38 @@ impl ModelConfig {
             post_norms: traits.post_norms,
             ffn_activation: traits.activation,
             fused_gate_up: traits.fused_gate_up,
+            shard,
         })
+    }
+
+    /// Rows of the output projection in this file: the vocabulary, or a shard's part of it when
+    /// the projection is its own (untied) tensor.
+    pub fn output_rows(&self) -> usize {
+        match &self.shard {
+            Some(s) if !self.tied_embeddings => s.vocab.len(),
+            _ => self.n_vocab,
+        }
+    }
+
+    /// The logits this model computes: all of them, or a shard's vocabulary rows.
+    pub fn logit_rows(&self) -> Range<usize> {
+        self.shard.as_ref().map_or(0..self.n_vocab, |s| s.vocab.clone())
+    }
+
+    /// Width of the whole attention output (every shard's heads), which the attention output
+    /// projection reads.
+    pub fn attn_width(&self) -> usize {
+        self.shard.as_ref().map_or(self.n_heads, |s| s.whole.n_heads) * self.head_dim_v
+    }
+
+    /// The whole feed-forward width, which the down projection reads.
+    pub fn ff_width(&self) -> usize {
+        self.shard.as_ref().map_or(self.n_ff, |s| s.whole.n_ff)
+    }
+
+    /// Rows of the attention output and down projections this file holds.
+    pub fn embd_rows(&self) -> Range<usize> {
+        self.shard.as_ref().map_or(0..self.n_embd, |s| s.embd.clone())
     }
 
     /// Whether layer `il` attends through the sliding window (else globally).

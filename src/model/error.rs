@@ -27,6 +27,9 @@ pub enum ModelError {
     Page { layer: usize, reason: String },
     /// An argument out of range (empty token list, wrong logits length).
     InvalidArgument { what: &'static str, value: usize },
+    /// A shard of a tensor-parallel model was asked to evaluate on its own: its `count - 1`
+    /// peers must take part (through `Session::advance`).
+    ShardAlone { count: usize },
 }
 
 impl ModelError {
@@ -35,7 +38,7 @@ impl ModelError {
         match self {
             ModelError::MissingTensor { .. } | ModelError::BadShape { .. } | ModelError::UnsupportedType { .. } => ErrorCode::ModelUnsupported,
             ModelError::Kernel { .. } => ErrorCode::ModelUnsupported,
-            ModelError::TokenOutOfRange { .. } | ModelError::InvalidArgument { .. } => ErrorCode::InvalidArgument,
+            ModelError::TokenOutOfRange { .. } | ModelError::InvalidArgument { .. } | ModelError::ShardAlone { .. } => ErrorCode::InvalidArgument,
             ModelError::ContextFull { .. } => ErrorCode::ContextFull,
             ModelError::OutOfMemory { .. } => ErrorCode::OutOfMemory,
             ModelError::Page { .. } => ErrorCode::PageFailed,
@@ -59,6 +62,7 @@ impl fmt::Display for ModelError {
             ModelError::OutOfMemory { bytes } => write!(f, "could not allocate {bytes} bytes"),
             ModelError::Page { layer, reason } => write!(f, "layer {layer} could not be paged in: {reason}"),
             ModelError::InvalidArgument { what, value } => write!(f, "invalid {what}: {value}"),
+            ModelError::ShardAlone { count } => write!(f, "this model is one of {count} shards and evaluates only together with the others"),
         }
     }
 }

@@ -44,6 +44,78 @@ pub struct Session {
     batch: usize,
     rope: RopePlan,
     s: Scratch,
+    /// The evaluation under way between `start` and the `advance` that ends it.
+    cursor: Option<Cursor>,
+}
+
+/// What `Session::advance` stopped for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Advance {
+    /// `gather()` must be completed with the other shards' columns before the next `advance`.
+    Gather,
+    /// The logits are ready.
+    Done,
+}
+
+/// A result every shard needs whole, `n` rows (tokens) of `width`, of which this shard
+/// computed the columns `mine`.
+pub struct Gather<'a> {
+    pub rows: &'a mut [f32],
+    pub n: usize,
+    pub width: usize,
+    pub mine: Range<usize>,
+}
+
+/// Which result is being gathered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Gathered {
+    /// The attention output, by heads.
+    Attention,
+    /// The attention or down projection, by rows of the residual stream.
+    Output,
+    /// The feed-forward hidden state.
+    Hidden,
+}
+
+/// Where an evaluation stands between stages.
+#[derive(Clone, Debug)]
+struct Cursor {
+    tokens: Vec<u32>,
+    /// Index in `tokens` of the current batch's first token.
+    batch_start: usize,
+    layer: usize,
+    stage: Stage,
+    /// The layer between `begin_layer` and `end_layer`, if any.
+    open_layer: Option<usize>,
+    /// What the stage just run left to gather.
+    gathering: Option<Gathered>,
+}
+
+impl Cursor {
+    fn batch_len(&self, batch: usize) -> usize {
+        batch.min(self.tokens.len() - self.batch_start)
+    }
+}
+
+/// The stages of one batch: the embeddings; per layer the attention, its output projection,
+/// the feed-forward block to its hidden state, the down projection and the last residual add;
+/// then (last batch only) the logits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stage {
+    Embed,
+    Attention,
+    AttentionOutput,
+    FeedForward,
+    Down,
+    Residual,
+    Output,
+}
+
+/// What a stage leaves behind.
+enum Next {
+    Stage,
+    Gather,
+    Done,
 }
 
 /// RoPE settings per kind of layer, and the frequency factors in force for this context.
@@ -92,6 +164,10 @@ struct Scratch {
     out: Vec<f32>,
     gate: Vec<f32>,
     up: Vec<f32>,
+    /// A shard's gathered hidden state (a whole model reads `gate`).
+    hidden: Vec<f32>,
+    /// A shard's rows of a projection, before they go to their columns of `out`.
+    rows: Vec<f32>,
     scores: Vec<f32>,
     /// One head's attention output.
     head_sum: Vec<f32>,
@@ -115,10 +191,12 @@ impl Scratch {
             q: b(c.n_heads * c.head_dim)?,
             k: b(c.n_embd_kv())?,
             v: b(c.n_kv_heads * c.head_dim_v)?,
-            attn: b(c.n_heads * c.head_dim_v)?,
+            attn: b(c.attn_width())?,
             out: b(c.n_embd)?,
             gate: b(c.n_ff)?,
             up: b(c.n_ff)?,
+            hidden: if c.shard.is_some() { b(c.ff_width())? } else { Vec::new() },
+            rows: if c.shard.is_some() { b(c.embd_rows().len())? } else { Vec::new() },
             scores: buffer(n_ctx)?,
             head_sum: vec![0.0; c.head_dim_v],
             angles: Vec::with_capacity(c.rope_dims / 2),
@@ -139,6 +217,7 @@ impl Session {
             batch,
             rope: RopePlan::new(config, n_ctx),
             s: Scratch::new(config, batch, n_ctx)?,
+            cursor: None,
         })
     }
 
@@ -161,20 +240,34 @@ impl Session {
         self.kv.bytes()
     }
 
-    /// Forgets every token after the first `len` (0: a fresh conversation).
+    /// Forgets every token after the first `len` (0: a fresh conversation), and any
+    /// evaluation under way.
     pub fn truncate(&mut self, len: usize) {
+        self.cursor = None;
         self.kv.truncate(len);
     }
 
     /// Evaluates `tokens` at the next positions and writes the logits of the last one into
-    /// `logits` (`n_vocab` floats).
+    /// `logits` (`n_vocab` floats). A shard of a tensor-parallel model cannot evaluate alone:
+    /// its peers drive it through `start` and `advance`.
     pub fn eval<W: WeightSource + ?Sized>(&mut self, w: &mut W, tokens: &[u32], logits: &mut [f32]) -> Result<(), ModelError> {
+        if let Some(s) = self.config.shard.as_ref().filter(|s| s.count > 1) {
+            return Err(ModelError::ShardAlone { count: s.count });
+        }
+        self.start(tokens, logits.len())?;
+        while self.advance(w, logits)? == Advance::Gather {}
+        Ok(())
+    }
+
+    /// Starts evaluating `tokens` at the next positions; `advance` runs it. Checks what `eval`
+    /// checks (`logits_len`: the buffer `advance` will be given).
+    pub fn start(&mut self, tokens: &[u32], logits_len: usize) -> Result<(), ModelError> {
         let c = &self.config;
         if tokens.is_empty() {
             return Err(ModelError::InvalidArgument { what: "token count", value: 0 });
         }
-        if logits.len() != c.n_vocab {
-            return Err(ModelError::InvalidArgument { what: "logits length", value: logits.len() });
+        if logits_len != c.n_vocab {
+            return Err(ModelError::InvalidArgument { what: "logits length", value: logits_len });
         }
         if let Some(&id) = tokens.iter().find(|&&id| id as usize >= c.n_vocab) {
             return Err(ModelError::TokenOutOfRange { id, n_vocab: c.n_vocab });
@@ -183,33 +276,138 @@ impl Session {
         if needed > self.kv.n_ctx() {
             return Err(ModelError::ContextFull { needed, n_ctx: self.kv.n_ctx() });
         }
-        let n_batches = tokens.len().div_ceil(self.batch);
-        for (i, chunk) in tokens.chunks(self.batch).enumerate() {
-            self.eval_batch(w, chunk)?;
-            if i + 1 == n_batches {
-                self.output(w, chunk.len() - 1, logits)?;
-            }
-        }
+        self.cursor = Some(Cursor { tokens: tokens.to_vec(), batch_start: 0, layer: 0, stage: Stage::Embed, open_layer: None, gathering: None });
         Ok(())
     }
 
-    /// Runs every layer over one batch and appends it to the cache.
-    fn eval_batch<W: WeightSource + ?Sized>(&mut self, w: &mut W, tokens: &[u32]) -> Result<(), ModelError> {
-        self.embed(&*w, tokens)?;
-        let pos0 = self.kv.len();
-        for il in 0..self.config.n_layers {
-            w.begin_layer(il)?;
-            if il + 1 < self.config.n_layers {
-                w.prefetch(il + 1);
+    /// Runs the evaluation begun by `start` up to its next gathering point or its end. At
+    /// `Advance::Gather`, `gather()` names a result of which this shard computed some columns
+    /// (`mine`); the other shards' columns must be copied in before the next call. A whole
+    /// model never stops there. At `Advance::Done`, `logits` holds the last token's logits (a
+    /// shard: its vocabulary rows). After an error the evaluation is abandoned; tokens of
+    /// finished batches stay cached.
+    pub fn advance<W: WeightSource + ?Sized>(&mut self, w: &mut W, logits: &mut [f32]) -> Result<Advance, ModelError> {
+        let mut cursor = self.cursor.take().ok_or(ModelError::InvalidArgument { what: "evaluation in progress", value: 0 })?;
+        let sharded = self.config.shard.as_ref().is_some_and(|s| s.count > 1);
+        loop {
+            match self.stage(w, &mut cursor, logits) {
+                Ok(Next::Done) => return Ok(Advance::Done),
+                Ok(Next::Gather) if sharded => {
+                    self.cursor = Some(cursor);
+                    return Ok(Advance::Gather);
+                }
+                Ok(Next::Gather | Next::Stage) => {}
+                Err(e) => {
+                    if let Some(il) = cursor.open_layer {
+                        w.end_layer(il);
+                    }
+                    return Err(e);
+                }
             }
-            let done = self.layer(&*w, il, tokens.len(), pos0);
-            w.end_layer(il);
-            done?;
         }
-        self.kv.set_len(pos0 + tokens.len());
-        Ok(())
     }
 
+    /// The result being gathered at an `Advance::Gather` (see `advance`): `None` otherwise.
+    pub fn gather(&mut self) -> Option<Gather<'_>> {
+        let cur = self.cursor.as_ref()?;
+        let what = cur.gathering?;
+        let n = cur.batch_len(self.batch);
+        let mine = gathered(&self.config, what);
+        let c = &self.config;
+        let (buffer, width) = match what {
+            Gathered::Attention => (&mut self.s.attn, c.attn_width()),
+            Gathered::Output => (&mut self.s.out, c.n_embd),
+            Gathered::Hidden => (&mut self.s.hidden, c.ff_width()),
+        };
+        Some(Gather { rows: &mut buffer[..n * width], n, width, mine })
+    }
+
+    /// One stage of the evaluation; `Gather` after the stages that leave this model's slice of
+    /// a result every shard needs whole.
+    fn stage<W: WeightSource + ?Sized>(&mut self, w: &mut W, cur: &mut Cursor, logits: &mut [f32]) -> Result<Next, ModelError> {
+        let n = cur.batch_len(self.batch);
+        let batch = cur.batch_start..cur.batch_start + n;
+        let (il, pos0) = (cur.layer, self.kv.len());
+        let gather = |cur: &mut Cursor, what: Gathered| {
+            cur.gathering = Some(what);
+            Ok(Next::Gather)
+        };
+        cur.gathering = None;
+        match cur.stage {
+            Stage::Embed => {
+                self.embed(&*w, &cur.tokens[batch])?;
+                cur.stage = Stage::Attention;
+                Ok(Next::Stage)
+            }
+            Stage::Attention => {
+                w.begin_layer(il)?;
+                cur.open_layer = Some(il);
+                if il + 1 < self.config.n_layers {
+                    w.prefetch(il + 1);
+                }
+                self.attention(&*w, il, n, pos0)?;
+                cur.stage = Stage::AttentionOutput;
+                gather(cur, Gathered::Attention)
+            }
+            Stage::AttentionOutput => {
+                self.attention_output(&*w, il, n)?;
+                cur.stage = Stage::FeedForward;
+                gather(cur, Gathered::Output)
+            }
+            Stage::FeedForward => {
+                self.residual(&*w, il, n, LayerTensor::PostAttnNorm)?;
+                self.feed_forward(&*w, il, n)?;
+                cur.stage = Stage::Down;
+                gather(cur, Gathered::Hidden)
+            }
+            Stage::Down => {
+                self.down(&*w, il, n)?;
+                cur.stage = Stage::Residual;
+                gather(cur, Gathered::Output)
+            }
+            Stage::Residual => {
+                self.residual(&*w, il, n, LayerTensor::PostFfnNorm)?;
+                w.end_layer(il);
+                cur.open_layer = None;
+                cur.layer += 1;
+                if cur.layer < self.config.n_layers {
+                    cur.stage = Stage::Attention;
+                    return Ok(Next::Stage);
+                }
+                self.kv.set_len(pos0 + n);
+                cur.layer = 0;
+                if batch.end == cur.tokens.len() {
+                    cur.stage = Stage::Output;
+                } else {
+                    cur.batch_start = batch.end;
+                    cur.stage = Stage::Embed;
+                }
+                Ok(Next::Stage)
+            }
+            Stage::Output => {
+                self.output(&*w, n - 1, logits)?;
+                Ok(Next::Done)
+            }
+        }
+    }
+
+}
+
+/// The columns of a gathered result a model computes itself: all of them for a whole model.
+fn gathered(c: &ModelConfig, what: Gathered) -> Range<usize> {
+    {
+        match (&c.shard, what) {
+            (None, Gathered::Attention) => 0..c.attn_width(),
+            (None, Gathered::Output) => 0..c.n_embd,
+            (None, Gathered::Hidden) => 0..c.n_ff,
+            (Some(s), Gathered::Attention) => s.q_heads.start * c.head_dim_v..s.q_heads.end * c.head_dim_v,
+            (Some(s), Gathered::Output) => s.embd.clone(),
+            (Some(s), Gathered::Hidden) => s.ff.clone(),
+        }
+    }
+}
+
+impl Session {
     /// x[t] = embedding of tokens[t] (times the embedding scale).
     fn embed<W: WeightSource + ?Sized>(&mut self, w: &W, tokens: &[u32]) -> Result<(), ModelError> {
         let e = self.config.n_embd;
@@ -224,7 +422,9 @@ impl Session {
         Ok(())
     }
 
-    fn layer<W: WeightSource + ?Sized>(&mut self, w: &W, il: usize, n: usize, pos0: usize) -> Result<(), ModelError> {
+    /// Layer `il`'s attention over the batch of `n` tokens at `pos0`, up to the output
+    /// projection: `out` = this shard's part of `a·Wo`.
+    fn attention<W: WeightSource + ?Sized>(&mut self, w: &W, il: usize, n: usize, pos0: usize) -> Result<(), ModelError> {
         let c = &self.config;
         let id = |t| TensorId::Layer(il, t);
         let (e, nq, nkv, nv) = (c.n_embd, c.n_heads * c.head_dim, c.n_embd_kv(), c.n_kv_heads * c.head_dim_v);
@@ -265,23 +465,45 @@ impl Session {
             c.attention_scale
         };
         let window = if sliding { c.sliding_window } else { None };
-        let na = c.n_heads * c.head_dim_v;
+        // This model's heads write their columns of the whole attention output (a shard's
+        // heads are a slice of every shard's; the others gather theirs in).
+        let (na, mine) = (c.attn_width(), gathered(c, Gathered::Attention));
         for t in 0..n {
             let pos = pos0 + t;
             let first = window.map_or(0, |w| (pos + 1).saturating_sub(w));
-            let (q, out) = (&s.q[t * nq..(t + 1) * nq], &mut s.attn[t * na..(t + 1) * na]);
+            let (q, out) = (&s.q[t * nq..(t + 1) * nq], &mut s.attn[t * na + mine.start..t * na + mine.end]);
             let span = Span { layer: il, positions: first..pos + 1, scale: kq_scale, softcap: c.attn_logit_softcap };
             attend(c, &self.kv, span, q, (&mut s.scores, &mut s.head_sum), out);
         }
+        Ok(())
+    }
+
+    /// `out` = the attention output projection of the gathered attention output (this model's
+    /// rows of it).
+    fn attention_output<W: WeightSource + ?Sized>(&mut self, w: &W, il: usize, n: usize) -> Result<(), ModelError> {
+        let (c, s) = (&self.config, &mut self.s);
+        let na = c.attn_width();
         let mut acts = Activations::new(&s.attn[..n * na], na);
-        project(w, c, id(LayerTensor::AttnOutput), &mut acts, &mut s.out[..n * e])?;
+        project_columns(w, c, TensorId::Layer(il, LayerTensor::AttnOutput), &mut acts, (&mut s.out[..n * c.n_embd], c.embd_rows()), &mut s.rows)
+    }
+
+    /// x += [PostNorm](out), `out` whole (gathered from every shard).
+    fn residual<W: WeightSource + ?Sized>(&mut self, w: &W, il: usize, n: usize, post_norm: LayerTensor) -> Result<(), ModelError> {
+        let (c, s) = (&self.config, &mut self.s);
+        let e = c.n_embd;
         if c.post_norms {
-            norm_rows_in_place(w, id(LayerTensor::PostAttnNorm), &mut s.out[..n * e], e, c.norm_eps)?;
+            norm_rows_in_place(w, TensorId::Layer(il, post_norm), &mut s.out[..n * e], e, c.norm_eps)?;
         }
         add(&mut s.x[..n * e], &s.out[..n * e]);
+        Ok(())
+    }
 
-        // Feed-forward block.
-        let f = c.n_ff;
+    /// Layer `il`'s feed-forward block up to the hidden state: this model's columns of
+    /// `act(h·Wgate) ⊙ (h·Wup)` in `hidden` (`gate` itself for a whole model).
+    fn feed_forward<W: WeightSource + ?Sized>(&mut self, w: &W, il: usize, n: usize) -> Result<(), ModelError> {
+        let (c, s) = (&self.config, &mut self.s);
+        let id = |t| TensorId::Layer(il, t);
+        let (e, f) = (c.n_embd, c.n_ff);
         norm_rows(w, id(LayerTensor::FfnNorm), &s.x[..n * e], &mut s.h[..n * e], e, c.norm_eps)?;
         let mut acts = Activations::new(&s.h[..n * e], e);
         if c.fused_gate_up {
@@ -295,13 +517,22 @@ impl Session {
             FfnActivation::Gelu => ops::geglu(&mut s.gate[..n * f], &s.up[..n * f]),
             FfnActivation::Silu => ops::swiglu(&mut s.gate[..n * f], &s.up[..n * f], f),
         }
-        let mut acts = Activations::new(&s.gate[..n * f], f);
-        project(w, c, id(LayerTensor::Down), &mut acts, &mut s.out[..n * e])?;
-        if c.post_norms {
-            norm_rows_in_place(w, id(LayerTensor::PostFfnNorm), &mut s.out[..n * e], e, c.norm_eps)?;
+        if c.shard.is_some() {
+            let (fw, mine) = (c.ff_width(), c.shard.as_ref().map_or(0..f, |sh| sh.ff.clone()));
+            for t in 0..n {
+                s.hidden[t * fw + mine.start..t * fw + mine.end].copy_from_slice(&s.gate[t * f..(t + 1) * f]);
+            }
         }
-        add(&mut s.x[..n * e], &s.out[..n * e]);
         Ok(())
+    }
+
+    /// `out` = the down projection of the gathered hidden state (this model's rows of it).
+    fn down<W: WeightSource + ?Sized>(&mut self, w: &W, il: usize, n: usize) -> Result<(), ModelError> {
+        let (c, s) = (&self.config, &mut self.s);
+        let fw = c.ff_width();
+        let hidden = if c.shard.is_some() { &s.hidden[..n * fw] } else { &s.gate[..n * fw] };
+        let mut acts = Activations::new(hidden, fw);
+        project_columns(w, c, TensorId::Layer(il, LayerTensor::Down), &mut acts, (&mut s.out[..n * c.n_embd], c.embd_rows()), &mut s.rows)
     }
 
     /// Logits of batch row `t`: the final norm and the output projection.
@@ -310,9 +541,13 @@ impl Session {
         let e = c.n_embd;
         let s = &mut self.s;
         norm_rows(w, TensorId::OutputNorm, &s.x[t * e..(t + 1) * e], &mut s.h[..e], e, c.norm_eps)?;
-        let out_id = if c.tied_embeddings { TensorId::TokenEmbd } else { TensorId::Output };
+        // A shard computes its vocabulary rows: rows of the tied embeddings, or all rows of
+        // its own slice of the output matrix.
+        let mine = c.logit_rows();
+        let (out_id, rows) = if c.tied_embeddings { (TensorId::TokenEmbd, mine.clone()) } else { (TensorId::Output, 0..mine.len()) };
         let mut acts = Activations::new(&s.h[..e], e);
-        project(w, c, out_id, &mut acts, logits)?;
+        let logits = &mut logits[mine];
+        project_rows(w, c, out_id, rows, &mut acts, logits)?;
         if let Some(cap) = c.final_logit_softcap {
             ops::softcap(logits, cap);
         }
@@ -381,6 +616,29 @@ fn project_rows<W: WeightSource + ?Sized>(
     let format = ActivationFormat::for_weights(m.ty()).map_err(|source| kernel(id, source))?;
     let xs = acts.get(format).map_err(|source| kernel(id, source))?;
     matmul(&m, rows, xs, out).map_err(|source| kernel(id, source))
+}
+
+/// `out` (T × its width) gets columns `cols` = acts · Wᵀ, W holding exactly those rows: in place
+/// when they are all of `out`'s columns, else through `tmp`.
+fn project_columns<W: WeightSource + ?Sized>(
+    w: &W,
+    c: &ModelConfig,
+    id: TensorId,
+    acts: &mut Activations<'_>,
+    (out, cols): (&mut [f32], Range<usize>),
+    tmp: &mut [f32],
+) -> Result<(), ModelError> {
+    let width = c.n_embd;
+    if cols.len() == width {
+        return project(w, c, id, acts, out);
+    }
+    let n = out.len() / width;
+    let tmp = &mut tmp[..n * cols.len()];
+    project(w, c, id, acts, tmp)?;
+    for (row, part) in out.chunks_exact_mut(width).zip(tmp.chunks_exact(cols.len())) {
+        row[cols.clone()].copy_from_slice(part);
+    }
+    Ok(())
 }
 
 /// q, k, v = h·Wq, h·Wk, h·Wv plus their biases: from three matrices, or from the row ranges of

@@ -6,10 +6,12 @@ mod error;
 pub mod forward;
 pub mod kv_cache;
 pub mod ops;
+pub mod shard;
 pub mod weights;
 
 pub use config::{Arch, ConfigError, ModelConfig, RopeScaling, SUPPORTED_ARCHS};
 pub use error::ModelError;
-pub use forward::{DEFAULT_BATCH, Session};
+pub use forward::{Advance, DEFAULT_BATCH, Gather, Session};
 pub use kv_cache::KvCache;
+pub use shard::ShardSlice;
 pub use weights::{LayerTensor, TensorId, TensorView, WeightSource};

@@ -34,6 +34,28 @@ pub enum LayerTensor {
 }
 
 impl LayerTensor {
+    /// Every role.
+    pub const ALL: [LayerTensor; 18] = [
+        LayerTensor::AttnNorm,
+        LayerTensor::Q,
+        LayerTensor::K,
+        LayerTensor::V,
+        LayerTensor::Qkv,
+        LayerTensor::QBias,
+        LayerTensor::KBias,
+        LayerTensor::VBias,
+        LayerTensor::QkvBias,
+        LayerTensor::QNorm,
+        LayerTensor::KNorm,
+        LayerTensor::AttnOutput,
+        LayerTensor::PostAttnNorm,
+        LayerTensor::FfnNorm,
+        LayerTensor::Gate,
+        LayerTensor::Up,
+        LayerTensor::Down,
+        LayerTensor::PostFfnNorm,
+    ];
+
     /// The name inside `blk.<n>.`.
     pub fn suffix(self) -> &'static str {
         match self {
@@ -72,11 +94,11 @@ impl LayerTensor {
             LayerTensor::VBias => [v_out, 1],
             LayerTensor::QkvBias => [q + kv + v_out, 1],
             LayerTensor::QNorm | LayerTensor::KNorm => [c.head_dim, 1],
-            LayerTensor::AttnOutput => [c.n_heads * c.head_dim_v, e],
+            LayerTensor::AttnOutput => [c.attn_width(), c.embd_rows().len()],
             LayerTensor::Gate => [e, c.n_ff],
             // Fused (phi3): the gate's n_ff rows, then the up projection's.
             LayerTensor::Up => [e, if c.fused_gate_up { 2 * c.n_ff } else { c.n_ff }],
-            LayerTensor::Down => [c.n_ff, e],
+            LayerTensor::Down => [c.ff_width(), c.embd_rows().len()],
         }
     }
 
@@ -136,7 +158,8 @@ impl TensorId {
     /// The shape (ne0, ne1) the tensor must have under `c`.
     pub fn shape(self, c: &ModelConfig) -> [usize; 2] {
         match self {
-            TensorId::TokenEmbd | TensorId::Output => [c.n_embd, c.n_vocab],
+            TensorId::TokenEmbd => [c.n_embd, c.n_vocab],
+            TensorId::Output => [c.n_embd, c.output_rows()],
             TensorId::OutputNorm => [c.n_embd, 1],
             TensorId::RopeFreqs | TensorId::RopeFactorsLong | TensorId::RopeFactorsShort => [c.rope_dims / 2, 1],
             TensorId::Layer(_, t) => t.shape(c),

@@ -11,6 +11,7 @@ mod error;
 mod inspect;
 mod model;
 mod options;
+mod shards;
 #[cfg(test)]
 mod tests;
 
@@ -22,6 +23,7 @@ use crate::loader::{Dest, StreamLoad};
 
 pub use error::js_error;
 pub use model::Model;
+pub use shards::ShardRouter;
 
 #[wasm_bindgen(start)]
 pub fn start() {

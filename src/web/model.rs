@@ -7,6 +7,7 @@ use wasm_bindgen::prelude::*;
 use super::error::{engine_error, invalid};
 use super::{object, options};
 use crate::engine::Engine;
+use crate::model::Advance;
 use crate::loader::LoadedModel;
 use crate::runtime::StorageHost;
 use crate::tokenizer::{ChatRequest, ChatValue};
@@ -152,6 +153,88 @@ impl Model {
             ("done", step.finish.is_some().into()),
             ("finish", step.finish.map_or(JsValue::NULL, |f| f.name().into())),
         ]))
+    }
+
+    // ---- one shard of a model split over workers (./shards.js drives these) ----------------
+
+    /// `{ index, count, qHeads, kvHeads, ff, embd, vocab }` (ranges as [start, end]) when this
+    /// model is a shard of several, else `undefined`.
+    pub fn shard(&mut self) -> Result<Option<Object>> {
+        let Some(s) = self.engine.shard().map_err(engine_error)? else { return Ok(None) };
+        let range = |r: &std::ops::Range<usize>| Array::of2(&(r.start as f64).into(), &(r.end as f64).into()).into();
+        Ok(Some(object(&[
+            ("index", (s.index as f64).into()),
+            ("count", (s.count as f64).into()),
+            ("qHeads", range(&s.q_heads)),
+            ("kvHeads", range(&s.kv_heads)),
+            ("ff", range(&s.ff)),
+            ("embd", range(&s.embd)),
+            ("vocab", range(&s.vocab)),
+        ])))
+    }
+
+    /// Keeps the first `keep` cached tokens and starts evaluating `ids` after them.
+    #[wasm_bindgen(js_name = evalStart)]
+    pub fn eval_start(&mut self, keep: f64, ids: &[u32]) -> Result<()> {
+        let keep = options::whole("keep", keep)? as usize;
+        self.engine.eval_start(keep, ids).map_err(engine_error)
+    }
+
+    /// Runs the evaluation to its next gathering point (true: `gatherInfo` says what to fill
+    /// in) or its end (false: the logits are ready).
+    pub fn advance(&mut self) -> Result<bool> {
+        Ok(self.engine.advance().map_err(engine_error)? == Advance::Gather)
+    }
+
+    /// The result being gathered: `{ address, rows, width, start, end }`, `rows` × `width`
+    /// floats at `address` of this module's memory, of which columns `start..end` are this
+    /// shard's; `undefined` when nothing is being gathered.
+    #[wasm_bindgen(js_name = gatherInfo)]
+    pub fn gather_info(&mut self) -> Option<Object> {
+        let g = self.engine.gather()?;
+        let n = |v: usize| JsValue::from(v as f64);
+        Some(object(&[
+            ("address", (g.rows.as_ptr() as usize as f64).into()),
+            ("rows", n(g.n)),
+            ("width", n(g.width)),
+            ("start", n(g.mine.start)),
+            ("end", n(g.mine.end)),
+        ]))
+    }
+
+    /// `{ address, length }` of the logits buffer (`length` floats) in this module's memory.
+    #[wasm_bindgen(js_name = logitsInfo)]
+    pub fn logits_info(&mut self) -> Object {
+        let l = self.engine.logits_buffer();
+        object(&[("address", (l.as_ptr() as usize as f64).into()), ("length", (l.len() as f64).into())])
+    }
+
+    /// `begin` without the evaluation: `{ keep, ids, reused }`, what every shard evaluates.
+    #[wasm_bindgen(js_name = beginDeferred)]
+    pub fn begin_deferred(&mut self, ids: &[u32], generate: &JsValue) -> Result<Object> {
+        let (keep, rest) = self.engine.begin_deferred(ids, options::generate_options(generate)?).map_err(engine_error)?;
+        Ok(object(&[("keep", (keep as f64).into()), ("ids", js_sys::Uint32Array::from(&rest[..]).into()), ("reused", (keep as f64).into())]))
+    }
+
+    /// `step` without the evaluation: as `step`, plus `next` = `{ keep, token }`, what every
+    /// shard evaluates next, or null.
+    #[wasm_bindgen(js_name = stepDeferred)]
+    pub fn step_deferred(&mut self) -> Result<Object> {
+        let (step, next) = self.engine.step_deferred().map_err(engine_error)?;
+        let next = next.map_or(JsValue::NULL, |(keep, token)| object(&[("keep", (keep as f64).into()), ("token", token.into())]).into());
+        Ok(object(&[
+            ("token", step.token.map_or(JsValue::NULL, JsValue::from)),
+            ("text", step.text.into()),
+            ("done", step.finish.is_some().into()),
+            ("finish", step.finish.map_or(JsValue::NULL, |f| f.name().into())),
+            ("next", next),
+        ]))
+    }
+
+    /// Drops the generation under way (before `logits` on shards).
+    #[wasm_bindgen(js_name = endGeneration)]
+    pub fn end_generation(&mut self) {
+        self.engine.end_generation();
     }
 
     /// Forgets the conversation: the next prompt is evaluated from the start.

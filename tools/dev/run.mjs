@@ -26,7 +26,7 @@ const SYNTH_7B = path.join(ROOT, 'models/synth/llama-7b-q4_k.gguf');
 
 const USAGE = `usage: node tools/dev/run.mjs --model <path|url> [--json] [--verify] [--build auto|wasm64|wasm32]
        [--layout auto|standard|memory64|paged|multi] [--shard-cap BYTES] [--budget BYTES] [--working-set N]
-       [--profile DIR [--port N]] [--no-cache] [--browser chromium|firefox]
+       [--profile DIR [--port N]] [--no-cache] [--browser chromium|firefox] [--threads N|auto]
        [--prompt TEXT [--chat] [--max-tokens N] [--temperature T] [--seed S] [--top-k K] [--top-p P]
         [--min-p P] [--repeat-penalty R] [--context N]]
        node tools/dev/run.mjs memory64 [--model FILE] [--shard-cap BYTES] [--working-set N] [--prompt TEXT]
@@ -36,6 +36,9 @@ const USAGE = `usage: node tools/dev/run.mjs --model <path|url> [--json] [--veri
                  user turn with the model's chat template; --temperature 0 (default) is greedy
   --browser      the headless browser (default chromium, or GGUF64_BROWSER); the JSON's
                  \`browser\` names it with its version
+  --threads      load through the worker API, split over N worker threads (or 'auto'); the JSON
+                 adds threads, transport and cross_origin_isolated. Without it the model runs on
+                 the page's thread, as before
   --verify       add tensor_sha256: SHA-256 of every tensor's bytes read back from memory
   --profile DIR  reuse this browser profile (and its model cache) instead of a fresh one;
                  the page origin must stay the same for the cache to apply, so the server
@@ -62,6 +65,7 @@ function parseArgs(argv) {
     else if (a === '--port') args.port = Number(argv[++i]);
     else if (a === '--model') args.model = argv[++i];
     else if (a === '--browser') args.browser = argv[++i];
+    else if (a === '--threads') args.threads = argv[++i] === 'auto' ? 'auto' : Number(argv[i]);
     else if (a === '--build') args.build = argv[++i];
     else if (a === '--layout') args.layout = argv[++i];
     else if (a === '--shard-cap') args.shardCap = bytes(a, argv[++i]);
@@ -115,7 +119,8 @@ async function modelLocation(model) {
 
 /** Runs in the page: loads the model and measures what the JSON reports. */
 async function loadInPage({ url, options, verify, prompt, generate }) {
-  const { loadModel } = window.gguf64;
+  // With threads: the package's entry, in its worker; every method then answers a promise.
+  const { loadModel } = options.threads === undefined ? window.gguf64 : window.gguf64pkg;
   const start = performance.now();
   let firstLayerMs = null;
   let layers = 0;
@@ -150,16 +155,19 @@ async function loadInPage({ url, options, verify, prompt, generate }) {
         memories: i.layout.memories.map((mem) => ({ index: mem.index, bytes: mem.bytes, layers: mem.layers, holds: mem.holds })),
         working_set_layers: i.layout.workingSetLayers,
       },
+      threads: i.parallel.threads,
+      transport: i.parallel.transport,
+      cross_origin_isolated: i.parallel.crossOriginIsolated,
     };
     if (verify) {
-      result.tensor_sha256 = m.tensorSha256();
+      result.tensor_sha256 = await m.tensorSha256();
       // One pass over the layers through the pager (a paged layout copies each one in).
       const { acquireLayer, releaseLayer } = window.gguf64testing;
       for (let layer = 0; layer < (i.nLayers ?? 0); layer++) {
-        acquireLayer(m, layer);
-        releaseLayer(m, layer);
+        await acquireLayer(m, layer);
+        await releaseLayer(m, layer);
       }
-      result.pager = m.pagerStats() ?? null;
+      result.pager = (await m.pagerStats()) ?? null;
     }
     if (prompt !== undefined) {
       for await (const piece of m.generate(prompt, generate)) void piece;
@@ -168,9 +176,9 @@ async function loadInPage({ url, options, verify, prompt, generate }) {
         prompt_ids: g.promptIds, output_ids: g.outputIds, text: g.text, finish: g.finish,
         prompt_tok_s: Number(g.promptTokS.toFixed(2)), decode_tok_s: Number(g.decodeTokS.toFixed(2)),
       });
-      result.pager = m.pagerStats() ?? null;
+      result.pager = (await m.pagerStats()) ?? null;
     }
-    m.unload();
+    await m.unload();
     return result;
   } catch (err) {
     return { error: { code: err.code, message: err.message, offset: err.offset ?? null } };
@@ -185,7 +193,7 @@ async function runReport(args) {
     const { page } = await openHarness(session);
     const url = urlPath.startsWith('http') ? urlPath : `${session.server.url}${urlPath}`;
     const options = { build: args.build, layout: args.layout, shardCap: args.shardCap, memoryBudget: args.memoryBudget,
-      workingSetLayers: args.workingSetLayers, cache: args.cache };
+      workingSetLayers: args.workingSetLayers, cache: args.cache, threads: args.threads };
     const baseline = await session.rssBytes();
     const result = { browser: session.browserVersion, ...await page.evaluate(loadInPage, { url, options, verify: args.verify, prompt: args.prompt,
       generate: { ...args.generate, chat: args.chat ?? false } }) };

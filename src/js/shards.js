@@ -1,0 +1,295 @@
+// Tensor-parallel inference across Web Workers (the Rust side is src/parallel): the thread that
+// loads the model leads shard 0 and starts one worker per other shard (./shard-worker.js). The
+// leader streams the file once (through the cache, with resume), and a ShardRouter cuts it into
+// each shard's own GGUF file on the way. During evaluation every shard computes its slice of
+// four results per layer and the shards swap slices: each posts its columns to every other
+// shard over a MessageChannel and copies theirs in (an all-gather), so every output is computed
+// by exactly one shard with a whole model's inputs, and the logits equal one thread's bit for
+// bit. Nothing here needs SharedArrayBuffer, so it works on pages without cross-origin isolation.
+//
+// Leader -> follower (worker messages): init, load, bytes, finish, contextLength, eval.
+// Follower -> leader (worker messages): ack, loaded, logits, error.
+// Shard <-> shard (one MessageChannel per pair): { op: 'slice', start, len, data } per gather.
+
+import { ErrorCode, Gguf64Error } from './errors.js';
+import { errorFromWire } from './wire.js';
+
+/** The most threads 'auto' picks: each gather costs a message round per layer stage. */
+export const AUTO_THREADS_CAP = 4;
+
+/** Bytes sent to a follower and not yet acknowledged, at most (back-pressure while loading). */
+const IN_FLIGHT_BYTES = 64 << 20;
+
+/**
+ * The thread count `threads` asks for: a whole number ≥ 1, or 'auto' (this machine's cores,
+ * at most AUTO_THREADS_CAP).
+ */
+export function resolveThreads(threads) {
+  if (threads === undefined || threads === 'auto') {
+    const cores = globalThis.navigator?.hardwareConcurrency ?? 1;
+    return Math.max(1, Math.min(cores, AUTO_THREADS_CAP));
+  }
+  if (!Number.isInteger(threads) || threads < 1 || threads > 64) {
+    throw new Gguf64Error(ErrorCode.INVALID_ARGUMENT, `threads must be 'auto' or a whole number from 1 to 64, not ${threads}`);
+  }
+  return threads;
+}
+
+/** Messages of one port, taken in arrival order; a failure rejects every wait. */
+export class Inbox {
+  #queue = [];
+
+  #waiters = [];
+
+  #failure;
+
+  constructor(port) {
+    this.port = port;
+    port.onmessage = ({ data }) => this.#receive(data);
+  }
+
+  #receive(data) {
+    const waiter = this.#waiters.shift();
+    if (waiter) waiter.resolve(data);
+    else this.#queue.push(data);
+  }
+
+  /** The next message. */
+  next() {
+    if (this.#queue.length) return Promise.resolve(this.#queue.shift());
+    if (this.#failure) return Promise.reject(this.#failure);
+    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
+  }
+
+  /** Rejects every wait, now and later, with `err`. */
+  fail(err) {
+    this.#failure ??= err;
+    for (const w of this.#waiters.splice(0)) w.reject(this.#failure);
+  }
+
+  close() {
+    this.port.onmessage = null;
+    this.port.close();
+  }
+}
+
+/**
+ * Completes the result `info` (from `gatherInfo()`) in `memory` with every peer's columns:
+ * posts this shard's columns to each peer, then copies each peer's in.
+ * @param {WebAssembly.Memory} memory
+ * @param {{ address: number, rows: number, width: number, start: number, end: number }} info
+ * @param {Inbox[]} peers
+ */
+export async function gatherAcross(memory, info, peers) {
+  const { address, rows, width, start, end } = info;
+  const len = end - start;
+  const all = new Float32Array(memory.buffer, address, rows * width);
+  const mine = new Float32Array(rows * len);
+  for (let t = 0; t < rows; t++) mine.set(all.subarray(t * width + start, t * width + end), t * len);
+  peers.forEach((peer, i) => {
+    // The last peer may take the buffer itself; the others get copies.
+    const last = i === peers.length - 1;
+    peer.port.postMessage({ op: 'slice', start, len, data: mine }, last ? [mine.buffer] : []);
+  });
+  for (const peer of peers) {
+    const { start: from, len: n, data } = await peer.next();
+    const view = new Float32Array(memory.buffer, address, rows * width);
+    for (let t = 0; t < rows; t++) view.set(data.subarray(t * n, (t + 1) * n), t * width + from);
+  }
+}
+
+/**
+ * Runs one evaluation on this shard to its end, gathering with `peers` at every stop: the same
+ * loop on the leader and on every follower.
+ */
+export async function evaluateShard(handle, memory, keep, ids, peers) {
+  handle.evalStart(keep, ids);
+  while (handle.advance()) await gatherAcross(memory, handle.gatherInfo(), peers);
+}
+
+/** One follower worker, as the leader sees it. */
+class Follower {
+  #acks = 0;
+
+  #sent = 0;
+
+  #waitingAck = null;
+
+  #waiters = new Map();
+
+  #failure;
+
+  constructor(index, worker, onFailure) {
+    this.index = index;
+    this.worker = worker;
+    worker.onmessage = ({ data }) => this.#receive(data);
+    worker.onerror = (event) => {
+      event.preventDefault?.();
+      onFailure(new Gguf64Error(ErrorCode.INTERNAL, `shard worker ${index} failed: ${event.message ?? 'it could not start'}`));
+    };
+    this.onFailure = onFailure;
+  }
+
+  #receive(data) {
+    if (data.op === 'ack') {
+      this.#acks += data.bytes;
+      if (this.#waitingAck && this.#sent - this.#acks < IN_FLIGHT_BYTES) {
+        this.#waitingAck();
+        this.#waitingAck = null;
+      }
+      return;
+    }
+    if (data.op === 'error') {
+      this.onFailure(errorFromWire(data.error));
+      return;
+    }
+    const waiter = this.#waiters.get(data.op);
+    this.#waiters.delete(data.op);
+    waiter?.resolve(data);
+  }
+
+  /** The next message of kind `op` (loaded, logits). */
+  expect(op) {
+    if (this.#failure) return Promise.reject(this.#failure);
+    return new Promise((resolve, reject) => this.#waiters.set(op, { resolve, reject }));
+  }
+
+  fail(err) {
+    this.#failure ??= err;
+    for (const w of this.#waiters.values()) w.reject(err);
+    this.#waiters.clear();
+    this.#waitingAck?.();
+  }
+
+  post(message, transfer = []) {
+    this.worker.postMessage(message, transfer);
+  }
+
+  /** Sends file bytes, waiting while too many are unacknowledged. */
+  async send(bytes) {
+    this.#sent += bytes.length;
+    this.post({ op: 'bytes', chunk: bytes }, [bytes.buffer]);
+    if (this.#sent - this.#acks >= IN_FLIGHT_BYTES) await new Promise((resolve) => { this.#waitingAck = resolve; });
+    if (this.#failure) throw this.#failure;
+  }
+}
+
+/** Starts a shard worker. */
+function startShardWorker(index) {
+  if (typeof Worker !== 'function') {
+    throw new Gguf64Error(ErrorCode.UNSUPPORTED_BROWSER, 'Web Workers are not available here: use { threads: 1 }');
+  }
+  return new Worker(new URL('./shard-worker.js', import.meta.url), { type: 'module', name: `gguf64-shard-${index}` });
+}
+
+/**
+ * The leader's side of the shard workers 1..count-1: their start, the file bytes they load, the
+ * evaluations they join, their end. Any failure of one ends them all.
+ */
+export class ShardGroup {
+  #followers;
+
+  #failure;
+
+  /** The leader's inboxes from each follower (gathers), in shard order. */
+  peers;
+
+  constructor(followers, peers) {
+    this.#followers = followers;
+    this.peers = peers;
+  }
+
+  /**
+   * Starts `count - 1` shard workers on `build`, every pair of shards joined by a channel.
+   * @returns {ShardGroup}
+   */
+  static start(count, build) {
+    const followers = [];
+    let group;
+    const onFailure = (err) => group?.fail(err);
+    for (let i = 1; i < count; i++) followers.push(new Follower(i, startShardWorker(i), onFailure));
+    // ports[i][j]: shard i's end of the channel to shard j.
+    const ports = Array.from({ length: count }, () => new Array(count));
+    for (let i = 0; i < count; i++) {
+      for (let j = i + 1; j < count; j++) {
+        const channel = new MessageChannel();
+        ports[i][j] = channel.port1;
+        ports[j][i] = channel.port2;
+      }
+    }
+    for (const f of followers) {
+      const mine = ports[f.index].map((port, j) => ({ index: j, port })).filter((p) => p.port);
+      f.post({ op: 'init', index: f.index, count, build, peers: mine }, mine.map((p) => p.port));
+    }
+    group = new ShardGroup(followers, ports[0].filter(Boolean).map((port) => new Inbox(port)));
+    return group;
+  }
+
+  get count() {
+    return this.#followers.length + 1;
+  }
+
+  /** Ends every follower; later calls reject with `err`. */
+  fail(err) {
+    this.#failure ??= err;
+    for (const f of this.#followers) f.fail(this.#failure);
+    for (const p of this.peers) p.fail(this.#failure);
+    this.terminate();
+  }
+
+  #check() {
+    if (this.#failure) throw this.#failure;
+  }
+
+  /** Each follower starts loading its shard file of `fileLens[i]` bytes with memory plan `plan`. */
+  beginLoad(fileLens, plan) {
+    this.#check();
+    for (const f of this.#followers) f.post({ op: 'load', fileLen: fileLens[f.index], plan });
+  }
+
+  /** Shard `index`'s next file bytes. */
+  async send(index, bytes) {
+    this.#check();
+    if (bytes.length) await this.#followers[index - 1].send(bytes);
+  }
+
+  /** Ends every follower's load; resolves to their `info`s. */
+  async finishLoad() {
+    this.#check();
+    const loaded = this.#followers.map((f) => f.expect('loaded'));
+    for (const f of this.#followers) f.post({ op: 'finish' });
+    return (await Promise.all(loaded)).map((m) => m.info);
+  }
+
+  /** Every follower takes context length `n` (the leader has checked it). */
+  setContextLength(n) {
+    this.#check();
+    for (const f of this.#followers) f.post({ op: 'contextLength', n });
+  }
+
+  /**
+   * Evaluates on every shard (the leader's `handle` in `memory` included) and completes the
+   * leader's logits with the followers' rows.
+   */
+  async evaluate(handle, memory, keep, ids) {
+    this.#check();
+    handle.evalStart(keep, ids); // the same checks fail the same way everywhere: fail here first
+    const logits = this.#followers.map((f) => f.expect('logits'));
+    for (const f of this.#followers) f.post({ op: 'eval', keep, ids: Array.from(ids) });
+    try {
+      while (handle.advance()) await gatherAcross(memory, handle.gatherInfo(), this.peers);
+      const { address, length } = handle.logitsInfo();
+      for (const { start, data } of await Promise.all(logits)) new Float32Array(memory.buffer, address, length).set(data, start);
+    } catch (err) {
+      // A shard that fails mid-evaluation leaves the others waiting: the group cannot go on.
+      this.fail(err);
+      throw err;
+    }
+  }
+
+  terminate() {
+    for (const f of this.#followers) f.worker.terminate();
+    for (const p of this.peers) p.close();
+    this.#failure ??= new Gguf64Error(ErrorCode.UNLOADED, 'the model was unloaded');
+  }
+}

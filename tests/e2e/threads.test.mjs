@@ -1,0 +1,77 @@
+// Every core, on a page without cross-origin isolation: a model split over two worker threads
+// (tensor parallel: src/parallel, src/js/shards.js) gives bit-identical logits and the same
+// greedy tokens as one thread, through the worker API, for SmolLM2, Gemma 3 and Qwen2.5; a
+// second turn reuses the KV cache on every shard; after unloading the model answers UNLOADED.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+
+import { launch, openHarness } from '../../tools/lib/browser.mjs';
+
+const MODELS = ['/models/SmolLM2-135M-Instruct.Q4_1.gguf', '/models/gemma-3-270m-q4_k_m.gguf', '/models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf'];
+const PROMPT = 'The three primary colors are';
+const TOKENS = 32;
+
+let session;
+before(async () => {
+  session = await launch();
+});
+after(() => session?.close());
+
+/** Loads `url` with `options`, returns the first logits' SHA-256, the greedy ids, a second turn and the info. */
+async function run(page, url, options) {
+  return page.evaluate(async ([url, options, prompt, tokens]) => {
+    const hex = async (logits) => [...new Uint8Array(await crypto.subtle.digest('SHA-256', logits.slice().buffer))]
+      .map((b) => b.toString(16).padStart(2, '0')).join('');
+    const m = await window.gguf64pkg.loadModel(url, { cache: false, ...options });
+    const ids = await m.promptIds(prompt);
+    const sha256 = await hex(await m.logits(ids));
+    for await (const piece of m.generate(ids, { temperature: 0, maxTokens: tokens, ignoreEos: true })) void piece;
+    const first = await m.lastGeneration;
+    // A second turn: the first's prompt and output, then more text; the shards keep their caches.
+    const more = [...ids, ...first.outputIds, ...(await m.promptIds(' In short,', { chat: false })).slice(1)];
+    for await (const piece of m.generate(more, { temperature: 0, maxTokens: 8, ignoreEos: true })) void piece;
+    const second = await m.lastGeneration;
+    const info = { parallel: m.info.parallel, fileBytes: m.info.fileBytes, kind: m.constructor.name };
+    await m.unload();
+    let after = null;
+    try {
+      await m.logits(ids);
+    } catch (err) {
+      after = err.code;
+    }
+    return { sha256, greedy: [...first.outputIds], second: [...second.outputIds], reused: second.reusedTokens, info, after };
+  }, [url, options, PROMPT, TOKENS]);
+}
+
+for (const url of MODELS) {
+  test(`${url.split('/').pop()}: 2 threads give 1 thread's logits bit for bit and its greedy tokens`, { timeout: 600_000 }, async () => {
+    const { page, errors } = await openHarness(session);
+    try {
+      const isolated = await page.evaluate(() => window.crossOriginIsolated);
+      const one = await run(page, url, { threads: 1 });
+      const two = await run(page, url, { threads: 2 });
+      assert.equal(isolated, false, 'the harness page is not cross-origin isolated');
+      assert.deepEqual(one.info.parallel, { threads: 1, requested: 1, transport: null, crossOriginIsolated: false });
+      assert.equal(two.info.parallel.threads, 2);
+      assert.equal(two.info.parallel.transport, 'message-channel');
+      assert.equal(two.info.kind, 'WorkerModel');
+      assert.equal(two.info.fileBytes, one.info.fileBytes, 'info speaks of the whole file');
+      assert.equal(one.greedy.length, TOKENS);
+      assert.equal(two.sha256, one.sha256, 'logits of 2 threads differ from 1 thread');
+      assert.deepEqual(two.greedy, one.greedy);
+      assert.deepEqual(two.second, one.second);
+      assert.ok(two.reused >= TOKENS, `second turn reused ${two.reused} tokens`);
+      assert.equal(two.reused, one.reused);
+      assert.equal(two.after, 'UNLOADED');
+      if (url.includes('SmolLM2')) {
+        // The page's own thread answers synchronously: it runs one thread, and refuses more.
+        const refused = await page.evaluate((url) => window.gguf64pkg.loadModel(url, { worker: false, threads: 2 }).then(() => null, (e) => e.code), url);
+        assert.equal(refused, 'INVALID_ARGUMENT');
+      }
+      assert.deepEqual(errors, []);
+      console.log(`${url.split('/').pop()}: logits ${one.sha256.slice(0, 16)}… on 1 and 2 threads, greedy ${one.greedy.slice(0, 6).join(' ')} …, second turn reused ${two.reused}`);
+    } finally {
+      await page.close();
+    }
+  });
+}
