@@ -108,7 +108,7 @@ export interface ParallelInfo {
   /** Threads asked for ('auto' resolved); more than `threads` when the model's heads do not divide. */
   requested: number;
   /** How the shards swap their slices of each layer's results: null on one thread. */
-  transport: 'message-channel' | null;
+  transport: 'message-channel' | 'shared-memory' | null;
   crossOriginIsolated: boolean;
   /** Thread 0's slice: heads, feed-forward and embedding rows, vocabulary rows (ranges [start, end)). */
   shards?: Array<{ index: number; count: number; qHeads: [number, number]; kvHeads: [number, number]; ff: [number, number]; embd: [number, number]; vocab: [number, number] }>;
@@ -179,6 +179,8 @@ export interface LoadOptions {
    * thread. With `worker: false` only 1 ('auto' means 1 there). One file only, not a split model.
    */
   threads?: number | 'auto';
+  /** How the threads swap results: 'auto' (default) takes shared memory on a cross-origin isolated page, else MessageChannels. */
+  transport?: 'auto' | 'shared-memory' | 'message-channel';
 }
 
 /** A URL, a File/Blob (read in slices), or the URLs of a split model's parts in order. */
@@ -250,6 +252,15 @@ export interface GenerationRecord {
   decodeMs: number;
   promptTokS: number;
   decodeTokS: number;
+  /** Split over threads: where thread 0's time went, in the prompt and in decoding. */
+  threadTimes?: { prompt: ThreadTimes; decode: ThreadTimes | null };
+}
+
+/** Thread 0's own work, and its gathers (waiting for the other threads' slices, copying them in). */
+export interface ThreadTimes {
+  computeMs: number;
+  gatherMs: number;
+  gathers: number;
 }
 
 export interface TokenizeOptions {

@@ -60,6 +60,8 @@ function planOptions({ shardCap, memoryBudget, layout, workingSetLayers }) {
  *   it on this thread alone; more start shard workers, and `logits()` then returns a promise (the worker API, ./worker.js, awaits
  *   it; the package entry allows more than 1 only there). A model whose heads do not divide runs on fewer (at least 1);
  *   `info.parallel` says what was used. One file only (not a split model's parts).
+ * @property {'auto' | 'shared-memory' | 'message-channel'} [transport] how the threads swap results: 'auto' (default) takes
+ *   shared memory on a cross-origin isolated page, else MessageChannels
  *
  * @typedef {object} LoadProgress
  * @property {'header' | 'data' | 'group' | 'resume' | 'warning' | 'done'} phase ('resume': the connection dropped at `offset`, attempt `attempt` follows; 'warning': `code` CACHE_QUOTA or CACHE_WRITE, the load goes on without caching)
@@ -123,7 +125,7 @@ export async function loadModel(source, options = {}) {
     const handle = finishing.finish();
     await session.body?.finish(); // the last cache writes
     const shards = session.group ? await session.group.finishLoad() : [];
-    const parallel = { threads: 1 + shards.length, requested: threads, transport: shards.length ? 'message-channel' : null,
+    const parallel = { threads: 1 + shards.length, requested: threads, transport: session.group?.transport ?? null,
       crossOriginIsolated: Boolean(globalThis.crossOriginIsolated) };
     const model = new LoadedModel(handle, { bindings, memory, build }, performance.now() - startMs, session.storage,
       { bytesFromCache: fromCache() }, { group: session.group, parallel, fileBytes: session.lengthHint });
@@ -185,7 +187,7 @@ async function streamSharded(source, { bindings, build, threads }, plan, session
     if (!session.loader) {
       session.loader = new bindings.StreamLoader(router.fileLen(0), plan);
       if (count > 1) {
-        session.group = ShardGroup.start(count, build);
+        session.group = ShardGroup.start(count, build, { transport: options.transport, slots: router.gatherFloats() });
         session.group.beginLoad(Array.from({ length: count }, (_, i) => router.fileLen(i)), plan);
       }
     }
@@ -447,7 +449,8 @@ export class LoadedModel {
    * cache is made once per context length; the prompt's prefix already in it (from the previous
    * call) is reused unless `reuse: false`. Between tokens the iterator yields to the event loop.
    * Afterwards `lastGeneration` holds `{ promptIds, outputIds, text, finish, promptTokens,
-   * reusedTokens, kvCacheAllocations, promptMs, decodeMs, promptTokS, decodeTokS }`.
+   * reusedTokens, kvCacheAllocations, promptMs, decodeMs, promptTokS, decodeTokS }`, and split over threads
+   * `threadTimes: { prompt, decode }`, each `{ computeMs, gatherMs, gathers }` of thread 0.
    * @returns {AsyncGenerator<string, void, void>}
    */
   async *generate(prompt, options) {
@@ -468,6 +471,7 @@ export class LoadedModel {
       record.finish = 'aborted';
       return;
     }
+    this.#group?.takeStats();
     let t0 = performance.now();
     const begun = await this.#begin(this.#call(() => tokenIds(promptIds, 'prompt')), opts);
     record.promptMs = performance.now() - t0;
@@ -475,6 +479,9 @@ export class LoadedModel {
     record.reusedTokens = begun.reused;
     record.kvCacheAllocations = this.#call((h) => h.contextsMade());
     record.promptTokS = record.promptTokens / (record.promptMs / 1000);
+    // Split over threads: where thread 0's time went (its own work, and gathers: waiting for
+    // the others' slices and copying them in).
+    if (this.#group) record.threadTimes = { prompt: this.#group.takeStats(), decode: null };
     let evaluated = 0;
     try {
       for (;;) {
@@ -504,6 +511,7 @@ export class LoadedModel {
       record.finish ??= 'aborted';
       if (this.#handle) record.outputIds = Array.from(this.#handle.generatedIds());
       record.decodeTokS = evaluated > 0 ? evaluated / (record.decodeMs / 1000) : 0;
+      if (record.threadTimes) record.threadTimes.decode = this.#group?.takeStats() ?? null;
     }
   }
 
