@@ -160,6 +160,13 @@ class ProgressView {
   }
 }
 
+/** "2 (shared memory)", "1", or "1 of 3 asked (the heads do not divide)". */
+function threadsFact({ threads, requested, transport }) {
+  const how = transport ? ` (${transport.replace('-', ' ')})` : '';
+  const fewer = requested > threads ? `, ${requested} asked: the model's heads do not divide further` : '';
+  return `${threads}${how}${fewer}`;
+}
+
 function showFacts(info) {
   const fromCache = info.cache?.bytesFromCache ?? 0;
   const facts = [
@@ -170,7 +177,8 @@ function showFacts(info) {
     ['File size', `${formatBytes(info.fileBytes)} (${groupDigits(info.fileBytes)} bytes)`],
     ['GGUF version', info.ggufVersion],
     ['Build', info.build === 'wasm64' ? 'wasm64 (memory64)' : 'wasm32 (fallback)'],
-    ['Layout', `${info.layout.kind}, ${info.layout.memories.length} ${info.layout.memories.length === 1 ? 'memory' : 'memories'}`],
+    ['Layout', `${info.layout.kind}, ${info.layout.memories.length} ${info.layout.memories.length === 1 ? 'memory' : 'memories'}${info.shardBytes ? `, thread 0's shard ${formatBytes(info.shardBytes)}` : ''}`],
+    ['Threads', threadsFact(info.parallel)],
     ['Load time', `${(info.loadMs / 1000).toFixed(2)} s (${(info.fileBytes / 1e6 / (info.loadMs / 1000)).toFixed(0)} MB/s)`],
     ['From cache', fromCache ? formatBytes(fromCache) : 'nothing (downloaded)'],
   ];
@@ -212,11 +220,13 @@ async function load(source) {
   view = progress;
   try {
     await showCacheFor(source);
-    current = await loadModel(source, { ...layoutOptions(), onProgress: (p) => progress.update(p), signal: controller.signal });
+    const threads = $('threads').value === 'auto' ? 'auto' : Number($('threads').value);
+    current = await loadModel(source, { ...layoutOptions(), threads, onProgress: (p) => progress.update(p), signal: controller.signal });
     progress.flush();
     showFacts(current.info);
     $('summary').textContent = await current.summary();
-    setStatus(`Loaded ${formatBytes(current.info.fileBytes)} into ${current.info.build} memory, in a worker.`);
+    const { threads: n } = current.info.parallel;
+    setStatus(`Loaded ${formatBytes(current.info.fileBytes)} into ${current.info.build} memory, ${n === 1 ? 'in a worker' : `split over ${n} worker threads`}.`);
     $('generate-section').hidden = false;
     await showCacheAfter(source, current.info);
     document.body.dataset.state = 'loaded';

@@ -7,10 +7,10 @@ import { LoadedModel, SHARD } from './index.js';
 import { runtimeFor } from './runtime.js';
 import { createStorage } from './storage.js';
 import { writeChunk } from './stream.js';
-import { Inbox, evaluateShard } from './shards.js';
+import { Inbox, SharedGather, evaluateShard } from './shards.js';
 import { errorToWire } from './wire.js';
 
-const state = { runtime: null, peers: [], loader: null, storage: null, model: null, startMs: 0 };
+const state = { runtime: null, peers: [], transport: null, loader: null, storage: null, model: null, startMs: 0 };
 let queue = Promise.resolve();
 
 self.onmessage = ({ data }) => {
@@ -24,6 +24,7 @@ async function handle(message) {
     case 'init': {
       state.runtime = await runtimeFor(message.build);
       state.peers = message.peers.sort((a, b) => a.index - b.index).map(({ port }) => new Inbox(port));
+      state.transport = message.shared ? new SharedGather(message.shared) : state.peers;
       return;
     }
     case 'load': {
@@ -52,7 +53,7 @@ async function handle(message) {
     case 'eval': {
       const { memory } = state.runtime;
       const h = state.model[SHARD]();
-      await evaluateShard(h, memory, message.keep, Uint32Array.from(message.ids), state.peers);
+      await evaluateShard(h, memory, message.keep, Uint32Array.from(message.ids), state.transport);
       const [start, end] = h.shard().vocab;
       const { address, length } = h.logitsInfo();
       const data = new Float32Array(memory.buffer, address, length).slice(start, end);

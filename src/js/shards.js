@@ -5,7 +5,9 @@
 // four results per layer and the shards swap slices: each posts its columns to every other
 // shard over a MessageChannel and copies theirs in (an all-gather), so every output is computed
 // by exactly one shard with a whole model's inputs, and the logits equal one thread's bit for
-// bit. Nothing here needs SharedArrayBuffer, so it works on pages without cross-origin isolation.
+// bit. The MessageChannel transport needs no SharedArrayBuffer, so it works on pages without
+// cross-origin isolation; on an isolated page the shards meet in shared memory instead
+// (SharedGather), which is faster.
 //
 // Leader -> follower (worker messages): init, load, bytes, finish, contextLength, eval.
 // Follower -> leader (worker messages): ack, loaded, logits, error.
@@ -98,13 +100,77 @@ export async function gatherAcross(memory, info, peers) {
   }
 }
 
+/** Rows × floats of the largest result a gather carries (a prompt batch of the widest one). */
+export function sharedSlots(maxRows, maxWidth) {
+  return maxRows * maxWidth;
+}
+
 /**
- * Runs one evaluation on this shard to its end, gathering with `peers` at every stop: the same
- * loop on the leader and on every follower.
+ * The shared-memory transport (cross-origin isolated pages only): two result matrices in one
+ * SharedArrayBuffer, used in turn, and an arrival counter. Each shard writes its columns into
+ * the current matrix, waits until every shard has arrived (Atomics.wait, after a short spin),
+ * then copies the whole matrix. Two matrices are enough: a shard writes gather k only after
+ * every shard has arrived at gather k-1, by which time all have read gather k-2's.
  */
-export async function evaluateShard(handle, memory, keep, ids, peers) {
+export class SharedGather {
+  /** A new buffer for `count` shards and results of up to `slots` floats. */
+  static allocate(count, slots) {
+    return { buffer: new SharedArrayBuffer(64 + 2 * 4 * slots), count, slots };
+  }
+
+  constructor({ buffer, count, slots }) {
+    this.count = count;
+    this.arrivals = new Int32Array(buffer, 0, 1);
+    this.matrices = [new Float32Array(buffer, 64, slots), new Float32Array(buffer, 64 + 4 * slots, slots)];
+    this.k = 0;
+  }
+
+  /** Completes the result `info` in `memory` (see `gatherAcross`). */
+  gather(memory, info) {
+    const { address, rows, width, start, end } = info;
+    const matrix = this.matrices[this.k % 2];
+    if (rows * width > matrix.length) throw new Gguf64Error(ErrorCode.INTERNAL, `a gather of ${rows * width} floats exceeds the shared buffer`);
+    const all = new Float32Array(memory.buffer, address, rows * width);
+    for (let t = 0; t < rows; t++) matrix.set(all.subarray(t * width + start, t * width + end), t * width + start);
+    this.k += 1;
+    const target = this.k * this.count;
+    if (Atomics.add(this.arrivals, 0, 1) + 1 === target) {
+      Atomics.notify(this.arrivals, 0);
+    } else {
+      const spinUntil = performance.now() + 0.02;
+      let now;
+      while ((now = Atomics.load(this.arrivals, 0)) < target) {
+        if (performance.now() > spinUntil) Atomics.wait(this.arrivals, 0, now, 1000);
+      }
+    }
+    all.set(matrix.subarray(0, rows * width));
+  }
+}
+
+/**
+ * Runs one evaluation on this shard to its end, completing every gather with `transport` (a
+ * SharedGather, or the peers' inboxes): the same loop on the leader and on every follower.
+ * Adds the time spent in this shard's own work and in gathers to `stats`.
+ */
+export async function evaluateShard(handle, memory, keep, ids, transport, stats) {
   handle.evalStart(keep, ids);
-  while (handle.advance()) await gatherAcross(memory, handle.gatherInfo(), peers);
+  return advanceShard(handle, memory, transport, stats);
+}
+
+/** `evaluateShard` after its `evalStart`. */
+async function advanceShard(handle, memory, transport, stats = { computeMs: 0, gatherMs: 0, gathers: 0 }) {
+  for (;;) {
+    const t0 = performance.now();
+    const more = handle.advance();
+    const t1 = performance.now();
+    stats.computeMs += t1 - t0;
+    if (!more) return stats;
+    const info = handle.gatherInfo();
+    if (transport instanceof SharedGather) transport.gather(memory, info);
+    else await gatherAcross(memory, info, transport);
+    stats.gatherMs += performance.now() - t1;
+    stats.gathers += 1;
+  }
 }
 
 /** One follower worker, as the leader sees it. */
@@ -174,6 +240,19 @@ class Follower {
   }
 }
 
+/** Whether `transport` ('auto', 'shared-memory' or 'message-channel') means shared memory here. */
+function useShared(transport) {
+  if (transport === 'message-channel') return false;
+  const possible = globalThis.crossOriginIsolated === true && typeof SharedArrayBuffer === 'function';
+  if (transport === 'shared-memory' && !possible) {
+    throw new Gguf64Error(ErrorCode.UNSUPPORTED_BROWSER, 'the shared-memory transport needs a cross-origin isolated page (COOP/COEP headers)');
+  }
+  if (transport !== 'auto' && transport !== 'shared-memory') {
+    throw new Gguf64Error(ErrorCode.INVALID_ARGUMENT, `unknown transport "${transport}" (auto, shared-memory, message-channel)`);
+  }
+  return possible;
+}
+
 /** Starts a shard worker. */
 function startShardWorker(index) {
   if (typeof Worker !== 'function') {
@@ -194,16 +273,37 @@ export class ShardGroup {
   /** The leader's inboxes from each follower (gathers), in shard order. */
   peers;
 
-  constructor(followers, peers) {
+  /** The shared-memory transport, when in use. */
+  #shared;
+
+  /** Leader time in its own work and in gathers, since the last `takeStats`. */
+  #stats = { computeMs: 0, gatherMs: 0, gathers: 0 };
+
+  constructor(followers, peers, shared) {
     this.#followers = followers;
     this.peers = peers;
+    this.#shared = shared && new SharedGather(shared);
+  }
+
+  /** 'shared-memory' or 'message-channel'. */
+  get transport() {
+    return this.#shared ? 'shared-memory' : 'message-channel';
+  }
+
+  /** The leader's compute and gather time since the last call. */
+  takeStats() {
+    const stats = this.#stats;
+    this.#stats = { computeMs: 0, gatherMs: 0, gathers: 0 };
+    return stats;
   }
 
   /**
-   * Starts `count - 1` shard workers on `build`, every pair of shards joined by a channel.
+   * Starts `count - 1` shard workers on `build`, every pair of shards joined by a channel, and
+   * the shared-memory transport when `transport` asks for it (or 'auto' on an isolated page).
+   * `slots`: floats of the largest gather.
    * @returns {ShardGroup}
    */
-  static start(count, build) {
+  static start(count, build, { transport = 'auto', slots } = {}) {
     const followers = [];
     let group;
     const onFailure = (err) => group?.fail(err);
@@ -217,11 +317,12 @@ export class ShardGroup {
         ports[j][i] = channel.port2;
       }
     }
+    const shared = useShared(transport) ? SharedGather.allocate(count, slots) : undefined;
     for (const f of followers) {
       const mine = ports[f.index].map((port, j) => ({ index: j, port })).filter((p) => p.port);
-      f.post({ op: 'init', index: f.index, count, build, peers: mine }, mine.map((p) => p.port));
+      f.post({ op: 'init', index: f.index, count, build, peers: mine, shared }, mine.map((p) => p.port));
     }
-    group = new ShardGroup(followers, ports[0].filter(Boolean).map((port) => new Inbox(port)));
+    group = new ShardGroup(followers, ports[0].filter(Boolean).map((port) => new Inbox(port)), shared);
     return group;
   }
 
@@ -277,7 +378,7 @@ export class ShardGroup {
     const logits = this.#followers.map((f) => f.expect('logits'));
     for (const f of this.#followers) f.post({ op: 'eval', keep, ids: Array.from(ids) });
     try {
-      while (handle.advance()) await gatherAcross(memory, handle.gatherInfo(), this.peers);
+      await advanceShard(handle, memory, this.#shared ?? this.peers, this.#stats);
       const { address, length } = handle.logitsInfo();
       for (const { start, data } of await Promise.all(logits)) new Float32Array(memory.buffer, address, length).set(data, start);
     } catch (err) {

@@ -5,7 +5,7 @@
 
 use crate::gguf::{Header, HeaderParser, Limits, Step};
 
-use crate::model::ModelConfig;
+use crate::model::{DEFAULT_BATCH, ModelConfig};
 
 use super::error::ShardError;
 use super::layout::{Piece, ShardFile};
@@ -101,13 +101,15 @@ pub struct ShardRouter {
     state: State,
     /// Bytes of the whole file pushed so far.
     pos: u64,
+    /// Floats of the largest result the shards gather (a batch of the widest), once known.
+    gather_floats: Option<usize>,
 }
 
 impl ShardRouter {
     /// A router for up to `wanted` shards of a file of `file_len` bytes (if known).
     pub fn new(wanted: usize, file_len: Option<u64>) -> ShardRouter {
         let state = State::Header { parser: HeaderParser::new(Limits::default()), prefix: Vec::new() };
-        ShardRouter { wanted: wanted.max(1), file_len, state, pos: 0 }
+        ShardRouter { wanted: wanted.max(1), file_len, state, pos: 0, gather_floats: None }
     }
 
     /// The next bytes of the whole file. Once the header is complete, each shard's new bytes
@@ -121,7 +123,10 @@ impl ShardRouter {
                 let max = Limits::default().max_header_bytes as usize;
                 prefix.extend_from_slice(bytes);
                 let files = match parser.advance(prefix, self.file_len) {
-                    Ok(Step::Done(h)) => shard_files(&h, self.wanted, self.file_len)?,
+                    Ok(Step::Done(h)) => {
+                        self.gather_floats = ModelConfig::from_header(&h).ok().map(|c| DEFAULT_BATCH * c.n_embd.max(c.attn_width()).max(c.n_ff));
+                        shard_files(&h, self.wanted, self.file_len)?
+                    }
                     Ok(Step::NeedMore { .. }) if prefix.len() < max => return Ok(()),
                     // The loader that receives the whole file reports what is wrong with it.
                     Ok(Step::NeedMore { .. }) | Err(_) => vec![ShardFile::whole(self.file_len)],
@@ -133,6 +138,13 @@ impl ShardRouter {
                 Ok(())
             }
         }
+    }
+
+    /// Floats of the largest result the shards gather: a prompt batch of the widest of the
+    /// residual stream, the attention output and the feed-forward hidden state (`None` before
+    /// the header is complete, or for a model gguf64 does not run).
+    pub fn gather_floats(&self) -> Option<usize> {
+        self.gather_floats
     }
 
     /// Shards, once the header is complete (`None` before).

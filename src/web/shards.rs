@@ -40,6 +40,12 @@ impl ShardRouter {
         self.router.push(bytes).map_err(|e| error::js_error(e.code(), &e.to_string(), &[]))
     }
 
+    /// Floats of the largest result the shards gather, once the header is complete.
+    #[wasm_bindgen(js_name = gatherFloats)]
+    pub fn gather_floats(&self) -> Option<f64> {
+        self.router.gather_floats().map(|n| n as f64)
+    }
+
     /// Shards, once the header is complete.
     pub fn count(&self) -> Option<u32> {
         self.router.count().map(|n| n as u32)

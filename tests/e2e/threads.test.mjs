@@ -2,6 +2,8 @@
 // (tensor parallel: src/parallel, src/js/shards.js) gives bit-identical logits and the same
 // greedy tokens as one thread, through the worker API, for SmolLM2, Gemma 3 and Qwen2.5; a
 // second turn reuses the KV cache on every shard; after unloading the model answers UNLOADED.
+// On a cross-origin isolated page the threads meet in shared memory (or, when asked, still over
+// MessageChannels), with the same numbers.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
@@ -12,10 +14,15 @@ const PROMPT = 'The three primary colors are';
 const TOKENS = 32;
 
 let session;
+let isolatedSession;
 before(async () => {
   session = await launch();
+  isolatedSession = await launch({ isolated: true });
 });
-after(() => session?.close());
+after(async () => {
+  await session?.close();
+  await isolatedSession?.close();
+});
 
 /** Loads `url` with `options`, returns the first logits' SHA-256, the greedy ids, a second turn and the info. */
 async function run(page, url, options) {
@@ -70,6 +77,28 @@ for (const url of MODELS) {
       }
       assert.deepEqual(errors, []);
       console.log(`${url.split('/').pop()}: logits ${one.sha256.slice(0, 16)}… on 1 and 2 threads, greedy ${one.greedy.slice(0, 6).join(' ')} …, second turn reused ${two.reused}`);
+    } finally {
+      await page.close();
+    }
+  });
+}
+
+for (const url of MODELS.slice(0, 2)) {
+  test(`${url.split('/').pop()}: on a cross-origin isolated page the threads meet in shared memory, with the same numbers`, { timeout: 600_000 }, async () => {
+    const { page, errors } = await openHarness(isolatedSession);
+    try {
+      assert.equal(await page.evaluate(() => window.crossOriginIsolated), true);
+      const one = await run(page, url, { threads: 1 });
+      const shared = await run(page, url, { threads: 2 });
+      const channel = await run(page, url, { threads: 2, transport: 'message-channel' });
+      assert.deepEqual(shared.info.parallel, { ...shared.info.parallel, threads: 2, transport: 'shared-memory', crossOriginIsolated: true });
+      assert.equal(channel.info.parallel.transport, 'message-channel');
+      for (const r of [shared, channel]) {
+        assert.equal(r.sha256, one.sha256);
+        assert.deepEqual(r.greedy, one.greedy);
+        assert.deepEqual(r.second, one.second);
+      }
+      assert.deepEqual(errors, []);
     } finally {
       await page.close();
     }

@@ -26,7 +26,7 @@ const SYNTH_7B = path.join(ROOT, 'models/synth/llama-7b-q4_k.gguf');
 
 const USAGE = `usage: node tools/dev/run.mjs --model <path|url> [--json] [--verify] [--build auto|wasm64|wasm32]
        [--layout auto|standard|memory64|paged|multi] [--shard-cap BYTES] [--budget BYTES] [--working-set N]
-       [--profile DIR [--port N]] [--no-cache] [--browser chromium|firefox] [--threads N|auto]
+       [--profile DIR [--port N]] [--no-cache] [--browser chromium|firefox] [--threads N|auto [--isolated] [--transport T]]
        [--prompt TEXT [--chat] [--max-tokens N] [--temperature T] [--seed S] [--top-k K] [--top-p P]
         [--min-p P] [--repeat-penalty R] [--context N]]
        node tools/dev/run.mjs memory64 [--model FILE] [--shard-cap BYTES] [--working-set N] [--prompt TEXT]
@@ -37,8 +37,10 @@ const USAGE = `usage: node tools/dev/run.mjs --model <path|url> [--json] [--veri
   --browser      the headless browser (default chromium, or GGUF64_BROWSER); the JSON's
                  \`browser\` names it with its version
   --threads      load through the worker API, split over N worker threads (or 'auto'); the JSON
-                 adds threads, transport and cross_origin_isolated. Without it the model runs on
-                 the page's thread, as before
+                 adds threads, transport and cross_origin_isolated (and thread_times). Without it
+                 the model runs on the page's thread, as before
+  --isolated     serve the page with COOP/COEP headers (cross-origin isolated: the threads meet in
+                 shared memory unless --transport message-channel)
   --verify       add tensor_sha256: SHA-256 of every tensor's bytes read back from memory
   --profile DIR  reuse this browser profile (and its model cache) instead of a fresh one;
                  the page origin must stay the same for the cache to apply, so the server
@@ -66,6 +68,8 @@ function parseArgs(argv) {
     else if (a === '--model') args.model = argv[++i];
     else if (a === '--browser') args.browser = argv[++i];
     else if (a === '--threads') args.threads = argv[++i] === 'auto' ? 'auto' : Number(argv[i]);
+    else if (a === '--isolated') args.isolated = true;
+    else if (a === '--transport') args.transport = argv[++i];
     else if (a === '--build') args.build = argv[++i];
     else if (a === '--layout') args.layout = argv[++i];
     else if (a === '--shard-cap') args.shardCap = bytes(a, argv[++i]);
@@ -176,6 +180,7 @@ async function loadInPage({ url, options, verify, prompt, generate }) {
         prompt_ids: g.promptIds, output_ids: g.outputIds, text: g.text, finish: g.finish,
         prompt_tok_s: Number(g.promptTokS.toFixed(2)), decode_tok_s: Number(g.decodeTokS.toFixed(2)),
       });
+      if (g.threadTimes) result.thread_times = g.threadTimes;
       result.pager = (await m.pagerStats()) ?? null;
     }
     await m.unload();
@@ -188,12 +193,12 @@ async function loadInPage({ url, options, verify, prompt, generate }) {
 async function runReport(args) {
   const { mounts, urlPath } = await modelLocation(args.model);
   const port = args.profile ? (args.port ?? 8765) : 0;
-  const session = await launch({ extraMounts: mounts, profileDir: args.profile, port, browser: args.browser });
+  const session = await launch({ extraMounts: mounts, profileDir: args.profile, port, browser: args.browser, isolated: args.isolated });
   try {
     const { page } = await openHarness(session);
     const url = urlPath.startsWith('http') ? urlPath : `${session.server.url}${urlPath}`;
     const options = { build: args.build, layout: args.layout, shardCap: args.shardCap, memoryBudget: args.memoryBudget,
-      workingSetLayers: args.workingSetLayers, cache: args.cache, threads: args.threads };
+      workingSetLayers: args.workingSetLayers, cache: args.cache, threads: args.threads, transport: args.transport };
     const baseline = await session.rssBytes();
     const result = { browser: session.browserVersion, ...await page.evaluate(loadInPage, { url, options, verify: args.verify, prompt: args.prompt,
       generate: { ...args.generate, chat: args.chat ?? false } }) };

@@ -51,7 +51,12 @@ function resolvePath(mounts, urlPath) {
   return file === dir || file.startsWith(dir + path.sep) ? file : null;
 }
 
-async function handle(mounts, req, res) {
+async function handle(mounts, req, res, isolated) {
+  if (isolated) {
+    // Cross-origin isolation (SharedArrayBuffer, the threads' shared-memory transport).
+    res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
+    res.setHeader('Cross-Origin-Embedder-Policy', 'require-corp');
+  }
   res.setHeader('Access-Control-Allow-Origin', '*');
   res.setHeader('Access-Control-Expose-Headers', 'Content-Length, Content-Range, Accept-Ranges, ETag, Last-Modified');
   if (req.method === 'OPTIONS') {
@@ -135,10 +140,10 @@ async function handle(mounts, req, res) {
  * @param {{ port?: number, mounts: Array<[string, string]> }} options mounts: [urlPrefix, directory]
  * @returns {Promise<{ url: string, close: () => Promise<void> }>}
  */
-export function startServer({ port = 0, mounts }) {
+export function startServer({ port = 0, mounts, isolated = false }) {
   const resolved = mounts.map(([prefix, dir]) => [prefix.endsWith('/') ? prefix : `${prefix}/`, path.resolve(dir)]);
   const server = http.createServer((req, res) => {
-    handle(resolved, req, res).catch((err) => {
+    handle(resolved, req, res, isolated).catch((err) => {
       if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain' });
       res.end(`${err.message}\n`);
     });

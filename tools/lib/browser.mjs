@@ -75,12 +75,13 @@ export async function rendererRssBytes(profile, browser = BROWSER) {
 /**
  * Starts the project's static server and the headless browser with a fresh profile (or the one
  * in `profileDir`, kept afterwards: its cache survives between runs).
- * `browser` overrides GGUF64_BROWSER; `firefoxPrefs` are preferences for a Firefox profile.
- * @param {{ extraMounts?: Array<[string, string]>, profileDir?: string, port?: number, firefoxPrefs?: object }} [options]
+ * `browser` overrides GGUF64_BROWSER; `firefoxPrefs` are preferences for a Firefox profile;
+ * `isolated` serves every file with COOP/COEP headers (a cross-origin isolated page).
+ * @param {{ extraMounts?: Array<[string, string]>, profileDir?: string, port?: number, firefoxPrefs?: object, isolated?: boolean }} [options]
  * @returns {Promise<{ server: { url: string }, context: import('playwright-core').BrowserContext, close(): Promise<void> }>}
  */
-export async function launch({ extraMounts = [], profileDir, port = 0, firefoxPrefs = {}, browser = BROWSER } = {}) {
-  const server = await startServer({ port, mounts: [...projectMounts(), ...extraMounts] });
+export async function launch({ extraMounts = [], profileDir, port = 0, firefoxPrefs = {}, browser = BROWSER, isolated = false } = {}) {
+  const server = await startServer({ port, mounts: [...projectMounts(), ...extraMounts], isolated });
   const profile = profileDir ? path.resolve(profileDir) : await mkdtemp(path.join(os.tmpdir(), `gguf64-${browser}-`));
   if (profileDir) await mkdir(profile, { recursive: true });
   let context;
