@@ -78,9 +78,9 @@ window.generateWithGguf64 = async (url, prompt, maxTokens) => {
   let text = '';
   for await (const piece of model.generate(prompt, { maxTokens, temperature: 0 })) text += piece;
   const { outputIds, finish } = model.lastGeneration;
-  const { arch, build } = model.info;
+  const { arch, build, parallel } = model.info;
   await model.unload();
-  return { text, outputIds, finish, arch, build, groups, inWorker };
+  return { text, outputIds, finish, arch, build, groups, inWorker, threads: parallel.threads, cores: navigator.hardwareConcurrency };
 };
 window.appReady = true;
 `;
@@ -146,7 +146,7 @@ after(async () => {
 test('the tarball holds the entry, the worker, the declarations and both builds, and nothing else', async () => {
   const { stdout } = await sh(ROOT, 'tar', ['-tzf', tarball]);
   const files = stdout.trim().split('\n').map((f) => f.replace(/^package\//, '')).sort();
-  for (const f of ['package.json', 'src/js/gguf64.js', 'src/js/worker.js', 'src/js/index.js', 'types/index.d.ts',
+  for (const f of ['package.json', 'src/js/gguf64.js', 'src/js/worker.js', 'src/js/shard-worker.js', 'src/js/index.js', 'types/index.d.ts',
     'pkg/wasm64/gguf64.js', 'pkg/wasm64/gguf64_bg.wasm', 'pkg/wasm32/gguf64.js', 'pkg/wasm32/gguf64_bg.wasm']) {
     assert.ok(files.includes(f), `${f} missing from ${files.join(', ')}`);
   }
@@ -168,6 +168,9 @@ export default { mode: 'production', entry: './src/index.js', output: { path: pa
   assert.equal(result.inWorker, true);
   assert.equal(result.arch, 'llama');
   assert.equal(result.groups, 32); // embeddings, 30 layers, output
+  // The default splits the model over the machine's cores (up to 4; SmolLM2's 9 heads in 3
+  // groups go to at most 3): the bundle's shard worker ran.
+  assert.equal(result.threads, Math.min(result.cores, 3));
   assert.deepEqual(result.outputIds, reference.outputIds);
   assert.equal(result.text, reference.text);
 });
@@ -185,6 +188,7 @@ test('a fresh Vite app installs the tarball, builds, loads SmolLM2 in a worker a
   assert.deepEqual(result.errors, []);
   assert.equal(result.inWorker, true);
   assert.equal(result.arch, 'llama');
+  assert.equal(result.threads, Math.min(result.cores, 3));
   assert.deepEqual(result.outputIds, reference.outputIds);
   assert.equal(result.text, reference.text);
 });
