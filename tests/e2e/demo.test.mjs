@@ -159,7 +159,12 @@ test('the demo loads SmolLM2 in a worker and shows architecture, layers, tensors
   assert.equal(facts.Tensors, '272');
   assert.match(facts['File size'], /98,362,432 bytes/);
   assert.match(facts.Build, /wasm64/);
-  assert.match(await page.textContent('#status'), /in a worker/);
+  // The default splits the model over this machine's cores (2 here): the status and the facts say so.
+  const status = await page.textContent('#status');
+  const threads = Number(/split over (\d) worker threads/.exec(status)?.[1] ?? 1);
+  assert.match(status, threads === 1 ? /in a worker\./ : /split over \d worker threads\./);
+  assert.equal(threads, Math.min(await page.evaluate(() => navigator.hardwareConcurrency), 3));
+  assert.match(await page.textContent('#facts'), new RegExp(`Threads${threads}${threads > 1 ? ' \\(message channel\\)' : ''}`));
   assert.equal(await page.$$eval('.cell.landed', (cells) => cells.length), 32); // embeddings, 30 layers, output
   assert.equal(await page.$eval('#bar', (bar) => bar.style.width), '100%');
   assert.match(await page.textContent('#memory-label-0'), /^main memory · (\d+\.\d MB) of \1 · 30 layers resident/);
@@ -208,8 +213,9 @@ test('the main thread never runs WebAssembly, never fetches or reads the model, 
   assert.deepEqual(probe.fetches.filter((u) => u.includes('.gguf')), []);
   assert.deepEqual(probe.resources.filter((u) => u.includes('.gguf')), []);
   assert.deepEqual(probe.blobReads, []);
-  // ...which its worker does.
-  assert.equal(page.workers().length, 1);
+  // ...which its worker does (with one shard worker per further thread).
+  const threads = Number(/split over (\d) worker threads/.exec(await page.textContent('#status'))?.[1] ?? 1);
+  assert.equal(page.workers().length, threads);
   assert.ok(requested.includes(MODEL), 'nobody requested the model');
   if (session.browser === 'chromium') {
     // Who did: the worker's own resource timeline. (Playwright cannot evaluate in a worker over
@@ -280,7 +286,7 @@ test('with ?build=wasm32&layout=paged (the fallback a browser without memory64 g
   await fallback.goto(`${session.server.url}/?build=wasm32&layout=paged&workingSet=3`);
   await fallback.waitForSelector('body[data-state]', { timeout: 60_000 });
   assert.equal(await fallback.getAttribute('body', 'data-state'), 'loaded', await fallback.textContent('#status'));
-  assert.match(await fallback.textContent('#status'), /wasm32 memory, in a worker/);
+  assert.match(await fallback.textContent('#status'), /wasm32 memory, (in a worker|split over \d worker threads)\./);
   assert.equal(await fallback.$$eval('.cell.paged.landed', (cells) => cells.length), 30);
   await fallback.fill('#prompt', PROMPT);
   await setNumber(fallback, '#temperature', '0');
