@@ -1,7 +1,8 @@
 // Every core, on a page without cross-origin isolation: a model split over two worker threads
 // (tensor parallel: src/parallel, src/js/shards.js) gives bit-identical logits and the same
 // greedy tokens as one thread, through the worker API, for SmolLM2, Gemma 3 and Qwen2.5; a
-// second turn reuses the KV cache on every shard; after unloading the model answers UNLOADED.
+// second turn reuses the KV cache on every shard; after unloading the model answers UNLOADED,
+// and no worker is left, nor after a load that fails mid-file.
 // On a cross-origin isolated page the threads meet in shared memory (or, when asked, still over
 // MessageChannels), with the same numbers.
 import assert from 'node:assert/strict';
@@ -70,6 +71,19 @@ for (const url of MODELS) {
       assert.ok(two.reused >= TOKENS, `second turn reused ${two.reused} tokens`);
       assert.equal(two.reused, one.reused);
       assert.equal(two.after, 'UNLOADED');
+      if (url.includes('SmolLM2') && session.browser === 'chromium') {
+        // No orphan worker: none after unload, none after a load that fails mid-file (the
+        // connection drops at 30 MB and no retry is allowed). Chromium lists nested workers too.
+        const workers = async () => {
+          for (let i = 0; i < 50 && page.workers().length; i++) await new Promise((r) => setTimeout(r, 100));
+          return page.workers().length;
+        };
+        assert.equal(await workers(), 0, 'workers left after unload');
+        const failed = await page.evaluate((url) => window.gguf64pkg.loadModel(`${url}?dropAfter=30000000&dropRanged`,
+          { cache: false, threads: 2, retry: { attempts: 0, baseDelayMs: 1 } }).then(() => null, (e) => e.code), url);
+        assert.ok(failed, 'the load should fail');
+        assert.equal(await workers(), 0, `workers left after a failed load (${failed})`);
+      }
       if (url.includes('SmolLM2')) {
         // The page's own thread answers synchronously: it runs one thread, and refuses more.
         const refused = await page.evaluate((url) => window.gguf64pkg.loadModel(url, { worker: false, threads: 2 }).then(() => null, (e) => e.code), url);
