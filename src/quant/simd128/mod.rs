@@ -4,9 +4,11 @@
 //!
 //! The integer parts are exact, as in the scalar kernels: 8-bit products are widened to i16
 //! (`extmul`), pairs summed (`extadd_pairwise`) or weighted by a sub-block scale (`i32x4.dot`).
-//! So the k-quant dot products and every dequantization equal the scalar results bit for bit;
-//! the 32-element dot products keep four f32 partial sums (one per lane) and so differ from the
-//! scalar running sum by reassociation only. The only `unsafe` code is `load` / `store`.
+//! The float steps after them are the scalar kernels' expressions in the scalar kernels' order
+//! (one running sum per block, or llama.cpp's eight lanes for Q3_K..Q6_K), so every quantized dot
+//! product and every dequantization equals the scalar result bit for bit; only the plain F32 /
+//! F16 / BF16 dot products keep four f32 partial sums (one per lane) and so differ from the
+//! scalar running sum by reassociation. The only `unsafe` code is `load` / `store`.
 
 #[cfg(target_arch = "wasm32")]
 use core::arch::wasm32::*;
