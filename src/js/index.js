@@ -310,7 +310,11 @@ export class LoadedModel {
     return this.#call((h) => h.applyChatTemplate(messages, { addGenerationPrompt: Boolean(addGenerationPrompt), template, tools }));
   }
 
-  /** Logits (a Float32Array of the vocabulary's size) after `ids`, from an empty context. */
+  /**
+   * Logits (a Float32Array of the vocabulary's size) after `ids`, as from an empty context; a
+   * prefix already in the KV cache is not evaluated again (same numbers, bit for bit), so
+   * scoring a sequence position by position costs one token per call.
+   */
   logits(ids) {
     return this.#call((h) => h.logits(tokenIds(ids)));
   }

@@ -12,4 +12,4 @@ pub use config::{Arch, ConfigError, ModelConfig, RopeScaling, SUPPORTED_ARCHS};
 pub use error::ModelError;
 pub use forward::{DEFAULT_BATCH, Session};
 pub use kv_cache::KvCache;
-pub use weights::{LayerTensor, TensorId, TensorView, WeightSource};
+pub use weights::{LayerTensor, TensorId, TensorView, Trace, WeightSource};
