@@ -18,20 +18,39 @@ use super::unpack;
 use crate::quant::blocks::*;
 
 // ---- plain types against f32 activations ----------------------------------------------------
+//
+// As ggml's scalar `ggml_vec_dot_f32` / `_f16` / `_bf16`: the activation rounded to the weight's
+// type (ggml converts it to the matrix's `vec_dot_type`; F32 stays as it is), each product in f32
+// (exact for F16 and BF16 pairs), the products summed in f64 in order, the sum rounded to f32.
 
 /// F32 weights · f32 activation.
 pub fn vec_dot_f32(w: &[BlockF32], x: &[f32]) -> f32 {
-    w.iter().zip(x).map(|(b, &x)| b.get() * x).fold(0.0, |s, p| s + p)
+    sum_f64(w.iter().zip(x).map(|(b, &x)| b.get() * x))
 }
 
-/// F16 weights · f32 activation.
+/// F16 weights · f32 activation (rounded to f16 first).
 pub fn vec_dot_f16(w: &[BlockF16], x: &[f32]) -> f32 {
-    w.iter().zip(x).map(|(b, &x)| b.get() * x).fold(0.0, |s, p| s + p)
+    sum_f64(w.iter().zip(x).map(|(b, &x)| b.get() * f16_le(f16_bytes(x))))
 }
 
-/// BF16 weights · f32 activation.
+/// BF16 weights · f32 activation (rounded to bf16 first).
 pub fn vec_dot_bf16(w: &[BlockBF16], x: &[f32]) -> f32 {
-    w.iter().zip(x).map(|(b, &x)| b.get() * x).fold(0.0, |s, p| s + p)
+    sum_f64(w.iter().zip(x).map(|(b, &x)| b.get() * round_bf16(x)))
+}
+
+/// Σ products in f64, in order, rounded to f32.
+#[inline(always)]
+fn sum_f64(products: impl Iterator<Item = f32>) -> f32 {
+    products.fold(0.0f64, |s, p| s + f64::from(p)) as f32
+}
+
+/// `x` rounded to bf16 as ggml's `GGML_FP32_TO_BF16` does (to nearest, ties to even; NaNs
+/// quieted), as f32.
+#[inline(always)]
+pub(crate) fn round_bf16(x: f32) -> f32 {
+    let u = x.to_bits();
+    let h = if u & 0x7FFF_FFFF > 0x7F80_0000 { (u >> 16) | 64 } else { u.wrapping_add(0x7FFF + ((u >> 16) & 1)) >> 16 };
+    f32::from_bits(h << 16)
 }
 
 // ---- 32-element blocks ----------------------------------------------------------------------

@@ -1,69 +1,24 @@
 //! SIMD128 dot products. The quantized kernels compute the scalar reference's exact integer sums
 //! and then the same float expressions in the same order (one running sum per block for the
 //! 32-element types, IQ4_XS and Q2_K; eight float lanes for Q3_K..Q6_K), so they equal it bit
-//! for bit; the plain F32 / F16 / BF16 ones accumulate f32 per lane (see the module notes).
+//! for bit; the plain F32 / F16 / BF16 ones are the scalar kernels themselves (f64 sums).
 
 #[cfg(target_arch = "wasm32")]
 use core::arch::wasm32::*;
 #[cfg(target_arch = "wasm64")]
 use core::arch::wasm64::*;
 
-use super::unpack::{f16x4_to_f32, fifth_bits, iq4nl_values, nibbles, q5k_bit, q6_groups};
-use super::{dot_i8_i32, halves, hsum_f32, hsum_i32, load, load32, mul_i8_i16, store};
+use super::unpack::{fifth_bits, iq4nl_values, nibbles, q5k_bit, q6_groups};
+use super::{dot_i8_i32, halves, hsum_i32, load, load32, mul_i8_i16, store};
 use crate::quant::ActBlock;
 use crate::quant::blocks::*;
-use crate::quant::scalar;
 
 // ---- plain types against f32 activations ----------------------------------------------------
 
-/// Dot product of `n` weights, eight at a time through `widen` (16 weight bytes -> two f32x4),
-/// with two accumulators; the remainder by `tail`.
-#[inline(always)]
-fn dot_plain8<B: WeightBlock>(
-    w: &[B],
-    x: &[f32],
-    widen: impl Fn(&[u8; 16]) -> (v128, v128),
-    tail: impl Fn(&[B], &[f32]) -> f32,
-) -> f32 {
-    let per = 16 / size_of::<B>();
-    let n = w.len().min(x.len()) / 8 * 8;
-    let (bytes, xs) = (block_bytes(&w[..n]), &x[..n]);
-    let (mut a0, mut a1) = (f32x4_splat(0.0), f32x4_splat(0.0));
-    let xc = xs.as_chunks::<4>().0;
-    for (i, wb) in bytes.as_chunks::<16>().0.iter().enumerate() {
-        let (w0, w1) = widen(wb);
-        // 16 weight bytes are `per` weights: 4 (F32, one vector) or 8 (F16 / BF16, two).
-        let j = i * per / 4;
-        a0 = f32x4_add(a0, f32x4_mul(w0, load(&xc[j])));
-        if per == 8 {
-            a1 = f32x4_add(a1, f32x4_mul(w1, load(&xc[j + 1])));
-        }
-    }
-    hsum_f32(f32x4_add(a0, a1)) + tail(&w[n..], &x[n..])
-}
-
-/// F32 weights · f32 activation.
-pub fn vec_dot_f32(w: &[BlockF32], x: &[f32]) -> f32 {
-    dot_plain8(w, x, |b| (load(b), f32x4_splat(0.0)), scalar::vec_dot_f32)
-}
-
-/// F16 weights · f32 activation.
-pub fn vec_dot_f16(w: &[BlockF16], x: &[f32]) -> f32 {
-    let widen = |b: &[u8; 16]| {
-        let h = load(b);
-        (f16x4_to_f32(u32x4_extend_low_u16x8(h)), f16x4_to_f32(u32x4_extend_high_u16x8(h)))
-    };
-    dot_plain8(w, x, widen, scalar::vec_dot_f16)
-}
-
-/// BF16 weights · f32 activation.
-pub fn vec_dot_bf16(w: &[BlockBF16], x: &[f32]) -> f32 {
-    let widen = |b: &[u8; 16]| {
-        let h = load(b);
-        (i32x4_shl(u32x4_extend_low_u16x8(h), 16), i32x4_shl(u32x4_extend_high_u16x8(h), 16))
-    };
-    dot_plain8(w, x, widen, scalar::vec_dot_bf16)
-}
+// F32, F16 and BF16 weights: the scalar kernels (`scalar::vec_dot_f32` ...). llama.cpp's generic
+// kernels sum these products in f64 one after another, which no SIMD reordering reproduces bit
+// for bit; no supported real file keeps its matrices in these types.
+pub use crate::quant::scalar::{vec_dot_bf16, vec_dot_f16, vec_dot_f32};
 
 // ---- 32-element blocks ----------------------------------------------------------------------
 
