@@ -147,7 +147,12 @@ fn check_dot(ty: GgmlType, row: &[u8], x: &[f32], what: &str) {
     let act = QuantizedActivation::for_weights(ty, x).unwrap();
     let got = vec_dot(ty, row, &act).unwrap() as f64;
     let w = dequantize_to_vec(ty, row).unwrap();
-    let xd = activation_values(&act);
+    // F16 and BF16 rows multiply the activation rounded to their own type (ggml's vec_dot_type).
+    let xd: Vec<f64> = match ty {
+        GgmlType::F16 => x.iter().map(|&v| half::f16::from_f32(v).to_f64()).collect(),
+        GgmlType::BF16 => x.iter().map(|&v| half::bf16::from_f32(v).to_f64()).collect(),
+        _ => activation_values(&act),
+    };
     let offsets = offsets(ty, row);
     let reference: f64 = w.iter().zip(&xd).map(|(&w, &x)| w as f64 * x).sum();
     let m: f64 = w.iter().zip(&xd).zip(&offsets).map(|((&w, &x), o)| (w.abs() as f64 + 2.0 * o) * x.abs()).sum();

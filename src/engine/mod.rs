@@ -213,11 +213,14 @@ impl<H: StorageHost> Engine<H> {
         f(ctx, &mut inf.generation, &inf.tokenizer, &mut weights)
     }
 
-    /// The logits after evaluating `ids` from an empty context (for tests and scoring).
+    /// The logits after evaluating `ids`, as from an empty context (for tests and scoring). A
+    /// prefix of `ids` already in the KV cache is not evaluated again: no position's arithmetic
+    /// depends on how the sequence is split into batches, so the logits equal a fresh
+    /// evaluation's bit for bit, and scoring a sequence position by position (teacher forcing)
+    /// costs one token per call.
     pub fn logits(&mut self, ids: &[u32]) -> Result<Vec<f32>, EngineError> {
         self.run(|ctx, generation, _, w| {
             *generation = None;
-            ctx.clear();
             ctx.prefill(w, ids)?;
             Ok(ctx.logits().to_vec())
         })

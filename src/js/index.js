@@ -379,8 +379,10 @@ export class LoadedModel {
   }
 
   /**
-   * Logits (a Float32Array of the vocabulary's size) after `ids`, from an empty context; a
-   * promise of them when the model is split over threads.
+   * Logits (a Float32Array of the vocabulary's size) after `ids`, as from an empty context; on
+   * one thread a prefix already in the KV cache is not evaluated again (same numbers, bit for
+   * bit), so scoring a sequence position by position costs one token per call. A promise of
+   * them when the model is split over threads (which evaluate `ids` whole).
    */
   logits(ids) {
     if (!this.#group) return this.#call((h) => h.logits(tokenIds(ids)));

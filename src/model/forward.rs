@@ -30,7 +30,7 @@ use super::config::{FfnActivation, ModelConfig, RopeFactors};
 use super::error::ModelError;
 use super::kv_cache::KvCache;
 use super::ops::{self, RopeParams};
-use super::weights::{LayerTensor, TensorId, TensorView, WeightSource, f32_values};
+use super::weights::{LayerTensor, TensorId, TensorView, Trace, WeightSource, f32_values};
 use crate::quant::blocks::f16_le;
 use crate::quant::{ActivationFormat, QuantizedActivation, WeightMatrix, matmul};
 
@@ -419,6 +419,7 @@ impl Session {
                 row.iter_mut().for_each(|v| *v *= self.config.embedding_scale);
             }
         }
+        w.trace(Trace::Embeddings, &self.s.x[..tokens.len() * e], e);
         Ok(())
     }
 
@@ -614,8 +615,14 @@ fn project_rows<W: WeightSource + ?Sized>(
 ) -> Result<(), ModelError> {
     let m = matrix(w, id, c)?;
     let format = ActivationFormat::for_weights(m.ty()).map_err(|source| kernel(id, source))?;
+    if matches!(id, TensorId::Layer(_, LayerTensor::AttnOutput | LayerTensor::Down)) {
+        w.trace(Trace::MatmulInput(id), acts.rows, acts.cols);
+    }
+    let width = rows.len();
     let xs = acts.get(format).map_err(|source| kernel(id, source))?;
-    matmul(&m, rows, xs, out).map_err(|source| kernel(id, source))
+    matmul(&m, rows, xs, out).map_err(|source| kernel(id, source))?;
+    w.trace(Trace::MatmulOutput(id), out, width);
+    Ok(())
 }
 
 /// `out` (T × its width) gets columns `cols` = acts · Wᵀ, W holding exactly those rows: in place
@@ -679,6 +686,7 @@ fn vector<W: WeightSource + ?Sized>(w: &W, id: TensorId, len: usize) -> Result<&
 
 /// dst[t] = RMSNorm(src[t]) · weight for each row of `width`.
 fn norm_rows<W: WeightSource + ?Sized>(w: &W, id: TensorId, src: &[f32], dst: &mut [f32], width: usize, eps: f32) -> Result<(), ModelError> {
+    w.trace(Trace::NormInput(id), src, width);
     dst.copy_from_slice(src);
     norm_rows_in_place(w, id, dst, width, eps)
 }
@@ -686,6 +694,7 @@ fn norm_rows<W: WeightSource + ?Sized>(w: &W, id: TensorId, src: &[f32], dst: &m
 fn norm_rows_in_place<W: WeightSource + ?Sized>(w: &W, id: TensorId, x: &mut [f32], width: usize, eps: f32) -> Result<(), ModelError> {
     let weight = vector(w, id, width)?;
     x.chunks_exact_mut(width).for_each(|row| ops::rms_norm(row, weight, eps));
+    w.trace(Trace::Norm(id), x, width);
     Ok(())
 }
 
@@ -714,40 +723,47 @@ struct Span {
 /// KV head), `cap(s) = c·tanh(s/c)` when softcapping (llama.cpp caps `kq`, then its softmax
 /// applies the scale).
 ///
-/// Products with the f16 cache are summed in f32 (ggml sums them in f64; doing so, with ggml's
-/// softmax exponentials, moved the wasm build past the node-llama-cpp agreement rule on two
-/// prompts, so both wait for the kernel change below); queries and probabilities stay f32. llama.cpp's CPU path (flash attention off) rounds both to f16 first
-/// (ggml converts the f32 side of an f16 product). Doing that too made gguf64 equal the portable
-/// llama.cpp build (1e-5 on every position) on SmolLM2 and, together with ggml's eight-lane
-/// float sums in the Q4_K/Q6_K dot products (src/quant, not changed here), on Qwen2.5-Coder and
-/// every quantized synthetic file; without the dot-product change it flips a near-tie of
-/// Qwen2.5's French prompt against the node-llama-cpp reference of tests/inference_llamacpp.rs.
-/// So the rounding waits for that change.
+/// Rounded as llama.cpp's CPU path with flash attention off does (its reference build runs
+/// ggml's scalar `ggml_vec_dot_f16`): the query and, after the softmax, the probabilities are
+/// rounded to f16 (ggml converts the f32 side of a product with the f16 cache), the f16 × f16
+/// products (exact in f32) are summed in f64, and each sum is rounded to f32. `buffers` are
+/// the scores (one per cached position) and a scratch row that holds the rounded query.
 fn attend(c: &ModelConfig, kv: &KvCache, span: Span, q: &[f32], buffers: (&mut [f32], &mut [f32]), out: &mut [f32]) {
-    let (scores, head_sum) = buffers;
+    let (scores, scratch) = buffers;
     let Span { layer: il, positions: range, scale, softcap } = span;
     let (hd, hdv) = (c.head_dim, c.head_dim_v);
     let group = c.n_heads / c.n_kv_heads;
     let scores = &mut scores[..range.len()];
+    let mut own = Vec::new();
+    let q16 = if scratch.len() >= hd {
+        &mut scratch[..hd]
+    } else {
+        own.resize(hd, 0.0);
+        &mut own[..]
+    };
+    let mut sums = vec![0.0f64; hdv];
     for h in 0..c.n_heads {
         let kvh = h / group;
-        let qh = &q[h * hd..(h + 1) * hd];
+        for (r, &v) in q16.iter_mut().zip(&q[h * hd..(h + 1) * hd]) {
+            *r = round_f16(v);
+        }
         for (s, j) in scores.iter_mut().zip(range.clone()) {
-            *s = dot_f16(qh, &kv.key(il, j)[kvh * hd..(kvh + 1) * hd]);
+            *s = dot_f16(q16, &kv.key(il, j)[kvh * hd..(kvh + 1) * hd]);
         }
         if let Some(cap) = softcap {
             ops::softcap(scores, cap);
         }
         scores.iter_mut().for_each(|s| *s *= scale);
         ops::softmax(scores, range.start);
-        head_sum.fill(0.0);
+        sums.fill(0.0);
         for (&p, j) in scores.iter().zip(range.clone()) {
-            for (o, &v) in head_sum.iter_mut().zip(&kv.value(il, j)[kvh * hdv..(kvh + 1) * hdv]) {
-                *o += p * half_to_f32(v);
+            let p = round_f16(p);
+            for (o, &v) in sums.iter_mut().zip(&kv.value(il, j)[kvh * hdv..(kvh + 1) * hdv]) {
+                *o += f64::from(p * half_to_f32(v));
             }
         }
-        for (o, &sum) in out[h * hdv..(h + 1) * hdv].iter_mut().zip(head_sum.iter()) {
-            *o = sum;
+        for (o, &sum) in out[h * hdv..(h + 1) * hdv].iter_mut().zip(&sums) {
+            *o = sum as f32;
         }
     }
 }
@@ -757,9 +773,16 @@ fn half_to_f32(h: f16) -> f32 {
     f16_le(h.to_bits().to_le_bytes())
 }
 
-/// q · k in f32 (ggml's scalar `vec_dot_f16` sums in f64: see `attend`).
+/// `v` rounded to the nearest f16 (ties to even), as f32.
+#[inline(always)]
+fn round_f16(v: f32) -> f32 {
+    half_to_f32(f16::from_f32(v))
+}
+
+/// q · k as ggml's scalar `ggml_vec_dot_f16`: `q` already rounded to f16, the products (exact
+/// in f32) summed in f64 in order, the sum rounded to f32.
 fn dot_f16(q: &[f32], k: &[f16]) -> f32 {
-    q.iter().zip(k).map(|(&a, &b)| a * half_to_f32(b)).sum()
+    q.iter().zip(k).fold(0.0f64, |s, (&a, &b)| s + f64::from(a * half_to_f32(b))) as f32
 }
 
 #[cfg(test)]

@@ -14,4 +14,4 @@ pub use error::ModelError;
 pub use forward::{Advance, DEFAULT_BATCH, Gather, Session};
 pub use kv_cache::KvCache;
 pub use shard::ShardSlice;
-pub use weights::{LayerTensor, TensorId, TensorView, WeightSource};
+pub use weights::{LayerTensor, TensorId, TensorView, Trace, WeightSource};

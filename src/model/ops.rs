@@ -147,18 +147,25 @@ pub fn exp_ggml(x: f32) -> f32 {
     (s2 * j + s2) * s1
 }
 
-/// Softmax of `x` in place (max subtracted, the sum of exponentials in f64). `first`, the
-/// absolute position of `x[0]`, is unused: ggml's grouping of four cells by position (with
-/// `exp_ggml`) made the native build equal portable llama.cpp on SmolLM2's French prompt but moved
-/// the wasm build (SIMD kernels) past the node-llama-cpp agreement rule on two prompts, so it
-/// waits for the fidelity work (issue #16) that changes the kernels' sums together with it.
+/// Softmax of `x` in place, as ggml's CPU softmax computes it on x86-64's baseline (the
+/// portable reference build): `exp_ggml(v - max)` for every value; the exponentials summed in
+/// f32 in groups of four KV cells by absolute position (`first` is the cell of `x[0]`; cells
+/// outside `x` are ggml's masked ones and count 0), each group as `(e0 + e1) + (e2 + e3)` and
+/// added to an f64 sum; then every value times the f32 reciprocal of that sum. ggml's rows
+/// span the whole cache, padded to 256 cells, so there is no partial group at the end.
 pub fn softmax(x: &mut [f32], first: usize) {
-    let _ = first;
     let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let mut sum = 0.0f64;
-    for v in x.iter_mut() {
-        *v = (*v - max).exp();
-        sum += f64::from(*v);
+    let mut group = [0.0f32; 4];
+    let last = x.len().saturating_sub(1);
+    for (j, v) in x.iter_mut().enumerate() {
+        *v = exp_ggml(*v - max);
+        let lane = (first + j) % 4;
+        group[lane] = *v;
+        if lane == 3 || j == last {
+            sum += f64::from((group[0] + group[1]) + (group[2] + group[3]));
+            group = [0.0; 4];
+        }
     }
     let inv = (1.0 / sum) as f32;
     for v in x.iter_mut() {
@@ -166,12 +173,15 @@ pub fn softmax(x: &mut [f32], first: usize) {
     }
 }
 
-/// SiLU(gate) * up, in place in `gate` (SwiGLU), on rows of `width` (see `softmax` for why not
-/// ggml's `exp_ggml` yet).
+/// SiLU(gate) * up, in place in `gate` (SwiGLU), on rows of `width`, as ggml's
+/// `ggml_vec_swiglu_f32` on x86-64's baseline: `g / (1 + exp_ggml(0 - g)) * u` four values at a
+/// time, and the row's last `width % 4` values with the C library's `expf` (Rust's `exp`).
 pub fn swiglu(gate: &mut [f32], up: &[f32], width: usize) {
+    let vector = width / 4 * 4;
     for (gate_row, up_row) in gate.chunks_exact_mut(width).zip(up.chunks_exact(width)) {
-        for (g, &u) in gate_row.iter_mut().zip(up_row) {
-            *g = *g / (1.0 + (-*g).exp()) * u;
+        for (i, (g, &u)) in gate_row.iter_mut().zip(up_row).enumerate() {
+            let e = if i < vector { exp_ggml(0.0 - *g) } else { (-*g).exp() };
+            *g = *g / (1.0 + e) * u;
         }
     }
 }
@@ -358,19 +368,37 @@ mod tests {
     }
 
     #[test]
-    fn softmax_is_the_f64_formula_at_any_position() {
-        // Same values, different alignment: equal within f32 rounding, and each sums to 1.
+    fn softmax_groups_exponentials_by_cell_and_sums_to_one() {
+        // Same values at another alignment: each still sums to 1 and is the f64 formula within
+        // f32 rounding, but the groups of four differ, so the bits may too.
         let values = [0.5f32, -1.0, 2.0, 0.25, 1.5, -0.75];
         let (mut a, mut b) = (values, values);
         softmax(&mut a, 0);
         softmax(&mut b, 3);
-        for (x, y) in a.iter().zip(&b) {
-            assert!((x - y).abs() < 1e-7);
-        }
-        // e^(v - 2) / Σ e^(v - 2), computed in f64.
         let total: f64 = values.iter().map(|&v| f64::from(v - 2.0).exp()).sum();
-        for (x, &v) in a.iter().zip(&values) {
-            assert!((f64::from(*x) - f64::from(v - 2.0).exp() / total).abs() < 1e-6);
+        for ((x, y), &v) in a.iter().zip(&b).zip(&values) {
+            let exact = f64::from(v - 2.0).exp() / total;
+            assert!((f64::from(*x) - exact).abs() < 1e-6 && (f64::from(*y) - exact).abs() < 1e-6);
+        }
+        // By hand, cells 3..9 (first = 3): groups {3}, {4, 5, 6, 7}, {8}; the sum is
+        // e3 + ((e4 + e5) + (e6 + e7)) + e8 with every e from exp_ggml, in f64.
+        let e: Vec<f32> = values.iter().map(|&v| exp_ggml(v - 2.0)).collect();
+        let sum = f64::from(e[0]) + f64::from((e[1] + e[2]) + (e[3] + e[4])) + f64::from(e[5]);
+        let inv = (1.0 / sum) as f32;
+        for (got, e) in b.iter().zip(&e) {
+            assert_eq!(got.to_bits(), (e * inv).to_bits());
+        }
+    }
+
+    #[test]
+    fn swiglu_takes_ggml_exp_on_whole_groups_of_four_and_libm_on_the_tail() {
+        let g: Vec<f32> = (0..6).map(|i| i as f32 * 0.37 - 1.1).collect();
+        let u = [1.5f32; 6];
+        let mut out = g.clone();
+        swiglu(&mut out, &u, 6);
+        for (i, (&o, &x)) in out.iter().zip(&g).enumerate() {
+            let e = if i < 4 { exp_ggml(0.0 - x) } else { (-x).exp() };
+            assert_eq!(o.to_bits(), (x / (1.0 + e) * 1.5).to_bits(), "value {i}");
         }
     }
 }

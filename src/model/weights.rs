@@ -205,6 +205,31 @@ pub trait WeightSource {
 
     /// A tensor's bytes; layer tensors only between `begin_layer` and `end_layer`.
     fn tensor(&self, id: TensorId) -> Result<TensorView<'_>, ModelError>;
+
+    /// A debugging hook: the forward pass shows it each intermediate result, in order, as `rows`
+    /// of `width` values (`src/bin/trace.rs` records them for `tools/golden/trace_compare.py`).
+    /// Sources ignore it by default, and then it costs nothing.
+    #[inline(always)]
+    fn trace(&self, what: Trace, rows: &[f32], width: usize) {
+        let _ = (what, rows, width);
+    }
+}
+
+/// What an intermediate result of the forward pass is, for `WeightSource::trace`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Trace {
+    /// The token embeddings (scaled, where the model scales them).
+    Embeddings,
+    /// The rows a norm is about to normalize: the residual stream before `AttnNorm`,
+    /// `FfnNorm` and `OutputNorm`.
+    NormInput(TensorId),
+    /// The rows after RMS normalization and multiplication by this weight.
+    Norm(TensorId),
+    /// The activation rows this matrix multiplies (traced for the attention output and down
+    /// projections: the attention result and the gated FFN activation).
+    MatmulInput(TensorId),
+    /// The product rows (the part of the matrix used, when it is fused).
+    MatmulOutput(TensorId),
 }
 
 /// The tensor's elements as f32 (norm weights and biases must be F32 in every model we run).

@@ -1,5 +1,14 @@
-// The rule by which gguf64's output counts as agreeing with llama.cpp's (the same rule as the
-// native test tests/inference_llamacpp.rs), for one prompt of tests/golden/llamacpp/<model>.reference.json:
+// The rules by which gguf64's output counts as agreeing with llama.cpp's (the same rules as the
+// native test tests/inference_llamacpp.rs).
+//
+// Primary, `teacherForcing`: against the portable llama.cpp build, for one prompt of
+// tests/golden/llamacpp/<model>.portable.json, along the reference's own greedy tokens: at every
+// position gguf64's top-1 is the reference's wherever the reference's top-1/top-2 logit gap
+// exceeds TIE_GAP, and gguf64's log-probability of the reference's top-1 is within
+// TEACHER_TOLERANCE of the reference's.
+//
+// Secondary (reported, not asserted), `agreement`: against node-llama-cpp's prebuilt binary, for
+// one prompt of tests/golden/llamacpp/<model>.reference.json:
 //
 // * top-1 at the first generated position: llama.cpp's, unless wllama (llama.cpp built for wasm,
 //   <model>.wllama.json) also picks another token there;
@@ -9,6 +18,8 @@
 //   diverges at a near-tie: where llama.cpp's own top-2 logit gap is below max(0.1, spread), a
 //   difference llama.cpp's own kernels can flip.
 
+export const TIE_GAP = 0.01;
+export const TEACHER_TOLERANCE = 0.01;
 const NEAR_TIE = 0.1;
 const LOGPROB_TOLERANCE = 0.1;
 
@@ -62,4 +73,29 @@ export function agreement(ref, wllamaGreedy, ours) {
     + `tolerance ${tolerance.toFixed(3)}), greedy agrees ${agree}/${ref.greedy.length} (wllama ${wllamaAgree}), `
     + `llama.cpp's gap at the divergence ${gap === undefined ? '-' : gap.toFixed(4)}`;
   return { summary, failures };
+}
+
+/**
+ * @param {object} ref one prompt of the portable reference (`positions`: { top1, logprob, gap })
+ * @param {{ top1: number, logprob: number }[]} ours per position: gguf64's argmax and its
+ *   log-probability of the reference's top-1
+ * @returns {{ deltas: number[], failures: string[] }}
+ */
+export function teacherForcing(ref, ours) {
+  const deltas = [];
+  const failures = [];
+  ref.positions.forEach((want, i) => {
+    const got = ours[i];
+    const delta = Math.abs(got.logprob - want.logprob);
+    deltas.push(delta);
+    if (delta > TEACHER_TOLERANCE) failures.push(`position ${i}: |Δ log-probability| ${delta.toFixed(4)} > ${TEACHER_TOLERANCE}`);
+    if (got.top1 !== want.top1 && want.gap > TIE_GAP) failures.push(`position ${i}: top-1 ${got.top1} where the reference picks ${want.top1} (its gap ${want.gap})`);
+  });
+  return { deltas, failures };
+}
+
+/** Median and maximum of `values`. */
+export function medianMax(values) {
+  const v = [...values].sort((a, b) => a - b);
+  return { median: v[Math.floor(v.length / 2)] ?? 0, max: v[v.length - 1] ?? 0 };
 }

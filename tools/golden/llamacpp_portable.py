@@ -10,6 +10,17 @@ Run it with that build's python (.setup/llamacpp-portable/bin/python, `import ll
     # <preset>.f32.json (writes each file with `synth --preset <p> --seed <s> [--type f32]`
     # into a temporary folder, then evaluates it):
     $PY tools/golden/llamacpp_portable.py synth [--preset tiny-qwen3 ...]
+    # the real-model teacher-forcing goldens tests/golden/llamacpp/<model>.portable.json:
+    $PY tools/golden/llamacpp_portable.py teacher [--model SmolLM2-135M-Instruct.Q4_1 ...]
+
+`teacher`: for each prompt of tests/golden/llamacpp/<model>.reference.json (its `prompt_ids`,
+which llama.cpp's tokenizer made and gguf64's must equal), the reference's own greedy
+continuation of `--tokens` (32) tokens, decoded one token at a time after the prompt; then the
+prompt plus that continuation (but its last token) evaluated again in one pass, teacher
+forcing, and at each of the 32 positions that predict a continuation token: the top-1 id, its
+log-softmax, the top-1/top-2 logit gap and the top 5. `greedy_equals_teacher_top1` says
+whether the one-pass argmax equals the token-by-token greedy pick everywhere (ggml's arithmetic
+does not depend on the batch split here, so it should).
 
 Each sequence is evaluated in ONE llama_decode pass with logits for every position
 (logits_all), one thread, flash attention off, F16 K and V cache, and a context of --n-ctx
@@ -212,6 +223,94 @@ def synth_sequences(n_vocab, seed):
     return seqs
 
 
+# ---- real models under teacher forcing ------------------------------------------------------
+
+TEACHER_MODELS = ["SmolLM2-135M-Instruct.Q4_1", "gemma-3-270m-q4_k_m", "qwen2.5-coder-0.5b-instruct-q4_k_m"]
+TEACHER_TOP = 5
+
+
+def open_llama(llama_cpp, model_path, n_ctx, n_batch):
+    return llama_cpp.Llama(
+        model_path=str(model_path), n_ctx=n_ctx, n_batch=n_batch, n_ubatch=n_batch,
+        n_threads=1, n_threads_batch=1, logits_all=True, flash_attn=False,
+        type_k=llama_cpp.GGML_TYPE_F16, type_v=llama_cpp.GGML_TYPE_F16,
+        n_gpu_layers=0, use_mmap=True, verbose=False,
+    )
+
+
+def greedy(llm, prompt, n):
+    """`n` argmax tokens (lowest id on ties) after `prompt`, one llama_decode per token."""
+    llm.reset()
+    llm._ctx.kv_cache_clear()
+    llm.eval(prompt)
+    out = []
+    for _ in range(n):
+        scores = np.array(llm.scores[llm.n_tokens - 1], dtype=np.float32)
+        out.append(int(np.argmax(scores)))
+        llm.eval([out[-1]])
+    return out
+
+
+def teacher(llm, prompt, continuation):
+    """Logits at the positions predicting each continuation token, from one llama_decode of the
+    prompt and the continuation but its last token."""
+    ids = list(prompt) + list(continuation[:-1])
+    llm.reset()
+    llm._ctx.kv_cache_clear()
+    llm.eval(ids)
+    scores = np.array(llm.scores[len(prompt) - 1: len(ids)], dtype=np.float32)
+    if not np.isfinite(scores).all():
+        sys.exit("non-finite logits")
+    return scores
+
+
+def teacher_position(logits):
+    lsm = log_softmax(logits)
+    order = np.argsort(-logits, kind="stable")[:TEACHER_TOP]
+    return {
+        "top1": int(order[0]),
+        "logprob": round(float(lsm[order[0]]), 6),
+        "gap": round(float(logits[order[0]] - logits[order[1]]), 6),
+        "top": [[int(i), round(float(lsm[i]), 6)] for i in order],
+    }
+
+
+def teacher_golden(stem, n_tokens, n_ctx):
+    import llama_cpp
+
+    if llama_cpp.__version__ != LLAMA_CPP_PYTHON:
+        sys.exit(f"llama_cpp {llama_cpp.__version__} is not the portable build's {LLAMA_CPP_PYTHON}")
+    model = ROOT / "models" / f"{stem}.gguf"
+    ref = json.loads((ROOT / "tests/golden/llamacpp" / f"{stem}.reference.json").read_text())
+    n_batch = n_ctx
+    llm = open_llama(llama_cpp, model, n_ctx, n_batch)
+    prompts = []
+    for p in ref["prompts"]:
+        ids = p["prompt_ids"]
+        cont = greedy(llm, ids, n_tokens)
+        positions = [teacher_position(s) for s in teacher(llm, ids, cont)]
+        same = all(pos["top1"] == t for pos, t in zip(positions, cont))
+        prompts.append({"name": p["name"], "prompt_ids": ids, "greedy": cont,
+                        "greedy_equals_teacher_top1": same, "positions": positions})
+        gaps = [pos["gap"] for pos in positions]
+        print(f"{stem} {p['name']}: {len(ids)} prompt ids, greedy == teacher top-1: {same}, "
+              f"min gap {min(gaps):.4f}", file=sys.stderr)
+    info = build_info(n_ctx, llm.n_ctx(), n_batch)
+    info["settings"].update({"logits_all": True, "greedy": "one llama_decode per token after the prompt",
+                             "teacher_forcing": "prompt + greedy[:-1] in one llama_decode"})
+    del llm
+    golden = {"file": {"name": model.name, "sha256": sha256(model)}, "reference": info,
+              "tokens": n_tokens, "prompt_ids_from": f"{stem}.reference.json", "prompts": prompts}
+    head = json.dumps({**golden, "prompts": None}, indent=1)
+    body = ",\n".join(
+        " {" + ", ".join(f'"{k}": {json.dumps(p[k])}' for k in ("name", "prompt_ids", "greedy", "greedy_equals_teacher_top1"))
+        + ', "positions": [\n' + ",\n".join("  " + json.dumps(x, separators=(",", ":")) for x in p["positions"]) + "\n ]}"
+        for p in prompts)
+    out = ROOT / "tests/golden/llamacpp" / f"{stem}.portable.json"
+    out.write_text(head.replace('"prompts": null', '"prompts": [\n' + body + "\n]") + "\n")
+    print(f"wrote {out}", file=sys.stderr)
+
+
 def synth_binary():
     subprocess.run(["cargo", "build", "--quiet", "--release", "--bin", "synth",
                     "--target", "x86_64-unknown-linux-gnu"], cwd=ROOT, check=True)
@@ -265,14 +364,20 @@ def main():
     sy.add_argument("--preset", action="append", help="default: every small preset")
     sy.add_argument("--seed", type=int, default=SYNTH_SEED)
     sy.add_argument("--out-dir", default=str(ROOT / "tests/golden/synth"))
-    for p in (ev, sy):
+    te = sub.add_parser("teacher", help="write tests/golden/llamacpp/<model>.portable.json")
+    te.add_argument("--model", action="append", help="default: " + ", ".join(TEACHER_MODELS))
+    te.add_argument("--tokens", type=int, default=32)
+    for p in (ev, sy, te):
         p.add_argument("--n-ctx", type=int, default=512)
         p.add_argument("--top-k", type=int, default=16)
     args = ap.parse_args()
     if not (PORTABLE / ".ok").exists():
         sys.exit(f"no portable llama.cpp at {PORTABLE}: run tools/golden/build-portable-llamacpp.sh "
                  "or set LLAMACPP_PORTABLE")
-    if args.cmd == "eval":
+    if args.cmd == "teacher":
+        for stem in args.model or TEACHER_MODELS:
+            teacher_golden(stem, args.tokens, args.n_ctx)
+    elif args.cmd == "eval":
         sequences = json.loads(Path(args.ids).read_text())
         runs, info = evaluate(args.model, sequences, args.n_ctx, args.top_k)
         golden = {"file": {"path": args.model, "sha256": sha256(args.model)}, "reference": info,

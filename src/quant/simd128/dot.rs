@@ -1,103 +1,70 @@
-//! SIMD128 dot products. The k-quant kernels compute the scalar reference's exact integer sums
-//! and then the same float expression, so they equal it bit for bit; the others accumulate f32
-//! per lane (see the module notes).
+//! SIMD128 dot products. The quantized kernels compute the scalar reference's exact integer sums
+//! and then the same float expressions in the same order (one running sum per block for the
+//! 32-element types, IQ4_XS and Q2_K; eight float lanes for Q3_K..Q6_K), so they equal it bit
+//! for bit; the plain F32 / F16 / BF16 ones are the scalar kernels themselves (f64 sums).
 
 #[cfg(target_arch = "wasm32")]
 use core::arch::wasm32::*;
 #[cfg(target_arch = "wasm64")]
 use core::arch::wasm64::*;
 
-use super::unpack::{f16x4_to_f32, fifth_bits, iq4nl_values, nibbles, q5k_bit, q6_groups};
-use super::{dot_i8_i32, halves, hsum_f32, hsum_i32, load, load32, mul_i8_i16};
+use super::unpack::{fifth_bits, iq4nl_values, nibbles, q5k_bit, q6_groups};
+use super::{dot_i8_i32, halves, hsum_i32, load, load32, mul_i8_i16, store};
 use crate::quant::ActBlock;
 use crate::quant::blocks::*;
-use crate::quant::scalar;
 
 // ---- plain types against f32 activations ----------------------------------------------------
 
-/// Dot product of `n` weights, eight at a time through `widen` (16 weight bytes -> two f32x4),
-/// with two accumulators; the remainder by `tail`.
-#[inline(always)]
-fn dot_plain8<B: WeightBlock>(
-    w: &[B],
-    x: &[f32],
-    widen: impl Fn(&[u8; 16]) -> (v128, v128),
-    tail: impl Fn(&[B], &[f32]) -> f32,
-) -> f32 {
-    let per = 16 / size_of::<B>();
-    let n = w.len().min(x.len()) / 8 * 8;
-    let (bytes, xs) = (block_bytes(&w[..n]), &x[..n]);
-    let (mut a0, mut a1) = (f32x4_splat(0.0), f32x4_splat(0.0));
-    let xc = xs.as_chunks::<4>().0;
-    for (i, wb) in bytes.as_chunks::<16>().0.iter().enumerate() {
-        let (w0, w1) = widen(wb);
-        // 16 weight bytes are `per` weights: 4 (F32, one vector) or 8 (F16 / BF16, two).
-        let j = i * per / 4;
-        a0 = f32x4_add(a0, f32x4_mul(w0, load(&xc[j])));
-        if per == 8 {
-            a1 = f32x4_add(a1, f32x4_mul(w1, load(&xc[j + 1])));
-        }
-    }
-    hsum_f32(f32x4_add(a0, a1)) + tail(&w[n..], &x[n..])
-}
-
-/// F32 weights · f32 activation.
-pub fn vec_dot_f32(w: &[BlockF32], x: &[f32]) -> f32 {
-    dot_plain8(w, x, |b| (load(b), f32x4_splat(0.0)), scalar::vec_dot_f32)
-}
-
-/// F16 weights · f32 activation.
-pub fn vec_dot_f16(w: &[BlockF16], x: &[f32]) -> f32 {
-    let widen = |b: &[u8; 16]| {
-        let h = load(b);
-        (f16x4_to_f32(u32x4_extend_low_u16x8(h)), f16x4_to_f32(u32x4_extend_high_u16x8(h)))
-    };
-    dot_plain8(w, x, widen, scalar::vec_dot_f16)
-}
-
-/// BF16 weights · f32 activation.
-pub fn vec_dot_bf16(w: &[BlockBF16], x: &[f32]) -> f32 {
-    let widen = |b: &[u8; 16]| {
-        let h = load(b);
-        (i32x4_shl(u32x4_extend_low_u16x8(h), 16), i32x4_shl(u32x4_extend_high_u16x8(h), 16))
-    };
-    dot_plain8(w, x, widen, scalar::vec_dot_bf16)
-}
+// F32, F16 and BF16 weights: the scalar kernels (`scalar::vec_dot_f32` ...). llama.cpp's generic
+// kernels sum these products in f64 one after another, which no SIMD reordering reproduces bit
+// for bit; no supported real file keeps its matrices in these types.
+pub use crate::quant::scalar::{vec_dot_bf16, vec_dot_f16, vec_dot_f32};
 
 // ---- 32-element blocks ----------------------------------------------------------------------
 
 /// Rows × activations of 32-element blocks: `out[r][t] = w[r] · x[t]`. Each weight block is
-/// unpacked once (`unpack`: quants 0..16 and 16..32 as i8 lanes) and used for all `N`
-/// activations; each activation block is loaded once for all `R` rows. Per (row, activation)
-/// the arithmetic is that of a single dot product: per block the exact integer sums (`sum`,
-/// i32x4 with lane k holding elements 2k, 2k+1, 2k+8, 2k+9 and the same plus 16) times
-/// `d_w * d_x`, one f32 partial sum per lane, then `hsum_f32`. So every tile shape gives the
-/// same bits as `R × N` calls with `R = N = 1`.
+/// unpacked once (`unpack`: quants 0..16 and 16..32 as i8 lanes, and the block's `d` and `m`
+/// as f32) and used for all `N` activations; each activation block is loaded once for all `R`
+/// rows. Per (row, activation) the arithmetic is the scalar kernel's: the block's exact integer
+/// sum (`sum` gives it in four i32 lanes, added up exactly), then `term` (the scalar kernel's
+/// float expression for that type) added to one running f32 sum in block order. So every tile
+/// shape gives the scalar result, bit for bit.
 #[inline(always)]
 fn tile32<B, A: ActBlock + Act32, const R: usize, const N: usize>(
     w: [&[B]; R],
     x: [&[A]; N],
     s: [&[[f32; 2]]; N],
-    unpack: impl Fn(&B) -> (v128, v128, [u8; 2]),
+    unpack: impl Fn(&B) -> (v128, v128, [f32; 2]),
     sum: impl Fn(v128, v128, &[i8; 32]) -> v128,
+    term: impl Fn(i32, [f32; 2], [f32; 2]) -> f32,
 ) -> [[f32; N]; R] {
     let nb = w.iter().map(|w| w.len()).chain(x.iter().map(|x| x.len())).min().unwrap_or(0);
     let (w, x) = (w.map(|w| &w[..nb]), x.map(|x| &x[..nb]));
     // Precomputed activation scales, or converted here (a single dot product).
     let given = s.iter().all(|s| s.len() >= nb);
-    let mut acc = [[f32x4_splat(0.0); N]; R];
+    let mut acc = [[0.0f32; N]; R];
     for i in 0..nb {
-        let xd = core::array::from_fn::<f32, N, _>(|t| if given { s[t][i][0] } else { x[t][i].scales()[0] });
+        let xs = core::array::from_fn::<[f32; 2], N, _>(|t| if given { s[t][i] } else { x[t][i].scales() });
         for (acc, w) in acc.iter_mut().zip(&w) {
-            let (lo, hi, d) = unpack(&w[i]);
-            let d = f16_le(d);
-            for ((acc, x), xd) in acc.iter_mut().zip(&x).zip(xd) {
-                let sumi = sum(lo, hi, x[i].qs());
-                *acc = f32x4_add(*acc, f32x4_mul(f32x4_convert_i32x4(sumi), f32x4_splat(d * xd)));
+            let (lo, hi, wd) = unpack(&w[i]);
+            for ((acc, x), xs) in acc.iter_mut().zip(&x).zip(xs) {
+                *acc += term(hsum_i32(sum(lo, hi, x[i].qs())), wd, xs);
             }
         }
     }
-    acc.map(|row| row.map(hsum_f32))
+    acc
+}
+
+/// `sumi * (dw * dx)`: the block term of Q5_0, Q8_0 and IQ4_NL.
+#[inline(always)]
+fn term_d(sumi: i32, w: [f32; 2], x: [f32; 2]) -> f32 {
+    sumi as f32 * (w[0] * x[0])
+}
+
+/// `sumi * (dw * dx) + mw * sx`: the block term of Q4_1 and Q5_1.
+#[inline(always)]
+fn term_dm(sumi: i32, w: [f32; 2], x: [f32; 2]) -> f32 {
+    sumi as f32 * (w[0] * x[0]) + w[1] * x[1]
 }
 
 /// A 32-element activation block (Q8_0 or Q8_1): its quants.
@@ -116,17 +83,6 @@ impl Act32 for BlockQ8_1 {
     #[inline(always)]
     fn qs(&self) -> &[i8; 32] {
         &self.qs
-    }
-}
-
-/// Σ over blocks of m_w * s_x (the Q4_1 / Q5_1 offset term), summed in block order; `s` holds
-/// the activation's scales if precomputed.
-#[inline(always)]
-fn offsets<B>(w: &[B], x: &[BlockQ8_1], s: &[[f32; 2]], m: impl Fn(&B) -> [u8; 2]) -> f32 {
-    if s.len() >= w.len().min(x.len()) {
-        w.iter().zip(s).fold(0.0f32, |acc, (b, s)| acc + f16_le(m(b)) * s[1])
-    } else {
-        w.iter().zip(x).fold(0.0f32, |acc, (b, a)| acc + f16_le(m(b)) * f16_le(a.s))
     }
 }
 
@@ -154,9 +110,10 @@ pub fn tile_q4_0_q8_0<const R: usize, const N: usize>(
     let unpack = |b: &BlockQ4_0| {
         let (lo, hi) = nibbles(load(&b.qs));
         let eight = i8x16_splat(8);
-        (i8x16_sub(lo, eight), i8x16_sub(hi, eight), b.d)
+        (i8x16_sub(lo, eight), i8x16_sub(hi, eight), [f16_le(b.d), 0.0])
     };
-    tile32(w, x, s, unpack, small32)
+    // (sumi * dw) * dx: llama.cpp's Q4_0 kernel multiplies in that order.
+    tile32(w, x, s, unpack, small32, |sumi, w, x| (sumi as f32 * w[0]) * x[0])
 }
 
 /// Q4_1 weights · Q8_1 activations, `R` rows by `N` activations.
@@ -167,15 +124,9 @@ pub fn tile_q4_1_q8_1<const R: usize, const N: usize>(
 ) -> [[f32; N]; R] {
     let unpack = |b: &BlockQ4_1| {
         let (lo, hi) = nibbles(load(&b.qs));
-        (lo, hi, b.d)
+        (lo, hi, [f16_le(b.d), f16_le(b.m)])
     };
-    let mut out = tile32(w, x, s, unpack, small32);
-    for (out, w) in out.iter_mut().zip(&w) {
-        for ((o, x), s) in out.iter_mut().zip(&x).zip(&s) {
-            *o += offsets(w, x, s, |b| b.m);
-        }
-    }
-    out
+    tile32(w, x, s, unpack, small32, term_dm)
 }
 
 /// Q5_0 weights · Q8_0 activations, `R` rows by `N` activations.
@@ -188,9 +139,9 @@ pub fn tile_q5_0_q8_0<const R: usize, const N: usize>(
         let (lo, hi) = nibbles(load(&b.qs));
         let (blo, bhi) = fifth_bits(b.qh);
         let sixteen = i8x16_splat(16);
-        (i8x16_sub(v128_or(lo, blo), sixteen), i8x16_sub(v128_or(hi, bhi), sixteen), b.d)
+        (i8x16_sub(v128_or(lo, blo), sixteen), i8x16_sub(v128_or(hi, bhi), sixteen), [f16_le(b.d), 0.0])
     };
-    tile32(w, x, s, unpack, small32)
+    tile32(w, x, s, unpack, small32, term_d)
 }
 
 /// Q5_1 weights · Q8_1 activations, `R` rows by `N` activations.
@@ -202,15 +153,9 @@ pub fn tile_q5_1_q8_1<const R: usize, const N: usize>(
     let unpack = |b: &BlockQ5_1| {
         let (lo, hi) = nibbles(load(&b.qs));
         let (blo, bhi) = fifth_bits(b.qh);
-        (v128_or(lo, blo), v128_or(hi, bhi), b.d)
+        (v128_or(lo, blo), v128_or(hi, bhi), [f16_le(b.d), f16_le(b.m)])
     };
-    let mut out = tile32(w, x, s, unpack, small32);
-    for (out, w) in out.iter_mut().zip(&w) {
-        for ((o, x), s) in out.iter_mut().zip(&x).zip(&s) {
-            *o += offsets(w, x, s, |b| b.m);
-        }
-    }
-    out
+    tile32(w, x, s, unpack, small32, term_dm)
 }
 
 /// Q8_0 weights · Q8_0 activations, `R` rows by `N` activations.
@@ -221,9 +166,9 @@ pub fn tile_q8_0_q8_0<const R: usize, const N: usize>(
 ) -> [[f32; N]; R] {
     let unpack = |b: &BlockQ8_0| {
         let (w0, w1) = halves(&b.qs);
-        (w0, w1, b.d)
+        (w0, w1, [f16_le(b.d), 0.0])
     };
-    tile32(w, x, s, unpack, full32)
+    tile32(w, x, s, unpack, full32, term_d)
 }
 
 /// The i32x4 sums of 32 IQ4 grid values (`lo`, `hi`: elements 0..16 and 16..32, |v| <= 127)
@@ -244,9 +189,9 @@ pub fn tile_iq4_nl_q8_0<const R: usize, const N: usize>(
 ) -> [[f32; N]; R] {
     let unpack = |b: &BlockIQ4NL| {
         let (lo, hi) = iq4nl_values(load(&b.qs));
-        (lo, hi, b.d)
+        (lo, hi, [f16_le(b.d), 0.0])
     };
-    tile32(w, x, s, unpack, grid32)
+    tile32(w, x, s, unpack, grid32, term_d)
 }
 
 /// IQ4_NL weights · Q8_0 activation.
@@ -282,31 +227,72 @@ pub fn vec_dot_q8_0_q8_0(w: &[BlockQ8_0], x: &[BlockQ8_0]) -> f32 {
 // ---- k-quants against Q8_K ------------------------------------------------------------------
 
 /// Rows × activations of k-quant super-blocks: `out[r][t] = w[r] · x[t]`. Each weight
-/// super-block is unpacked once (`unpack`) for all `N` activations; `isum` gives the exact
-/// integer sum of an unpacked block with an activation block and `scale` turns it into the
-/// block's float term, added to a running f32 sum in block order, exactly as a single dot
-/// product does.
+/// super-block is unpacked once (`unpack`) for all `N` activations; `step` adds one
+/// super-block's terms to a (row, activation)'s accumulator exactly as the scalar kernel does,
+/// and `finish` turns the accumulator into the result. So every tile shape gives the scalar
+/// result, bit for bit.
 #[inline(always)]
-fn tile_k<B, U, const R: usize, const N: usize>(
+fn tile_k<B, U, S: Copy, const R: usize, const N: usize>(
     w: [&[B]; R],
     x: [&[BlockQ8K]; N],
     unpack: impl Fn(&B) -> U,
-    isum: impl Fn(&U, &BlockQ8K) -> i32,
-    scale: impl Fn(&B, &U, &BlockQ8K, i32) -> f32,
+    init: S,
+    step: impl Fn(&mut S, &B, &U, &BlockQ8K),
+    finish: impl Fn(S) -> f32,
 ) -> [[f32; N]; R] {
     let nb = w.iter().map(|w| w.len()).chain(x.iter().map(|x| x.len())).min().unwrap_or(0);
     let (w, x) = (w.map(|w| &w[..nb]), x.map(|x| &x[..nb]));
-    let mut sum = [[0.0f32; N]; R];
+    let mut acc = [[init; N]; R];
     for i in 0..nb {
-        for (sum, w) in sum.iter_mut().zip(&w) {
+        for (acc, w) in acc.iter_mut().zip(&w) {
             let (b, u) = (&w[i], unpack(&w[i]));
-            for (s, x) in sum.iter_mut().zip(&x) {
-                let a = &x[i];
-                *s += scale(b, &u, a, isum(&u, a));
+            for (s, x) in acc.iter_mut().zip(&x) {
+                step(s, b, &u, &x[i]);
             }
         }
     }
-    sum
+    acc.map(|row| row.map(&finish))
+}
+
+/// The eight float lanes of a Q3_K..Q6_K dot product (the scalar `LaneSums`): lanes 0..4 and
+/// 4..8 as two f32x4, and the running sum they are added to, in lane order, at the end.
+#[derive(Clone, Copy)]
+struct LaneAcc {
+    lanes: [v128; 2],
+    rest: f32,
+}
+
+impl LaneAcc {
+    fn new() -> LaneAcc {
+        LaneAcc { lanes: [f32x4_splat(0.0); 2], rest: 0.0 }
+    }
+
+    /// lanes[l] += d * isums[l] (`isums`: i32 lanes 0..4 and 4..8).
+    #[inline(always)]
+    fn add(&mut self, d: f32, isums: [v128; 2]) {
+        let d = f32x4_splat(d);
+        for (lane, i) in self.lanes.iter_mut().zip(isums) {
+            *lane = f32x4_add(*lane, f32x4_mul(d, f32x4_convert_i32x4(i)));
+        }
+    }
+
+    /// rest + lane 0 + lane 1 + ... + lane 7, in that order.
+    #[inline(always)]
+    fn total(self) -> f32 {
+        let mut lanes = [[0.0f32; 4]; 2];
+        store(&mut lanes[0], self.lanes[0]);
+        store(&mut lanes[1], self.lanes[1]);
+        lanes.as_flattened().iter().fold(self.rest, |s, &l| s + l)
+    }
+}
+
+/// Adds `p` (i16x8 whose lane k holds products of elements ≡ k mod 8) times `scale` to the
+/// eight i32 lanes `acc` (0..4, 4..8), exactly: |p · scale| < 2^15 · 2^7.
+#[inline(always)]
+fn add_scaled(acc: &mut [v128; 2], p: v128, scale: i16) {
+    let s = i16x8_splat(scale);
+    acc[0] = i32x4_add(acc[0], i32x4_extmul_low_i16x8(p, s));
+    acc[1] = i32x4_add(acc[1], i32x4_extmul_high_i16x8(p, s));
 }
 
 /// Σ mn[s] * (bsums[2 s] + bsums[2 s + 1]): the activation sum of each sub-block times its min.
@@ -316,33 +302,35 @@ fn mins_sum(mn: [u8; 8], bsums: &[i16; 16]) -> i32 {
 }
 
 /// A Q4_K / Q5_K super-block unpacked: for each 64-element chunk j, the quants of elements
-/// 64 j + (0..16, 16..32, 32..48, 48..64), and the sub-block scales and mins.
+/// 64 j + (0..16, 16..32, 32..48, 48..64), the sub-block scales and mins, and d, dmin.
 struct UnpackedK4 {
     q: [[v128; 4]; 4],
     sc: [u8; 8],
     mn: [u8; 8],
+    d: [f32; 2],
 }
 
-/// The exact integer sum of an unpacked Q4_K / Q5_K super-block with a Q8_K block.
+/// The eight lane sums of an unpacked Q4_K / Q5_K super-block with a Q8_K block. Each i16 lane
+/// adds four products of elements ≡ k mod 8 (|q| <= 31: within 31 · 128 · 4 < 2^15).
 #[inline(always)]
-fn isum_k4(u: &UnpackedK4, a: &BlockQ8K) -> i32 {
+fn isums_k4(u: &UnpackedK4, a: &BlockQ8K) -> [v128; 2] {
     let y = a.qs.as_chunks::<16>().0;
-    let mut acc = i32x4_splat(0);
+    let mut acc = [i32x4_splat(0); 2];
     for (j, q) in u.q.iter().enumerate() {
         let lo = i16x8_add(mul_i8_i16(q[0], load(&y[4 * j])), mul_i8_i16(q[1], load(&y[4 * j + 1])));
         let hi = i16x8_add(mul_i8_i16(q[2], load(&y[4 * j + 2])), mul_i8_i16(q[3], load(&y[4 * j + 3])));
-        acc = i32x4_add(acc, i32x4_dot_i16x8(lo, i16x8_splat(u.sc[2 * j] as i16)));
-        acc = i32x4_add(acc, i32x4_dot_i16x8(hi, i16x8_splat(u.sc[2 * j + 1] as i16)));
+        add_scaled(&mut acc, lo, u.sc[2 * j] as i16);
+        add_scaled(&mut acc, hi, u.sc[2 * j + 1] as i16);
     }
-    hsum_i32(acc)
+    acc
 }
 
-/// A Q4_K / Q5_K super-block's float term: d * isum - dmin * Σ mins · bsums.
+/// One Q4_K / Q5_K super-block into the lanes: d · lane sums, and dmin · Σ mins · bsums taken
+/// from the running sum (the scalar kernel's expressions).
 #[inline(always)]
-fn scale_k4(bd: [u8; 2], bdmin: [u8; 2], u: &UnpackedK4, a: &BlockQ8K, isum: i32) -> f32 {
-    let summs = mins_sum(u.mn, &a.bsums);
-    let (d, dmin) = (a.d * f16_le(bd), a.d * f16_le(bdmin));
-    d * isum as f32 - dmin * summs as f32
+fn step_k4(acc: &mut LaneAcc, u: &UnpackedK4, a: &BlockQ8K) {
+    acc.add(u.d[0] * a.d, isums_k4(u, a));
+    acc.rest -= u.d[1] * a.d * mins_sum(u.mn, &a.bsums) as f32;
 }
 
 /// Q4_K weights · Q8_K activations, `R` rows by `N` activations.
@@ -351,6 +339,7 @@ pub fn tile_q4_k_q8_k<const R: usize, const N: usize>(
     x: [&[BlockQ8K]; N],
     s: [&[[f32; 2]]; N],
 ) -> [[f32; N]; R] {
+    let _ = s;
     let unpack = |b: &BlockQ4K| {
         let (sc, mn) = b.scales_mins();
         let q = b.qs.as_chunks::<16>().0;
@@ -359,12 +348,9 @@ pub fn tile_q4_k_q8_k<const R: usize, const N: usize>(
             let ((l0, h0), (l1, h1)) = (nibbles(load(&q[2 * j])), nibbles(load(&q[2 * j + 1])));
             [l0, l1, h0, h1]
         });
-        UnpackedK4 { q, sc, mn }
+        UnpackedK4 { q, sc, mn, d: [f16_le(b.d), f16_le(b.dmin)] }
     };
-    {
-        let _ = s;
-        tile_k(w, x, unpack, isum_k4, |b, u, a, i| scale_k4(b.d, b.dmin, u, a, i))
-    }
+    tile_k(w, x, unpack, LaneAcc::new(), |acc, _, u, a| step_k4(acc, u, a), LaneAcc::total)
 }
 
 /// Q4_K weights · Q8_K activation.
@@ -378,6 +364,7 @@ pub fn tile_q5_k_q8_k<const R: usize, const N: usize>(
     x: [&[BlockQ8K]; N],
     s: [&[[f32; 2]]; N],
 ) -> [[f32; N]; R] {
+    let _ = s;
     let unpack = |b: &BlockQ5K| {
         let (sc, mn) = b.scales_mins();
         let q = b.qs.as_chunks::<16>().0;
@@ -389,12 +376,9 @@ pub fn tile_q5_k_q8_k<const R: usize, const N: usize>(
             let (h0, h1) = (v128_or(h0, q5k_bit(h[0], s + 1)), v128_or(h1, q5k_bit(h[1], s + 1)));
             [l0, l1, h0, h1]
         });
-        UnpackedK4 { q, sc, mn }
+        UnpackedK4 { q, sc, mn, d: [f16_le(b.d), f16_le(b.dmin)] }
     };
-    {
-        let _ = s;
-        tile_k(w, x, unpack, isum_k4, |b, u, a, i| scale_k4(b.d, b.dmin, u, a, i))
-    }
+    tile_k(w, x, unpack, LaneAcc::new(), |acc, _, u, a| step_k4(acc, u, a), LaneAcc::total)
 }
 
 /// Q5_K weights · Q8_K activation.
@@ -415,7 +399,8 @@ fn q2_groups(qs: &[u8; QK_K / 4]) -> [v128; 16] {
     groups
 }
 
-/// Q2_K weights · Q8_K activation.
+/// Q2_K weights · Q8_K activation: one float step per super-block (as llama.cpp's Q2_K kernel,
+/// which has no lanes).
 pub fn vec_dot_q2_k_q8_k(w: &[BlockQ2K], x: &[BlockQ8K]) -> f32 {
     let mut sum = 0.0f32;
     for (b, a) in w.iter().zip(x) {
@@ -432,37 +417,41 @@ pub fn vec_dot_q2_k_q8_k(w: &[BlockQ2K], x: &[BlockQ8K]) -> f32 {
     sum
 }
 
-/// Q3_K weights · Q8_K activation.
-pub fn vec_dot_q3_k_q8_k(w: &[BlockQ3K], x: &[BlockQ8K]) -> f32 {
-    let mut sum = 0.0f32;
-    for (b, a) in w.iter().zip(x) {
-        let (y, scales) = (a.qs.as_chunks::<16>().0, b.scales_i8());
+/// The eight lane sums of sixteen 16-element weight groups, each with an i16 scale, with a
+/// Q8_K block (|q| <= 32: two products per i16 lane stay within 2^13).
+#[inline(always)]
+fn isums_groups(groups: &[v128; 16], scales: &[i16; 16], a: &BlockQ8K) -> [v128; 2] {
+    let y = a.qs.as_chunks::<16>().0;
+    let mut acc = [i32x4_splat(0); 2];
+    for (g, q) in groups.iter().enumerate() {
+        add_scaled(&mut acc, mul_i8_i16(*q, load(&y[g])), scales[g]);
+    }
+    acc
+}
+
+/// A Q3_K / Q6_K super-block unpacked: its sixteen groups, their scales, and d.
+type UnpackedGroups = ([v128; 16], [i16; 16], f32);
+
+/// Q3_K weights · Q8_K activations, `R` rows by `N` activations.
+pub fn tile_q3_k_q8_k<const R: usize, const N: usize>(w: [&[BlockQ3K]; R], x: [&[BlockQ8K]; N]) -> [[f32; N]; R] {
+    let unpack = |b: &BlockQ3K| -> UnpackedGroups {
         let h = load32(&b.hmask);
-        let mut acc = i32x4_splat(0);
-        for (g, low) in q2_groups(&b.qs).into_iter().enumerate() {
+        let mut groups = q2_groups(&b.qs);
+        for (g, low) in groups.iter_mut().enumerate() {
             // Group g = 8 n + 2 j + c: high bit 4 n + j of hmask[16 c + (0..16)]; clear means -4.
             let bit = u8x16_splat(1 << (g / 2));
             let clear = i8x16_eq(v128_and(h[g % 2], bit), i8x16_splat(0));
-            let q = i8x16_sub(low, v128_and(clear, u8x16_splat(4)));
-            let p = mul_i8_i16(q, load(&y[g]));
-            acc = i32x4_add(acc, i32x4_dot_i16x8(p, i16x8_splat(scales[g] as i16)));
+            *low = i8x16_sub(*low, v128_and(clear, u8x16_splat(4)));
         }
-        sum += f16_le(b.d) * a.d * hsum_i32(acc) as f32;
-    }
-    sum
+        (groups, b.scales_i8().map(i16::from), f16_le(b.d))
+    };
+    let step = |acc: &mut LaneAcc, _: &BlockQ3K, u: &UnpackedGroups, a: &BlockQ8K| acc.add(u.2 * a.d, isums_groups(&u.0, &u.1, a));
+    tile_k(w, x, unpack, LaneAcc::new(), step, LaneAcc::total)
 }
 
-/// The exact integer sum of sixteen 16-element weight groups, each with an i16 scale, with a
-/// Q8_K block.
-#[inline(always)]
-fn isum_groups(groups: &[v128; 16], scales: impl Fn(usize) -> i16, a: &BlockQ8K) -> i32 {
-    let y = a.qs.as_chunks::<16>().0;
-    let mut acc = i32x4_splat(0);
-    for (g, q) in groups.iter().enumerate() {
-        let p = mul_i8_i16(*q, load(&y[g]));
-        acc = i32x4_add(acc, i32x4_dot_i16x8(p, i16x8_splat(scales(g))));
-    }
-    hsum_i32(acc)
+/// Q3_K weights · Q8_K activation.
+pub fn vec_dot_q3_k_q8_k(w: &[BlockQ3K], x: &[BlockQ8K]) -> f32 {
+    tile_q3_k_q8_k([w], [x])[0][0]
 }
 
 /// Q6_K weights · Q8_K activations, `R` rows by `N` activations.
@@ -471,12 +460,10 @@ pub fn tile_q6_k_q8_k<const R: usize, const N: usize>(
     x: [&[BlockQ8K]; N],
     s: [&[[f32; 2]]; N],
 ) -> [[f32; N]; R] {
-    let unpack = |b: &BlockQ6K| (q6_groups(b), b.scales.map(|s| s as i16));
-    let isum = |u: &([v128; 16], [i16; 16]), a: &BlockQ8K| isum_groups(&u.0, |g| u.1[g], a);
-    {
-        let _ = s;
-        tile_k(w, x, unpack, isum, |b, _, a, i| f16_le(b.d) * a.d * i as f32)
-    }
+    let _ = s;
+    let unpack = |b: &BlockQ6K| -> UnpackedGroups { (q6_groups(b), b.scales.map(|s| s as i16), f16_le(b.d)) };
+    let step = |acc: &mut LaneAcc, _: &BlockQ6K, u: &UnpackedGroups, a: &BlockQ8K| acc.add(u.2 * a.d, isums_groups(&u.0, &u.1, a));
+    tile_k(w, x, unpack, LaneAcc::new(), step, LaneAcc::total)
 }
 
 /// Q6_K weights · Q8_K activation.
@@ -485,25 +472,21 @@ pub fn vec_dot_q6_k_q8_k(w: &[BlockQ6K], x: &[BlockQ8K]) -> f32 {
 }
 
 /// An IQ4_XS super-block unpacked: the grid values of each 32-element sub-block (elements
-/// 0..16 and 16..32) and its centred scale.
+/// 0..16 and 16..32), its centred scale, and d.
 struct UnpackedIQ4XS {
     q: [[v128; 2]; 8],
     sc: [i8; 8],
+    d: f32,
 }
 
-/// The exact integer sum of an unpacked IQ4_XS super-block with a Q8_K block: per sub-block,
-/// two products per i16 lane (within 2 · 127 · 128 < 2^15), weighted by the scale and
-/// pair-summed into i32 by `i32x4.dot`; the total stays below 2^31 (see the scalar kernel).
+/// One IQ4_XS super-block into the running sum: per sub-block, its exact integer sum times
+/// `d * (sc - 32)` (the scalar kernel's expression).
 #[inline(always)]
-fn isum_iq4_xs(u: &UnpackedIQ4XS, a: &BlockQ8K) -> i32 {
-    let y = a.qs.as_chunks::<16>().0;
-    let mut acc = i32x4_splat(0);
-    for (s, q) in u.q.iter().enumerate() {
-        let sc = i16x8_splat(u.sc[s] as i16);
-        acc = i32x4_add(acc, i32x4_dot_i16x8(mul_i8_i16(q[0], load(&y[2 * s])), sc));
-        acc = i32x4_add(acc, i32x4_dot_i16x8(mul_i8_i16(q[1], load(&y[2 * s + 1])), sc));
+fn step_iq4_xs(sum: &mut f32, u: &UnpackedIQ4XS, a: &BlockQ8K) {
+    let d = u.d * a.d;
+    for ((q, &sc), y) in u.q.iter().zip(&u.sc).zip(a.qs.as_chunks::<32>().0) {
+        *sum += (d * sc as f32) * hsum_i32(grid32(q[0], q[1], y)) as f32;
     }
-    hsum_i32(acc)
 }
 
 /// IQ4_XS weights · Q8_K activations, `R` rows by `N` activations.
@@ -512,16 +495,16 @@ pub fn tile_iq4_xs_q8_k<const R: usize, const N: usize>(
     x: [&[BlockQ8K]; N],
     s: [&[[f32; 2]]; N],
 ) -> [[f32; N]; R] {
+    let _ = s;
     let unpack = |b: &BlockIQ4XS| {
         let raw = b.qs.as_chunks::<16>().0;
         let q = core::array::from_fn(|s| {
             let (lo, hi) = iq4nl_values(load(&raw[s]));
             [lo, hi]
         });
-        UnpackedIQ4XS { q, sc: b.scales_i8() }
+        UnpackedIQ4XS { q, sc: b.scales_i8(), d: f16_le(b.d) }
     };
-    let _ = s;
-    tile_k(w, x, unpack, isum_iq4_xs, |b, _, a, i| f16_le(b.d) * a.d * i as f32)
+    tile_k(w, x, unpack, 0.0f32, |sum, _, u, a| step_iq4_xs(sum, u, a), |sum| sum)
 }
 
 /// IQ4_XS weights · Q8_K activation.

@@ -4,9 +4,11 @@
 //!
 //! The integer parts are exact, as in the scalar kernels: 8-bit products are widened to i16
 //! (`extmul`), pairs summed (`extadd_pairwise`) or weighted by a sub-block scale (`i32x4.dot`).
-//! So the k-quant dot products and every dequantization equal the scalar results bit for bit;
-//! the 32-element dot products keep four f32 partial sums (one per lane) and so differ from the
-//! scalar running sum by reassociation only. The only `unsafe` code is `load` / `store`.
+//! The float steps after them are the scalar kernels' expressions in the scalar kernels' order
+//! (one running sum per block, or llama.cpp's eight lanes for Q3_K..Q6_K), so every quantized dot
+//! product and every dequantization equals the scalar result bit for bit; the plain F32 / F16 /
+//! BF16 dot products are the scalar ones (llama.cpp sums them in f64, in order). The only
+//! `unsafe` code is `load` / `store`.
 
 #[cfg(target_arch = "wasm32")]
 use core::arch::wasm32::*;
@@ -75,14 +77,6 @@ pub(crate) fn hsum_i32(v: v128) -> i32 {
     let v = i32x4_add(v, i32x4_shuffle::<2, 3, 0, 1>(v, v));
     let v = i32x4_add(v, i32x4_shuffle::<1, 0, 3, 2>(v, v));
     i32x4_extract_lane::<0>(v)
-}
-
-/// The sum of the four f32 lanes: (l0 + l2) + (l1 + l3).
-#[inline(always)]
-pub(crate) fn hsum_f32(v: v128) -> f32 {
-    let v = f32x4_add(v, i32x4_shuffle::<2, 3, 0, 1>(v, v));
-    let v = f32x4_add(v, i32x4_shuffle::<1, 0, 3, 2>(v, v));
-    f32x4_extract_lane::<0>(v)
 }
 
 /// The low and high 16 quants of a 32-byte array.
