@@ -256,7 +256,13 @@ export class LoadedModel {
     this.#handle = handle;
     this.#runtime = runtime;
     this.#storage = storage;
-    /** @type {{ build: string, arch: string|null, name: string|null, nLayers: number|null, nTensors: number, fileBytes: number, dataOffset: number, dataBytes: number, ggufVersion: number, alignment: number, layout: object, loadMs: number }} */
+    /**
+     * `chatTemplate`: which template chat prompts get: `source` 'file' (the file's
+     * `tokenizer.chat_template`, `format` 'jinja'), 'builtin' (the file has none: `format`
+     * 'chatml', or 'gemma' for a Gemma file) or 'none' (no tokenizer in the file); `error` the
+     * reason chat will fail with CHAT_TEMPLATE (e.g. the file's template does not parse), else null.
+     * @type {{ build: string, arch: string|null, name: string|null, nLayers: number|null, nTensors: number, fileBytes: number, dataOffset: number, dataBytes: number, ggufVersion: number, alignment: number, parts: number, layout: object, chatTemplate: { source: 'file' | 'builtin' | 'none', format: 'jinja' | 'chatml' | 'gemma' | null, error: string | null }, loadMs: number, cache: { bytesFromCache: number } }}
+     */
     this.info = Object.freeze({ build, ...JSON.parse(handle.info()), loadMs, cache: cacheInfo });
     /** What the last `generate` did: ids, text, speeds and why it stopped; null before the first. */
     this.lastGeneration = null;
