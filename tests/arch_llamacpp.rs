@@ -196,6 +196,11 @@ fn llama_yarn_rope_scaling() {
 }
 
 #[test]
+fn smollm3_no_rope_layers() {
+    check("tiny-smollm3", None);
+}
+
+#[test]
 fn qwen2() {
     check("tiny-qwen2", None);
 }

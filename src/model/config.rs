@@ -16,6 +16,7 @@
 //! | phi3   | halves     | fused up = gate‖up      | fused QKV, LongRoPE factors, queries pre-scaled  |
 //! | gemma2 | halves     | GELU(gate)·up           | softcapped scores and logits, SWA on even layers |
 //! | gemma3 | halves     | GELU(gate)·up           | per-head Q/K norm, SWA 5 of 6 layers, two bases  |
+//! | smollm3| adjacent   | SiLU(gate)·up           | no RoPE in every fourth layer (NoPE)             |
 //!
 //! RoPE scaling (`<arch>.rope.scaling.type`): `linear` divides positions by the factor; `yarn`
 //! blends interpolated and extrapolated angles (ext_factor 1, β 32 / 1) and scales cos/sin by
@@ -31,7 +32,7 @@ use crate::gguf::{Array, Header, Value};
 use super::ops::RopeStyle;
 
 /// The architectures with a forward pass.
-pub const SUPPORTED_ARCHS: &[&str] = &["llama", "qwen2", "qwen3", "phi3", "gemma2", "gemma3"];
+pub const SUPPORTED_ARCHS: &[&str] = &["llama", "qwen2", "qwen3", "phi3", "gemma2", "gemma3", "smollm3"];
 
 /// Caps on hyper-parameters, far above every real model, so that a hostile header cannot make
 /// buffer sizes (KV cache, activations) overflow.
@@ -48,6 +49,7 @@ pub enum Arch {
     Phi3,
     Gemma2,
     Gemma3,
+    SmolLM3,
 }
 
 impl Arch {
@@ -59,11 +61,12 @@ impl Arch {
             Arch::Phi3 => "phi3",
             Arch::Gemma2 => "gemma2",
             Arch::Gemma3 => "gemma3",
+            Arch::SmolLM3 => "smollm3",
         }
     }
 
     fn from_name(name: &str) -> Option<Arch> {
-        [Arch::Llama, Arch::Qwen2, Arch::Qwen3, Arch::Phi3, Arch::Gemma2, Arch::Gemma3].into_iter().find(|a| a.name() == name)
+        [Arch::Llama, Arch::Qwen2, Arch::Qwen3, Arch::Phi3, Arch::Gemma2, Arch::Gemma3, Arch::SmolLM3].into_iter().find(|a| a.name() == name)
     }
 
     /// The fixed facts of the architecture (llama.cpp's graph builder for it).
@@ -83,9 +86,12 @@ impl Arch {
             always_tied: false,
             rope_dims_equal_head: false,
             wide_query_scale_at: None,
+            no_rope_period: None,
         };
         match self {
             Arch::Llama => ArchTraits { rope_style: RopeStyle::Interleaved, rope_factors: true, rope_dims_equal_head: true, ..base },
+            // llama.cpp's smollm3 graph passes no frequency factors and fixes the NoPE step at 4.
+            Arch::SmolLM3 => ArchTraits { rope_style: RopeStyle::Interleaved, rope_dims_equal_head: true, no_rope_period: Some(4), ..base },
             Arch::Qwen2 | Arch::Qwen3 => base,
             Arch::Phi3 => ArchTraits { fused_gate_up: true, scale_queries: true, rope_factors: true, ..base },
             Arch::Gemma2 => ArchTraits {
@@ -143,6 +149,8 @@ struct ArchTraits {
     rope_dims_equal_head: bool,
     /// At this layer count (the 27B), the query scale is 1/sqrt(n_embd / n_heads).
     wide_query_scale_at: Option<usize>,
+    /// Layer `il` applies no RoPE when `(il + 1) % period == 0` (smollm3: 4).
+    no_rope_period: Option<usize>,
 }
 
 /// When layers attend through a sliding window.
@@ -243,6 +251,8 @@ pub struct ModelConfig {
     pub sliding_window: Option<usize>,
     /// Which layers use the sliding window (one entry per layer).
     pub swa_layers: Vec<bool>,
+    /// Which layers rotate queries and keys (one entry per layer; all but smollm3's NoPE layers).
+    pub rope_layers: Vec<bool>,
     /// Scale applied to the scores `q·k` (usually 1/sqrt(head_dim)).
     pub attention_scale: f32,
     /// The attention scale multiplies the queries before attention (gemma, phi3) rather than
@@ -341,6 +351,7 @@ impl ModelConfig {
             rope_factors: if traits.rope_factors { rope_factors(h, &rope.scaling) } else { RopeFactors::None },
             sliding_window,
             swa_layers,
+            rope_layers: (0..n_layers).map(|il| traits.no_rope_period.is_none_or(|p| (il + 1) % p != 0)).collect(),
             attention_scale,
             scale_queries: traits.scale_queries,
             attn_logit_softcap,
@@ -359,6 +370,11 @@ impl ModelConfig {
     /// Whether layer `il` attends through the sliding window (else globally).
     pub fn is_sliding(&self, il: usize) -> bool {
         self.sliding_window.is_some() && self.swa_layers.get(il).copied().unwrap_or(false)
+    }
+
+    /// Whether layer `il` rotates its queries and keys (RoPE).
+    pub fn uses_rope(&self, il: usize) -> bool {
+        self.rope_layers.get(il).copied().unwrap_or(true)
     }
 
     /// Width of the key (and value) projections: `n_kv_heads * head_dim`.
@@ -606,14 +622,17 @@ pub(super) mod tests {
     use crate::gguf::{GgmlType, Metadata, TensorSpec, layout_header, parse_header};
 
     /// A header of architecture `arch` (2 layers, 256 wide, 4 heads, 2 KV heads, ff 512, vocab
-    /// 512) with `extra` keys (without the `<arch>.` prefix) and the given tensors, each shaped
+    /// 512; the first four can be overridden) with `extra` keys (without the `<arch>.` prefix) and the given tensors, each shaped
     /// [256, 512] unless it is a vector.
     pub(in crate::model) fn header(arch: &str, extra: &[(&str, Value)], tensors: &[(&str, &[u64])]) -> Header {
         let mut m = Metadata::new();
         let mut put = |k: String, v: Value| m.insert(k, v).unwrap();
         put("general.architecture".into(), Value::String(arch.into()));
+        // `extra` may override these.
         for (k, v) in [("block_count", 2u32), ("embedding_length", 256), ("feed_forward_length", 512), ("attention.head_count", 4)] {
-            put(format!("{arch}.{k}"), Value::U32(v));
+            if !extra.iter().any(|(e, _)| *e == k) {
+                put(format!("{arch}.{k}"), Value::U32(v));
+            }
         }
         put(format!("{arch}.attention.head_count_kv"), Value::U32(2));
         put(format!("{arch}.vocab_size"), Value::U32(512));
@@ -639,6 +658,21 @@ pub(super) mod tests {
         assert!(c.qk_norm && !c.qkv_bias && !c.fused_qkv && !c.post_norms);
         assert_eq!((c.rope_style, c.ffn_activation), (RopeStyle::Halves, FfnActivation::Silu));
         assert_eq!(c.attention_scale, 1.0 / 128f32.sqrt());
+    }
+
+    #[test]
+    fn smollm3_skips_rope_in_every_fourth_layer_and_is_llama_otherwise() {
+        let h = header("smollm3", &[("block_count", Value::U32(8))], &[("rope_freqs.weight", &[32])]);
+        let c = ModelConfig::from_header(&h).unwrap();
+        // llama.cpp: layer il has RoPE unless (il + 1) % 4 == 0.
+        assert_eq!(c.rope_layers, [true, true, true, false, true, true, true, false]);
+        assert!(c.uses_rope(0) && !c.uses_rope(3) && !c.uses_rope(7));
+        // Adjacent pairs as llama, but its graph passes no frequency factors even if a file has them.
+        assert_eq!((c.rope_style, c.rope_factors), (RopeStyle::Interleaved, RopeFactors::None));
+        assert!(!c.qk_norm && !c.post_norms && c.sliding_window.is_none());
+        // Every other architecture ropes every layer.
+        let llama = ModelConfig::from_header(&header("llama", &[("block_count", Value::U32(8))], &[])).unwrap();
+        assert!((0..8).all(|il| llama.uses_rope(il)));
     }
 
     #[test]

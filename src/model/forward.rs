@@ -1,5 +1,5 @@
 //! The forward pass of the decoder-only transformers gguf64 runs (llama, qwen2, qwen3, phi3,
-//! gemma2, gemma3): a `Session` holds the KV cache and scratch buffers of one conversation and
+//! gemma2, gemma3, smollm3): a `Session` holds the KV cache and scratch buffers of one conversation and
 //! evaluates tokens in batches, reading every weight in place through a `WeightSource`.
 //!
 //! Per layer, for a batch of T tokens at positions p..p+T (bracketed steps depend on flags of
@@ -9,7 +9,7 @@
 //! h = RMSNorm(x) · attn_norm
 //! q, k, v = h·Wq (+bq), h·Wk (+bk), h·Wv (+bv)      each weight read once for all T tokens;
 //!                                                   [fused: rows of one Wqkv]
-//! q, k = [RMSNorm per head], RoPE(position)         interleaved pairs or halves; angles divided by
+//! q, k = [RMSNorm per head], [RoPE(position)]       interleaved pairs or halves; angles divided by
 //!                                                   [frequency factors], [linear / YaRN scaled]
 //! cache[p+t] = k, v (f16)
 //! s = [softcap](q·k) · scale                        [scale on q instead, before q·k]
@@ -246,13 +246,16 @@ impl Session {
             Some(fid) => Some(vector(w, fid, c.rope_dims / 2)?),
             None => None,
         };
+        let roped = c.uses_rope(il);
         for t in 0..n {
-            ops::rope_angles(pos0 + t, rope, factors, &mut s.angles);
-            for head in s.q[t * nq..(t + 1) * nq].chunks_exact_mut(c.head_dim) {
-                ops::rope(head, &s.angles, c.rope_style);
-            }
-            for head in s.k[t * nkv..(t + 1) * nkv].chunks_exact_mut(c.head_dim) {
-                ops::rope(head, &s.angles, c.rope_style);
+            if roped {
+                ops::rope_angles(pos0 + t, rope, factors, &mut s.angles);
+                for head in s.q[t * nq..(t + 1) * nq].chunks_exact_mut(c.head_dim) {
+                    ops::rope(head, &s.angles, c.rope_style);
+                }
+                for head in s.k[t * nkv..(t + 1) * nkv].chunks_exact_mut(c.head_dim) {
+                    ops::rope(head, &s.angles, c.rope_style);
+                }
             }
             self.kv.store(il, pos0 + t, &s.k[t * nkv..(t + 1) * nkv], &s.v[t * nv..(t + 1) * nv]);
         }

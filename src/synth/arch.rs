@@ -29,17 +29,20 @@ pub enum Arch {
     /// Gemma 3: Gemma 2's post norms plus q/k norms, a sliding-window layer pattern and a
     /// second RoPE base for the sliding layers; no soft-capping.
     Gemma3,
+    /// SmolLM3: llama's tensors and keys; llama.cpp skips RoPE in every fourth layer (NoPE).
+    SmolLM3,
 }
 
 impl Arch {
     /// Every architecture.
-    pub const ALL: [Arch; 6] = [
+    pub const ALL: [Arch; 7] = [
         Arch::Llama,
         Arch::Qwen2,
         Arch::Qwen3,
         Arch::Phi3,
         Arch::Gemma2,
         Arch::Gemma3,
+        Arch::SmolLM3,
     ];
 
     /// `general.architecture`.
@@ -51,6 +54,7 @@ impl Arch {
             Arch::Phi3 => "phi3",
             Arch::Gemma2 => "gemma2",
             Arch::Gemma3 => "gemma3",
+            Arch::SmolLM3 => "smollm3",
         }
     }
 
