@@ -201,6 +201,11 @@ fn smollm3_no_rope_layers() {
 }
 
 #[test]
+fn granite_multipliers() {
+    check("tiny-granite", None);
+}
+
+#[test]
 fn qwen2() {
     check("tiny-qwen2", None);
 }

@@ -929,6 +929,17 @@ fn each_architecture_has_llama_cpp_tensor_names_and_shapes() {
     assert!(h.tensor("rope_freqs.weight").is_none() && h.tensor("blk.0.attn_q_norm.weight").is_none());
     assert!(h.metadata.get("smollm3.vocab_size").is_none());
     assert_eq!(h.metadata.get_f32("smollm3.rope.freq_base"), Some(2e6));
+
+    // Granite: llama's tensors, and the four multipliers under llama.cpp's key names.
+    let (_, h) = preset_header(Preset::TinyGranite);
+    assert_eq!(h.architecture(), Some("granite"));
+    assert_eq!(dims(&h, "blk.1.ffn_gate.weight"), [256, 512]);
+    let m = &h.metadata;
+    assert_eq!(m.get_f32("granite.embedding_scale"), Some(12.0));
+    assert_eq!(m.get_f32("granite.attention.scale"), Some(0.0625));
+    assert_eq!(m.get_f32("granite.residual_scale"), Some(0.22));
+    assert_eq!(m.get_f32("granite.logit_scale"), Some(2.0));
+    assert!(m.get("llama.embedding_scale").is_none() && m.get("granite.vocab_size").is_none());
 }
 
 #[test]

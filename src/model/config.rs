@@ -17,6 +17,7 @@
 //! | gemma2 | halves     | GELU(gate)·up           | softcapped scores and logits, SWA on even layers |
 //! | gemma3 | halves     | GELU(gate)·up           | per-head Q/K norm, SWA 5 of 6 layers, two bases  |
 //! | smollm3| adjacent   | SiLU(gate)·up           | no RoPE in every fourth layer (NoPE)             |
+//! | granite| adjacent   | SiLU(gate)·up           | embedding, attention, residual and logit scales  |
 //!
 //! RoPE scaling (`<arch>.rope.scaling.type`): `linear` divides positions by the factor; `yarn`
 //! blends interpolated and extrapolated angles (ext_factor 1, β 32 / 1) and scales cos/sin by
@@ -32,7 +33,7 @@ use crate::gguf::{Array, Header, Value};
 use super::ops::RopeStyle;
 
 /// The architectures with a forward pass.
-pub const SUPPORTED_ARCHS: &[&str] = &["llama", "qwen2", "qwen3", "phi3", "gemma2", "gemma3", "smollm3"];
+pub const SUPPORTED_ARCHS: &[&str] = &["llama", "qwen2", "qwen3", "phi3", "gemma2", "gemma3", "smollm3", "granite"];
 
 /// Caps on hyper-parameters, far above every real model, so that a hostile header cannot make
 /// buffer sizes (KV cache, activations) overflow.
@@ -50,6 +51,7 @@ pub enum Arch {
     Gemma2,
     Gemma3,
     SmolLM3,
+    Granite,
 }
 
 impl Arch {
@@ -62,11 +64,13 @@ impl Arch {
             Arch::Gemma2 => "gemma2",
             Arch::Gemma3 => "gemma3",
             Arch::SmolLM3 => "smollm3",
+            Arch::Granite => "granite",
         }
     }
 
     fn from_name(name: &str) -> Option<Arch> {
-        [Arch::Llama, Arch::Qwen2, Arch::Qwen3, Arch::Phi3, Arch::Gemma2, Arch::Gemma3, Arch::SmolLM3].into_iter().find(|a| a.name() == name)
+        [Arch::Llama, Arch::Qwen2, Arch::Qwen3, Arch::Phi3, Arch::Gemma2, Arch::Gemma3, Arch::SmolLM3, Arch::Granite]
+            .into_iter().find(|a| a.name() == name)
     }
 
     /// The fixed facts of the architecture (llama.cpp's graph builder for it).
@@ -87,11 +91,19 @@ impl Arch {
             rope_dims_equal_head: false,
             wide_query_scale_at: None,
             no_rope_period: None,
+            multipliers: false,
         };
         match self {
             Arch::Llama => ArchTraits { rope_style: RopeStyle::Interleaved, rope_factors: true, rope_dims_equal_head: true, ..base },
             // llama.cpp's smollm3 graph passes no frequency factors and fixes the NoPE step at 4.
             Arch::SmolLM3 => ArchTraits { rope_style: RopeStyle::Interleaved, rope_dims_equal_head: true, no_rope_period: Some(4), ..base },
+            Arch::Granite => ArchTraits {
+                rope_style: RopeStyle::Interleaved,
+                rope_factors: true,
+                rope_dims_equal_head: true,
+                multipliers: true,
+                ..base
+            },
             Arch::Qwen2 | Arch::Qwen3 => base,
             Arch::Phi3 => ArchTraits { fused_gate_up: true, scale_queries: true, rope_factors: true, ..base },
             Arch::Gemma2 => ArchTraits {
@@ -151,6 +163,9 @@ struct ArchTraits {
     wide_query_scale_at: Option<usize>,
     /// Layer `il` applies no RoPE when `(il + 1) % period == 0` (smollm3: 4).
     no_rope_period: Option<usize>,
+    /// Granite's multipliers: `embedding_scale`, `attention.scale`, `residual_scale` and
+    /// `logit_scale` (required), and RoPE switched off by `rope.scaling.finetuned = false`.
+    multipliers: bool,
 }
 
 /// When layers attend through a sliding window.
@@ -264,6 +279,10 @@ pub struct ModelConfig {
     pub embedding_scale: f32,
     /// Logits pass through `c * tanh(x / c)` if set.
     pub final_logit_softcap: Option<f32>,
+    /// The attention and FFN outputs are multiplied by this before the residual adds (granite).
+    pub residual_scale: f32,
+    /// The logits are multiplied by `1 / logit_scale` (granite's `logit_scale`; else 1).
+    pub logit_scale: f32,
     /// The output projection reuses `token_embd.weight` (no `output.weight` tensor).
     pub tied_embeddings: bool,
     /// Q, K and V are one fused `attn_qkv` matrix (phi3), rows q then k then v.
@@ -324,6 +343,8 @@ impl ModelConfig {
             Some(default) => Some(keys.float_or("attn_logit_softcapping", default)?),
             None => None,
         };
+        let scales = if traits.multipliers { granite_scales(&keys)? } else { Scales::default() };
+        let attention_scale = scales.attention.unwrap_or(attention_scale);
         let fused_qkv = h.tensor("blk.0.attn_qkv.weight").is_some();
         let bias_name = if fused_qkv { "blk.0.attn_qkv.bias" } else { "blk.0.attn_q.bias" };
         Ok(ModelConfig {
@@ -351,12 +372,18 @@ impl ModelConfig {
             rope_factors: if traits.rope_factors { rope_factors(h, &rope.scaling) } else { RopeFactors::None },
             sliding_window,
             swa_layers,
-            rope_layers: (0..n_layers).map(|il| traits.no_rope_period.is_none_or(|p| (il + 1) % p != 0)).collect(),
+            rope_layers: (0..n_layers).map(|il| scales.rope && traits.no_rope_period.is_none_or(|p| (il + 1) % p != 0)).collect(),
             attention_scale,
             scale_queries: traits.scale_queries,
             attn_logit_softcap,
-            embedding_scale: if traits.scaled_embeddings { (n_embd as f32).sqrt() } else { 1.0 },
+            embedding_scale: match scales.embedding {
+                Some(scale) => scale,
+                None if traits.scaled_embeddings => (n_embd as f32).sqrt(),
+                None => 1.0,
+            },
             final_logit_softcap,
+            residual_scale: scales.residual,
+            logit_scale: scales.logit,
             tied_embeddings: traits.always_tied || h.tensor("output.weight").is_none(),
             fused_qkv,
             qkv_bias: h.tensor(bias_name).is_some(),
@@ -395,6 +422,48 @@ fn refuse_unsupported(h: &Header, keys: &Keys) -> Result<(), ConfigError> {
         }
     }
     Ok(())
+}
+
+/// Granite's multipliers, or none of them (every other architecture).
+struct Scales {
+    /// Replaces the embedding scale, if set and nonzero.
+    embedding: Option<f32>,
+    /// Replaces 1/sqrt(head_dim), if set and nonzero.
+    attention: Option<f32>,
+    residual: f32,
+    logit: f32,
+    /// Whether the layers apply RoPE at all.
+    rope: bool,
+}
+
+impl Default for Scales {
+    fn default() -> Scales {
+        Scales { embedding: None, attention: None, residual: 1.0, logit: 1.0, rope: true }
+    }
+}
+
+/// llama.cpp's granite hyper-parameters: a key of 0 (or none) leaves that step out, except
+/// `logit_scale`, which llama.cpp requires; `rope.scaling.finetuned = false` turns RoPE off.
+fn granite_scales(keys: &Keys) -> Result<Scales, ConfigError> {
+    if keys.h.metadata.get(&keys.key("deepstack_mapping")).is_some() {
+        return Err(ConfigError::Unsupported { key: keys.key("deepstack_mapping"), feature: "Granite Vision's deepstack inputs" });
+    }
+    let nonzero = |x: Option<f32>| x.filter(|&v| v != 0.0);
+    // Positive: it divides the logits.
+    let logit = keys.optional_float("logit_scale")?.ok_or_else(|| ConfigError::MissingKey { key: keys.key("logit_scale") })?;
+    let finetuned_key = keys.key("rope.scaling.finetuned");
+    let rope = match keys.h.metadata.get(&finetuned_key) {
+        None => true,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err(ConfigError::WrongType { key: finetuned_key, expected: "a bool" }),
+    };
+    Ok(Scales {
+        embedding: nonzero(keys.optional_nonnegative_float("embedding_scale")?),
+        attention: nonzero(keys.optional_nonnegative_float("attention.scale")?),
+        residual: nonzero(keys.optional_nonnegative_float("residual_scale")?).unwrap_or(1.0),
+        logit,
+        rope,
+    })
 }
 
 /// The vocabulary size: `<arch>.vocab_size`, else the token list, else the embedding rows.
@@ -622,8 +691,8 @@ pub(super) mod tests {
     use crate::gguf::{GgmlType, Metadata, TensorSpec, layout_header, parse_header};
 
     /// A header of architecture `arch` (2 layers, 256 wide, 4 heads, 2 KV heads, ff 512, vocab
-    /// 512; the first four can be overridden) with `extra` keys (without the `<arch>.` prefix) and the given tensors, each shaped
-    /// [256, 512] unless it is a vector.
+    /// 512; the first four can be overridden) with `extra` keys (without the `<arch>.` prefix)
+    /// and the given tensors, each shaped [256, 512] unless it is a vector.
     pub(in crate::model) fn header(arch: &str, extra: &[(&str, Value)], tensors: &[(&str, &[u64])]) -> Header {
         let mut m = Metadata::new();
         let mut put = |k: String, v: Value| m.insert(k, v).unwrap();
@@ -673,6 +742,34 @@ pub(super) mod tests {
         // Every other architecture ropes every layer.
         let llama = ModelConfig::from_header(&header("llama", &[("block_count", Value::U32(8))], &[])).unwrap();
         assert!((0..8).all(|il| llama.uses_rope(il)));
+    }
+
+    #[test]
+    fn granite_reads_its_multipliers_and_refuses_what_it_cannot_run() {
+        let keys = [
+            ("logit_scale", Value::F32(8.0)),
+            ("embedding_scale", Value::F32(12.0)),
+            ("attention.scale", Value::F32(0.015_625)),
+            ("residual_scale", Value::F32(0.22)),
+        ];
+        let c = ModelConfig::from_header(&header("granite", &keys, &[])).unwrap();
+        assert_eq!((c.embedding_scale, c.attention_scale, c.residual_scale, c.logit_scale), (12.0, 0.015_625, 0.22, 8.0));
+        assert_eq!((c.rope_style, c.rope_layers.clone()), (RopeStyle::Interleaved, vec![true, true]));
+        // Zero (llama.cpp's default) leaves a step out; logit_scale is required, and not 0.
+        let zeros = [("logit_scale", Value::F32(1.0)), ("embedding_scale", Value::F32(0.0)), ("residual_scale", Value::F32(0.0))];
+        let c = ModelConfig::from_header(&header("granite", &zeros, &[])).unwrap();
+        assert_eq!((c.embedding_scale, c.attention_scale, c.residual_scale), (1.0, 0.125, 1.0));
+        let err = |extra: &[(&str, Value)]| ModelConfig::from_header(&header("granite", extra, &[])).unwrap_err();
+        assert_eq!(err(&[]), ConfigError::MissingKey { key: "granite.logit_scale".into() });
+        assert!(matches!(err(&[("logit_scale", Value::F32(0.0))]), ConfigError::Invalid { .. }));
+        // RoPE switched off by rope.scaling.finetuned = false; Granite Vision refused.
+        let off = [("logit_scale", Value::F32(1.0)), ("rope.scaling.finetuned", Value::Bool(false))];
+        assert_eq!(ModelConfig::from_header(&header("granite", &off, &[])).unwrap().rope_layers, [false, false]);
+        let vision = [("logit_scale", Value::F32(1.0)), ("deepstack_mapping", Value::U32(0))];
+        assert!(matches!(err(&vision), ConfigError::Unsupported { .. }));
+        // Other architectures keep their own scales.
+        let llama = ModelConfig::from_header(&header("llama", &[("logit_scale", Value::F32(8.0))], &[])).unwrap();
+        assert_eq!((llama.residual_scale, llama.logit_scale, llama.embedding_scale), (1.0, 1.0, 1.0));
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The forward pass of the decoder-only transformers gguf64 runs (llama, qwen2, qwen3, phi3,
-//! gemma2, gemma3, smollm3): a `Session` holds the KV cache and scratch buffers of one conversation and
+//! gemma2, gemma3, smollm3, granite): a `Session` holds the KV cache and scratch buffers of one conversation and
 //! evaluates tokens in batches, reading every weight in place through a `WeightSource`.
 //!
 //! Per layer, for a batch of T tokens at positions p..p+T (bracketed steps depend on flags of
@@ -14,13 +14,14 @@
 //! cache[p+t] = k, v (f16)
 //! s = [softcap](q·k) · scale                        [scale on q instead, before q·k]
 //! a = softmax(s, causal / [sliding window]) · v     grouped-query heads share k, v
-//! x += [PostNorm](a·Wo)
+//! x += [PostNorm](a·Wo) [· residual scale]
 //! h = RMSNorm(x) · ffn_norm
-//! x += [PostNorm](((act(h·Wgate)) ⊙ (h·Wup))·Wdown) act: SiLU or GELU; [fused: gate‖up in Wup]
+//! x += [PostNorm](((act(h·Wgate)) ⊙ (h·Wup))·Wdown) [· residual scale]
+//!                                                   act: SiLU or GELU; [fused: gate‖up in Wup]
 //! ```
 //!
 //! then the last token's `RMSNorm(x) · output_norm` times the output matrix gives the logits,
-//! [softcapped].
+//! [divided by the logit scale], [softcapped].
 
 use half::f16;
 
@@ -281,6 +282,7 @@ impl Session {
         if c.post_norms {
             norm_rows_in_place(w, id(LayerTensor::PostAttnNorm), &mut s.out[..n * e], e, c.norm_eps)?;
         }
+        scale(&mut s.out[..n * e], c.residual_scale);
         add(&mut s.x[..n * e], &s.out[..n * e]);
 
         // Feed-forward block.
@@ -303,6 +305,7 @@ impl Session {
         if c.post_norms {
             norm_rows_in_place(w, id(LayerTensor::PostFfnNorm), &mut s.out[..n * e], e, c.norm_eps)?;
         }
+        scale(&mut s.out[..n * e], c.residual_scale);
         add(&mut s.x[..n * e], &s.out[..n * e]);
         Ok(())
     }
@@ -316,10 +319,18 @@ impl Session {
         let out_id = if c.tied_embeddings { TensorId::TokenEmbd } else { TensorId::Output };
         let mut acts = Activations::new(&s.h[..e], e);
         project(w, c, out_id, &mut acts, logits)?;
+        scale(logits, 1.0 / c.logit_scale);
         if let Some(cap) = c.final_logit_softcap {
             ops::softcap(logits, cap);
         }
         Ok(())
+    }
+}
+
+/// `x *= k`, skipped for 1 (every architecture but granite).
+fn scale(x: &mut [f32], k: f32) {
+    if k != 1.0 {
+        x.iter_mut().for_each(|v| *v *= k);
     }
 }
 

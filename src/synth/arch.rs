@@ -31,11 +31,13 @@ pub enum Arch {
     Gemma3,
     /// SmolLM3: llama's tensors and keys; llama.cpp skips RoPE in every fourth layer (NoPE).
     SmolLM3,
+    /// Granite (3.x dense): llama's tensors plus four multipliers (`synth::Multipliers`).
+    Granite,
 }
 
 impl Arch {
     /// Every architecture.
-    pub const ALL: [Arch; 7] = [
+    pub const ALL: [Arch; 8] = [
         Arch::Llama,
         Arch::Qwen2,
         Arch::Qwen3,
@@ -43,6 +45,7 @@ impl Arch {
         Arch::Gemma2,
         Arch::Gemma3,
         Arch::SmolLM3,
+        Arch::Granite,
     ];
 
     /// `general.architecture`.
@@ -55,6 +58,7 @@ impl Arch {
             Arch::Gemma2 => "gemma2",
             Arch::Gemma3 => "gemma3",
             Arch::SmolLM3 => "smollm3",
+            Arch::Granite => "granite",
         }
     }
 
@@ -151,6 +155,12 @@ pub fn metadata(c: &ModelConfig) -> Result<Metadata, Value> {
     }
     if let Some(cap) = c.final_softcap {
         put(&mut md, "final_logit_softcapping", Value::F32(cap))?;
+    }
+    if let Some(m) = c.multipliers {
+        put(&mut md, "embedding_scale", Value::F32(m.embedding))?;
+        put(&mut md, "attention.scale", Value::F32(m.attention))?;
+        put(&mut md, "residual_scale", Value::F32(m.residual))?;
+        put(&mut md, "logit_scale", Value::F32(m.logit))?;
     }
     if c.arch == Arch::Llama {
         // Only the llama converter writes it.

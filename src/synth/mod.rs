@@ -1,5 +1,5 @@
 //! Synthetic models of every architecture gguf64 checks against llama.cpp (llama with its
-//! RoPE-scaling variants, qwen2, qwen3, phi3, gemma2, gemma3, smollm3): deterministic
+//! RoPE-scaling variants, qwen2, qwen3, phi3, gemma2, gemma3, smollm3, granite): deterministic
 //! pseudo-random weights in valid ggml blocks, llama.cpp's tensor names, shapes and metadata keys, a
 //! SentencePiece vocabulary, written through the streaming `GgufWriter`. They stand in for real
 //! models of any size (a 7B-shaped Q4_K file is about 4 GB) in loading tests, and llama.cpp
@@ -24,7 +24,7 @@ use crate::gguf::{GgmlType, WriteError};
 
 pub use arch::{Arch, Content};
 pub use blocks::{Fill, SUPPORTED, is_supported, pack_scales_k4, unpack_scale_min_k4};
-pub use model::{MAX_VOCAB, ModelConfig, QuantPlan, Role, STREAM_BLOCKS, SynthModel, SynthTensor};
+pub use model::{MAX_VOCAB, ModelConfig, Multipliers, QuantPlan, Role, STREAM_BLOCKS, SynthModel, SynthTensor};
 pub use rope::RopeScaling;
 
 /// Ready-made model shapes.
@@ -57,6 +57,10 @@ pub enum Preset {
     /// SmolLM3 shape: llama's, with 4 layers so that layer 3 is one llama.cpp runs without
     /// RoPE, and a base of 2e6.
     TinySmolLM3,
+    /// Granite shape: llama's, with Granite 3's embedding (12) and residual (0.22) multipliers,
+    /// an attention scale of 1/16 (not 1/sqrt(64)) and logits divided by 2 (from an output norm
+    /// twice as large).
+    TinyGranite,
     /// Llama-2-7B shapes in Q4_K_M (about 4.1 GB).
     Llama7bQ4K,
     /// Llama-2-13B shapes in Q4_K_M (about 7.9 GB).
@@ -72,7 +76,7 @@ pub enum Preset {
 
 impl Preset {
     /// Every preset.
-    pub const ALL: [Preset; 15] = [
+    pub const ALL: [Preset; 16] = [
         Preset::Tiny,
         Preset::TinyLlama3,
         Preset::TinyLlamaYarn,
@@ -83,6 +87,7 @@ impl Preset {
         Preset::TinyGemma2,
         Preset::TinyGemma3,
         Preset::TinySmolLM3,
+        Preset::TinyGranite,
         Preset::Llama7bQ4K,
         Preset::Llama13bQ4K,
         Preset::Llama3_8bQ4K,
@@ -92,7 +97,7 @@ impl Preset {
 
     /// The small presets, one per architecture or RoPE variant, that are checked against
     /// llama.cpp.
-    pub const SMALL: [Preset; 10] = [
+    pub const SMALL: [Preset; 11] = [
         Preset::Tiny,
         Preset::TinyLlama3,
         Preset::TinyLlamaYarn,
@@ -103,6 +108,7 @@ impl Preset {
         Preset::TinyGemma2,
         Preset::TinyGemma3,
         Preset::TinySmolLM3,
+        Preset::TinyGranite,
     ];
 
     /// The name used on the command line.
@@ -118,6 +124,7 @@ impl Preset {
             Preset::TinyGemma2 => "tiny-gemma2",
             Preset::TinyGemma3 => "tiny-gemma3",
             Preset::TinySmolLM3 => "tiny-smollm3",
+            Preset::TinyGranite => "tiny-granite",
             Preset::Llama7bQ4K => "llama-7b-q4_k",
             Preset::Llama13bQ4K => "llama-13b-q4_k",
             Preset::Llama3_8bQ4K => "llama3-8b-q4_k",
@@ -157,6 +164,7 @@ impl Preset {
             quant: QuantPlan::Q4KMedium,
             output_gain: 1.0,
             embd_gain: 1.0,
+            multipliers: None,
         };
         let tiny = ModelConfig {
             n_layer: 2,
@@ -250,6 +258,13 @@ impl Preset {
                 n_layer: 4,
                 n_ctx: 65_536,
                 rope_freq_base: 2_000_000.0,
+                ..tiny_varied
+            },
+            Preset::TinyGranite => ModelConfig {
+                arch: Arch::Granite,
+                multipliers: Some(Multipliers { embedding: 12.0, attention: 0.0625, residual: 0.22, logit: 2.0 }),
+                // Twice the others' gain, which the logit scale halves again.
+                output_gain: 5.0,
                 ..tiny_varied
             },
             Preset::Llama7bQ4K => llama7b,
