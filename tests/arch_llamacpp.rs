@@ -206,6 +206,11 @@ fn granite_multipliers() {
 }
 
 #[test]
+fn olmo2_post_norms_only() {
+    check("tiny-olmo2", None);
+}
+
+#[test]
 fn qwen2() {
     check("tiny-qwen2", None);
 }

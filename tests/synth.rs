@@ -940,6 +940,16 @@ fn each_architecture_has_llama_cpp_tensor_names_and_shapes() {
     assert_eq!(m.get_f32("granite.residual_scale"), Some(0.22));
     assert_eq!(m.get_f32("granite.logit_scale"), Some(2.0));
     assert!(m.get("llama.embedding_scale").is_none() && m.get("granite.vocab_size").is_none());
+
+    // OLMo 2: no attn_norm or ffn_norm; q and k norms as wide as the projections; post norms.
+    let (_, h) = preset_header(Preset::TinyOlmo2);
+    assert_eq!(h.architecture(), Some("olmo2"));
+    assert!(h.tensor("blk.0.attn_norm.weight").is_none() && h.tensor("blk.0.ffn_norm.weight").is_none());
+    assert_eq!(dims(&h, "blk.0.attn_q_norm.weight"), [256]);
+    assert_eq!(dims(&h, "blk.0.attn_k_norm.weight"), [128]);
+    assert_eq!(dims(&h, "blk.1.post_attention_norm.weight"), [256]);
+    assert_eq!(dims(&h, "blk.1.post_ffw_norm.weight"), [256]);
+    assert_eq!(dims(&h, "output.weight"), [256, 512]);
 }
 
 #[test]

@@ -18,6 +18,7 @@
 //! | gemma3 | halves     | GELU(gate)·up           | per-head Q/K norm, SWA 5 of 6 layers, two bases  |
 //! | smollm3| adjacent   | SiLU(gate)·up           | no RoPE in every fourth layer (NoPE)             |
 //! | granite| adjacent   | SiLU(gate)·up           | embedding, attention, residual and logit scales  |
+//! | olmo2  | halves     | SiLU(gate)·up           | post-norms only (no pre-norms), full-width Q/K norm |
 //!
 //! RoPE scaling (`<arch>.rope.scaling.type`): `linear` divides positions by the factor; `yarn`
 //! blends interpolated and extrapolated angles (ext_factor 1, β 32 / 1) and scales cos/sin by
@@ -33,7 +34,7 @@ use crate::gguf::{Array, Header, Value};
 use super::ops::RopeStyle;
 
 /// The architectures with a forward pass.
-pub const SUPPORTED_ARCHS: &[&str] = &["llama", "qwen2", "qwen3", "phi3", "gemma2", "gemma3", "smollm3", "granite"];
+pub const SUPPORTED_ARCHS: &[&str] = &["llama", "qwen2", "qwen3", "phi3", "gemma2", "gemma3", "smollm3", "granite", "olmo2"];
 
 /// Caps on hyper-parameters, far above every real model, so that a hostile header cannot make
 /// buffer sizes (KV cache, activations) overflow.
@@ -52,6 +53,7 @@ pub enum Arch {
     Gemma3,
     SmolLM3,
     Granite,
+    Olmo2,
 }
 
 impl Arch {
@@ -65,11 +67,12 @@ impl Arch {
             Arch::Gemma3 => "gemma3",
             Arch::SmolLM3 => "smollm3",
             Arch::Granite => "granite",
+            Arch::Olmo2 => "olmo2",
         }
     }
 
     fn from_name(name: &str) -> Option<Arch> {
-        [Arch::Llama, Arch::Qwen2, Arch::Qwen3, Arch::Phi3, Arch::Gemma2, Arch::Gemma3, Arch::SmolLM3, Arch::Granite]
+        [Arch::Llama, Arch::Qwen2, Arch::Qwen3, Arch::Phi3, Arch::Gemma2, Arch::Gemma3, Arch::SmolLM3, Arch::Granite, Arch::Olmo2]
             .into_iter().find(|a| a.name() == name)
     }
 
@@ -92,11 +95,15 @@ impl Arch {
             wide_query_scale_at: None,
             no_rope_period: None,
             multipliers: false,
+            pre_norms: true,
+            full_width_qk_norm: false,
         };
         match self {
             Arch::Llama => ArchTraits { rope_style: RopeStyle::Interleaved, rope_factors: true, rope_dims_equal_head: true, ..base },
             // llama.cpp's smollm3 graph passes no frequency factors and fixes the NoPE step at 4.
             Arch::SmolLM3 => ArchTraits { rope_style: RopeStyle::Interleaved, rope_dims_equal_head: true, no_rope_period: Some(4), ..base },
+            // llama.cpp's olmo2 graph: the block outputs are normed, the inputs are not.
+            Arch::Olmo2 => ArchTraits { post_norms: true, pre_norms: false, full_width_qk_norm: true, rope_dims_equal_head: true, ..base },
             Arch::Granite => ArchTraits {
                 rope_style: RopeStyle::Interleaved,
                 rope_factors: true,
@@ -166,6 +173,10 @@ struct ArchTraits {
     /// Granite's multipliers: `embedding_scale`, `attention.scale`, `residual_scale` and
     /// `logit_scale` (required), and RoPE switched off by `rope.scaling.finetuned = false`.
     multipliers: bool,
+    /// RMSNorms before the attention and the FFN (`attn_norm`, `ffn_norm`); olmo2 has none.
+    pre_norms: bool,
+    /// The Q and K norms span all heads' outputs at once (olmo2), not each head.
+    full_width_qk_norm: bool,
 }
 
 /// When layers attend through a sliding window.
@@ -291,8 +302,13 @@ pub struct ModelConfig {
     pub qkv_bias: bool,
     /// Per-head RMSNorm of queries and keys before RoPE (qwen3, gemma3).
     pub qk_norm: bool,
-    /// RMSNorms on the attention and FFN outputs before the residual adds (gemma).
+    /// RMSNorms on the attention and FFN outputs before the residual adds (gemma, olmo2).
     pub post_norms: bool,
+    /// RMSNorms of the attention and FFN inputs (every architecture but olmo2).
+    pub pre_norms: bool,
+    /// The Q/K RMSNorm spans the whole projection (olmo2: n_heads · head_dim weights for q),
+    /// not each head.
+    pub full_width_qk_norm: bool,
     pub ffn_activation: FfnActivation,
     /// `ffn_up` has 2·n_ff rows, the gate's then the up's, and `ffn_gate` is absent (phi3).
     pub fused_gate_up: bool,
@@ -306,6 +322,10 @@ impl ModelConfig {
         let traits = arch.traits();
         let keys = Keys { h, arch: arch_name };
         refuse_unsupported(h, &keys)?;
+        if arch == Arch::Olmo2 && keys.optional_u64("attention.sliding_window")?.is_some_and(|w| w > 0) {
+            // llama.cpp then runs OLMo 3's pattern (3 of 4 layers sliding, their own RoPE).
+            return Err(ConfigError::Unsupported { key: keys.key("attention.sliding_window"), feature: "OLMo 3's sliding-window layers" });
+        }
         let n_layers = keys.count("block_count", MAX_LAYERS)?;
         let n_embd = keys.count("embedding_length", MAX_WIDTH)?;
         let n_ff = keys.count("feed_forward_length", MAX_WIDTH)?;
@@ -389,6 +409,8 @@ impl ModelConfig {
             qkv_bias: h.tensor(bias_name).is_some(),
             qk_norm: h.tensor("blk.0.attn_q_norm.weight").is_some(),
             post_norms: traits.post_norms,
+            pre_norms: traits.pre_norms,
+            full_width_qk_norm: traits.full_width_qk_norm,
             ffn_activation: traits.activation,
             fused_gate_up: traits.fused_gate_up,
         })
@@ -770,6 +792,20 @@ pub(super) mod tests {
         // Other architectures keep their own scales.
         let llama = ModelConfig::from_header(&header("llama", &[("logit_scale", Value::F32(8.0))], &[])).unwrap();
         assert_eq!((llama.residual_scale, llama.logit_scale, llama.embedding_scale), (1.0, 1.0, 1.0));
+    }
+
+    #[test]
+    fn olmo2_has_post_norms_only_and_full_width_qk_norms_and_refuses_sliding_windows() {
+        let c = ModelConfig::from_header(&header("olmo2", &[], &[("blk.0.attn_q_norm.weight", &[256])])).unwrap();
+        assert!(c.post_norms && !c.pre_norms && c.qk_norm && c.full_width_qk_norm);
+        assert_eq!((c.rope_style, c.rope_factors), (RopeStyle::Halves, RopeFactors::None));
+        // OLMo 3's sliding-window layers (their own RoPE settings) are refused, not run globally.
+        let swa = ModelConfig::from_header(&header("olmo2", &[("attention.sliding_window", Value::U32(4096))], &[])).unwrap_err();
+        assert!(matches!(swa, ConfigError::Unsupported { key, .. } if key == "olmo2.attention.sliding_window"));
+        assert!(ModelConfig::from_header(&header("olmo2", &[("attention.sliding_window", Value::U32(0))], &[])).is_ok());
+        // Every other architecture norms its inputs, and qwen3's q/k norms are per head.
+        let qwen3 = ModelConfig::from_header(&header("qwen3", &[], &[("blk.0.attn_q_norm.weight", &[64])])).unwrap();
+        assert!(qwen3.pre_norms && qwen3.qk_norm && !qwen3.full_width_qk_norm);
     }
 
     #[test]

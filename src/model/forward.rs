@@ -1,21 +1,21 @@
 //! The forward pass of the decoder-only transformers gguf64 runs (llama, qwen2, qwen3, phi3,
-//! gemma2, gemma3, smollm3, granite): a `Session` holds the KV cache and scratch buffers of one conversation and
+//! gemma2, gemma3, smollm3, granite, olmo2): a `Session` holds the KV cache and scratch buffers of one conversation and
 //! evaluates tokens in batches, reading every weight in place through a `WeightSource`.
 //!
 //! Per layer, for a batch of T tokens at positions p..p+T (bracketed steps depend on flags of
 //! the `ModelConfig`, never on the architecture's name):
 //!
 //! ```text
-//! h = RMSNorm(x) · attn_norm
+//! h = [RMSNorm(x) · attn_norm]                     (olmo2: h = x)
 //! q, k, v = h·Wq (+bq), h·Wk (+bk), h·Wv (+bv)      each weight read once for all T tokens;
 //!                                                   [fused: rows of one Wqkv]
-//! q, k = [RMSNorm per head], [RoPE(position)]       interleaved pairs or halves; angles divided by
+//! q, k = [RMSNorm per head / whole], [RoPE(position)] interleaved pairs or halves; angles divided by
 //!                                                   [frequency factors], [linear / YaRN scaled]
 //! cache[p+t] = k, v (f16)
 //! s = [softcap](q·k) · scale                        [scale on q instead, before q·k]
 //! a = softmax(s, causal / [sliding window]) · v     grouped-query heads share k, v
 //! x += [PostNorm](a·Wo) [· residual scale]
-//! h = RMSNorm(x) · ffn_norm
+//! h = [RMSNorm(x) · ffn_norm]
 //! x += [PostNorm](((act(h·Wgate)) ⊙ (h·Wup))·Wdown) [· residual scale]
 //!                                                   act: SiLU or GELU; [fused: gate‖up in Wup]
 //! ```
@@ -232,14 +232,16 @@ impl Session {
         let s = &mut self.s;
 
         // Attention block.
-        norm_rows(w, id(LayerTensor::AttnNorm), &s.x[..n * e], &mut s.h[..n * e], e, c.norm_eps)?;
+        pre_norm(w, c.pre_norms.then_some(id(LayerTensor::AttnNorm)), &s.x[..n * e], &mut s.h[..n * e], e, c.norm_eps)?;
         let mut acts = Activations::new(&s.h[..n * e], e);
         let (q, k, v) = (&mut s.q[..n * nq], &mut s.k[..n * nkv], &mut s.v[..n * nv]);
         project_qkv(w, c, il, &mut acts, [q, k, v])?;
         if c.qk_norm {
-            // Per-head RMSNorm: every head_dim-wide row shares one weight.
-            norm_rows_in_place(w, id(LayerTensor::QNorm), &mut s.q[..n * nq], c.head_dim, c.norm_eps)?;
-            norm_rows_in_place(w, id(LayerTensor::KNorm), &mut s.k[..n * nkv], c.head_dim, c.norm_eps)?;
+            // Per-head RMSNorm (every head_dim-wide row shares one weight), or over each token's
+            // whole projection (olmo2).
+            let (wq, wk) = if c.full_width_qk_norm { (nq, nkv) } else { (c.head_dim, c.head_dim) };
+            norm_rows_in_place(w, id(LayerTensor::QNorm), &mut s.q[..n * nq], wq, c.norm_eps)?;
+            norm_rows_in_place(w, id(LayerTensor::KNorm), &mut s.k[..n * nkv], wk, c.norm_eps)?;
         }
         let sliding = c.is_sliding(il);
         let rope = if sliding { &self.rope.sliding } else { &self.rope.global };
@@ -287,7 +289,7 @@ impl Session {
 
         // Feed-forward block.
         let f = c.n_ff;
-        norm_rows(w, id(LayerTensor::FfnNorm), &s.x[..n * e], &mut s.h[..n * e], e, c.norm_eps)?;
+        pre_norm(w, c.pre_norms.then_some(id(LayerTensor::FfnNorm)), &s.x[..n * e], &mut s.h[..n * e], e, c.norm_eps)?;
         let mut acts = Activations::new(&s.h[..n * e], e);
         if c.fused_gate_up {
             project_rows(w, c, id(LayerTensor::Up), 0..f, &mut acts, &mut s.gate[..n * f])?;
@@ -324,6 +326,18 @@ impl Session {
             ops::softcap(logits, cap);
         }
         Ok(())
+    }
+}
+
+/// `out = RMSNorm(x) · weight` row by row, or a plain copy where the architecture has no
+/// pre-norm (olmo2).
+fn pre_norm<W: WeightSource + ?Sized>(w: &W, weight: Option<TensorId>, x: &[f32], out: &mut [f32], width: usize, eps: f32) -> Result<(), ModelError> {
+    match weight {
+        Some(id) => norm_rows(w, id, x, out, width, eps),
+        None => {
+            out.copy_from_slice(x);
+            Ok(())
+        }
     }
 }
 

@@ -1,5 +1,5 @@
 //! Synthetic models of every architecture gguf64 checks against llama.cpp (llama with its
-//! RoPE-scaling variants, qwen2, qwen3, phi3, gemma2, gemma3, smollm3, granite): deterministic
+//! RoPE-scaling variants, qwen2, qwen3, phi3, gemma2, gemma3, smollm3, granite, olmo2): deterministic
 //! pseudo-random weights in valid ggml blocks, llama.cpp's tensor names, shapes and metadata keys, a
 //! SentencePiece vocabulary, written through the streaming `GgufWriter`. They stand in for real
 //! models of any size (a 7B-shaped Q4_K file is about 4 GB) in loading tests, and llama.cpp
@@ -61,6 +61,8 @@ pub enum Preset {
     /// an attention scale of 1/16 (not 1/sqrt(64)) and logits divided by 2 (from an output norm
     /// twice as large).
     TinyGranite,
+    /// OLMo 2 shape: llama's, with post-norms instead of pre-norms and full-width q/k norms.
+    TinyOlmo2,
     /// Llama-2-7B shapes in Q4_K_M (about 4.1 GB).
     Llama7bQ4K,
     /// Llama-2-13B shapes in Q4_K_M (about 7.9 GB).
@@ -76,7 +78,7 @@ pub enum Preset {
 
 impl Preset {
     /// Every preset.
-    pub const ALL: [Preset; 16] = [
+    pub const ALL: [Preset; 17] = [
         Preset::Tiny,
         Preset::TinyLlama3,
         Preset::TinyLlamaYarn,
@@ -88,6 +90,7 @@ impl Preset {
         Preset::TinyGemma3,
         Preset::TinySmolLM3,
         Preset::TinyGranite,
+        Preset::TinyOlmo2,
         Preset::Llama7bQ4K,
         Preset::Llama13bQ4K,
         Preset::Llama3_8bQ4K,
@@ -97,7 +100,7 @@ impl Preset {
 
     /// The small presets, one per architecture or RoPE variant, that are checked against
     /// llama.cpp.
-    pub const SMALL: [Preset; 11] = [
+    pub const SMALL: [Preset; 12] = [
         Preset::Tiny,
         Preset::TinyLlama3,
         Preset::TinyLlamaYarn,
@@ -109,6 +112,7 @@ impl Preset {
         Preset::TinyGemma3,
         Preset::TinySmolLM3,
         Preset::TinyGranite,
+        Preset::TinyOlmo2,
     ];
 
     /// The name used on the command line.
@@ -125,6 +129,7 @@ impl Preset {
             Preset::TinyGemma3 => "tiny-gemma3",
             Preset::TinySmolLM3 => "tiny-smollm3",
             Preset::TinyGranite => "tiny-granite",
+            Preset::TinyOlmo2 => "tiny-olmo2",
             Preset::Llama7bQ4K => "llama-7b-q4_k",
             Preset::Llama13bQ4K => "llama-13b-q4_k",
             Preset::Llama3_8bQ4K => "llama3-8b-q4_k",
@@ -265,6 +270,12 @@ impl Preset {
                 multipliers: Some(Multipliers { embedding: 12.0, attention: 0.0625, residual: 0.22, logit: 2.0 }),
                 // Twice the others' gain, which the logit scale halves again.
                 output_gain: 5.0,
+                ..tiny_varied
+            },
+            Preset::TinyOlmo2 => ModelConfig {
+                arch: Arch::Olmo2,
+                n_ctx: 4096,
+                rope_freq_base: 500_000.0,
                 ..tiny_varied
             },
             Preset::Llama7bQ4K => llama7b,
