@@ -185,6 +185,21 @@ fn llama_yarn_rope_scaling() {
 }
 
 #[test]
+fn smollm3_no_rope_layers() {
+    check("tiny-smollm3", None);
+}
+
+#[test]
+fn granite_multipliers() {
+    check("tiny-granite", None);
+}
+
+#[test]
+fn olmo2_post_norms_only() {
+    check("tiny-olmo2", None);
+}
+
+#[test]
 fn qwen2() {
     check("tiny-qwen2", None);
 }

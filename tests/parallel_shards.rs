@@ -163,7 +163,10 @@ fn every_synthetic_architecture_splits() {
     for preset in Preset::SMALL {
         let config = gguf64::synth::ModelConfig { quant: QuantPlan::Uniform(GgmlType::Q8_0), ..preset.config() };
         let bytes = SynthModel::new(&config, 7).unwrap().write_to(Vec::new(), |_, _| {}).unwrap();
-        check(preset.name(), &bytes, 2, 2, 8);
+        // olmo2 normalizes Q and K over every head at once, which no shard holds: it passes
+        // through whole and runs on one thread.
+        let shards = if preset == Preset::TinyOlmo2 { 1 } else { 2 };
+        check(preset.name(), &bytes, 2, shards, 8);
     }
 }
 

@@ -917,6 +917,39 @@ fn each_architecture_has_llama_cpp_tensor_names_and_shapes() {
     );
     assert_eq!(m.get_f32("gemma3.rope.freq_base_swa"), Some(10_000.0));
     assert_eq!(m.get_f32("gemma3.rope.freq_base"), Some(1e6));
+
+    // SmolLM3: llama's tensors under its own name, 4 layers (layer 3 is a NoPE layer in
+    // llama.cpp), no rope_freqs and no vocab_size key (llama's converter alone writes it).
+    let (_, h) = preset_header(Preset::TinySmolLM3);
+    assert_eq!(h.architecture(), Some("smollm3"));
+    assert_eq!(h.metadata.get_u64("smollm3.block_count"), Some(4));
+    assert_eq!(dims(&h, "blk.3.attn_q.weight"), [256, 256]);
+    assert_eq!(dims(&h, "blk.3.attn_k.weight"), [256, 128]);
+    assert_eq!(dims(&h, "output.weight"), [256, 512]);
+    assert!(h.tensor("rope_freqs.weight").is_none() && h.tensor("blk.0.attn_q_norm.weight").is_none());
+    assert!(h.metadata.get("smollm3.vocab_size").is_none());
+    assert_eq!(h.metadata.get_f32("smollm3.rope.freq_base"), Some(2e6));
+
+    // Granite: llama's tensors, and the four multipliers under llama.cpp's key names.
+    let (_, h) = preset_header(Preset::TinyGranite);
+    assert_eq!(h.architecture(), Some("granite"));
+    assert_eq!(dims(&h, "blk.1.ffn_gate.weight"), [256, 512]);
+    let m = &h.metadata;
+    assert_eq!(m.get_f32("granite.embedding_scale"), Some(12.0));
+    assert_eq!(m.get_f32("granite.attention.scale"), Some(0.0625));
+    assert_eq!(m.get_f32("granite.residual_scale"), Some(0.22));
+    assert_eq!(m.get_f32("granite.logit_scale"), Some(2.0));
+    assert!(m.get("llama.embedding_scale").is_none() && m.get("granite.vocab_size").is_none());
+
+    // OLMo 2: no attn_norm or ffn_norm; q and k norms as wide as the projections; post norms.
+    let (_, h) = preset_header(Preset::TinyOlmo2);
+    assert_eq!(h.architecture(), Some("olmo2"));
+    assert!(h.tensor("blk.0.attn_norm.weight").is_none() && h.tensor("blk.0.ffn_norm.weight").is_none());
+    assert_eq!(dims(&h, "blk.0.attn_q_norm.weight"), [256]);
+    assert_eq!(dims(&h, "blk.0.attn_k_norm.weight"), [128]);
+    assert_eq!(dims(&h, "blk.1.post_attention_norm.weight"), [256]);
+    assert_eq!(dims(&h, "blk.1.post_ffw_norm.weight"), [256]);
+    assert_eq!(dims(&h, "output.weight"), [256, 512]);
 }
 
 #[test]

@@ -93,6 +93,8 @@ export interface ModelInfo {
   /** Number of files (a split model has several). */
   parts: number;
   layout: Layout;
+  /** Which chat template `generate({ chat })`, messages and `applyChatTemplate` use. */
+  chatTemplate: ChatTemplateInfo;
   loadMs: number;
   cache: { bytesFromCache: number };
   /** How many threads run the model, and how they talk. */
@@ -112,6 +114,19 @@ export interface ParallelInfo {
   crossOriginIsolated: boolean;
   /** Thread 0's slice: heads, feed-forward and embedding rows, vocabulary rows (ranges [start, end)). */
   shards?: Array<{ index: number; count: number; qHeads: [number, number]; kvHeads: [number, number]; ff: [number, number]; embd: [number, number]; vocab: [number, number] }>;
+}
+
+/** Where a model's chat prompts come from (a `template` passed to a call replaces it there). */
+export interface ChatTemplateInfo {
+  /**
+   * 'file': the file's own `tokenizer.chat_template`; 'builtin': the file has none and a built-in
+   * format is used; 'none': the file has no tokenizer, so no chat.
+   */
+  source: 'file' | 'builtin' | 'none';
+  /** 'jinja' (the file's template), 'chatml' or 'gemma' (built in, Gemma for a Gemma file); null with 'none' or an `error`. */
+  format: 'jinja' | 'chatml' | 'gemma' | null;
+  /** Why chat prompts will fail with CHAT_TEMPLATE (the file's template does not parse, …); null when usable. */
+  error: string | null;
 }
 
 /** A group of tensors that landed in memory. */

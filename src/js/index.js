@@ -324,7 +324,14 @@ export class LoadedModel {
       parallel.shards = [handle.shard()];
       Object.assign(own, { fileBytes: threading.fileBytes ?? own.fileBytes, shardBytes: own.fileBytes });
     }
-    /** @type {{ build: string, arch: string|null, name: string|null, nLayers: number|null, nTensors: number, fileBytes: number, dataOffset: number, dataBytes: number, ggufVersion: number, alignment: number, layout: object, loadMs: number, parallel: { threads: number, requested: number, transport: string|null, crossOriginIsolated: boolean } }} */
+    /**
+     * `chatTemplate`: which template chat prompts get: `source` 'file' (the file's
+     * `tokenizer.chat_template`, `format` 'jinja'), 'builtin' (the file has none: `format`
+     * 'chatml', or 'gemma' for a Gemma file) or 'none' (no tokenizer in the file); `error` the
+     * reason chat will fail with CHAT_TEMPLATE (e.g. the file's template does not parse), else null.
+     * `parallel`: the threads the model is split over and how they exchange activations.
+     * @type {{ build: string, arch: string|null, name: string|null, nLayers: number|null, nTensors: number, fileBytes: number, dataOffset: number, dataBytes: number, ggufVersion: number, alignment: number, parts: number, layout: object, chatTemplate: { source: 'file' | 'builtin' | 'none', format: 'jinja' | 'chatml' | 'gemma' | null, error: string | null }, loadMs: number, cache: { bytesFromCache: number }, parallel: { threads: number, requested: number, transport: string|null, crossOriginIsolated: boolean } }}
+     */
     this.info = Object.freeze({ build, ...own, loadMs, cache: cacheInfo, parallel: Object.freeze(parallel) });
     /** What the last `generate` did: ids, text, speeds and why it stopped; null before the first. */
     this.lastGeneration = null;

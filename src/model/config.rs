@@ -16,6 +16,9 @@
 //! | phi3   | halves     | fused up = gate‖up      | fused QKV, LongRoPE factors, queries pre-scaled  |
 //! | gemma2 | halves     | GELU(gate)·up           | softcapped scores and logits, SWA on even layers |
 //! | gemma3 | halves     | GELU(gate)·up           | per-head Q/K norm, SWA 5 of 6 layers, two bases  |
+//! | smollm3| adjacent   | SiLU(gate)·up           | no RoPE in every fourth layer (NoPE)             |
+//! | granite| adjacent   | SiLU(gate)·up           | embedding, attention, residual and logit scales  |
+//! | olmo2  | halves     | SiLU(gate)·up           | post-norms only (no pre-norms), full-width Q/K norm |
 //!
 //! RoPE scaling (`<arch>.rope.scaling.type`): `linear` divides positions by the factor; `yarn`
 //! blends interpolated and extrapolated angles (ext_factor 1, β 32 / 1) and scales cos/sin by
@@ -33,7 +36,7 @@ use super::ops::RopeStyle;
 use super::shard::{ShardSlice, WholeSizes};
 
 /// The architectures with a forward pass.
-pub const SUPPORTED_ARCHS: &[&str] = &["llama", "qwen2", "qwen3", "phi3", "gemma2", "gemma3"];
+pub const SUPPORTED_ARCHS: &[&str] = &["llama", "qwen2", "qwen3", "phi3", "gemma2", "gemma3", "smollm3", "granite", "olmo2"];
 
 /// Caps on hyper-parameters, far above every real model, so that a hostile header cannot make
 /// buffer sizes (KV cache, activations) overflow.
@@ -50,6 +53,9 @@ pub enum Arch {
     Phi3,
     Gemma2,
     Gemma3,
+    SmolLM3,
+    Granite,
+    Olmo2,
 }
 
 impl Arch {
@@ -61,11 +67,15 @@ impl Arch {
             Arch::Phi3 => "phi3",
             Arch::Gemma2 => "gemma2",
             Arch::Gemma3 => "gemma3",
+            Arch::SmolLM3 => "smollm3",
+            Arch::Granite => "granite",
+            Arch::Olmo2 => "olmo2",
         }
     }
 
     fn from_name(name: &str) -> Option<Arch> {
-        [Arch::Llama, Arch::Qwen2, Arch::Qwen3, Arch::Phi3, Arch::Gemma2, Arch::Gemma3].into_iter().find(|a| a.name() == name)
+        [Arch::Llama, Arch::Qwen2, Arch::Qwen3, Arch::Phi3, Arch::Gemma2, Arch::Gemma3, Arch::SmolLM3, Arch::Granite, Arch::Olmo2]
+            .into_iter().find(|a| a.name() == name)
     }
 
     /// The fixed facts of the architecture (llama.cpp's graph builder for it).
@@ -85,9 +95,24 @@ impl Arch {
             always_tied: false,
             rope_dims_equal_head: false,
             wide_query_scale_at: None,
+            no_rope_period: None,
+            multipliers: false,
+            pre_norms: true,
+            full_width_qk_norm: false,
         };
         match self {
             Arch::Llama => ArchTraits { rope_style: RopeStyle::Interleaved, rope_factors: true, rope_dims_equal_head: true, ..base },
+            // llama.cpp's smollm3 graph passes no frequency factors and fixes the NoPE step at 4.
+            Arch::SmolLM3 => ArchTraits { rope_style: RopeStyle::Interleaved, rope_dims_equal_head: true, no_rope_period: Some(4), ..base },
+            // llama.cpp's olmo2 graph: the block outputs are normed, the inputs are not.
+            Arch::Olmo2 => ArchTraits { post_norms: true, pre_norms: false, full_width_qk_norm: true, rope_dims_equal_head: true, ..base },
+            Arch::Granite => ArchTraits {
+                rope_style: RopeStyle::Interleaved,
+                rope_factors: true,
+                rope_dims_equal_head: true,
+                multipliers: true,
+                ..base
+            },
             Arch::Qwen2 | Arch::Qwen3 => base,
             Arch::Phi3 => ArchTraits { fused_gate_up: true, scale_queries: true, rope_factors: true, ..base },
             Arch::Gemma2 => ArchTraits {
@@ -145,6 +170,15 @@ struct ArchTraits {
     rope_dims_equal_head: bool,
     /// At this layer count (the 27B), the query scale is 1/sqrt(n_embd / n_heads).
     wide_query_scale_at: Option<usize>,
+    /// Layer `il` applies no RoPE when `(il + 1) % period == 0` (smollm3: 4).
+    no_rope_period: Option<usize>,
+    /// Granite's multipliers: `embedding_scale`, `attention.scale`, `residual_scale` and
+    /// `logit_scale` (required), and RoPE switched off by `rope.scaling.finetuned = false`.
+    multipliers: bool,
+    /// RMSNorms before the attention and the FFN (`attn_norm`, `ffn_norm`); olmo2 has none.
+    pre_norms: bool,
+    /// The Q and K norms span all heads' outputs at once (olmo2), not each head.
+    full_width_qk_norm: bool,
 }
 
 /// When layers attend through a sliding window.
@@ -245,6 +279,8 @@ pub struct ModelConfig {
     pub sliding_window: Option<usize>,
     /// Which layers use the sliding window (one entry per layer).
     pub swa_layers: Vec<bool>,
+    /// Which layers rotate queries and keys (one entry per layer; all but smollm3's NoPE layers).
+    pub rope_layers: Vec<bool>,
     /// Scale applied to the scores `q·k` (usually 1/sqrt(head_dim)).
     pub attention_scale: f32,
     /// The attention scale multiplies the queries before attention (gemma, phi3) rather than
@@ -256,6 +292,10 @@ pub struct ModelConfig {
     pub embedding_scale: f32,
     /// Logits pass through `c * tanh(x / c)` if set.
     pub final_logit_softcap: Option<f32>,
+    /// The attention and FFN outputs are multiplied by this before the residual adds (granite).
+    pub residual_scale: f32,
+    /// The logits are multiplied by `1 / logit_scale` (granite's `logit_scale`; else 1).
+    pub logit_scale: f32,
     /// The output projection reuses `token_embd.weight` (no `output.weight` tensor).
     pub tied_embeddings: bool,
     /// Q, K and V are one fused `attn_qkv` matrix (phi3), rows q then k then v.
@@ -264,8 +304,13 @@ pub struct ModelConfig {
     pub qkv_bias: bool,
     /// Per-head RMSNorm of queries and keys before RoPE (qwen3, gemma3).
     pub qk_norm: bool,
-    /// RMSNorms on the attention and FFN outputs before the residual adds (gemma).
+    /// RMSNorms on the attention and FFN outputs before the residual adds (gemma, olmo2).
     pub post_norms: bool,
+    /// RMSNorms of the attention and FFN inputs (every architecture but olmo2).
+    pub pre_norms: bool,
+    /// The Q/K RMSNorm spans the whole projection (olmo2: n_heads · head_dim weights for q),
+    /// not each head.
+    pub full_width_qk_norm: bool,
     pub ffn_activation: FfnActivation,
     /// `ffn_up` has 2·n_ff rows, the gate's then the up's, and `ffn_gate` is absent (phi3).
     pub fused_gate_up: bool,
@@ -282,6 +327,10 @@ impl ModelConfig {
         let traits = arch.traits();
         let keys = Keys { h, arch: arch_name };
         refuse_unsupported(h, &keys)?;
+        if arch == Arch::Olmo2 && keys.optional_u64("attention.sliding_window")?.is_some_and(|w| w > 0) {
+            // llama.cpp then runs OLMo 3's pattern (3 of 4 layers sliding, their own RoPE).
+            return Err(ConfigError::Unsupported { key: keys.key("attention.sliding_window"), feature: "OLMo 3's sliding-window layers" });
+        }
         let n_layers = keys.count("block_count", MAX_LAYERS)?;
         let n_embd = keys.count("embedding_length", MAX_WIDTH)?;
         let n_ff = keys.count("feed_forward_length", MAX_WIDTH)?;
@@ -319,6 +368,8 @@ impl ModelConfig {
             Some(default) => Some(keys.float_or("attn_logit_softcapping", default)?),
             None => None,
         };
+        let scales = if traits.multipliers { granite_scales(&keys)? } else { Scales::default() };
+        let attention_scale = scales.attention.unwrap_or(attention_scale);
         let fused_qkv = h.tensor("blk.0.attn_qkv.weight").is_some();
         let bias_name = if fused_qkv { "blk.0.attn_qkv.bias" } else { "blk.0.attn_q.bias" };
         let n_vocab = vocab_size(h, &keys)?;
@@ -354,16 +405,25 @@ impl ModelConfig {
             rope_factors: if traits.rope_factors { rope_factors(h, &rope.scaling) } else { RopeFactors::None },
             sliding_window,
             swa_layers,
+            rope_layers: (0..n_layers).map(|il| scales.rope && traits.no_rope_period.is_none_or(|p| (il + 1) % p != 0)).collect(),
             attention_scale,
             scale_queries: traits.scale_queries,
             attn_logit_softcap,
-            embedding_scale: if traits.scaled_embeddings { (n_embd as f32).sqrt() } else { 1.0 },
+            embedding_scale: match scales.embedding {
+                Some(scale) => scale,
+                None if traits.scaled_embeddings => (n_embd as f32).sqrt(),
+                None => 1.0,
+            },
             final_logit_softcap,
+            residual_scale: scales.residual,
+            logit_scale: scales.logit,
             tied_embeddings: traits.always_tied || h.tensor("output.weight").is_none(),
             fused_qkv,
             qkv_bias: h.tensor(bias_name).is_some(),
             qk_norm: h.tensor("blk.0.attn_q_norm.weight").is_some(),
             post_norms: traits.post_norms,
+            pre_norms: traits.pre_norms,
+            full_width_qk_norm: traits.full_width_qk_norm,
             ffn_activation: traits.activation,
             fused_gate_up: traits.fused_gate_up,
             shard,
@@ -405,6 +465,11 @@ impl ModelConfig {
         self.sliding_window.is_some() && self.swa_layers.get(il).copied().unwrap_or(false)
     }
 
+    /// Whether layer `il` rotates its queries and keys (RoPE).
+    pub fn uses_rope(&self, il: usize) -> bool {
+        self.rope_layers.get(il).copied().unwrap_or(true)
+    }
+
     /// Width of the key (and value) projections: `n_kv_heads * head_dim`.
     pub fn n_embd_kv(&self) -> usize {
         self.n_kv_heads * self.head_dim
@@ -423,6 +488,48 @@ fn refuse_unsupported(h: &Header, keys: &Keys) -> Result<(), ConfigError> {
         }
     }
     Ok(())
+}
+
+/// Granite's multipliers, or none of them (every other architecture).
+struct Scales {
+    /// Replaces the embedding scale, if set and nonzero.
+    embedding: Option<f32>,
+    /// Replaces 1/sqrt(head_dim), if set and nonzero.
+    attention: Option<f32>,
+    residual: f32,
+    logit: f32,
+    /// Whether the layers apply RoPE at all.
+    rope: bool,
+}
+
+impl Default for Scales {
+    fn default() -> Scales {
+        Scales { embedding: None, attention: None, residual: 1.0, logit: 1.0, rope: true }
+    }
+}
+
+/// llama.cpp's granite hyper-parameters: a key of 0 (or none) leaves that step out, except
+/// `logit_scale`, which llama.cpp requires; `rope.scaling.finetuned = false` turns RoPE off.
+fn granite_scales(keys: &Keys) -> Result<Scales, ConfigError> {
+    if keys.h.metadata.get(&keys.key("deepstack_mapping")).is_some() {
+        return Err(ConfigError::Unsupported { key: keys.key("deepstack_mapping"), feature: "Granite Vision's deepstack inputs" });
+    }
+    let nonzero = |x: Option<f32>| x.filter(|&v| v != 0.0);
+    // Positive: it divides the logits.
+    let logit = keys.optional_float("logit_scale")?.ok_or_else(|| ConfigError::MissingKey { key: keys.key("logit_scale") })?;
+    let finetuned_key = keys.key("rope.scaling.finetuned");
+    let rope = match keys.h.metadata.get(&finetuned_key) {
+        None => true,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err(ConfigError::WrongType { key: finetuned_key, expected: "a bool" }),
+    };
+    Ok(Scales {
+        embedding: nonzero(keys.optional_nonnegative_float("embedding_scale")?),
+        attention: nonzero(keys.optional_nonnegative_float("attention.scale")?),
+        residual: nonzero(keys.optional_nonnegative_float("residual_scale")?).unwrap_or(1.0),
+        logit,
+        rope,
+    })
 }
 
 /// The vocabulary size: `<arch>.vocab_size`, else the token list, else the embedding rows.
@@ -650,14 +757,17 @@ pub(super) mod tests {
     use crate::gguf::{GgmlType, Metadata, TensorSpec, layout_header, parse_header};
 
     /// A header of architecture `arch` (2 layers, 256 wide, 4 heads, 2 KV heads, ff 512, vocab
-    /// 512) with `extra` keys (without the `<arch>.` prefix) and the given tensors, each shaped
-    /// [256, 512] unless it is a vector.
+    /// 512; the first four can be overridden) with `extra` keys (without the `<arch>.` prefix)
+    /// and the given tensors, each shaped [256, 512] unless it is a vector.
     pub(in crate::model) fn header(arch: &str, extra: &[(&str, Value)], tensors: &[(&str, &[u64])]) -> Header {
         let mut m = Metadata::new();
         let mut put = |k: String, v: Value| m.insert(k, v).unwrap();
         put("general.architecture".into(), Value::String(arch.into()));
+        // `extra` may override these.
         for (k, v) in [("block_count", 2u32), ("embedding_length", 256), ("feed_forward_length", 512), ("attention.head_count", 4)] {
-            put(format!("{arch}.{k}"), Value::U32(v));
+            if !extra.iter().any(|(e, _)| *e == k) {
+                put(format!("{arch}.{k}"), Value::U32(v));
+            }
         }
         put(format!("{arch}.attention.head_count_kv"), Value::U32(2));
         put(format!("{arch}.vocab_size"), Value::U32(512));
@@ -683,6 +793,63 @@ pub(super) mod tests {
         assert!(c.qk_norm && !c.qkv_bias && !c.fused_qkv && !c.post_norms);
         assert_eq!((c.rope_style, c.ffn_activation), (RopeStyle::Halves, FfnActivation::Silu));
         assert_eq!(c.attention_scale, 1.0 / 128f32.sqrt());
+    }
+
+    #[test]
+    fn smollm3_skips_rope_in_every_fourth_layer_and_is_llama_otherwise() {
+        let h = header("smollm3", &[("block_count", Value::U32(8))], &[("rope_freqs.weight", &[32])]);
+        let c = ModelConfig::from_header(&h).unwrap();
+        // llama.cpp: layer il has RoPE unless (il + 1) % 4 == 0.
+        assert_eq!(c.rope_layers, [true, true, true, false, true, true, true, false]);
+        assert!(c.uses_rope(0) && !c.uses_rope(3) && !c.uses_rope(7));
+        // Adjacent pairs as llama, but its graph passes no frequency factors even if a file has them.
+        assert_eq!((c.rope_style, c.rope_factors), (RopeStyle::Interleaved, RopeFactors::None));
+        assert!(!c.qk_norm && !c.post_norms && c.sliding_window.is_none());
+        // Every other architecture ropes every layer.
+        let llama = ModelConfig::from_header(&header("llama", &[("block_count", Value::U32(8))], &[])).unwrap();
+        assert!((0..8).all(|il| llama.uses_rope(il)));
+    }
+
+    #[test]
+    fn granite_reads_its_multipliers_and_refuses_what_it_cannot_run() {
+        let keys = [
+            ("logit_scale", Value::F32(8.0)),
+            ("embedding_scale", Value::F32(12.0)),
+            ("attention.scale", Value::F32(0.015_625)),
+            ("residual_scale", Value::F32(0.22)),
+        ];
+        let c = ModelConfig::from_header(&header("granite", &keys, &[])).unwrap();
+        assert_eq!((c.embedding_scale, c.attention_scale, c.residual_scale, c.logit_scale), (12.0, 0.015_625, 0.22, 8.0));
+        assert_eq!((c.rope_style, c.rope_layers.clone()), (RopeStyle::Interleaved, vec![true, true]));
+        // Zero (llama.cpp's default) leaves a step out; logit_scale is required, and not 0.
+        let zeros = [("logit_scale", Value::F32(1.0)), ("embedding_scale", Value::F32(0.0)), ("residual_scale", Value::F32(0.0))];
+        let c = ModelConfig::from_header(&header("granite", &zeros, &[])).unwrap();
+        assert_eq!((c.embedding_scale, c.attention_scale, c.residual_scale), (1.0, 0.125, 1.0));
+        let err = |extra: &[(&str, Value)]| ModelConfig::from_header(&header("granite", extra, &[])).unwrap_err();
+        assert_eq!(err(&[]), ConfigError::MissingKey { key: "granite.logit_scale".into() });
+        assert!(matches!(err(&[("logit_scale", Value::F32(0.0))]), ConfigError::Invalid { .. }));
+        // RoPE switched off by rope.scaling.finetuned = false; Granite Vision refused.
+        let off = [("logit_scale", Value::F32(1.0)), ("rope.scaling.finetuned", Value::Bool(false))];
+        assert_eq!(ModelConfig::from_header(&header("granite", &off, &[])).unwrap().rope_layers, [false, false]);
+        let vision = [("logit_scale", Value::F32(1.0)), ("deepstack_mapping", Value::U32(0))];
+        assert!(matches!(err(&vision), ConfigError::Unsupported { .. }));
+        // Other architectures keep their own scales.
+        let llama = ModelConfig::from_header(&header("llama", &[("logit_scale", Value::F32(8.0))], &[])).unwrap();
+        assert_eq!((llama.residual_scale, llama.logit_scale, llama.embedding_scale), (1.0, 1.0, 1.0));
+    }
+
+    #[test]
+    fn olmo2_has_post_norms_only_and_full_width_qk_norms_and_refuses_sliding_windows() {
+        let c = ModelConfig::from_header(&header("olmo2", &[], &[("blk.0.attn_q_norm.weight", &[256])])).unwrap();
+        assert!(c.post_norms && !c.pre_norms && c.qk_norm && c.full_width_qk_norm);
+        assert_eq!((c.rope_style, c.rope_factors), (RopeStyle::Halves, RopeFactors::None));
+        // OLMo 3's sliding-window layers (their own RoPE settings) are refused, not run globally.
+        let swa = ModelConfig::from_header(&header("olmo2", &[("attention.sliding_window", Value::U32(4096))], &[])).unwrap_err();
+        assert!(matches!(swa, ConfigError::Unsupported { key, .. } if key == "olmo2.attention.sliding_window"));
+        assert!(ModelConfig::from_header(&header("olmo2", &[("attention.sliding_window", Value::U32(0))], &[])).is_ok());
+        // Every other architecture norms its inputs, and qwen3's q/k norms are per head.
+        let qwen3 = ModelConfig::from_header(&header("qwen3", &[], &[("blk.0.attn_q_norm.weight", &[64])])).unwrap();
+        assert!(qwen3.pre_norms && qwen3.qk_norm && !qwen3.full_width_qk_norm);
     }
 
     #[test]

@@ -1,26 +1,27 @@
 //! The forward pass of the decoder-only transformers gguf64 runs (llama, qwen2, qwen3, phi3,
-//! gemma2, gemma3): a `Session` holds the KV cache and scratch buffers of one conversation and
+//! gemma2, gemma3, smollm3, granite, olmo2): a `Session` holds the KV cache and scratch buffers of one conversation and
 //! evaluates tokens in batches, reading every weight in place through a `WeightSource`.
 //!
 //! Per layer, for a batch of T tokens at positions p..p+T (bracketed steps depend on flags of
 //! the `ModelConfig`, never on the architecture's name):
 //!
 //! ```text
-//! h = RMSNorm(x) · attn_norm
+//! h = [RMSNorm(x) · attn_norm]                     (olmo2: h = x)
 //! q, k, v = h·Wq (+bq), h·Wk (+bk), h·Wv (+bv)      each weight read once for all T tokens;
 //!                                                   [fused: rows of one Wqkv]
-//! q, k = [RMSNorm per head], RoPE(position)         interleaved pairs or halves; angles divided by
+//! q, k = [RMSNorm per head / whole], [RoPE(position)] interleaved pairs or halves; angles divided by
 //!                                                   [frequency factors], [linear / YaRN scaled]
 //! cache[p+t] = k, v (f16)
 //! s = [softcap](q·k) · scale                        [scale on q instead, before q·k]
 //! a = softmax(s, causal / [sliding window]) · v     grouped-query heads share k, v
-//! x += [PostNorm](a·Wo)
-//! h = RMSNorm(x) · ffn_norm
-//! x += [PostNorm](((act(h·Wgate)) ⊙ (h·Wup))·Wdown) act: SiLU or GELU; [fused: gate‖up in Wup]
+//! x += [PostNorm](a·Wo) [· residual scale]
+//! h = [RMSNorm(x) · ffn_norm]
+//! x += [PostNorm](((act(h·Wgate)) ⊙ (h·Wup))·Wdown) [· residual scale]
+//!                                                   act: SiLU or GELU; [fused: gate‖up in Wup]
 //! ```
 //!
 //! then the last token's `RMSNorm(x) · output_norm` times the output matrix gives the logits,
-//! [softcapped].
+//! [divided by the logit scale], [softcapped].
 
 use half::f16;
 
@@ -432,14 +433,16 @@ impl Session {
         let s = &mut self.s;
 
         // Attention block.
-        norm_rows(w, id(LayerTensor::AttnNorm), &s.x[..n * e], &mut s.h[..n * e], e, c.norm_eps)?;
+        pre_norm(w, c.pre_norms.then_some(id(LayerTensor::AttnNorm)), &s.x[..n * e], &mut s.h[..n * e], e, c.norm_eps)?;
         let mut acts = Activations::new(&s.h[..n * e], e);
         let (q, k, v) = (&mut s.q[..n * nq], &mut s.k[..n * nkv], &mut s.v[..n * nv]);
         project_qkv(w, c, il, &mut acts, [q, k, v])?;
         if c.qk_norm {
-            // Per-head RMSNorm: every head_dim-wide row shares one weight.
-            norm_rows_in_place(w, id(LayerTensor::QNorm), &mut s.q[..n * nq], c.head_dim, c.norm_eps)?;
-            norm_rows_in_place(w, id(LayerTensor::KNorm), &mut s.k[..n * nkv], c.head_dim, c.norm_eps)?;
+            // Per-head RMSNorm (every head_dim-wide row shares one weight), or over each token's
+            // whole projection (olmo2).
+            let (wq, wk) = if c.full_width_qk_norm { (nq, nkv) } else { (c.head_dim, c.head_dim) };
+            norm_rows_in_place(w, id(LayerTensor::QNorm), &mut s.q[..n * nq], wq, c.norm_eps)?;
+            norm_rows_in_place(w, id(LayerTensor::KNorm), &mut s.k[..n * nkv], wk, c.norm_eps)?;
         }
         let sliding = c.is_sliding(il);
         let rope = if sliding { &self.rope.sliding } else { &self.rope.global };
@@ -447,13 +450,16 @@ impl Session {
             Some(fid) => Some(vector(w, fid, c.rope_dims / 2)?),
             None => None,
         };
+        let roped = c.uses_rope(il);
         for t in 0..n {
-            ops::rope_angles(pos0 + t, rope, factors, &mut s.angles);
-            for head in s.q[t * nq..(t + 1) * nq].chunks_exact_mut(c.head_dim) {
-                ops::rope(head, &s.angles, c.rope_style);
-            }
-            for head in s.k[t * nkv..(t + 1) * nkv].chunks_exact_mut(c.head_dim) {
-                ops::rope(head, &s.angles, c.rope_style);
+            if roped {
+                ops::rope_angles(pos0 + t, rope, factors, &mut s.angles);
+                for head in s.q[t * nq..(t + 1) * nq].chunks_exact_mut(c.head_dim) {
+                    ops::rope(head, &s.angles, c.rope_style);
+                }
+                for head in s.k[t * nkv..(t + 1) * nkv].chunks_exact_mut(c.head_dim) {
+                    ops::rope(head, &s.angles, c.rope_style);
+                }
             }
             self.kv.store(il, pos0 + t, &s.k[t * nkv..(t + 1) * nkv], &s.v[t * nv..(t + 1) * nv]);
         }
@@ -495,6 +501,7 @@ impl Session {
         if c.post_norms {
             norm_rows_in_place(w, TensorId::Layer(il, post_norm), &mut s.out[..n * e], e, c.norm_eps)?;
         }
+        scale(&mut s.out[..n * e], c.residual_scale);
         add(&mut s.x[..n * e], &s.out[..n * e]);
         Ok(())
     }
@@ -505,7 +512,7 @@ impl Session {
         let (c, s) = (&self.config, &mut self.s);
         let id = |t| TensorId::Layer(il, t);
         let (e, f) = (c.n_embd, c.n_ff);
-        norm_rows(w, id(LayerTensor::FfnNorm), &s.x[..n * e], &mut s.h[..n * e], e, c.norm_eps)?;
+        pre_norm(w, c.pre_norms.then_some(id(LayerTensor::FfnNorm)), &s.x[..n * e], &mut s.h[..n * e], e, c.norm_eps)?;
         let mut acts = Activations::new(&s.h[..n * e], e);
         if c.fused_gate_up {
             project_rows(w, c, id(LayerTensor::Up), 0..f, &mut acts, &mut s.gate[..n * f])?;
@@ -549,10 +556,30 @@ impl Session {
         let mut acts = Activations::new(&s.h[..e], e);
         let logits = &mut logits[mine];
         project_rows(w, c, out_id, rows, &mut acts, logits)?;
+        scale(logits, 1.0 / c.logit_scale);
         if let Some(cap) = c.final_logit_softcap {
             ops::softcap(logits, cap);
         }
         Ok(())
+    }
+}
+
+/// `out = RMSNorm(x) · weight` row by row, or a plain copy where the architecture has no
+/// pre-norm (olmo2).
+fn pre_norm<W: WeightSource + ?Sized>(w: &W, weight: Option<TensorId>, x: &[f32], out: &mut [f32], width: usize, eps: f32) -> Result<(), ModelError> {
+    match weight {
+        Some(id) => norm_rows(w, id, x, out, width, eps),
+        None => {
+            out.copy_from_slice(x);
+            Ok(())
+        }
+    }
+}
+
+/// `x *= k`, skipped for 1 (every architecture but granite).
+fn scale(x: &mut [f32], k: f32) {
+    if k != 1.0 {
+        x.iter_mut().for_each(|v| *v *= k);
     }
 }
 

@@ -93,6 +93,8 @@ impl LayerTensor {
             LayerTensor::KBias => [kv, 1],
             LayerTensor::VBias => [v_out, 1],
             LayerTensor::QkvBias => [q + kv + v_out, 1],
+            LayerTensor::QNorm if c.full_width_qk_norm => [q, 1],
+            LayerTensor::KNorm if c.full_width_qk_norm => [kv, 1],
             LayerTensor::QNorm | LayerTensor::KNorm => [c.head_dim, 1],
             LayerTensor::AttnOutput => [c.attn_width(), c.embd_rows().len()],
             LayerTensor::Gate => [e, c.n_ff],
@@ -105,7 +107,7 @@ impl LayerTensor {
     /// The layer tensors architecture `c` reads.
     pub fn required(c: &ModelConfig) -> Vec<LayerTensor> {
         use LayerTensor::*;
-        let mut out = vec![AttnNorm];
+        let mut out = if c.pre_norms { vec![AttnNorm] } else { Vec::new() };
         match (c.fused_qkv, c.qkv_bias) {
             (true, true) => out.extend([Qkv, QkvBias]),
             (true, false) => out.push(Qkv),
@@ -115,7 +117,11 @@ impl LayerTensor {
         if c.qk_norm {
             out.extend([QNorm, KNorm]);
         }
-        out.extend([AttnOutput, FfnNorm, Up, Down]);
+        out.push(AttnOutput);
+        if c.pre_norms {
+            out.push(FfnNorm);
+        }
+        out.extend([Up, Down]);
         if !c.fused_gate_up {
             out.push(Gate);
         }

@@ -18,6 +18,8 @@ pub enum ShardError {
     Heads { heads: usize, kv_heads: usize, count: usize },
     /// A width is smaller than the number of shards.
     TooNarrow { what: &'static str, width: usize, count: usize },
+    /// The architecture mixes every head in one step a shard cannot do alone.
+    Unsplittable { reason: &'static str },
     /// A tensor the plan cuts has a shape or type it cannot be cut in.
     Uncuttable { name: String, reason: &'static str },
     /// Tensors overlap in the file, so its bytes cannot be routed in one pass.
@@ -49,6 +51,7 @@ impl fmt::Display for ShardError {
                 write!(f, "{heads} query heads over {kv_heads} key/value heads do not divide over {count} shards")
             }
             ShardError::TooNarrow { what, width, count } => write!(f, "{what} {width} is narrower than {count} shards"),
+            ShardError::Unsplittable { reason } => write!(f, "the model cannot be split over workers: {reason}"),
             ShardError::Uncuttable { name, reason } => write!(f, "tensor {name} cannot be cut: {reason}"),
             ShardError::Overlap { name, offset } => write!(f, "tensor {name} at data offset {offset} overlaps the tensor before it"),
             ShardError::Config(e) => write!(f, "{e}"),

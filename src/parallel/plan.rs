@@ -27,6 +27,9 @@ impl ShardPlan {
         if c.shard.is_some() {
             return Err(ShardError::AlreadyShard);
         }
+        if c.full_width_qk_norm {
+            return Err(ShardError::Unsplittable { reason: "its Q/K norms span every head (olmo2)" });
+        }
         let narrow = |what, width| ShardError::TooNarrow { what, width, count };
         let heads = head_ranges(c, count)?;
         let ff = even_ranges(c.n_ff, count).ok_or_else(|| narrow("feed_forward_length", c.n_ff))?;

@@ -12,6 +12,7 @@ use crate::loader::LoadedModel;
 use crate::memory::plan::MemoryPlan;
 use crate::memory::{GroupId, Groups, PlanLimits, RegisteredGroup};
 use crate::model::ModelConfig;
+use crate::tokenizer::ChatSource;
 
 /// Arrays longer than this are reported as `{ type: "array", count, head }`, not element by element.
 const ARRAY_PREVIEW: usize = 16;
@@ -61,7 +62,7 @@ pub fn layout(plan: &MemoryPlan) -> Json {
 }
 
 /// A loaded model: `{ arch, name, nLayers, fileBytes, dataOffset, dataBytes, ggufVersion,
-/// alignment, nTensors, parts, layout }`.
+/// alignment, nTensors, parts, layout, chatTemplate }`.
 pub fn model_info(m: &LoadedModel) -> Json {
     let h = m.placed.header();
     Json::Obj(vec![
@@ -76,6 +77,17 @@ pub fn model_info(m: &LoadedModel) -> Json {
         ("nTensors", m.placed.parts.iter().map(|p| p.tensors.len()).sum::<usize>().into()),
         ("parts", m.placed.parts.len().into()),
         ("layout", layout(&m.placed.plan)),
+        ("chatTemplate", chat_template(&ChatSource::of(&h.metadata))),
+    ])
+}
+
+/// Which chat template prompts get: `{ source: 'file' | 'builtin' | 'none', format: 'jinja' |
+/// 'chatml' | 'gemma' | null, error: string | null }`.
+pub fn chat_template(c: &ChatSource) -> Json {
+    Json::Obj(vec![
+        ("source", c.origin.name().into()),
+        ("format", c.format.into()),
+        ("error", c.error.as_ref().map_or(Json::Null, |e| Json::Str(e.to_string()))),
     ])
 }
 

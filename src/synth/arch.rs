@@ -29,17 +29,27 @@ pub enum Arch {
     /// Gemma 3: Gemma 2's post norms plus q/k norms, a sliding-window layer pattern and a
     /// second RoPE base for the sliding layers; no soft-capping.
     Gemma3,
+    /// SmolLM3: llama's tensors and keys; llama.cpp skips RoPE in every fourth layer (NoPE).
+    SmolLM3,
+    /// Granite (3.x dense): llama's tensors plus four multipliers (`synth::Multipliers`).
+    Granite,
+    /// OLMo 2: no pre-norms; RMS norms of the whole q and k projections, and after the
+    /// attention and the FFN.
+    Olmo2,
 }
 
 impl Arch {
     /// Every architecture.
-    pub const ALL: [Arch; 6] = [
+    pub const ALL: [Arch; 9] = [
         Arch::Llama,
         Arch::Qwen2,
         Arch::Qwen3,
         Arch::Phi3,
         Arch::Gemma2,
         Arch::Gemma3,
+        Arch::SmolLM3,
+        Arch::Granite,
+        Arch::Olmo2,
     ];
 
     /// `general.architecture`.
@@ -51,6 +61,9 @@ impl Arch {
             Arch::Phi3 => "phi3",
             Arch::Gemma2 => "gemma2",
             Arch::Gemma3 => "gemma3",
+            Arch::SmolLM3 => "smollm3",
+            Arch::Granite => "granite",
+            Arch::Olmo2 => "olmo2",
         }
     }
 
@@ -67,6 +80,11 @@ impl Arch {
 
     fn is_gemma(self) -> bool {
         matches!(self, Arch::Gemma2 | Arch::Gemma3)
+    }
+
+    /// Norms after the attention and the FFN (`post_attention_norm`, `post_ffw_norm`).
+    fn post_norms(self) -> bool {
+        self.is_gemma() || self == Arch::Olmo2
     }
 }
 
@@ -147,6 +165,12 @@ pub fn metadata(c: &ModelConfig) -> Result<Metadata, Value> {
     }
     if let Some(cap) = c.final_softcap {
         put(&mut md, "final_logit_softcapping", Value::F32(cap))?;
+    }
+    if let Some(m) = c.multipliers {
+        put(&mut md, "embedding_scale", Value::F32(m.embedding))?;
+        put(&mut md, "attention.scale", Value::F32(m.attention))?;
+        put(&mut md, "residual_scale", Value::F32(m.residual))?;
+        put(&mut md, "logit_scale", Value::F32(m.logit))?;
     }
     if c.arch == Arch::Llama {
         // Only the llama converter writes it.
@@ -254,7 +278,9 @@ fn layer(p: &Planner, l: u32, out: &mut Vec<(TensorSpec, Content)>) {
     let (q, kv) = (c.head_dim() * u64::from(c.n_head), c.n_embd_kv());
     let n = |part: &str| format!("blk.{l}.{part}.weight");
     let bias = |part: &str| format!("blk.{l}.{part}.bias");
-    out.push(p.vector(n("attn_norm"), embd, Fill::Norm));
+    if c.arch != Arch::Olmo2 {
+        out.push(p.vector(n("attn_norm"), embd, Fill::Norm));
+    }
     if c.arch == Arch::Phi3 {
         out.push(p.matrix(n("attn_qkv"), Role::AttnQkv, l, embd, q + 2 * kv));
     } else {
@@ -264,6 +290,7 @@ fn layer(p: &Planner, l: u32, out: &mut Vec<(TensorSpec, Content)>) {
             Arch::Qwen3 | Arch::Gemma3 => {
                 out.push(p.vector(n("attn_q_norm"), c.head_dim(), Fill::Norm))
             }
+            Arch::Olmo2 => out.push(p.vector(n("attn_q_norm"), q, Fill::Norm)),
             _ => {}
         }
         out.push(p.matrix(n("attn_k"), Role::AttnK, l, embd, kv));
@@ -272,6 +299,7 @@ fn layer(p: &Planner, l: u32, out: &mut Vec<(TensorSpec, Content)>) {
             Arch::Qwen3 | Arch::Gemma3 => {
                 out.push(p.vector(n("attn_k_norm"), c.head_dim(), Fill::Norm))
             }
+            Arch::Olmo2 => out.push(p.vector(n("attn_k_norm"), kv, Fill::Norm)),
             _ => {}
         }
         out.push(p.matrix(n("attn_v"), Role::AttnV, l, embd, kv));
@@ -280,10 +308,12 @@ fn layer(p: &Planner, l: u32, out: &mut Vec<(TensorSpec, Content)>) {
         }
     }
     out.push(p.matrix(n("attn_output"), Role::AttnOutput, l, q, embd));
-    if c.arch.is_gemma() {
+    if c.arch.post_norms() {
         out.push(p.vector(n("post_attention_norm"), embd, Fill::Norm));
     }
-    out.push(p.vector(n("ffn_norm"), embd, Fill::Norm));
+    if c.arch != Arch::Olmo2 {
+        out.push(p.vector(n("ffn_norm"), embd, Fill::Norm));
+    }
     if c.arch == Arch::Phi3 {
         // Gate rows then up rows: llama.cpp splits the 2 * n_ff outputs in that order.
         out.push(p.matrix(n("ffn_up"), Role::FfnUp, l, embd, 2 * ff));
@@ -292,7 +322,7 @@ fn layer(p: &Planner, l: u32, out: &mut Vec<(TensorSpec, Content)>) {
         out.push(p.matrix(n("ffn_up"), Role::FfnUp, l, embd, ff));
     }
     out.push(p.matrix(n("ffn_down"), Role::FfnDown, l, ff, embd));
-    if c.arch.is_gemma() {
+    if c.arch.post_norms() {
         out.push(p.vector(n("post_ffw_norm"), embd, Fill::Norm));
     }
 }

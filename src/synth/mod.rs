@@ -1,6 +1,6 @@
 //! Synthetic models of every architecture gguf64 checks against llama.cpp (llama with its
-//! RoPE-scaling variants, qwen2, qwen3, phi3, gemma2, gemma3): deterministic pseudo-random
-//! weights in valid ggml blocks, llama.cpp's tensor names, shapes and metadata keys, a
+//! RoPE-scaling variants, qwen2, qwen3, phi3, gemma2, gemma3, smollm3, granite, olmo2): deterministic
+//! pseudo-random weights in valid ggml blocks, llama.cpp's tensor names, shapes and metadata keys, a
 //! SentencePiece vocabulary, written through the streaming `GgufWriter`. They stand in for real
 //! models of any size (a 7B-shaped Q4_K file is about 4 GB) in loading tests, and llama.cpp
 //! runs them, so its logits are a reference (tools/golden/llamacpp_portable.py).
@@ -24,7 +24,7 @@ use crate::gguf::{GgmlType, WriteError};
 
 pub use arch::{Arch, Content};
 pub use blocks::{Fill, SUPPORTED, is_supported, pack_scales_k4, unpack_scale_min_k4};
-pub use model::{MAX_VOCAB, ModelConfig, QuantPlan, Role, STREAM_BLOCKS, SynthModel, SynthTensor};
+pub use model::{MAX_VOCAB, ModelConfig, Multipliers, QuantPlan, Role, STREAM_BLOCKS, SynthModel, SynthTensor};
 pub use rope::RopeScaling;
 
 /// Ready-made model shapes.
@@ -54,6 +54,15 @@ pub enum Preset {
     /// Gemma 3 shape: heads of 128, q/k and post norms, window 8 with pattern 2 (layer 0
     /// sliding, layer 1 global), bases 1e6 global and 10000 local.
     TinyGemma3,
+    /// SmolLM3 shape: llama's, with 4 layers so that layer 3 is one llama.cpp runs without
+    /// RoPE, and a base of 2e6.
+    TinySmolLM3,
+    /// Granite shape: llama's, with Granite 3's embedding (12) and residual (0.22) multipliers,
+    /// an attention scale of 1/16 (not 1/sqrt(64)) and logits divided by 2 (from an output norm
+    /// twice as large).
+    TinyGranite,
+    /// OLMo 2 shape: llama's, with post-norms instead of pre-norms and full-width q/k norms.
+    TinyOlmo2,
     /// Llama-2-7B shapes in Q4_K_M (about 4.1 GB).
     Llama7bQ4K,
     /// Llama-2-13B shapes in Q4_K_M (about 7.9 GB).
@@ -69,7 +78,7 @@ pub enum Preset {
 
 impl Preset {
     /// Every preset.
-    pub const ALL: [Preset; 14] = [
+    pub const ALL: [Preset; 17] = [
         Preset::Tiny,
         Preset::TinyLlama3,
         Preset::TinyLlamaYarn,
@@ -79,6 +88,9 @@ impl Preset {
         Preset::TinyPhi3,
         Preset::TinyGemma2,
         Preset::TinyGemma3,
+        Preset::TinySmolLM3,
+        Preset::TinyGranite,
+        Preset::TinyOlmo2,
         Preset::Llama7bQ4K,
         Preset::Llama13bQ4K,
         Preset::Llama3_8bQ4K,
@@ -88,7 +100,7 @@ impl Preset {
 
     /// The small presets, one per architecture or RoPE variant, that are checked against
     /// llama.cpp.
-    pub const SMALL: [Preset; 9] = [
+    pub const SMALL: [Preset; 12] = [
         Preset::Tiny,
         Preset::TinyLlama3,
         Preset::TinyLlamaYarn,
@@ -98,6 +110,9 @@ impl Preset {
         Preset::TinyPhi3,
         Preset::TinyGemma2,
         Preset::TinyGemma3,
+        Preset::TinySmolLM3,
+        Preset::TinyGranite,
+        Preset::TinyOlmo2,
     ];
 
     /// The name used on the command line.
@@ -112,6 +127,9 @@ impl Preset {
             Preset::TinyPhi3 => "tiny-phi3",
             Preset::TinyGemma2 => "tiny-gemma2",
             Preset::TinyGemma3 => "tiny-gemma3",
+            Preset::TinySmolLM3 => "tiny-smollm3",
+            Preset::TinyGranite => "tiny-granite",
+            Preset::TinyOlmo2 => "tiny-olmo2",
             Preset::Llama7bQ4K => "llama-7b-q4_k",
             Preset::Llama13bQ4K => "llama-13b-q4_k",
             Preset::Llama3_8bQ4K => "llama3-8b-q4_k",
@@ -151,6 +169,7 @@ impl Preset {
             quant: QuantPlan::Q4KMedium,
             output_gain: 1.0,
             embd_gain: 1.0,
+            multipliers: None,
         };
         let tiny = ModelConfig {
             n_layer: 2,
@@ -237,6 +256,26 @@ impl Preset {
                 rope_freq_base_swa: Some(10_000.0),
                 sliding_window: Some(8),
                 swa_pattern: Some(2),
+                ..tiny_varied
+            },
+            Preset::TinySmolLM3 => ModelConfig {
+                arch: Arch::SmolLM3,
+                n_layer: 4,
+                n_ctx: 65_536,
+                rope_freq_base: 2_000_000.0,
+                ..tiny_varied
+            },
+            Preset::TinyGranite => ModelConfig {
+                arch: Arch::Granite,
+                multipliers: Some(Multipliers { embedding: 12.0, attention: 0.0625, residual: 0.22, logit: 2.0 }),
+                // Twice the others' gain, which the logit scale halves again.
+                output_gain: 5.0,
+                ..tiny_varied
+            },
+            Preset::TinyOlmo2 => ModelConfig {
+                arch: Arch::Olmo2,
+                n_ctx: 4096,
+                rope_freq_base: 500_000.0,
                 ..tiny_varied
             },
             Preset::Llama7bQ4K => llama7b,

@@ -148,6 +148,19 @@ pub struct ModelConfig {
     /// there the input token's own embedding, large in the residual stream, would otherwise
     /// win the next-token logits outright.
     pub embd_gain: f32,
+    /// Granite's `embedding_scale`, `attention.scale`, `residual_scale` and `logit_scale`, if
+    /// written.
+    pub multipliers: Option<Multipliers>,
+}
+
+/// Granite's hyper-parameters that scale the embeddings, the attention scores, each block's
+/// output before its residual add, and (dividing) the logits.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Multipliers {
+    pub embedding: f32,
+    pub attention: f32,
+    pub residual: f32,
+    pub logit: f32,
 }
 
 /// Largest vocabulary: the header parser's default cap on array lengths (2^24).

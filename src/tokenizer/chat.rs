@@ -234,6 +234,56 @@ impl Tokenizer {
     }
 }
 
+/// Where a model's chat prompts come from, as reports tell it (`model.info.chatTemplate`).
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChatOrigin {
+    /// The file's own `tokenizer.chat_template`.
+    File,
+    /// A built-in format: the file has no template.
+    BuiltIn,
+    /// None: the file has no tokenizer (`tokenizer.ggml.model`), so no chat.
+    None,
+}
+
+impl ChatOrigin {
+    /// `file`, `builtin` or `none`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ChatOrigin::File => "file",
+            ChatOrigin::BuiltIn => "builtin",
+            ChatOrigin::None => "none",
+        }
+    }
+}
+
+/// Which chat template a model uses, decided from its metadata as building its tokenizer decides
+/// it (a file's template is parsed here too, so one that fails is known before it is used).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChatSource {
+    pub origin: ChatOrigin,
+    /// `jinja` (the file's), `chatml` or `gemma` (built in); None without a tokenizer, or when
+    /// the choice itself failed.
+    pub format: Option<&'static str>,
+    /// Why chat prompts will fail (`CHAT_TEMPLATE` for a template that does not parse, or a
+    /// metadata key of the wrong type); None when the template is usable.
+    pub error: Option<TokenizerError>,
+}
+
+impl ChatSource {
+    /// The chat template of a model with metadata `m`.
+    pub fn of(m: &crate::gguf::Metadata) -> ChatSource {
+        if m.get(meta::MODEL).is_none() {
+            return ChatSource { origin: ChatOrigin::None, format: None, error: None };
+        }
+        let origin = if m.get(meta::CHAT_TEMPLATE).is_some() { ChatOrigin::File } else { ChatOrigin::BuiltIn };
+        match detect_in(m) {
+            Ok(t) => ChatSource { origin, format: Some(t.kind()), error: None },
+            Err(e) => ChatSource { origin, format: None, error: Some(e) },
+        }
+    }
+}
+
 /// Recognises the chat template in GGUF metadata.
 pub(super) fn detect_in(m: &crate::gguf::Metadata) -> Result<ChatTemplate, TokenizerError> {
     let template = meta::string(m, meta::CHAT_TEMPLATE)?;

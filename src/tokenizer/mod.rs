@@ -40,7 +40,7 @@ mod wpm;
 #[cfg(test)]
 mod tests;
 
-pub use chat::{ChatMessage, ChatRequest, ChatTemplate};
+pub use chat::{ChatMessage, ChatOrigin, ChatRequest, ChatSource, ChatTemplate};
 pub use template::{ChatTemplateError, ChatValue};
 pub use decode::StreamDecoder;
 pub use error::TokenizerError;

@@ -365,3 +365,25 @@ fn chat_template_detection_and_roles() {
     let rendered = tok.render_chat(&request).unwrap();
     assert_eq!(rendered, if tok.add_bos() { "[user]".to_string() } else { format!("{bos}[user]") });
 }
+
+#[test]
+fn chat_source_says_which_template_is_in_use() {
+    let source = |pairs| ChatSource::of(&meta(pairs));
+    let file = source(with(spm_vocab(&[]), "tokenizer.chat_template", text("{{ messages[0].content }}")));
+    assert_eq!(file, ChatSource { origin: ChatOrigin::File, format: Some("jinja"), error: None });
+    let gemma = source(with(spm_vocab(&[]), "general.architecture", text("gemma2")));
+    assert_eq!(gemma, ChatSource { origin: ChatOrigin::BuiltIn, format: Some("gemma"), error: None });
+    let chatml = source(with(bpe_vocab(&[], &[]), "general.architecture", text("qwen2")));
+    assert_eq!(chatml, ChatSource { origin: ChatOrigin::BuiltIn, format: Some("chatml"), error: None });
+    // A file template that does not parse (or is not a string) is the file's, and its error is
+    // the one chat prompts will fail with.
+    let broken = source(with(spm_vocab(&[]), "tokenizer.chat_template", text("{% for %}")));
+    assert_eq!((broken.origin, broken.format), (ChatOrigin::File, None));
+    assert!(matches!(broken.error, Some(TokenizerError::ChatTemplate(ChatTemplateError::Syntax { .. }))));
+    let mistyped = source(with(spm_vocab(&[]), "tokenizer.chat_template", Value::U32(7)));
+    assert!(matches!(mistyped.error, Some(TokenizerError::WrongType { key: "tokenizer.chat_template", .. })));
+    // Without a tokenizer there is no chat, whatever else the file says.
+    let none = source(vec![("tokenizer.chat_template", text("x")), ("general.architecture", text("llama"))]);
+    assert_eq!(none, ChatSource { origin: ChatOrigin::None, format: None, error: None });
+    assert_eq!([ChatOrigin::File, ChatOrigin::BuiltIn, ChatOrigin::None].map(ChatOrigin::name), ["file", "builtin", "none"]);
+}

@@ -15,6 +15,13 @@ import { launch, openHarness } from '../../tools/lib/browser.mjs';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SMOLLM = 'SmolLM2-135M-Instruct.Q4_1.gguf';
 const GEMMA = 'gemma-3-270m-q4_k_m.gguf';
+const QWEN = 'qwen2.5-coder-0.5b-instruct-q4_k_m.gguf';
+/** Python gguf: the file's architecture and whether it holds a chat template, as JSON. */
+const PY_KEYS = `import json, sys
+from gguf import GGUFReader
+r = GGUFReader(sys.argv[1])
+arch = r.fields['general.architecture']
+print(json.dumps({'arch': bytes(arch.parts[arch.data[0]]).decode(), 'template': 'tokenizer.chat_template' in r.fields}))`;
 
 /** The reference facts, from the golden files Python's `gguf` reader produced. */
 async function golden(name) {
@@ -78,6 +85,29 @@ describe('loading real models in headless Chromium', () => {
     const info = await loadInPage(page, `/models/${SMOLLM}`);
     assert.deepEqual([info.build, info.arch, info.nLayers, info.nTensors, info.fileBytes],
       ['wasm64', 'llama', 30, 272, 98362432]);
+  });
+
+  test('model.info says which chat template is in use: the file\'s, or the built-in one where the file has none', async () => {
+    // The reference: whether Python gguf finds `tokenizer.chat_template` in the file. SmolLM2
+    // and Qwen2.5-Coder carry one; Gemma 3 270M does not, and gets the built-in Gemma turns.
+    const read = (file) => promisify(execFile)('python3', ['-c', PY_KEYS, path.join(ROOT, 'models', file)]);
+    for (const file of [SMOLLM, GEMMA, QWEN]) {
+      const meta = JSON.parse((await read(file)).stdout);
+      const builtIn = meta.arch.startsWith('gemma') ? 'gemma' : 'chatml';
+      const want = meta.template ? { source: 'file', format: 'jinja', error: null } : { source: 'builtin', format: builtIn, error: null };
+      // And it is the template chat prompts get: the files' own ChatML-style turns (both
+      // templates write them, each with its default system turn first), Gemma's for Gemma 3.
+      const { info, prompt } = await page.evaluate(async (url) => {
+        const m = await window.gguf64.loadModel(url, { cache: false });
+        const out = { info: { ...m.info }, prompt: m.applyChatTemplate([{ role: 'user', content: 'Hi' }]) };
+        m.unload();
+        return out;
+      }, `/models/${file}`);
+      assert.deepEqual(info.chatTemplate, want, file);
+      if (builtIn === 'gemma' && !meta.template) assert.equal(prompt, '<start_of_turn>user\nHi<end_of_turn>\n<start_of_turn>model\n');
+      else assert.ok(prompt.includes('<|im_start|>user\nHi<|im_end|>'), `${file}: ${JSON.stringify(prompt)}`);
+    }
+    assert.deepEqual(errors, []);
   });
 
   test('every group is reported the moment it lands, with layer numbers and running counts', async () => {

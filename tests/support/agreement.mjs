@@ -99,3 +99,19 @@ export function medianMax(values) {
   const v = [...values].sort((a, b) => a - b);
   return { median: v[Math.floor(v.length / 2)] ?? 0, max: v[v.length - 1] ?? 0 };
 }
+
+/**
+ * The greedy part of the rule alone, for files with a live llama.cpp run and no wllama run (the
+ * 7B-shaped synthetic models): `ours` equals llama.cpp's greedy ids, or first differs at a step
+ * where llama.cpp's own top-2 log-probability gap is below NEAR_TIE (a near-tie its own kernels
+ * can flip; after it the two texts continue from different tokens).
+ * @param {number[]} ours gguf64's greedy ids
+ * @param {{ generated: number[], gaps: number[] }} ref llama.cpp's ids and its top-2 gap at each step
+ * @returns {{ agree: number, gap: number | undefined, ok: boolean }}
+ */
+export function greedyAgreement(ours, ref) {
+  const agree = agreeing(ours, ref.generated);
+  const gap = ref.gaps[agree];
+  const ok = (agree === ref.generated.length && ours.length === agree) || (gap !== undefined && gap < NEAR_TIE);
+  return { agree, gap, ok };
+}

@@ -70,7 +70,8 @@ LLAMA_CPP_COMMIT = "0c1e57098"
 # their golden files are written with, and the token sequences.
 SYNTH_PRESETS = [
     "tiny", "tiny-llama3", "tiny-llama-yarn", "tiny-llama-linear", "tiny-qwen2",
-    "tiny-qwen3", "tiny-phi3", "tiny-gemma2", "tiny-gemma3",
+    "tiny-qwen3", "tiny-phi3", "tiny-gemma2", "tiny-gemma3", "tiny-smollm3",
+    "tiny-granite", "tiny-olmo2",
 ]
 SYNTH_SEED = 1
 # Ids 0..2 are <unk>, <s>, </s>; 3..258 the byte tokens; pieces from 259 (src/synth/vocab.rs).
