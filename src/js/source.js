@@ -4,7 +4,7 @@
 
 import { CacheWriter, cache } from './cache.js';
 import { ErrorCode, Gguf64Error } from './errors.js';
-import { ResumableBody } from './resume.js';
+import { ResumableBody, WINDOW_BYTES } from './resume.js';
 
 /**
  * @param {string | URL | Blob} source
@@ -116,7 +116,9 @@ function chain(url, entry, writer, options) {
       }
       if (!net) {
         if (position >= (entry.meta.size ?? Infinity)) return { done: true };
-        net = await new ResumableBody(url, options).openAt(position, entry.meta.validator);
+        // Windows: the reader waits for the cache's writes, and a browser without back-pressure
+        // on fetch (Firefox) would buffer the rest of the file meanwhile.
+        net = await new ResumableBody(url, { ...options, window: WINDOW_BYTES }).openAt(position, entry.meta.validator, entry.meta.size);
       }
       await writer?.drain(1); // back-pressure: never more than one chunk write behind
       const piece = await net.read(position, expected);

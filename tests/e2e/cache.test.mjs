@@ -2,11 +2,13 @@
 // cut; an interrupted load resumes from the cached chunks; stale and corrupt entries are
 // refetched; a full quota is a warning, not a failure; list / delete / clear.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { copyFile, mkdtemp, rm, utimes } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 
 import { launch, openHarness } from '../../tools/lib/browser.mjs';
 
@@ -88,9 +90,9 @@ describe('persistent cache', () => {
   }
 
   /** Runs `fn` and returns the requests the page made for the model meanwhile. */
-  async function requestsDuring(fn) {
+  async function requestsDuring(fn, file = SMOLLM) {
     const seen = [];
-    const onRequest = (r) => r.url().includes('/scratch/') && seen.push(`${r.method()} ${r.headers().range ?? ''}`.trim());
+    const onRequest = (r) => r.url().includes(`/${file}`) && seen.push(`${r.method()} ${r.headers().range ?? ''}`.trim());
     page.on('request', onRequest);
     try {
       return { result: await fn(), requests: seen };
@@ -123,6 +125,39 @@ describe('persistent cache', () => {
       }
     } finally {
       await page.unroute('**/scratch/**');
+    }
+  });
+
+  test('a file longer than a window is fetched in 128 MB windows (Firefox would buffer the rest meanwhile); a drop inside one resumes there', async () => {
+    // Qwen2.5-Coder, 491 MB: four windows. The tensors' digest is Python hashlib's over the file.
+    const QWEN = 'qwen2.5-coder-0.5b-instruct-q4_k_m.gguf';
+    const QWEN_SIZE = 491400064;
+    const WINDOW = 128 << 20;
+    const { stdout } = await promisify(execFile)('python3', [path.join(ROOT, 'tools/golden/tensor_sha256.py'), path.join(ROOT, 'models', QWEN)]);
+    const want = stdout.trim();
+    const loadQwen = (query) => requestsDuring(() => page.evaluate(async (from) => {
+      let resumes = 0;
+      const m = await window.gguf64.loadModel(from, { retry: { attempts: 3, baseDelayMs: 10 },
+        onProgress: (p) => { if (p.phase === 'resume') resumes += 1; } });
+      const out = { digest: m.tensorSha256(), resumes };
+      m.unload();
+      return out;
+    }, `${session.server.url}/models/${QWEN}${query}`), QWEN);
+    const whole = await loadQwen('');
+    assert.equal(whole.result.digest, want);
+    assert.equal(whole.result.resumes, 0, 'a window read whole is no resume');
+    const windows = [];
+    for (let at = 0; at < QWEN_SIZE; at += WINDOW) windows.push(at + WINDOW < QWEN_SIZE ? `GET bytes=${at}-${at + WINDOW - 1}` : `GET bytes=${at}-`);
+    assert.deepEqual(whole.requests.filter((r) => r.startsWith('GET')), windows);
+    await page.evaluate(() => window.gguf64.cache.clear());
+    // Every answer cut 50 MB after its start: each window resumes inside itself, and a resumed
+    // request is again at most one window long.
+    const cut = await loadQwen('?dropAfter=50000000&dropRanged');
+    assert.equal(cut.result.digest, want);
+    assert.ok(cut.result.resumes >= 3, `${cut.result.resumes} resumes`);
+    for (const r of cut.requests.filter((q) => q.startsWith('GET'))) {
+      const [, from, to] = /^GET bytes=(\d+)-(\d*)$/.exec(r) ?? [];
+      assert.ok(from !== undefined && (to === '' ? QWEN_SIZE - Number(from) <= WINDOW : Number(to) - Number(from) + 1 === WINDOW), r);
     }
   });
 
