@@ -3,6 +3,8 @@
 
 use half::f16;
 
+use super::libm;
+
 /// RMS normalisation of `x` in place, then multiplication by `weight` (ggml's `rms_norm` + `mul`:
 /// the sum of squares in f64, the scale `1 / sqrt(mean + eps)` in f32).
 pub fn rms_norm(x: &mut [f32], weight: &[f32], eps: f32) {
@@ -85,7 +87,7 @@ fn yarn_ramp(corr_dims: [f32; 2], pair: usize) -> f32 {
 /// The cos/sin table of one position: for pair `i`, the angle `pos · base^(-2i/n_dims)`
 /// (by repeated multiplication in f32, as ggml's rope cache does), divided by the frequency
 /// factor `factors[i]` if given, scaled by `freq_scale`, blended by YaRN, and cos and sin times
-/// `mscale`.
+/// `mscale`. cos and sin are glibc's `cosf`/`sinf` to the bit ([`libm`]) on every target.
 pub fn rope_angles(pos: usize, p: &RopeParams, factors: Option<&[f32]>, out: &mut Vec<(f32, f32)>) {
     out.clear();
     let step = p.base.powf(-2.0 / p.n_dims as f32);
@@ -100,7 +102,7 @@ pub fn rope_angles(pos: usize, p: &RopeParams, factors: Option<&[f32]>, out: &mu
             }
             None => interpolated,
         };
-        out.push((angle.cos() * p.mscale, angle.sin() * p.mscale));
+        out.push((libm::cosf(angle) * p.mscale, libm::sinf(angle) * p.mscale));
         theta *= step;
     }
 }
