@@ -1,6 +1,4 @@
-//! Single-precision sine and cosine that return, bit for bit, what glibc 2.36's `sinf` and `cosf`
-//! return on x86-64, on every target (the wasm builds included, whose own libm rounds some angles
-//! differently), so that RoPE's cos/sin tables equal llama.cpp's.
+//! `sinf` and `cosf` as glibc 2.36 computes them on x86-64.
 //!
 //! glibc's functions (the design of Arm's optimized-routines) work in f64:
 //! - |x| < 2^-12: sin x = x, cos x = 1.
@@ -10,31 +8,9 @@
 //! - larger finite x: the remainder from an exact fixed-point product of the mantissa and a
 //!   192-bit table of 4/π, then the same polynomials.
 //!
-//! glibc's x86-64 libm has two builds of these functions and picks one at load time: one
-//! compiled with FMA and AVX2 allowed, used when the CPU has both, whose compiler fused every
-//! `a + b·c` of the reduction and the polynomials into one rounding, and a plain SSE2 one that
-//! rounds the product and the sum apart. The two can differ in the last bit; both are here
-//! ([`Rounding`]), and [`sinf`]/[`cosf`] are the fused build's (what every x86-64 CPU since 2013
-//! runs, and what the llama.cpp reference build, run on such a CPU, computed). A fused step is
-//! `f64::mul_add`, exact on every target (in software where the hardware lacks it).
+//! Both of glibc's x86-64 builds are here ([`Rounding`]): [`sinf`]/[`cosf`] are the FMA build's.
 
-/// How glibc's build evaluates each `a + b·c`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Rounding {
-    /// One rounding (the FMA/AVX2 build).
-    Fused,
-    /// The product rounded, then the sum (the SSE2 build).
-    Separate,
-}
-
-impl Rounding {
-    fn mul_add(self, b: f64, c: f64, a: f64) -> f64 {
-        match self {
-            Rounding::Fused => b.mul_add(c, a),
-            Rounding::Separate => a + b * c,
-        }
-    }
-}
+use super::Rounding;
 
 /// Polynomial coefficients (glibc's minimax values, as f64 bit patterns): on |r| ≤ π/4,
 /// cos r ≈ C0 + C1·r² + C2·r⁴ + C3·r⁶ + C4·r⁸ and sin r ≈ r + S1·r³ + S2·r⁵ + S3·r⁷.
@@ -159,7 +135,7 @@ fn eval(y: f32, f: Func, k: Rounding) -> f32 {
         let (r, n) = reduce_large(y.to_bits());
         (r, n, n.wrapping_add(y.to_bits() >> 31))
     } else {
-        return (y - y) / (y - y);
+        return f32::NAN;
     };
     let sign = if matches!(q & 3, 1 | 2) { -1.0 } else { 1.0 };
     poly(r * sign, r * r, (n ^ odd) & 1 == 1, q & 2 != 0, k)
