@@ -32,6 +32,7 @@ use std::ops::Range;
 
 use crate::gguf::{Array, Header, Value};
 
+use super::libm;
 use super::ops::RopeStyle;
 use super::shard::{ShardSlice, WholeSizes};
 
@@ -596,8 +597,8 @@ fn rope_config(keys: &Keys, traits: &ArchTraits, n_ctx_train: usize) -> Result<R
         // llama.cpp sets YaRN's mscale (1 + 0.1 ln factor), then cancels it because ggml's
         // rope_yarn multiplies by it again; both steps are kept for the same f32 rounding.
         let factor = 1.0 / freq_scale;
-        attn_factor = if factor <= 1.0 { 1.0 } else { 0.1 * factor.ln() + 1.0 };
-        attn_factor *= 1.0 / (1.0 + 0.1 * factor.ln());
+        attn_factor = if factor <= 1.0 { 1.0 } else { 0.1 * libm::logf(factor) + 1.0 };
+        attn_factor *= 1.0 / (1.0 + 0.1 * libm::logf(factor));
     }
     attn_factor *= keys.float_or("rope.scaling.attn_factor", 1.0)?;
     let (base_local, freq_scale_local) = match traits.swa {

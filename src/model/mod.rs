@@ -5,6 +5,7 @@ pub mod config;
 mod error;
 pub mod forward;
 pub mod kv_cache;
+pub mod libm;
 pub mod ops;
 pub mod shard;
 pub mod weights;

@@ -3,6 +3,8 @@
 
 use half::f16;
 
+use super::libm;
+
 /// RMS normalisation of `x` in place, then multiplication by `weight` (ggml's `rms_norm` + `mul`:
 /// the sum of squares in f64, the scale `1 / sqrt(mean + eps)` in f32).
 pub fn rms_norm(x: &mut [f32], weight: &[f32], eps: f32) {
@@ -57,7 +59,7 @@ impl RopeParams {
         if ext_factor != 0.0 {
             let corr_dims = yarn_corr_dims(self.n_dims, n_ctx_orig, self.base, beta_fast, beta_slow);
             self.yarn = Some(YarnRamp { ext_factor, corr_dims });
-            self.mscale *= 1.0 + 0.1 * (1.0 / self.freq_scale).ln();
+            self.mscale *= 1.0 + 0.1 * libm::logf(1.0 / self.freq_scale);
         }
         self
     }
@@ -66,7 +68,7 @@ impl RopeParams {
 /// The dimension at which a frequency turns `n_rot` times over the original context:
 /// `n_dims · ln(n_ctx_orig / (2π n_rot)) / (2 ln base)`.
 fn yarn_corr_dim(n_dims: usize, n_ctx_orig: usize, n_rot: f32, base: f32) -> f32 {
-    n_dims as f32 * (n_ctx_orig as f32 / (n_rot * 2.0 * std::f32::consts::PI)).ln() / (2.0 * base.ln())
+    n_dims as f32 * libm::logf(n_ctx_orig as f32 / (n_rot * 2.0 * std::f32::consts::PI)) / (2.0 * libm::logf(base))
 }
 
 /// YaRN's correction range `[max(0, ⌊dim(β_fast)⌋), min(n_dims − 1, ⌈dim(β_slow)⌉)]`.
@@ -85,10 +87,11 @@ fn yarn_ramp(corr_dims: [f32; 2], pair: usize) -> f32 {
 /// The cos/sin table of one position: for pair `i`, the angle `pos · base^(-2i/n_dims)`
 /// (by repeated multiplication in f32, as ggml's rope cache does), divided by the frequency
 /// factor `factors[i]` if given, scaled by `freq_scale`, blended by YaRN, and cos and sin times
-/// `mscale`.
+/// `mscale`. The step, cos and sin are glibc's `powf`/`cosf`/`sinf` to the bit ([`libm`]) on
+/// every target.
 pub fn rope_angles(pos: usize, p: &RopeParams, factors: Option<&[f32]>, out: &mut Vec<(f32, f32)>) {
     out.clear();
-    let step = p.base.powf(-2.0 / p.n_dims as f32);
+    let step = libm::powf(p.base, -2.0 / p.n_dims as f32);
     let mut theta = pos as f32;
     for i in 0..p.n_dims / 2 {
         let extrapolated = factors.map_or(theta, |f| theta / f[i]);
@@ -100,7 +103,7 @@ pub fn rope_angles(pos: usize, p: &RopeParams, factors: Option<&[f32]>, out: &mu
             }
             None => interpolated,
         };
-        out.push((angle.cos() * p.mscale, angle.sin() * p.mscale));
+        out.push((libm::cosf(angle) * p.mscale, libm::sinf(angle) * p.mscale));
         theta *= step;
     }
 }
@@ -190,7 +193,7 @@ pub fn swiglu(gate: &mut [f32], up: &[f32], width: usize) {
 fn gelu_tanh(x: f32) -> f32 {
     const SQRT_2_OVER_PI: f32 = 0.797_884_6;
     const COEF_A: f32 = 0.044_715;
-    0.5 * x * (1.0 + (SQRT_2_OVER_PI * x * (1.0 + COEF_A * x * x)).tanh())
+    0.5 * x * (1.0 + libm::tanhf(SQRT_2_OVER_PI * x * (1.0 + COEF_A * x * x)))
 }
 
 /// GELU as ggml's CPU backend computes it: 0 below -10, the identity above 10, and in between
@@ -219,7 +222,7 @@ pub fn geglu(gate: &mut [f32], up: &[f32]) {
 pub fn softcap(x: &mut [f32], cap: f32) {
     let inv = 1.0 / cap;
     for v in x.iter_mut() {
-        *v = (*v * inv).tanh() * cap;
+        *v = libm::tanhf(*v * inv) * cap;
     }
 }
 
