@@ -31,6 +31,7 @@ use super::config::{FfnActivation, ModelConfig, RopeFactors};
 use super::error::ModelError;
 use super::kv_cache::KvCache;
 use super::ops::{self, RopeParams};
+use super::rope_table::AngleTable;
 use super::weights::{LayerTensor, TensorId, TensorView, Trace, WeightSource, f32_values};
 use crate::quant::blocks::f16_le;
 use crate::quant::{ActivationFormat, QuantizedActivation, WeightMatrix, matmul};
@@ -172,7 +173,8 @@ struct Scratch {
     scores: Vec<f32>,
     /// One head's attention output.
     head_sum: Vec<f32>,
-    angles: Vec<(f32, f32)>,
+    /// RoPE angles of the batch's positions: global layers, sliding-window layers.
+    angles: [AngleTable; 2],
 }
 
 /// `n` zeros, or `OutOfMemory`.
@@ -200,7 +202,7 @@ impl Scratch {
             rows: if c.shard.is_some() { b(c.embd_rows().len())? } else { Vec::new() },
             scores: buffer(n_ctx)?,
             head_sum: vec![0.0; c.head_dim_v],
-            angles: Vec::with_capacity(c.rope_dims / 2),
+            angles: Default::default(),
         })
     }
 }
@@ -451,14 +453,18 @@ impl Session {
             None => None,
         };
         let roped = c.uses_rope(il);
+        let angles = &mut s.angles[usize::from(sliding)];
+        if roped {
+            angles.fill(pos0, n, rope, factors);
+        }
         for t in 0..n {
             if roped {
-                ops::rope_angles(pos0 + t, rope, factors, &mut s.angles);
+                let angles = angles.position(t);
                 for head in s.q[t * nq..(t + 1) * nq].chunks_exact_mut(c.head_dim) {
-                    ops::rope(head, &s.angles, c.rope_style);
+                    ops::rope(head, angles, c.rope_style);
                 }
                 for head in s.k[t * nkv..(t + 1) * nkv].chunks_exact_mut(c.head_dim) {
-                    ops::rope(head, &s.angles, c.rope_style);
+                    ops::rope(head, angles, c.rope_style);
                 }
             }
             self.kv.store(il, pos0 + t, &s.k[t * nkv..(t + 1) * nkv], &s.v[t * nv..(t + 1) * nv]);

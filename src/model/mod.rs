@@ -7,6 +7,7 @@ pub mod forward;
 pub mod kv_cache;
 pub mod libm;
 pub mod ops;
+mod rope_table;
 pub mod shard;
 pub mod weights;
 
