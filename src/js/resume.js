@@ -92,7 +92,11 @@ export class ResumableBody {
     this.length = length;
     if (position === 0 && !this.#windowEnd(0)) return this.open();
     this.#validator = validator;
-    await this.#reopen(position);
+    // The first request of this body: a failure here is the load's (NETWORK), not one to retry.
+    await this.#reopen(position).catch((err) => {
+      if (this.#signal?.aborted || err instanceof Gguf64Error) throw err;
+      throw new Gguf64Error(ErrorCode.NETWORK, `${this.#url}: ${err?.message ?? err}`, { url: this.#url, offset: position, cause: err });
+    });
     return this;
   }
 
