@@ -180,8 +180,11 @@ export interface LoadOptions {
   memoryBudget?: number;
   /** At most this many layers in the main memory (the rest paged in from storage memories). */
   workingSetLayers?: number;
-  /** Resuming after dropped connections (default 5 attempts, 250 ms doubling). */
-  retry?: { attempts: number; baseDelayMs: number };
+  /**
+   * Resuming after dropped connections (default 5 attempts, 250 ms doubling); a connection that
+   * delivers no byte for `stallMs` (default 30 000) counts as dropped.
+   */
+  retry?: { attempts?: number; baseDelayMs?: number; stallMs?: number };
   /** Keep the file in the persistent cache (OPFS) and read it from there next time (default true). */
   cache?: boolean;
   /** When a complete cached copy exists: load it first and check the server afterwards ('background', default) or check first ('before'). */

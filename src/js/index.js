@@ -50,7 +50,7 @@ function planOptions({ shardCap, memoryBudget, layout, workingSetLayers }) {
  * @property {number} [shardCap] bytes per storage memory
  * @property {number} [memoryBudget] main-memory bytes for layer weights
  * @property {number} [workingSetLayers] at most this many layers in the main memory (the rest paged in from storage)
- * @property {{ attempts: number, baseDelayMs: number }} [retry] resuming after dropped connections (default 5 attempts, 250 ms doubling)
+ * @property {{ attempts?: number, baseDelayMs?: number, stallMs?: number }} [retry] resuming after dropped connections (default 5 attempts, 250 ms doubling; a connection with no byte for stallMs, default 30 000, counts as dropped)
  * @property {boolean} [cache] keep the file in the persistent cache and read it from there next time (default true)
  * @property {'background' | 'before'} [revalidate] when a complete cached copy exists: 'background' (default) loads it
  *   with no request, then asks the server (HEAD) whether the file changed and drops a stale copy (warning CACHE_STALE);

@@ -1,5 +1,5 @@
-// A body stream over HTTP that survives dropped connections: when a read fails or the body ends
-// early, it asks again with `Range: bytes=<position>-` and `If-Range: <validator>`, checks the 206
+// A body stream over HTTP that survives dropped connections: when a read fails, the body ends
+// early or no byte arrives for `retry.stallMs` (a connection that hangs without closing), it asks again with `Range: bytes=<position>-` and `If-Range: <validator>`, checks the 206
 // answer's Content-Range, and goes on. A server that ignores Range answers with the whole file
 // (200): its first `position` bytes are skipped. A changed file (new ETag/Last-Modified) or too
 // many attempts without progress end in a typed error.
@@ -7,7 +7,7 @@
 import { ErrorCode, Gguf64Error, fetchOrFail } from './errors.js';
 import { contentRangeTotal } from './range.js';
 
-const DEFAULT_RETRY = { attempts: 5, baseDelayMs: 250 };
+const DEFAULT_RETRY = { attempts: 5, baseDelayMs: 250, stallMs: 30_000 };
 // Every request says `cache: 'no-store'`: the browser's HTTP cache would write a second copy of
 // each multi-GB model to disk while it loads (and halve the load speed); gguf64 keeps its own.
 /** Bytes per read. Reads go into one reused buffer (a BYOB reader), so a multi-GB load leaves no
@@ -68,13 +68,13 @@ export class ResumableBody {
 
   /**
    * @param {string} url
-   * @param {{ signal?: AbortSignal, retry?: { attempts: number, baseDelayMs: number }, onResume?: (e: { offset: number, attempt: number, cause: unknown }) => void, window?: number }} options
+   * @param {{ signal?: AbortSignal, retry?: { attempts?: number, baseDelayMs?: number, stallMs?: number }, onResume?: (e: { offset: number, attempt: number, cause: unknown }) => void, window?: number }} options
    */
-  constructor(url, { signal, retry = DEFAULT_RETRY, onResume = () => {}, window } = {}) {
+  constructor(url, { signal, retry, onResume = () => {}, window } = {}) {
     this.#url = url;
     this.#window = window;
     this.#signal = signal;
-    this.#retry = retry;
+    this.#retry = { ...DEFAULT_RETRY, ...retry };
     this.#onResume = onResume;
   }
 
@@ -157,11 +157,28 @@ export class ResumableBody {
 
   async #readSkipping() {
     for (;;) {
-      const piece = await this.#reader.read();
+      const piece = await this.#readOrStall();
       if (piece.done || this.#skip === 0) return piece;
       const drop = Math.min(this.#skip, piece.value.length);
       this.#skip -= drop;
       if (drop < piece.value.length) return { done: false, value: piece.value.subarray(drop) };
+    }
+  }
+
+  /**
+   * The current reader's next piece, or a rejection when none arrives within `stallMs`: the
+   * connection is then given up like a dropped one (`#reopen` cancels the stuck read).
+   */
+  async #readOrStall() {
+    let timer;
+    const ms = this.#retry.stallMs;
+    const stalled = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no byte arrived for ${ms} ms`)), ms);
+    });
+    try {
+      return await Promise.race([this.#reader.read(), stalled]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 

@@ -193,6 +193,22 @@ describe('loading real models in headless Chromium', () => {
     result.resumes.forEach((at, i) => assert.ok(at > (i ? result.resumes[i - 1] : 0) && at <= 30e6 * (i + 1), `resumed at ${result.resumes}`));
   });
 
+  test('a connection that stalls (open, but no byte for stallMs) is given up and resumed', async () => {
+    const result = await page.evaluate(async (url) => {
+      const resumes = [];
+      const m = await window.gguf64.loadModel(url, { cache: false, retry: { stallMs: 1000 },
+        onProgress: (p) => p.phase === 'resume' && resumes.push(p.offset) });
+      const digest = m.tensorSha256();
+      m.unload();
+      return { digest, resumes };
+    }, `/models/${SMOLLM}?stallAfter=20000000`);
+    // The whole-file answer stops at 20 MB and stays open; one resume (ranged: no stall) finishes.
+    assert.equal(result.resumes.length, 1, `resumed at ${result.resumes}`);
+    assert.ok(result.resumes[0] > 15e6 && result.resumes[0] <= 20e6, `resumed at ${result.resumes}`);
+    const { stdout } = await promisify(execFile)('python3', [path.join(ROOT, 'tools/golden/tensor_sha256.py'), path.join(ROOT, 'models', SMOLLM)]);
+    assert.equal(result.digest, stdout.trim());
+  });
+
   test('a server that ignores Range is read again from the start, skipping what arrived', async () => {
     const result = await page.evaluate(async (url) => {
       let resumes = 0;

@@ -25,21 +25,35 @@ after(async () => {
   await isolatedSession?.close();
 });
 
-/** Loads `url` with `options`, returns the first logits' SHA-256, the greedy ids, a second turn and the info. */
+/** How long one run may go without finishing before the test reports where it stands. */
+const RUN_MS = 180_000;
+
+/**
+ * Loads `url` with `options`, returns the first logits' SHA-256, the greedy ids, a second turn
+ * and the info. A run that does not finish within RUN_MS fails with the step it was in (the
+ * page keeps `window.runStep` current), not with the test's timeout.
+ */
 async function run(page, url, options) {
-  return page.evaluate(async ([url, options, prompt, tokens]) => {
+  const running = page.evaluate(async ([url, options, prompt, tokens]) => {
+    const step = (s) => { window.runStep = `${JSON.stringify(options)}: ${s}`; };
     const hex = async (logits) => [...new Uint8Array(await crypto.subtle.digest('SHA-256', logits.slice().buffer))]
       .map((b) => b.toString(16).padStart(2, '0')).join('');
-    const m = await window.gguf64pkg.loadModel(url, { cache: false, ...options });
+    step('loading');
+    const m = await window.gguf64pkg.loadModel(url, { cache: false, ...options,
+      onProgress: (p) => step(`loading: ${p.phase}, ${p.bytesLoaded} of ${p.bytesTotal} bytes`) });
+    step('first logits');
     const ids = await m.promptIds(prompt);
     const sha256 = await hex(await m.logits(ids));
-    for await (const piece of m.generate(ids, { temperature: 0, maxTokens: tokens, ignoreEos: true })) void piece;
+    let n = 0;
+    for await (const piece of m.generate(ids, { temperature: 0, maxTokens: tokens, ignoreEos: true })) step(`first turn, token ${++n}: ${JSON.stringify(piece)}`);
     const first = await m.lastGeneration;
     // A second turn: the first's prompt and output, then more text; the shards keep their caches.
     const more = [...ids, ...first.outputIds, ...(await m.promptIds(' In short,', { chat: false })).slice(1)];
-    for await (const piece of m.generate(more, { temperature: 0, maxTokens: 8, ignoreEos: true })) void piece;
+    n = 0;
+    for await (const piece of m.generate(more, { temperature: 0, maxTokens: 8, ignoreEos: true })) step(`second turn, token ${++n}: ${JSON.stringify(piece)}`);
     const second = await m.lastGeneration;
     const info = { parallel: m.info.parallel, fileBytes: m.info.fileBytes, kind: m.constructor.name };
+    step('unloading');
     await m.unload();
     let after = null;
     try {
@@ -47,8 +61,21 @@ async function run(page, url, options) {
     } catch (err) {
       after = err.code;
     }
+    step('done');
     return { sha256, greedy: [...first.outputIds], second: [...second.outputIds], reused: second.reusedTokens, info, after };
   }, [url, options, PROMPT, TOKENS]);
+  let timer;
+  const stuck = new Promise((_, reject) => {
+    timer = setTimeout(() => {
+      page.evaluate(() => window.runStep).catch((err) => `unknown (${err.message})`)
+        .then((step) => reject(new Error(`${url}: no result after ${RUN_MS / 1000} s, at: ${step}`)));
+    }, RUN_MS);
+  });
+  try {
+    return await Promise.race([running, stuck]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 for (const url of MODELS) {

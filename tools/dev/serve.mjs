@@ -81,7 +81,8 @@ async function handle(mounts, req, res, isolated) {
   // Test hooks, by query string: `?norange` plays a server without Range support; `?dropAfter=N`
   // cuts the connection after N body bytes (of whole-file answers; with `&dropRanged`, of ranged
   // ones too); `?failRanges` answers 503 to ranged requests (so a resume cannot succeed);
-  // `?status=N` answers with that status; `?slowMs=N` waits N ms before each 64 KiB of body.
+  // `?status=N` answers with that status; `?slowMs=N` waits N ms before each 64 KiB of body;
+  // `?stallAfter=N` sends N body bytes of a whole-file answer, then nothing, without closing.
   const query = new URL(req.url, 'http://x').searchParams;
   const ignoreRange = query.has('norange');
   if (query.has('status')) {
@@ -116,6 +117,12 @@ async function handle(mounts, req, res, isolated) {
   const dropAfter = drops ? Number(query.get('dropAfter')) : Infinity;
   const last = Math.min(end, start + dropAfter - 1);
   const slowMs = Number(query.get('slowMs') ?? 0);
+  if (query.has('stallAfter') && !req.headers.range) {
+    const stalled = createReadStream(file, { start, end: Math.min(end, start + Number(query.get('stallAfter')) - 1) });
+    stalled.on('error', () => res.destroy());
+    stalled.pipe(res, { end: false }); // the connection stays open until the client gives up
+    return;
+  }
   const body = createReadStream(file, { start, end: last, highWaterMark: slowMs ? 1 << 16 : 1 << 20 });
   body.on('error', () => res.destroy());
   res.on('close', () => body.destroy());
