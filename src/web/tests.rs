@@ -5,6 +5,7 @@ use wasm_bindgen_test::*;
 wasm_bindgen_test_configure!(run_in_browser);
 
 /// 4 GiB: the first address a 32-bit memory cannot reach.
+#[cfg(target_arch = "wasm64")]
 const FOUR_GIB: usize = 1 << 32;
 
 #[wasm_bindgen_test]

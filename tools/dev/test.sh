@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every test, in order: native unit and integration tests, wasm-bindgen tests in headless Chromium
-# and Firefox (wasm64), then a full build and the browser end-to-end tests, in Chromium and then
+# and Firefox (wasm64; and the relaxed-SIMD build in Chromium), then a full build and the browser end-to-end tests, in Chromium and then
 # in Firefox. Run by `npm test` after setup.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -19,6 +19,11 @@ for browser in chrome firefox; do
   step "wasm64 in headless $browser (wasm-pack test --$browser)"
   wasm-pack test --headless "--$browser" -- --lib -Zbuild-std=std,panic_abort
 done
+# The relaxed-SIMD build's kernels against the scalar ones (the same tests, built with
+# +relaxed-simd; its own target directory keeps the plain build's cache).
+step "wasm64 with relaxed SIMD in headless chrome"
+CARGO_TARGET_WASM64_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd,+bulk-memory,+nontrapping-fptoint,+sign-ext -C link-arg=--max-memory=17179869184" \
+  CARGO_TARGET_DIR=target/relaxed-test wasm-pack test --headless --chrome -- --lib -Zbuild-std=std,panic_abort
 
 step "build"
 bash tools/dev/build.sh

@@ -8,8 +8,8 @@ use core::arch::wasm32::*;
 #[cfg(target_arch = "wasm64")]
 use core::arch::wasm64::*;
 
-use super::unpack::{fifth_bits, iq4nl_values, nibbles, q5k_bit, q6_groups};
-use super::{dot_i8_i32, halves, hsum_i32, load, load32, mul_i8_i16, store};
+use super::unpack::{fifth_bits, iq4nl_values, nibbles, q5k_bit, q6_raw_groups};
+use super::{centred_lanes16, centred32, dot_i8_i32, halves, hsum_i32, lanes16, load, load32, mul_i8_i16, store, unsigned32};
 use crate::quant::ActBlock;
 use crate::quant::blocks::*;
 
@@ -86,14 +86,6 @@ impl Act32 for BlockQ8_1 {
     }
 }
 
-/// The i32x4 sums of 32 small quants (`lo`, `hi`: elements 0..16 and 16..32, |q| <= 31) times
-/// 32 activation quants. Four products per i16 lane stay within 31 · 128 · 4 < 2^15.
-#[inline(always)]
-fn small32(lo: v128, hi: v128, y: &[i8; 32]) -> v128 {
-    let (y0, y1) = halves(y);
-    i32x4_extadd_pairwise_i16x8(i16x8_add(mul_i8_i16(lo, y0), mul_i8_i16(hi, y1)))
-}
-
 /// The i32x4 sums of 32 arbitrary i8 weights times 32 activation quants.
 #[inline(always)]
 fn full32(w0: v128, w1: v128, y: &[i8; 32]) -> v128 {
@@ -109,11 +101,10 @@ pub fn tile_q4_0_q8_0<const R: usize, const N: usize>(
 ) -> [[f32; N]; R] {
     let unpack = |b: &BlockQ4_0| {
         let (lo, hi) = nibbles(load(&b.qs));
-        let eight = i8x16_splat(8);
-        (i8x16_sub(lo, eight), i8x16_sub(hi, eight), [f16_le(b.d), 0.0])
+        (lo, hi, [f16_le(b.d), 0.0])
     };
-    // (sumi * dw) * dx: llama.cpp's Q4_0 kernel multiplies in that order.
-    tile32(w, x, s, unpack, small32, |sumi, w, x| (sumi as f32 * w[0]) * x[0])
+    // Quants n - 8. (sumi * dw) * dx: llama.cpp's Q4_0 kernel multiplies in that order.
+    tile32(w, x, s, unpack, centred32::<3>, |sumi, w, x| (sumi as f32 * w[0]) * x[0])
 }
 
 /// Q4_1 weights · Q8_1 activations, `R` rows by `N` activations.
@@ -126,7 +117,7 @@ pub fn tile_q4_1_q8_1<const R: usize, const N: usize>(
         let (lo, hi) = nibbles(load(&b.qs));
         (lo, hi, [f16_le(b.d), f16_le(b.m)])
     };
-    tile32(w, x, s, unpack, small32, term_dm)
+    tile32(w, x, s, unpack, unsigned32, term_dm)
 }
 
 /// Q5_0 weights · Q8_0 activations, `R` rows by `N` activations.
@@ -138,10 +129,10 @@ pub fn tile_q5_0_q8_0<const R: usize, const N: usize>(
     let unpack = |b: &BlockQ5_0| {
         let (lo, hi) = nibbles(load(&b.qs));
         let (blo, bhi) = fifth_bits(b.qh);
-        let sixteen = i8x16_splat(16);
-        (i8x16_sub(v128_or(lo, blo), sixteen), i8x16_sub(v128_or(hi, bhi), sixteen), [f16_le(b.d), 0.0])
+        (v128_or(lo, blo), v128_or(hi, bhi), [f16_le(b.d), 0.0])
     };
-    tile32(w, x, s, unpack, small32, term_d)
+    // Quants n - 16.
+    tile32(w, x, s, unpack, centred32::<4>, term_d)
 }
 
 /// Q5_1 weights · Q8_1 activations, `R` rows by `N` activations.
@@ -155,7 +146,7 @@ pub fn tile_q5_1_q8_1<const R: usize, const N: usize>(
         let (blo, bhi) = fifth_bits(b.qh);
         (v128_or(lo, blo), v128_or(hi, bhi), [f16_le(b.d), f16_le(b.m)])
     };
-    tile32(w, x, s, unpack, small32, term_dm)
+    tile32(w, x, s, unpack, unsigned32, term_dm)
 }
 
 /// Q8_0 weights · Q8_0 activations, `R` rows by `N` activations.
@@ -317,8 +308,8 @@ fn isums_k4(u: &UnpackedK4, a: &BlockQ8K) -> [v128; 2] {
     let y = a.qs.as_chunks::<16>().0;
     let mut acc = [i32x4_splat(0); 2];
     for (j, q) in u.q.iter().enumerate() {
-        let lo = i16x8_add(mul_i8_i16(q[0], load(&y[4 * j])), mul_i8_i16(q[1], load(&y[4 * j + 1])));
-        let hi = i16x8_add(mul_i8_i16(q[2], load(&y[4 * j + 2])), mul_i8_i16(q[3], load(&y[4 * j + 3])));
+        let lo = i16x8_add(lanes16(q[0], load(&y[4 * j])), lanes16(q[1], load(&y[4 * j + 1])));
+        let hi = i16x8_add(lanes16(q[2], load(&y[4 * j + 2])), lanes16(q[3], load(&y[4 * j + 3])));
         add_scaled(&mut acc, lo, u.sc[2 * j] as i16);
         add_scaled(&mut acc, hi, u.sc[2 * j + 1] as i16);
     }
@@ -407,7 +398,7 @@ pub fn vec_dot_q2_k_q8_k(w: &[BlockQ2K], x: &[BlockQ8K]) -> f32 {
         let y = a.qs.as_chunks::<16>().0;
         let mut acc = i32x4_splat(0);
         for (g, q) in q2_groups(&b.qs).into_iter().enumerate() {
-            let p = mul_i8_i16(q, load(&y[g]));
+            let p = lanes16(q, load(&y[g]));
             acc = i32x4_add(acc, i32x4_dot_i16x8(p, i16x8_splat((b.scales[g] & 0x0F) as i16)));
         }
         let summs: i32 = (0..16).map(|g| (b.scales[g] >> 4) as i32 * a.bsums[g] as i32).sum();
@@ -418,18 +409,19 @@ pub fn vec_dot_q2_k_q8_k(w: &[BlockQ2K], x: &[BlockQ8K]) -> f32 {
 }
 
 /// The eight lane sums of sixteen 16-element weight groups, each with an i16 scale, with a
-/// Q8_K block (|q| <= 32: two products per i16 lane stay within 2^13).
+/// Q8_K block. The groups hold raw quants u in 0..2^(SHIFT + 1), the weights being u - 2^SHIFT
+/// (|q| <= 32: two products per i16 lane stay within 2^13).
 #[inline(always)]
-fn isums_groups(groups: &[v128; 16], scales: &[i16; 16], a: &BlockQ8K) -> [v128; 2] {
+fn isums_groups<const SHIFT: u32>(groups: &[v128; 16], scales: &[i16; 16], a: &BlockQ8K) -> [v128; 2] {
     let y = a.qs.as_chunks::<16>().0;
     let mut acc = [i32x4_splat(0); 2];
     for (g, q) in groups.iter().enumerate() {
-        add_scaled(&mut acc, mul_i8_i16(*q, load(&y[g])), scales[g]);
+        add_scaled(&mut acc, centred_lanes16::<SHIFT>(*q, load(&y[g])), scales[g]);
     }
     acc
 }
 
-/// A Q3_K / Q6_K super-block unpacked: its sixteen groups, their scales, and d.
+/// A Q3_K / Q6_K super-block unpacked: its sixteen groups of raw quants, their scales, and d.
 type UnpackedGroups = ([v128; 16], [i16; 16], f32);
 
 /// Q3_K weights · Q8_K activations, `R` rows by `N` activations.
@@ -438,14 +430,15 @@ pub fn tile_q3_k_q8_k<const R: usize, const N: usize>(w: [&[BlockQ3K]; R], x: [&
         let h = load32(&b.hmask);
         let mut groups = q2_groups(&b.qs);
         for (g, low) in groups.iter_mut().enumerate() {
-            // Group g = 8 n + 2 j + c: high bit 4 n + j of hmask[16 c + (0..16)]; clear means -4.
+            // Group g = 8 n + 2 j + c: high bit 4 n + j of hmask[16 c + (0..16)]; clear means -4,
+            // so the raw quant is low + 4 · bit, and the weight raw - 4.
             let bit = u8x16_splat(1 << (g / 2));
-            let clear = i8x16_eq(v128_and(h[g % 2], bit), i8x16_splat(0));
-            *low = i8x16_sub(*low, v128_and(clear, u8x16_splat(4)));
+            let set = i8x16_eq(v128_and(h[g % 2], bit), bit);
+            *low = v128_or(*low, v128_and(set, u8x16_splat(4)));
         }
         (groups, b.scales_i8().map(i16::from), f16_le(b.d))
     };
-    let step = |acc: &mut LaneAcc, _: &BlockQ3K, u: &UnpackedGroups, a: &BlockQ8K| acc.add(u.2 * a.d, isums_groups(&u.0, &u.1, a));
+    let step = |acc: &mut LaneAcc, _: &BlockQ3K, u: &UnpackedGroups, a: &BlockQ8K| acc.add(u.2 * a.d, isums_groups::<2>(&u.0, &u.1, a));
     tile_k(w, x, unpack, LaneAcc::new(), step, LaneAcc::total)
 }
 
@@ -461,8 +454,8 @@ pub fn tile_q6_k_q8_k<const R: usize, const N: usize>(
     s: [&[[f32; 2]]; N],
 ) -> [[f32; N]; R] {
     let _ = s;
-    let unpack = |b: &BlockQ6K| -> UnpackedGroups { (q6_groups(b), b.scales.map(|s| s as i16), f16_le(b.d)) };
-    let step = |acc: &mut LaneAcc, _: &BlockQ6K, u: &UnpackedGroups, a: &BlockQ8K| acc.add(u.2 * a.d, isums_groups(&u.0, &u.1, a));
+    let unpack = |b: &BlockQ6K| -> UnpackedGroups { (q6_raw_groups(b), b.scales.map(|s| s as i16), f16_le(b.d)) };
+    let step = |acc: &mut LaneAcc, _: &BlockQ6K, u: &UnpackedGroups, a: &BlockQ8K| acc.add(u.2 * a.d, isums_groups::<5>(&u.0, &u.1, a));
     tile_k(w, x, unpack, LaneAcc::new(), step, LaneAcc::total)
 }
 

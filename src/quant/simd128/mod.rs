@@ -57,6 +57,78 @@ pub(crate) fn store(out: &mut [f32; 4], v: v128) {
     unsafe { v128_store(out.as_mut_ptr().cast::<v128>(), v) }
 }
 
+// ---- integer products: SIMD128, or relaxed SIMD's 8-bit dot products ---------------------------
+//
+// With `+relaxed-simd` (the relaxed builds), the products of 8-bit weights and activations take
+// `i16x8.relaxed_dot_i8x16_i7x16` / `i32x4.relaxed_dot_i8x16_i7x16_add`: one instruction (x86
+// `pmaddubsw`, or VNNI `vpdpbusd`; ARM `sdot`) where SIMD128 needs a chain of widening
+// multiplies. Their result is only the same on every engine when the second operand is in
+// 0..=127 (a 7-bit value: no engine's saturation or sign treatment can then differ), so the
+// weights go there unsigned (raw quants), and a centred type's offset is taken off afterwards
+// with the activation sums: Σ (u - c)·y = Σ u·y - c·Σ y, all exact integers. Each function below
+// has a SIMD128 twin with the same contract; the kernels call only these, so one kernel source
+// gives the same integers, hence the same floats, in both builds (tests.rs checks each build
+// against the scalar kernels).
+
+/// Pairs up lanes k and k + 8 (0, 8, 1, 9, ..., 7, 15): a relaxed dot product of two vectors so
+/// arranged adds the products of elements k and k + 8 into i16 lane k, as `mul_i8_i16` does.
+#[cfg(target_feature = "relaxed-simd")]
+#[inline(always)]
+fn pair_k_k8(v: v128) -> v128 {
+    i8x16_shuffle::<0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15>(v, v)
+}
+
+/// Lane-wise `q[k] * y[k] + q[k + 8] * y[k + 8]` as i16, for weights `q` in 0..=64.
+#[inline(always)]
+pub(crate) fn lanes16(q: v128, y: v128) -> v128 {
+    #[cfg(target_feature = "relaxed-simd")]
+    return i16x8_relaxed_dot_i8x16_i7x16(pair_k_k8(y), pair_k_k8(q));
+    #[cfg(not(target_feature = "relaxed-simd"))]
+    mul_i8_i16(q, y)
+}
+
+/// `lanes16` of centred weights `u - 2^SHIFT`, given raw `u` in 0..2^(SHIFT + 1) (SHIFT <= 5).
+#[inline(always)]
+pub(crate) fn centred_lanes16<const SHIFT: u32>(u: v128, y: v128) -> v128 {
+    #[cfg(target_feature = "relaxed-simd")]
+    {
+        let y = pair_k_k8(y);
+        let products = i16x8_relaxed_dot_i8x16_i7x16(y, pair_k_k8(u));
+        i16x8_sub(products, i16x8_shl(i16x8_relaxed_dot_i8x16_i7x16(y, i8x16_splat(1)), SHIFT))
+    }
+    #[cfg(not(target_feature = "relaxed-simd"))]
+    mul_i8_i16(i8x16_sub(u, i8x16_splat(1 << SHIFT)), y)
+}
+
+/// The i32x4 sums (in no particular lane order) of 32 weights in 0..32 (`lo`: elements 0..16,
+/// `hi`: 16..32) times 32 activation quants. (The SIMD128 version also takes -32 < w < 32.)
+#[inline(always)]
+pub(crate) fn unsigned32(lo: v128, hi: v128, y: &[i8; 32]) -> v128 {
+    let (y0, y1) = halves(y);
+    #[cfg(target_feature = "relaxed-simd")]
+    return i32x4_relaxed_dot_i8x16_i7x16_add(y1, hi, i32x4_relaxed_dot_i8x16_i7x16_add(y0, lo, i32x4_splat(0)));
+    // Four products per i16 lane stay within 31 · 128 · 4 < 2^15.
+    #[cfg(not(target_feature = "relaxed-simd"))]
+    i32x4_extadd_pairwise_i16x8(i16x8_add(mul_i8_i16(lo, y0), mul_i8_i16(hi, y1)))
+}
+
+/// `unsigned32` of centred weights `u - 2^SHIFT`, given raw `u` in 0..2^(SHIFT + 1) (SHIFT <= 4).
+#[inline(always)]
+pub(crate) fn centred32<const SHIFT: u32>(lo: v128, hi: v128, y: &[i8; 32]) -> v128 {
+    #[cfg(target_feature = "relaxed-simd")]
+    {
+        let (y0, y1) = halves(y);
+        let one = i8x16_splat(1);
+        let sum = i32x4_relaxed_dot_i8x16_i7x16_add(y1, one, i32x4_relaxed_dot_i8x16_i7x16_add(y0, one, i32x4_splat(0)));
+        i32x4_sub(unsigned32(lo, hi, y), i32x4_shl(sum, SHIFT))
+    }
+    #[cfg(not(target_feature = "relaxed-simd"))]
+    {
+        let c = i8x16_splat(1 << SHIFT);
+        unsigned32(i8x16_sub(lo, c), i8x16_sub(hi, c), y)
+    }
+}
+
 /// Lane-wise `a[k] * b[k] + a[k + 8] * b[k + 8]` as i16, for 16 i8 pairs. Exact when
 /// `|a| <= 64` (|b| <= 128): two products stay within 2^14.
 #[inline(always)]
