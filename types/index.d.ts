@@ -54,9 +54,13 @@ export interface Features {
   memory64: boolean;
   multiMemory: boolean;
   simd: boolean;
+  /** Relaxed SIMD (e.g. `i16x8.relaxed_dot_i8x16_i7x16_s`). */
+  relaxedSimd: boolean;
 }
 
 export type BuildName = 'wasm64' | 'wasm32';
+/** The SIMD variant of a build: compiled with relaxed SIMD too ('relaxed'), or with SIMD128 alone. */
+export type SimdName = 'relaxed' | 'simd128';
 export type LayoutName = 'auto' | 'standard' | 'memory64' | 'paged' | 'multi';
 
 /** One WebAssembly memory of a layout: index 0 is the module's own (main) memory, 1.. storage memories. */
@@ -81,6 +85,8 @@ export interface Layout {
 /** What a loaded model is. */
 export interface ModelInfo {
   build: BuildName;
+  /** The SIMD variant of the build that runs the model. */
+  simd: SimdName;
   arch: string | null;
   name: string | null;
   nLayers: number | null;
@@ -173,6 +179,13 @@ export interface LoadOptions {
   worker?: boolean;
   /** 'auto' (default): wasm64 where the browser has memory64, else the wasm32 fallback. */
   build?: 'auto' | BuildName;
+  /**
+   * 'auto' (default): the build compiled with relaxed SIMD too where the browser validates relaxed
+   * SIMD, else the SIMD128 one. 'relaxed' where the browser has no relaxed SIMD is
+   * UNSUPPORTED_BROWSER. A thread holds one variant of a build: with `worker: false`, the loads on
+   * one thread must get the same variant (another is INVALID_ARGUMENT).
+   */
+  simd?: 'auto' | SimdName;
   layout?: LayoutName;
   /** Bytes per storage memory. */
   shardCap?: number;
@@ -388,6 +401,7 @@ export interface InspectOptions {
   signal?: AbortSignal;
   worker?: boolean;
   build?: 'auto' | BuildName;
+  simd?: 'auto' | SimdName;
   layout?: LayoutName;
   shardCap?: number;
   memoryBudget?: number;
@@ -398,6 +412,7 @@ export interface InspectOptions {
 export interface InspectReport {
   url: string;
   build: BuildName;
+  simd: SimdName;
   ggufVersion: number;
   alignment: number;
   dataOffset: number;

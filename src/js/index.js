@@ -2,14 +2,14 @@
 //
 //   import { loadModel } from 'gguf64';
 //   const model = await loadModel('/models/SmolLM2-135M-Instruct.Q4_1.gguf', { onProgress });
-//   console.log(model.info); // { build, arch, nLayers, nTensors, fileBytes, ... }
+//   console.log(model.info); // { build, simd, arch, nLayers, nTensors, fileBytes, ... }
 
 import { MODEL_METHODS, TESTING, TESTING_METHODS } from './api.js';
 import { ErrorCode, Gguf64Error, toGguf64Error, tokenIds } from './errors.js';
 import { detectFeatures } from './features.js';
 import { createBridge } from './bridge.js';
 import { readPrefix } from './range.js';
-import { chooseBuild, runtimeFor } from './runtime.js';
+import { chooseBuild, chooseSimd, runtimeFor } from './runtime.js';
 import { createStorage } from './storage.js';
 import { openSource } from './source.js';
 import { megabytesPerSecond, writeChunk, writeHeader } from './stream.js';
@@ -46,6 +46,10 @@ function planOptions({ shardCap, memoryBudget, layout, workingSetLayers }) {
  * @property {(p: LoadProgress) => void} [onProgress]
  * @property {AbortSignal} [signal]
  * @property {'auto' | 'wasm64' | 'wasm32'} [build]
+ * @property {'auto' | 'relaxed' | 'simd128'} [simd] the SIMD variant of the build: 'auto' (default) takes 'relaxed' (compiled
+ *   with relaxed SIMD too) where the browser validates relaxed SIMD, else 'simd128'; 'relaxed' where it does not is
+ *   UNSUPPORTED_BROWSER. One thread holds one variant of a build: with `worker: false`, the loads on one thread must
+ *   get the same variant (another is INVALID_ARGUMENT)
  * @property {'auto' | 'standard' | 'memory64' | 'paged' | 'multi'} [layout]
  * @property {number} [shardCap] bytes per storage memory
  * @property {number} [memoryBudget] main-memory bytes for layer weights
@@ -75,12 +79,12 @@ function planOptions({ shardCap, memoryBudget, layout, workingSetLayers }) {
  * @property {number} mbPerSec
  */
 export async function loadModel(source, options = {}) {
-  const { onProgress = () => {}, signal, build: requested = 'auto' } = options;
+  const { onProgress = () => {}, signal, build: requested = 'auto', simd: requestedSimd = 'auto' } = options;
   const parts = splitParts(source);
   const context = parts ? { url: parts[0] } : typeof source === 'string' || source instanceof URL ? { url: String(source) } : {};
   const session = { loader: undefined, body: undefined, storage: undefined, plan: undefined, layersDone: 0, lengthHint: undefined, group: undefined, routed: 0 };
   try {
-    const { bindings, memory, build } = await runtimeFor(chooseBuild(requested));
+    const { bindings, memory, build, simd } = await runtimeFor(chooseBuild(requested), chooseSimd(requestedSimd));
     const startMs = performance.now();
     const report = (phase, extra = {}) => onProgress({
       phase,
@@ -117,7 +121,7 @@ export async function loadModel(source, options = {}) {
     const threads = parts ? 1 : resolveThreads(options.threads ?? 1);
     let fromCache;
     if (parts) fromCache = await streamParts(parts, bindings, plan, session, io, options);
-    else if (threads > 1) fromCache = await streamSharded(source, { bindings, build, threads }, plan, session, io, options);
+    else if (threads > 1) fromCache = await streamSharded(source, { bindings, build, simd, threads }, plan, session, io, options);
     else fromCache = await streamOne(source, bindings, plan, session, io, options);
     // finish() consumes the loader on the wasm side, whether it succeeds or throws.
     const finishing = session.loader;
@@ -125,9 +129,15 @@ export async function loadModel(source, options = {}) {
     const handle = finishing.finish();
     await session.body?.finish(); // the last cache writes
     const shards = session.group ? await session.group.finishLoad() : [];
+    // Every shard runs the leader's code: the same build and SIMD variant (ShardGroup.start passes them on).
+    const odd = shards.find((info) => info.build !== build || info.simd !== simd);
+    if (odd) {
+      handle.free();
+      throw new Gguf64Error(ErrorCode.INTERNAL, `a shard worker runs ${odd.build}/${odd.simd}, the leader ${build}/${simd}`);
+    }
     const parallel = { threads: 1 + shards.length, requested: threads, transport: session.group?.transport ?? null,
       crossOriginIsolated: Boolean(globalThis.crossOriginIsolated) };
-    const model = new LoadedModel(handle, { bindings, memory, build }, performance.now() - startMs, session.storage,
+    const model = new LoadedModel(handle, { bindings, memory, build, simd }, performance.now() - startMs, session.storage,
       { bytesFromCache: fromCache() }, { group: session.group, parallel, fileBytes: session.lengthHint });
     session.group = undefined;
     onProgress({ phase: 'done', layout: session.plan, layer: null, layersDone: session.layersDone, layersTotal: session.layersDone,
@@ -168,7 +178,7 @@ async function streamOne(source, bindings, plan, session, io, options) {
  * the others' to their workers (./shards.js). A model that cannot be split arrives whole as
  * shard 0, and no worker starts.
  */
-async function streamSharded(source, { bindings, build, threads }, plan, session, io, options) {
+async function streamSharded(source, { bindings, build, simd, threads }, plan, session, io, options) {
   const { cache: useCache = true, revalidate, sha256 } = options;
   const body = await openSource(source, { signal: io.signal, retry: io.retry, onResume: io.onResume, useCache, revalidate, onWarning: io.onWarning });
   session.body = body;
@@ -187,7 +197,7 @@ async function streamSharded(source, { bindings, build, threads }, plan, session
     if (!session.loader) {
       session.loader = new bindings.StreamLoader(router.fileLen(0), plan);
       if (count > 1) {
-        session.group = ShardGroup.start(count, build, { transport: options.transport, slots: router.gatherFloats() });
+        session.group = ShardGroup.start(count, { build, simd }, { transport: options.transport, slots: router.gatherFloats() });
         session.group.beginLoad(Array.from({ length: count }, (_, i) => router.fileLen(i)), plan);
       }
     }
@@ -272,20 +282,20 @@ export function splitParts(source) {
  * Reads only the header of a GGUF file (through Range requests) and reports its metadata, its
  * tensors, its config and the layout it would get, without downloading the weights.
  * @param {string | URL} url
- * @param {{ signal?: AbortSignal, build?: 'auto' | 'wasm64' | 'wasm32', layout?: string, shardCap?: number, memoryBudget?: number }} [options]
+ * @param {{ signal?: AbortSignal, build?: 'auto' | 'wasm64' | 'wasm32', simd?: 'auto' | 'relaxed' | 'simd128', layout?: string, shardCap?: number, memoryBudget?: number }} [options]
  */
 export async function inspect(url, options = {}) {
-  const { signal, build: requested = 'auto' } = options;
+  const { signal, build: requested = 'auto', simd: requestedSimd = 'auto' } = options;
   const href = new URL(String(url), globalThis.location?.href).href;
   let inspector;
   try {
-    const { bindings, build } = await runtimeFor(chooseBuild(requested));
+    const { bindings, build, simd } = await runtimeFor(chooseBuild(requested), chooseSimd(requestedSimd));
     const read = await readPrefix(href, (bytes, fileBytes) => {
       inspector ??= new bindings.HeaderInspector(fileBytes);
       return inspector.push(bytes);
     }, signal);
     const report = JSON.parse(inspector.report(planOptions(options)));
-    return { url: href, build, ...report, fileBytes: read.fileBytes ?? report.fileBytes, bytesRead: read.bytesRead, rangeRequests: read.rangeRequests };
+    return { url: href, build, simd, ...report, fileBytes: read.fileBytes ?? report.fileBytes, bytesRead: read.bytesRead, rangeRequests: read.rangeRequests };
   } catch (err) {
     throw toGguf64Error(err, { url: href });
   } finally {
@@ -312,7 +322,7 @@ export class LoadedModel {
   #group;
 
   constructor(handle, runtime, loadMs, storage, cacheInfo, threading = {}) {
-    const { build } = runtime;
+    const { build, simd } = runtime;
     this.#handle = handle;
     this.#runtime = runtime;
     this.#storage = storage;
@@ -330,9 +340,10 @@ export class LoadedModel {
      * 'chatml', or 'gemma' for a Gemma file) or 'none' (no tokenizer in the file); `error` the
      * reason chat will fail with CHAT_TEMPLATE (e.g. the file's template does not parse), else null.
      * `parallel`: the threads the model is split over and how they exchange activations.
-     * @type {{ build: string, arch: string|null, name: string|null, nLayers: number|null, nTensors: number, fileBytes: number, dataOffset: number, dataBytes: number, ggufVersion: number, alignment: number, parts: number, layout: object, chatTemplate: { source: 'file' | 'builtin' | 'none', format: 'jinja' | 'chatml' | 'gemma' | null, error: string | null }, loadMs: number, cache: { bytesFromCache: number }, parallel: { threads: number, requested: number, transport: string|null, crossOriginIsolated: boolean } }}
+     * `simd`: the SIMD variant of the build that runs it, 'relaxed' or 'simd128'.
+     * @type {{ build: string, simd: 'relaxed' | 'simd128', arch: string|null, name: string|null, nLayers: number|null, nTensors: number, fileBytes: number, dataOffset: number, dataBytes: number, ggufVersion: number, alignment: number, parts: number, layout: object, chatTemplate: { source: 'file' | 'builtin' | 'none', format: 'jinja' | 'chatml' | 'gemma' | null, error: string | null }, loadMs: number, cache: { bytesFromCache: number }, parallel: { threads: number, requested: number, transport: string|null, crossOriginIsolated: boolean } }}
      */
-    this.info = Object.freeze({ build, ...own, loadMs, cache: cacheInfo, parallel: Object.freeze(parallel) });
+    this.info = Object.freeze({ build, simd, ...own, loadMs, cache: cacheInfo, parallel: Object.freeze(parallel) });
     /** What the last `generate` did: ids, text, speeds and why it stopped; null before the first. */
     this.lastGeneration = null;
     // The engine calls this (synchronously) to read a storage memory: paging a layer in, hashing.

@@ -22,7 +22,7 @@ self.onmessage = ({ data }) => {
 async function handle(message) {
   switch (message.op) {
     case 'init': {
-      state.runtime = await runtimeFor(message.build);
+      state.runtime = await runtimeFor(message.build, message.simd); // the leader's variant: the same arithmetic
       state.peers = message.peers.sort((a, b) => a.index - b.index).map(({ port }) => new Inbox(port));
       state.transport = message.shared ? new SharedGather(message.shared) : state.peers;
       return;

@@ -307,12 +307,13 @@ export class ShardGroup {
   }
 
   /**
-   * Starts `count - 1` shard workers on `build`, every pair of shards joined by a channel, and
+   * Starts `count - 1` shard workers on the leader's `build` and its SIMD variant `simd` (./runtime.js),
+   * so that every shard runs the same code, every pair of shards joined by a channel, and
    * the shared-memory transport when `transport` asks for it (or 'auto' on an isolated page).
    * `slots`: floats of the largest gather.
    * @returns {ShardGroup}
    */
-  static start(count, build, { transport = 'auto', slots } = {}) {
+  static start(count, { build, simd }, { transport = 'auto', slots } = {}) {
     const followers = [];
     let group;
     const onFailure = (err) => group?.fail(err);
@@ -329,7 +330,7 @@ export class ShardGroup {
     const shared = useShared(transport) ? SharedGather.allocate(count, slots) : undefined;
     for (const f of followers) {
       const mine = ports[f.index].map((port, j) => ({ index: j, port })).filter((p) => p.port);
-      f.post({ op: 'init', index: f.index, count, build, peers: mine, shared }, mine.map((p) => p.port));
+      f.post({ op: 'init', index: f.index, count, build, simd, peers: mine, shared }, mine.map((p) => p.port));
     }
     group = new ShardGroup(followers, ports[0].filter(Boolean).map((port) => new Inbox(port)), shared);
     return group;

@@ -81,6 +81,89 @@ describe('loading real models in headless Chromium', () => {
     assert.equal(picked.build, 'wasm64');
   });
 
+  test('the browser validates relaxed SIMD, and simd: auto picks the relaxed variant (model.info, inspect)', async () => {
+    // Chromium 156 and Firefox ESR 153 both validate relaxed SIMD, so this holds in either.
+    const got = await page.evaluate(async (url) => {
+      const { relaxedSimd } = window.gguf64.detectFeatures();
+      const model = await window.gguf64pkg.loadModel(url, { cache: false, threads: 1 });
+      const { build, simd } = model.info;
+      await model.unload();
+      const report = await window.gguf64pkg.inspect(url);
+      return { relaxedSimd, build, simd, inspected: report.simd };
+    }, `/models/${SMOLLM}`);
+    assert.deepEqual(got, { relaxedSimd: true, build: 'wasm64', simd: 'relaxed', inspected: 'relaxed' });
+  });
+
+  for (const file of [SMOLLM, GEMMA]) {
+    test(`${file}: the first logits are bit-identical with simd: 'relaxed' and simd: 'simd128'`, { timeout: 300_000 }, async () => {
+      // Each load has its own worker, so one page runs both variants of the wasm64 build.
+      const got = await page.evaluate(async (url) => {
+        const hex = (buffer) => [...new Uint8Array(buffer)].map((b) => b.toString(16).padStart(2, '0')).join('');
+        const runs = {};
+        for (const simd of ['relaxed', 'simd128']) {
+          const model = await window.gguf64pkg.loadModel(url, { simd, cache: false, threads: 1 });
+          try {
+            const logits = await model.logits(await model.promptIds('The capital of France is'));
+            runs[simd] = { info: model.info.simd, logits, sha256: hex(await crypto.subtle.digest('SHA-256', logits)) };
+          } finally {
+            await model.unload();
+          }
+        }
+        const { relaxed: a, simd128: b } = runs;
+        let differ = 0;
+        let maxDiff = 0;
+        for (let i = 0; i < a.logits.length; i++) {
+          if (!Object.is(a.logits[i], b.logits[i])) differ += 1;
+          maxDiff = Math.max(maxDiff, Math.abs(a.logits[i] - b.logits[i]));
+        }
+        return {
+          infos: [a.info, b.info], hashes: [a.sha256, b.sha256], lengths: [a.logits.length, b.logits.length],
+          finite: a.logits.every(Number.isFinite), differ, maxDiff,
+        };
+      }, `/models/${file}`);
+      assert.deepEqual(got.infos, ['relaxed', 'simd128']);
+      assert.equal(got.lengths[0], got.lengths[1]);
+      assert.ok(got.lengths[0] > 1000 && got.finite, JSON.stringify(got));
+      assert.equal(got.hashes[0], got.hashes[1], `${got.differ} of ${got.lengths[0]} logits differ, by up to ${got.maxDiff}`);
+    });
+  }
+
+  test('simd: an unknown value is INVALID_ARGUMENT, relaxed without relaxed SIMD UNSUPPORTED_BROWSER; a thread holds one variant', async () => {
+    const got = await page.evaluate(async (url) => {
+      const code = (promise) => promise.then(() => null, (err) => err.code);
+      const bogus = [
+        await code(window.gguf64.loadModel(url, { simd: 'bogus', cache: false })),
+        await code(window.gguf64pkg.loadModel(url, { simd: 'bogus', cache: false })),
+        await code(window.gguf64.inspect(url, { simd: 'bogus' })),
+      ];
+      // A browser without relaxed SIMD, as detectFeatures sees it: the relaxed opcode (0xfd 0x92 0x02) does not validate.
+      const validate = WebAssembly.validate;
+      let features;
+      let unsupported;
+      WebAssembly.validate = (bytes) => {
+        const u = ArrayBuffer.isView(bytes) ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) : new Uint8Array(bytes);
+        for (let i = 0; i + 2 < u.length; i++) if (u[i] === 0xfd && u[i + 1] === 0x92 && u[i + 2] === 0x02) return false;
+        return validate.call(WebAssembly, bytes);
+      };
+      try {
+        features = window.gguf64.detectFeatures();
+        unsupported = await code(window.gguf64.loadModel(url, { simd: 'relaxed', cache: false }));
+      } finally {
+        WebAssembly.validate = validate;
+      }
+      // This page's thread runs the relaxed wasm64 build ('auto'); its glue holds one instance.
+      const model = await window.gguf64.loadModel(url, { cache: false });
+      const held = model.info.simd;
+      model.unload();
+      const other = await code(window.gguf64.loadModel(url, { simd: 'simd128', cache: false }));
+      return { bogus, relaxedSimd: features.relaxedSimd, simd: features.simd, unsupported, held, other };
+    }, `/models/${SMOLLM}`);
+    assert.deepEqual(got, {
+      bogus: ['INVALID_ARGUMENT', 'INVALID_ARGUMENT', 'INVALID_ARGUMENT'], relaxedSimd: false, simd: true,
+      unsupported: 'UNSUPPORTED_BROWSER', held: 'relaxed', other: 'INVALID_ARGUMENT',
+    });
+  });
+
   test('SmolLM2 facts match the issue: llama, 30 layers, 272 tensors, 98362432 bytes', async () => {
     const info = await loadInPage(page, `/models/${SMOLLM}`);
     assert.deepEqual([info.build, info.arch, info.nLayers, info.nTensors, info.fileBytes],

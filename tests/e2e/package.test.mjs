@@ -78,9 +78,9 @@ window.generateWithGguf64 = async (url, prompt, maxTokens) => {
   let text = '';
   for await (const piece of model.generate(prompt, { maxTokens, temperature: 0 })) text += piece;
   const { outputIds, finish } = model.lastGeneration;
-  const { arch, build, parallel } = model.info;
+  const { arch, build, simd, parallel } = model.info;
   await model.unload();
-  return { text, outputIds, finish, arch, build, groups, inWorker, threads: parallel.threads, cores: navigator.hardwareConcurrency };
+  return { text, outputIds, finish, arch, build, simd, groups, inWorker, threads: parallel.threads, cores: navigator.hardwareConcurrency };
 };
 window.appReady = true;
 `;
@@ -88,7 +88,8 @@ window.appReady = true;
 const TS_CONSUMER = `import { loadModel, ErrorCode, Gguf64Error, type LoadProgress, type WorkerModel } from 'gguf64';
 
 export async function demo(url: string): Promise<string> {
-  const model: WorkerModel = await loadModel(url, { onProgress: (p: LoadProgress) => console.log(p.layersDone, p.layout?.kind) });
+  const model: WorkerModel = await loadModel(url, { simd: 'auto', onProgress: (p: LoadProgress) => console.log(p.layersDone, p.layout?.kind) });
+  const simd: 'relaxed' | 'simd128' = model.info.simd;
   let text = '';
   try {
     for await (const piece of model.generate('Hello', { maxTokens: 8, temperature: 0 })) text += piece;
@@ -97,7 +98,7 @@ export async function demo(url: string): Promise<string> {
     throw err;
   }
   const ids: number[] = await model.tokenize(text);
-  console.log(model.info.layout.memories.length, model.lastGeneration?.decodeTokS, ids.length);
+  console.log(model.info.layout.memories.length, model.lastGeneration?.decodeTokS, ids.length, simd);
   await model.unload();
   return text;
 }
@@ -143,14 +144,15 @@ after(async () => {
   if (scratch) await rm(scratch, { recursive: true, force: true });
 });
 
-test('the tarball holds the entry, the worker, the declarations and both builds, and nothing else', async () => {
+test('the tarball holds the entry, the worker, the declarations and both builds (each plain and relaxed SIMD), and nothing else', async () => {
   const { stdout } = await sh(ROOT, 'tar', ['-tzf', tarball]);
   const files = stdout.trim().split('\n').map((f) => f.replace(/^package\//, '')).sort();
   for (const f of ['package.json', 'src/js/gguf64.js', 'src/js/worker.js', 'src/js/shard-worker.js', 'src/js/index.js', 'types/index.d.ts',
-    'pkg/wasm64/gguf64.js', 'pkg/wasm64/gguf64_bg.wasm', 'pkg/wasm32/gguf64.js', 'pkg/wasm32/gguf64_bg.wasm']) {
+    'pkg/wasm64/gguf64.js', 'pkg/wasm64/gguf64_bg.wasm', 'pkg/wasm64/gguf64_relaxed_bg.wasm',
+    'pkg/wasm32/gguf64.js', 'pkg/wasm32/gguf64_bg.wasm', 'pkg/wasm32/gguf64_relaxed_bg.wasm']) {
     assert.ok(files.includes(f), `${f} missing from ${files.join(', ')}`);
   }
-  const outside = files.filter((f) => !/^(package\.json|README\.md|LICENSE.*|src\/js\/[^/]+\.js|types\/[^/]+\.d\.ts|pkg\/wasm(32|64)\/gguf64(_bg\.wasm|\.js))$/.test(f));
+  const outside = files.filter((f) => !/^(package\.json|README\.md|LICENSE.*|src\/js\/[^/]+\.js|types\/[^/]+\.d\.ts|pkg\/wasm(32|64)\/gguf64(_bg\.wasm|_relaxed_bg\.wasm|\.js))$/.test(f));
   assert.deepEqual(outside, []);
 });
 
@@ -168,6 +170,8 @@ export default { mode: 'production', entry: './src/index.js', output: { path: pa
   assert.equal(result.inWorker, true);
   assert.equal(result.arch, 'llama');
   assert.equal(result.groups, 32); // embeddings, 30 layers, output
+  // Chromium and Firefox validate relaxed SIMD: the bundle emitted gguf64_relaxed_bg.wasm too, and it ran.
+  assert.equal(result.simd, 'relaxed');
   // The default splits the model over the machine's cores (up to 4; SmolLM2's 9 heads in 3
   // groups go to at most 3): the bundle's shard worker ran.
   assert.equal(result.threads, Math.min(result.cores, 3));
@@ -188,6 +192,7 @@ test('a fresh Vite app installs the tarball, builds, loads SmolLM2 in a worker a
   assert.deepEqual(result.errors, []);
   assert.equal(result.inWorker, true);
   assert.equal(result.arch, 'llama');
+  assert.equal(result.simd, 'relaxed');
   assert.equal(result.threads, Math.min(result.cores, 3));
   assert.deepEqual(result.outputIds, reference.outputIds);
   assert.equal(result.text, reference.text);

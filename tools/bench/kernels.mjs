@@ -4,9 +4,11 @@
 // loop, for one activation (decode) and a batch of 32 (prompt). Weights come from
 // `MatmulBench` (src/web/bench.rs); the memcpy of the same bytes inside wasm memory is the
 // physical reference. Median [min-max] over the runs; the modes alternate within each run, and
-// "xN" is the per-row median over the mode's median.
+// "xN" is the per-row median over the mode's median. Each case runs in the relaxed-SIMD build and
+// the SIMD128 build (each in its own page: a thread holds one variant), one after the other;
+// "relaxed/simd128" is the ratio of their tiled speeds.
 //
-//   node tools/bench/kernels.mjs [--runs N] [--json]
+//   node tools/bench/kernels.mjs [--runs N] [--types Q4_K,Q6_K,...] [--json]
 import os from 'node:os';
 
 import { launch, openHarness } from '../lib/browser.mjs';
@@ -15,6 +17,7 @@ import { stats } from '../lib/stats.mjs';
 const args = process.argv.slice(2);
 const runs = Number(args[args.indexOf('--runs') + 1]) || 7;
 const json = args.includes('--json');
+const only = args.includes('--types') ? args[args.indexOf('--types') + 1].split(',') : null;
 
 // ggml type id, name, cols, rows: projections of SmolLM2-135M and Gemma 3 270M, then every
 // other type with kernels on a 2048 x 1024 matrix.
@@ -38,9 +41,18 @@ const BATCHES = [1, 32];
 
 const session = await launch();
 try {
-  const { page } = await openHarness(session);
-  const rows = await page.evaluate(async ({ runs, cases, batches }) => {
-    const { bindings } = await window.gguf64testing.runtimeFor('wasm64');
+  const measure = async (simd) => {
+    const { page } = await openHarness(session);
+    try {
+      const cases = CASES.filter(([, name]) => !only || only.includes(name));
+      return await page.evaluate(benchPage, { runs, cases, batches: BATCHES, simd });
+    } finally {
+      await page.close();
+    }
+  };
+  // Case by case in the page: every tiling mode of one case alternates within each run.
+  async function benchPage({ runs, cases, batches, simd }) {
+    const { bindings } = await window.gguf64testing.runtimeFor('wasm64', simd);
     const out = [];
     for (const [id, name, cols, nrows] of cases) {
       for (const batch of batches) {
@@ -56,18 +68,22 @@ try {
           const c = time(() => { for (let r = 0; r < 20; r++) b.copy(); }) / 20;
           if (i > 0) { t.forEach((v, k) => samples.modes[k].push(v)); samples.copy.push(c); }
         }
-        out.push({ name, cols, rows: nrows, batch, bytes: b.weightBytes(), same: sums.every((v) => v === sums[0]), samples });
+        out.push({ name, cols, rows: nrows, batch, bytes: b.weightBytes(), same: sums.every((v) => v === sums[0]), sum: sums[0], samples });
         b.free();
       }
     }
     return out;
-  }, { runs, cases: CASES, batches: BATCHES });
+  }
+  const plain = await measure('simd128');
+  const rows = await measure('relaxed');
   const report = {
     machine: `${os.cpus()[0].model}, ${os.cpus().length} cores`,
     date: new Date().toISOString().slice(0, 10),
     runs,
-    results: rows.map((r) => {
+    results: rows.map((r, i) => {
       const [perRow, t1, t2, t4] = r.samples.modes.map(stats);
+      const p = plain[i];
+      const plainTiled = stats(p.samples.modes[r.batch === 1 ? 1 : 2]);
       const copy = stats(r.samples.copy);
       const macs = r.cols * r.rows * r.batch;
       const rate = (s) => ({ ms: s, gb_s: r.bytes / s.median / 1e6, gmac_s: macs / s.median / 1e6 });
@@ -79,19 +95,24 @@ try {
         // What `matmul` uses: 1 row per tile for one activation, 2 for a batch.
         tiled_gb_s: rate(r.batch === 1 ? t1 : t2).gb_s,
         tiled_gmac_s: rate(r.batch === 1 ? t1 : t2).gmac_s,
+        simd128_tiled: rate(plainTiled),
+        relaxed_over_simd128: plainTiled.median / (r.batch === 1 ? t1 : t2).median,
+        // The two builds' products are the same integers and the same float steps: equal sums.
+        same_as_simd128: r.sum === p.sum,
       };
     }),
   };
   if (json) console.log(JSON.stringify(report, null, 2));
   else {
-    console.log(`${report.machine}, ${report.date}, ${runs} runs (median [min-max] ms per matmul)`);
+    console.log(`${report.machine}, ${report.date}, ${runs} runs (median [min-max] ms per matmul; relaxed-SIMD build unless named)`);
     const ms = (s) => `${s.median.toFixed(3)} [${s.min.toFixed(3)}-${s.max.toFixed(3)}]`;
     for (const r of report.results) {
       const col = (name, x) => `${name} ${ms(x.ms)} ${x.gmac_s.toFixed(2)} GMAC/s x${(r.per_row.ms.median / x.ms.median).toFixed(2)}`;
       console.log(`${r.type.padEnd(5)} ${r.shape.padStart(10)} T=${String(r.batch).padEnd(2)} ` +
         `per-row ${ms(r.per_row.ms)} ${r.per_row.gb_s.toFixed(2)} GB/s ${r.per_row.gmac_s.toFixed(2)} GMAC/s | ` +
         `${col('R1', r.tiled_r1)} | ${col('R2', r.tiled_r2)} | ${col('R4', r.tiled_r4)} | ` +
-        `memcpy ${r.memcpy_gb_s.toFixed(1)} GB/s${r.same_sum ? '' : ' | RESULTS DIFFER'}`);
+        `memcpy ${r.memcpy_gb_s.toFixed(1)} GB/s | SIMD128 build ${r.simd128_tiled.gmac_s.toFixed(2)} GMAC/s, relaxed/simd128 x${r.relaxed_over_simd128.toFixed(2)}` +
+        `${r.same_sum ? '' : ' | RESULTS DIFFER'}${r.same_as_simd128 ? '' : ' | DIFFERS FROM SIMD128'}`);
     }
   }
 } finally {

@@ -22,7 +22,8 @@ done
 # The relaxed-SIMD build's kernels against the scalar ones (the same tests, built with
 # +relaxed-simd; its own target directory keeps the plain build's cache).
 step "wasm64 with relaxed SIMD in headless chrome"
-CARGO_TARGET_WASM64_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd,+bulk-memory,+nontrapping-fptoint,+sign-ext -C link-arg=--max-memory=17179869184" \
+# (Cargo adds these flags to .cargo/config.toml's, as tools/dev/build.sh does.)
+CARGO_TARGET_WASM64_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+relaxed-simd" \
   CARGO_TARGET_DIR=target/relaxed-test wasm-pack test --headless --chrome -- --lib -Zbuild-std=std,panic_abort
 
 step "build"

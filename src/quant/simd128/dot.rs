@@ -8,8 +8,8 @@ use core::arch::wasm32::*;
 #[cfg(target_arch = "wasm64")]
 use core::arch::wasm64::*;
 
-use super::unpack::{fifth_bits, iq4nl_values, nibbles, q5k_bit, q6_raw_groups};
-use super::{centred_lanes16, centred32, dot_i8_i32, halves, hsum_i32, lanes16, load, load32, mul_i8_i16, store, unsigned32};
+use super::unpack::{fifth_bits, iq4nl_values, nibbles, q5k_bit, q6_groups};
+use super::{centred32, dot_i8_i32, halves, hsum_i32, lanes16x2, load, load32, mul_i8_i16, store, unsigned32};
 use crate::quant::ActBlock;
 use crate::quant::blocks::*;
 
@@ -308,8 +308,8 @@ fn isums_k4(u: &UnpackedK4, a: &BlockQ8K) -> [v128; 2] {
     let y = a.qs.as_chunks::<16>().0;
     let mut acc = [i32x4_splat(0); 2];
     for (j, q) in u.q.iter().enumerate() {
-        let lo = i16x8_add(lanes16(q[0], load(&y[4 * j])), lanes16(q[1], load(&y[4 * j + 1])));
-        let hi = i16x8_add(lanes16(q[2], load(&y[4 * j + 2])), lanes16(q[3], load(&y[4 * j + 3])));
+        let lo = lanes16x2(q[0], q[1], load(&y[4 * j]), load(&y[4 * j + 1]));
+        let hi = lanes16x2(q[2], q[3], load(&y[4 * j + 2]), load(&y[4 * j + 3]));
         add_scaled(&mut acc, lo, u.sc[2 * j] as i16);
         add_scaled(&mut acc, hi, u.sc[2 * j + 1] as i16);
     }
@@ -398,7 +398,7 @@ pub fn vec_dot_q2_k_q8_k(w: &[BlockQ2K], x: &[BlockQ8K]) -> f32 {
         let y = a.qs.as_chunks::<16>().0;
         let mut acc = i32x4_splat(0);
         for (g, q) in q2_groups(&b.qs).into_iter().enumerate() {
-            let p = lanes16(q, load(&y[g]));
+            let p = mul_i8_i16(q, load(&y[g]));
             acc = i32x4_add(acc, i32x4_dot_i16x8(p, i16x8_splat((b.scales[g] & 0x0F) as i16)));
         }
         let summs: i32 = (0..16).map(|g| (b.scales[g] >> 4) as i32 * a.bsums[g] as i32).sum();
@@ -409,19 +409,20 @@ pub fn vec_dot_q2_k_q8_k(w: &[BlockQ2K], x: &[BlockQ8K]) -> f32 {
 }
 
 /// The eight lane sums of sixteen 16-element weight groups, each with an i16 scale, with a
-/// Q8_K block. The groups hold raw quants u in 0..2^(SHIFT + 1), the weights being u - 2^SHIFT
-/// (|q| <= 32: two products per i16 lane stay within 2^13).
+/// Q8_K block (|q| <= 32: two products per i16 lane stay within 2^13). Each group has its own
+/// scale, so lanes k and k + 8 of one group must share an i16 lane: SIMD128's `mul_i8_i16`
+/// (a relaxed dot product would need a byte shuffle per operand, which cost more than it saved).
 #[inline(always)]
-fn isums_groups<const SHIFT: u32>(groups: &[v128; 16], scales: &[i16; 16], a: &BlockQ8K) -> [v128; 2] {
+fn isums_groups(groups: &[v128; 16], scales: &[i16; 16], a: &BlockQ8K) -> [v128; 2] {
     let y = a.qs.as_chunks::<16>().0;
     let mut acc = [i32x4_splat(0); 2];
     for (g, q) in groups.iter().enumerate() {
-        add_scaled(&mut acc, centred_lanes16::<SHIFT>(*q, load(&y[g])), scales[g]);
+        add_scaled(&mut acc, mul_i8_i16(*q, load(&y[g])), scales[g]);
     }
     acc
 }
 
-/// A Q3_K / Q6_K super-block unpacked: its sixteen groups of raw quants, their scales, and d.
+/// A Q3_K / Q6_K super-block unpacked: its sixteen groups (centred quants), their scales, and d.
 type UnpackedGroups = ([v128; 16], [i16; 16], f32);
 
 /// Q3_K weights · Q8_K activations, `R` rows by `N` activations.
@@ -430,15 +431,14 @@ pub fn tile_q3_k_q8_k<const R: usize, const N: usize>(w: [&[BlockQ3K]; R], x: [&
         let h = load32(&b.hmask);
         let mut groups = q2_groups(&b.qs);
         for (g, low) in groups.iter_mut().enumerate() {
-            // Group g = 8 n + 2 j + c: high bit 4 n + j of hmask[16 c + (0..16)]; clear means -4,
-            // so the raw quant is low + 4 · bit, and the weight raw - 4.
+            // Group g = 8 n + 2 j + c: high bit 4 n + j of hmask[16 c + (0..16)]; clear means -4.
             let bit = u8x16_splat(1 << (g / 2));
-            let set = i8x16_eq(v128_and(h[g % 2], bit), bit);
-            *low = v128_or(*low, v128_and(set, u8x16_splat(4)));
+            let clear = i8x16_eq(v128_and(h[g % 2], bit), i8x16_splat(0));
+            *low = i8x16_sub(*low, v128_and(clear, u8x16_splat(4)));
         }
         (groups, b.scales_i8().map(i16::from), f16_le(b.d))
     };
-    let step = |acc: &mut LaneAcc, _: &BlockQ3K, u: &UnpackedGroups, a: &BlockQ8K| acc.add(u.2 * a.d, isums_groups::<2>(&u.0, &u.1, a));
+    let step = |acc: &mut LaneAcc, _: &BlockQ3K, u: &UnpackedGroups, a: &BlockQ8K| acc.add(u.2 * a.d, isums_groups(&u.0, &u.1, a));
     tile_k(w, x, unpack, LaneAcc::new(), step, LaneAcc::total)
 }
 
@@ -454,8 +454,8 @@ pub fn tile_q6_k_q8_k<const R: usize, const N: usize>(
     s: [&[[f32; 2]]; N],
 ) -> [[f32; N]; R] {
     let _ = s;
-    let unpack = |b: &BlockQ6K| -> UnpackedGroups { (q6_raw_groups(b), b.scales.map(|s| s as i16), f16_le(b.d)) };
-    let step = |acc: &mut LaneAcc, _: &BlockQ6K, u: &UnpackedGroups, a: &BlockQ8K| acc.add(u.2 * a.d, isums_groups::<5>(&u.0, &u.1, a));
+    let unpack = |b: &BlockQ6K| -> UnpackedGroups { (q6_groups(b), b.scales.map(|s| s as i16), f16_le(b.d)) };
+    let step = |acc: &mut LaneAcc, _: &BlockQ6K, u: &UnpackedGroups, a: &BlockQ8K| acc.add(u.2 * a.d, isums_groups(&u.0, &u.1, a));
     tile_k(w, x, unpack, LaneAcc::new(), step, LaneAcc::total)
 }
 

@@ -66,38 +66,32 @@ pub(crate) fn store(out: &mut [f32; 4], v: v128) {
 // 0..=127 (a 7-bit value: no engine's saturation or sign treatment can then differ), so the
 // weights go there unsigned (raw quants), and a centred type's offset is taken off afterwards
 // with the activation sums: Σ (u - c)·y = Σ u·y - c·Σ y, all exact integers. Each function below
-// has a SIMD128 twin with the same contract; the kernels call only these, so one kernel source
-// gives the same integers, hence the same floats, in both builds (tests.rs checks each build
-// against the scalar kernels).
+// has a SIMD128 twin with the same contract, so one kernel source gives the same integers, hence
+// the same floats, in both builds (tests.rs checks each build against the scalar kernels).
+// Relaxed: Q4_0, Q4_1, Q5_0, Q5_1 (`unsigned32`, `centred32`), Q4_K and Q5_K (`lanes16x2`).
+// SIMD128 in both builds: Q8_0 and the IQ4 grids (signed weights: |-128| is not 7-bit), and the
+// 16-element groups of Q2_K, Q3_K and Q6_K (lanes k and k + 8 of one group must meet in one
+// i16 lane, which costs a byte shuffle with a constant mask per operand: measured slower).
 
-/// Pairs up lanes k and k + 8 (0, 8, 1, 9, ..., 7, 15): a relaxed dot product of two vectors so
-/// arranged adds the products of elements k and k + 8 into i16 lane k, as `mul_i8_i16` does.
-#[cfg(target_feature = "relaxed-simd")]
+/// `mul_i8_i16(qa, ya) + mul_i8_i16(qb, yb)`: i16 lane k adds the products of elements k and
+/// k + 8 of two 16-element chunks (four elements ≡ k mod 8 when the chunks start at multiples of
+/// 8), for weights `qa`, `qb` in 0..32. The relaxed version interleaves the two chunks' low
+/// halves and their high halves (`punpcklbw` / `punpckhbw`), so that each adjacent pair a relaxed
+/// dot product adds holds the same k.
 #[inline(always)]
-fn pair_k_k8(v: v128) -> v128 {
-    i8x16_shuffle::<0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15>(v, v)
-}
-
-/// Lane-wise `q[k] * y[k] + q[k + 8] * y[k + 8]` as i16, for weights `q` in 0..=64.
-#[inline(always)]
-pub(crate) fn lanes16(q: v128, y: v128) -> v128 {
-    #[cfg(target_feature = "relaxed-simd")]
-    return i16x8_relaxed_dot_i8x16_i7x16(pair_k_k8(y), pair_k_k8(q));
-    #[cfg(not(target_feature = "relaxed-simd"))]
-    mul_i8_i16(q, y)
-}
-
-/// `lanes16` of centred weights `u - 2^SHIFT`, given raw `u` in 0..2^(SHIFT + 1) (SHIFT <= 5).
-#[inline(always)]
-pub(crate) fn centred_lanes16<const SHIFT: u32>(u: v128, y: v128) -> v128 {
+pub(crate) fn lanes16x2(qa: v128, qb: v128, ya: v128, yb: v128) -> v128 {
     #[cfg(target_feature = "relaxed-simd")]
     {
-        let y = pair_k_k8(y);
-        let products = i16x8_relaxed_dot_i8x16_i7x16(y, pair_k_k8(u));
-        i16x8_sub(products, i16x8_shl(i16x8_relaxed_dot_i8x16_i7x16(y, i8x16_splat(1)), SHIFT))
+        let lo = |a: v128, b: v128| i8x16_shuffle::<0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23>(a, b);
+        let hi = |a: v128, b: v128| i8x16_shuffle::<8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31>(a, b);
+        i16x8_add(
+            i16x8_relaxed_dot_i8x16_i7x16(lo(ya, yb), lo(qa, qb)),
+            i16x8_relaxed_dot_i8x16_i7x16(hi(ya, yb), hi(qa, qb)),
+        )
     }
+    // Four products per i16 lane stay within 31 · 128 · 4 < 2^15.
     #[cfg(not(target_feature = "relaxed-simd"))]
-    mul_i8_i16(i8x16_sub(u, i8x16_splat(1 << SHIFT)), y)
+    i16x8_add(mul_i8_i16(qa, ya), mul_i8_i16(qb, yb))
 }
 
 /// The i32x4 sums (in no particular lane order) of 32 weights in 0..32 (`lo`: elements 0..16,

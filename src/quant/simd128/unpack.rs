@@ -37,16 +37,9 @@ pub(crate) fn q5k_bit(h: v128, s: u32) -> v128 {
 /// element order.
 #[inline(always)]
 pub(crate) fn q6_groups(b: &BlockQ6K) -> [v128; 16] {
-    q6_raw_groups(b).map(|g| i8x16_sub(g, i8x16_splat(32)))
-}
-
-/// The sixteen 16-element groups of a Q6_K super-block as raw 6-bit lanes (0..64), in element
-/// order.
-#[inline(always)]
-pub(crate) fn q6_raw_groups(b: &BlockQ6K) -> [v128; 16] {
     let ql = b.ql.as_chunks::<16>().0;
     let qh = b.qh.as_chunks::<16>().0;
-    let (m4, m2) = (u8x16_splat(0x0F), u8x16_splat(0x30));
+    let (m4, m2, c32) = (u8x16_splat(0x0F), u8x16_splat(0x30), i8x16_splat(32));
     let mut g = [i8x16_splat(0); 16];
     for half in 0..2 {
         for c in 0..2 {
@@ -60,7 +53,7 @@ pub(crate) fn q6_raw_groups(b: &BlockQ6K) -> [v128; 16] {
                 v128_or(u8x16_shr(lb, 4), v128_and(u8x16_shr(h, 2), m2)),
             ];
             for (k, q) in q.into_iter().enumerate() {
-                g[8 * half + 2 * k + c] = q;
+                g[8 * half + 2 * k + c] = i8x16_sub(q, c32);
             }
         }
     }
