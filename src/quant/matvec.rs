@@ -111,7 +111,7 @@ pub fn matmul(
     y: &mut [f32],
 ) -> Result<(), QuantError> {
     let span = checked_span(w, &rows, xs, y)?;
-    let tile_rows = if xs.len() == 1 { ROWS_SINGLE } else { ROWS_BATCH };
+    let tile_rows = if xs.len() == 1 { single_rows(w.ty) } else { ROWS_BATCH };
     for_block_type!(w.ty, |B| rows_as::<B>(span, w.cols, xs, y, tile_rows))
 }
 
@@ -166,9 +166,20 @@ pub fn matmul_f32(w: &WeightMatrix<'_>, rows: Range<usize>, x: &[f32], y: &mut [
     matmul(w, rows, &xs, y)
 }
 
-/// Rows per tile when there is one activation (T = 1). Measured (tools/bench/kernels.mjs):
-/// 2 and 4 rows sharing the activation loads were no faster, and slower for Q8_0.
-const ROWS_SINGLE: usize = 1;
+/// Rows per tile when there is one activation (T = 1), by weight type: every shape gives the
+/// same results, bit for bit. Measured alone (tools/bench/kernels.mjs, 2026-12-03, 7 runs): four
+/// rows made Q8_0 1.10x faster in both builds, and Q4_0 / Q4_1 1.36x / 1.56x in the relaxed build
+/// (in the SIMD128 build one row was fastest); two made relaxed Q5_0 1.2x faster; the K-quants and
+/// Q5_1 were fastest with one.
+fn single_rows(ty: GgmlType) -> usize {
+    const RELAXED: bool = cfg!(target_feature = "relaxed-simd");
+    match ty {
+        GgmlType::Q8_0 => 4,
+        GgmlType::Q4_0 | GgmlType::Q4_1 if RELAXED => 4,
+        GgmlType::Q5_0 if RELAXED => 2,
+        _ => 1,
+    }
+}
 /// Rows per tile with several activations: 2 was 5-10% faster than 1 for Q8_0, Q4_K, Q6_K.
 const ROWS_BATCH: usize = 2;
 /// Activations per tile: each unpacked weight block serves this many.

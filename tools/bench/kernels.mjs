@@ -96,6 +96,7 @@ try {
         tiled_gb_s: rate(r.batch === 1 ? t1 : t2).gb_s,
         tiled_gmac_s: rate(r.batch === 1 ? t1 : t2).gmac_s,
         simd128_tiled: rate(plainTiled),
+        simd128_ms: Object.fromEntries(['per_row', 'r1', 'r2', 'r4'].map((k, m) => [k, stats(p.samples.modes[m])])),
         relaxed_over_simd128: plainTiled.median / (r.batch === 1 ? t1 : t2).median,
         // The two builds' products are the same integers and the same float steps: equal sums.
         same_as_simd128: r.sum === p.sum,
