@@ -169,14 +169,13 @@ pub fn matmul_f32(w: &WeightMatrix<'_>, rows: Range<usize>, x: &[f32], y: &mut [
 /// Rows per tile when there is one activation (T = 1), by weight type: every shape gives the
 /// same results, bit for bit. Measured alone (tools/bench/kernels.mjs, 2026-12-03, 7 runs): four
 /// rows made Q8_0 1.10x faster in both builds, and Q4_0 / Q4_1 1.36x / 1.56x in the relaxed build
-/// (in the SIMD128 build one row was fastest); two made relaxed Q5_0 1.2x faster; the K-quants and
-/// Q5_1 were fastest with one.
+/// (in the SIMD128 build one row was fastest); the K-quants, Q5_0 and Q5_1 were fastest with one
+/// (two rows of relaxed Q5_0 looked 1.2x faster alone, but made Gemma 3's decoding 10% slower).
 fn single_rows(ty: GgmlType) -> usize {
     const RELAXED: bool = cfg!(target_feature = "relaxed-simd");
     match ty {
         GgmlType::Q8_0 => 4,
         GgmlType::Q4_0 | GgmlType::Q4_1 if RELAXED => 4,
-        GgmlType::Q5_0 if RELAXED => 2,
         _ => 1,
     }
 }
