@@ -165,6 +165,41 @@ fn thresholds_are_settings_so_a_small_model_can_take_every_layout() {
 }
 
 #[test]
+fn a_model_larger_than_the_main_memory_keeps_the_first_layers_resident_and_pages_the_rest() {
+    let Some(h) = smollm() else { return };
+    let groups = Groups::from_header(&h).unwrap();
+    let layer = groups.max_layer_bytes().next_multiple_of(64);
+    let others: u64 = groups.groups.iter().filter(|g| !matches!(g.id, GroupId::Layer(_))).map(|g| g.bytes.next_multiple_of(64)).sum();
+    // Room for the embeddings, two slots and 10 of the 30 layers: nothing forced, nothing asked.
+    let base = PlanLimits::for_target(Target::Wasm64);
+    let limits = PlanLimits { memory_cap: base.working_room + others + 12 * layer + 64, ..base };
+    let plan = MemoryPlan::new(&groups, &limits).unwrap();
+    assert_eq!(plan.kind, LayoutKind::Paged);
+    assert_eq!(plan.working_set.unwrap().slots, 2);
+    let homes: Vec<u32> = groups.layers().map(|g| plan.placement(g.id).unwrap().home.memory).collect();
+    assert_eq!(homes, [vec![0; 10], vec![1; 20]].concat(), "layers 0-9 resident, 10-29 in storage");
+    check_invariants(&plan, &groups, &limits);
+
+    // The same room with storage memories of 5 layers: multi-memory, still 10 resident.
+    let limits = PlanLimits { shard_cap: 5 * layer, ..limits };
+    let plan = MemoryPlan::new(&groups, &limits).unwrap();
+    assert_eq!(plan.kind, LayoutKind::Multi);
+    assert_eq!(plan.memories.len(), 1 + 4);
+    assert_eq!(plan.groups_in(0).filter(|g| matches!(g.id, GroupId::Layer(_))).count(), 10);
+    check_invariants(&plan, &groups, &limits);
+
+    // Forced, or with a working-set count, every layer stays in storage as before.
+    for limits in [
+        PlanLimits { force: Some(LayoutKind::Multi), ..limits.clone() },
+        PlanLimits { working_set_layers: Some(3), ..limits.clone() },
+    ] {
+        let plan = MemoryPlan::new(&groups, &limits).unwrap();
+        assert_eq!(plan.groups_in(0).filter(|g| matches!(g.id, GroupId::Layer(_))).count(), 0, "{limits:?}");
+        check_invariants(&plan, &groups, &limits);
+    }
+}
+
+#[test]
 fn impossible_limits_are_typed_errors() {
     let Some(h) = smollm() else { return };
     let groups = Groups::from_header(&h).unwrap();

@@ -625,6 +625,10 @@ fn presets_have_llama_sizes() {
     // llama.cpp's own Q4_K_M files: 7B 4.08 GB, 13B 7.87 GB.
     assert!((3_900_000_000..4_100_000_000).contains(&l7), "{l7}");
     assert!((7_700_000_000..8_000_000_000).contains(&l13), "{l13}");
+    // Beyond one memory: more than 16 GiB of layers alone.
+    let l17 = size(Preset::Llama17g);
+    eprintln!("llama-17g: {l17} bytes");
+    assert!((17 << 30..(35 << 30) / 2).contains(&l17), "{l17}");
 }
 
 #[test]

@@ -26,7 +26,7 @@ usage: synth --preset <name> --seed <n> --out <file.gguf> [custom flags]
 presets: tiny, tiny-llama3, tiny-llama-yarn, tiny-llama-linear, tiny-qwen2, tiny-qwen3,
          tiny-phi3, tiny-gemma2, tiny-gemma3, tiny-smollm3, tiny-granite, tiny-olmo2,
          llama-7b-q4_k,
-         llama-13b-q4_k, llama3-8b-q4_k, qwen2.5-7b-q4_k, gemma2-9b-q4_k, custom
+         llama-13b-q4_k, llama-17g, llama3-8b-q4_k, qwen2.5-7b-q4_k, gemma2-9b-q4_k, custom
 archs:   llama, qwen2, qwen3, phi3, gemma2, gemma3, smollm3, granite, olmo2 (--arch a starts from preset tiny-a, or tiny
          for llama; --preset custom starts from tiny)
 custom flags (only with --preset custom or --arch; --type also with a named preset):

@@ -25,7 +25,7 @@ use crate::runtime::{PlacedWeights, StorageHost, TensorIndex};
 use crate::tokenizer::{ChatMessage, ChatRequest, ChatValue, Tokenizer, TokenizerError};
 
 /// Context length when the caller sets none (capped by the model's training context).
-pub const DEFAULT_CONTEXT: usize = 2048;
+pub use crate::model::kv_cache::DEFAULT_CONTEXT;
 
 /// What `begin` did with a prompt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -205,3 +205,37 @@ fn a_failed_copy_leaves_no_slot_behind_and_the_next_access_reads_correct_weights
     assert_eq!(paged.logits(&ids).unwrap_err().code(), ErrorCode::PageFailed);
     assert_eq!(paged.logits(&ids).unwrap(), resident.logits(&ids).unwrap());
 }
+
+#[test]
+fn a_model_larger_than_the_main_memory_mixes_resident_and_paged_layers_and_gives_the_resident_logits() {
+    use crate::memory::{GroupId, Groups};
+    let config = crate::synth::ModelConfig { n_layer: 4, ..Preset::Tiny.config() };
+    let bytes = SynthModel::new(&config, 7).unwrap().write_to(Vec::new(), |_, _| {}).unwrap();
+    let header = crate::gguf::parse_header(&bytes, Some(bytes.len() as u64)).unwrap();
+    let groups = Groups::from_header(&header).unwrap();
+    let layer = groups.max_layer_bytes().next_multiple_of(64);
+    let others: u64 = groups.groups.iter().filter(|g| !matches!(g.id, GroupId::Layer(_))).map(|g| g.bytes.next_multiple_of(64)).sum();
+    let load = |memory_cap: Option<u64>| {
+        let mut limits = PlanLimits::for_target(Target::Wasm64);
+        limits.memory_cap = memory_cap.map_or(limits.memory_cap, |cap| limits.working_room + cap);
+        let (model, storage) = native::load(bytes.as_slice(), bytes.len() as u64, limits).unwrap();
+        Engine::new(model, Flaky { storage, fail: 0 })
+    };
+    // The main memory holds the embeddings, the two slots and one of the four layers.
+    let mut mixed = load(Some(others + 3 * layer + 64));
+    let plan = &mixed.model.placed.plan;
+    assert_eq!(plan.kind, LayoutKind::Paged);
+    let homes: Vec<u32> = (0..4).map(|n| plan.placement(GroupId::Layer(n)).unwrap().home.memory).collect();
+    assert_eq!(homes, [0, 1, 1, 1]);
+    let mut resident = load(None);
+    assert!(resident.pager_stats().is_none());
+    let ids = resident.tokenize(PROMPT, true, true).unwrap();
+    let want = resident.logits(&ids).unwrap();
+    for _ in 0..2 {
+        assert_eq!(mixed.logits(&ids).unwrap(), want);
+        mixed.reset_context();
+    }
+    assert_eq!(mixed.tensor_sha256().unwrap(), resident.tensor_sha256().unwrap());
+    let stats = mixed.pager_stats().unwrap();
+    assert_eq!(stats.misses + stats.hits, 2 * 3, "layer 0 never goes through the pager: {stats:?}");
+}

@@ -267,7 +267,8 @@ impl StreamLoad {
         let parts: Vec<Header> = self.parts.iter_mut().filter_map(|p| p.header.take()).collect();
         let groups = if parts.len() == 1 { Groups::from_header(&parts[0])? } else { split_groups(&parts)? };
         check_tensor_types(&parts)?;
-        let plan = MemoryPlan::new(&groups, &self.plan_limits)?;
+        let limits = parts.first().map_or_else(|| self.plan_limits.clone(), |h| self.plan_limits.with_room_for(h));
+        let plan = MemoryPlan::new(&groups, &limits)?;
         let main = AlignedRegion::zeroed(plan.memories[0].bytes)?;
         let maps = parts.iter().enumerate().map(|(i, h)| FileMap::new(h, i, &groups, &plan)).collect();
         let missing = groups.groups.iter().map(|g| g.tensors.iter().map(|t| t.n_bytes).sum()).collect();

@@ -11,14 +11,28 @@
 //! Memory 0 is the main memory (the module's own, where kernels compute); 1.. are storage.
 //! Embeddings and the output stay in the main memory in every layout. A group never straddles
 //! two memories. Every limit is a setting, so tests can force any layout with a small model.
+//!
+//! A forced paged layout, or one with a layer budget or a working-set count, keeps every layer in
+//! storage and pages it through the slots. When the plan pages only because the model is larger
+//! than the main memory, the first layers stay resident in the main memory as far as it holds
+//! them, and the rest page through `AUTO_PAGED_SLOTS` slots: the page holds each byte once plus
+//! two layers, and a token copies only the layers in storage.
 
 use std::fmt;
 
 use super::groups::{GroupId, Groups, align_up};
+use crate::gguf::Header;
+use crate::model::kv_cache::{DEFAULT_CONTEXT, KvCache};
+use crate::model::ModelConfig;
 
 const GIB: u64 = 1 << 30;
 /// Offsets of groups inside a memory are multiples of this.
 pub const GROUP_ALIGN: u64 = 64;
+/// Working-set slots when the plan pages because the model is larger than the main memory, and
+/// no budget or working set was asked for: one layer computing, the next one copied in. Layers
+/// are used in a cycle, so any number of slots below the layer count misses on every layer;
+/// the main memory's room goes to resident layers instead, which are never copied.
+pub const AUTO_PAGED_SLOTS: usize = 2;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LayoutKind {
@@ -99,6 +113,25 @@ impl PlanLimits {
     }
 }
 
+/// Main-memory bytes for activations, code and the allocator beside the KV cache.
+const ROOM_BESIDE_KV: u64 = GIB / 2;
+
+impl PlanLimits {
+    /// These limits with the working room raised, where needed, to hold the KV cache the engine
+    /// makes by default for the model `header` describes (`DEFAULT_CONTEXT` positions, or its
+    /// trained context if shorter) and `ROOM_BESIDE_KV` more. Unchanged when the header makes
+    /// no model config. Every plan of a header (load, `inspect`, the native tools) goes through
+    /// this, so they agree.
+    pub fn with_room_for(&self, header: &Header) -> PlanLimits {
+        let mut limits = self.clone();
+        if let Ok(c) = ModelConfig::from_header(header) {
+            let kv = KvCache::bytes_for(&c, DEFAULT_CONTEXT.min(c.n_ctx_train));
+            limits.working_room = limits.working_room.max(kv.saturating_add(ROOM_BESIDE_KV));
+        }
+        limits
+    }
+}
+
 /// Where a group lives: memory index (0 = main) and byte offset inside it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Placement {
@@ -154,10 +187,22 @@ impl MemoryPlan {
         for g in groups.groups.iter().filter(|g| !matches!(g.id, GroupId::Layer(_)) || !kind.is_paged()) {
             placer.place_main(g.id, g.bytes)?;
         }
-        let working_set = if kind.is_paged() { Some(placer.working_set(groups, limits)?) } else { None };
+        // Chosen (not forced) paging with no budget or slot count: a small working set, and the
+        // main memory's room filled with resident layers first.
+        let resident_first = kind.is_paged() && limits.force.is_none() && limits.layer_budget.is_none() && limits.working_set_layers.is_none();
+        let working_set = if kind.is_paged() {
+            let max_slots = if resident_first { Some(AUTO_PAGED_SLOTS) } else { limits.working_set_layers };
+            Some(placer.working_set(groups, limits, max_slots)?)
+        } else {
+            None
+        };
         if kind.is_paged() {
+            let mut main_full = !resident_first;
             for g in groups.layers() {
-                placer.place_storage(g.id, g.bytes)?;
+                main_full = main_full || placer.place_main(g.id, g.bytes).is_err();
+                if main_full {
+                    placer.place_storage(g.id, g.bytes)?;
+                }
             }
             if kind == LayoutKind::Paged && placer.memories.len() > 2 {
                 let bytes = groups.layers().map(|g| g.bytes).sum();
@@ -246,13 +291,14 @@ impl<'a> Placer<'a> {
         self.append(index, id, bytes, cap).ok_or(PlanError::DoesNotFit { what: "one storage memory", bytes, cap })
     }
 
-    /// As many slots of the largest layer's size as the budget (or the main memory) allows.
-    fn working_set(&mut self, groups: &Groups, limits: &PlanLimits) -> Result<WorkingSet, PlanError> {
+    /// As many slots of the largest layer's size as the budget (or the main memory) allows, and
+    /// at most `max_slots`.
+    fn working_set(&mut self, groups: &Groups, limits: &PlanLimits, max_slots: Option<usize>) -> Result<WorkingSet, PlanError> {
         let slot_bytes = align_up(groups.max_layer_bytes(), GROUP_ALIGN).unwrap_or(u64::MAX);
         let main = &mut self.memories[0];
         let offset = align_up(main.bytes, GROUP_ALIGN).unwrap_or(u64::MAX);
         let room = limits.memory_cap.saturating_sub(limits.working_room).saturating_sub(offset);
-        let by_count = limits.working_set_layers.map_or(u64::MAX, |n| (n as u64).saturating_mul(slot_bytes));
+        let by_count = max_slots.map_or(u64::MAX, |n| (n as u64).saturating_mul(slot_bytes));
         let budget = limits.layer_budget.unwrap_or(room).min(room).min(by_count);
         let slots = (budget / slot_bytes.max(1)).min(groups.n_layers() as u64) as usize;
         if slots == 0 {

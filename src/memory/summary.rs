@@ -68,12 +68,19 @@ fn layout_lines(plan: &MemoryPlan) -> Vec<String> {
         LayoutKind::Paged | LayoutKind::Multi => {
             let storage = plan.memories.len() - 1;
             let ws = plan.working_set.map_or(0, |w| w.slots);
-            let n_layers = plan.groups.iter().filter(|g| matches!(g.id, GroupId::Layer(_))).count();
-            vec![
+            let layers = || plan.groups.iter().filter(|g| matches!(g.id, GroupId::Layer(_)));
+            let (n_layers, resident) = (layers().count(), layers().filter(|g| g.home.memory == 0).count());
+            let mut lines = vec![
                 format!("Memory64 enabled ({} layout)", plan.kind.name()),
                 format!("{storage} storage memor{} for the layers", if storage == 1 { "y" } else { "ies" }),
-                format!("Working set: {ws} of {n_layers} layers in the main memory"),
-            ]
+            ];
+            if resident > 0 {
+                lines.push(format!("Resident: {resident} of {n_layers} layers in the main memory, never copied"));
+                lines.push(format!("Working set: {ws} slots for the other {} layers", n_layers - resident));
+            } else {
+                lines.push(format!("Working set: {ws} of {n_layers} layers in the main memory"));
+            }
+            lines
         }
     }
 }

@@ -16,12 +16,32 @@ pub struct KvCache {
     len: usize,
 }
 
+/// Context positions the engine gives a model until asked otherwise (at most its trained
+/// context). The memory plan keeps room for a cache of this size.
+pub const DEFAULT_CONTEXT: usize = 2048;
+
 /// A zeroed vector of `n` halves, or `OutOfMemory` (its size comes from the context setting).
+///
+/// It comes from `alloc_zeroed`, which writes nothing where the allocator's fresh pages are zero
+/// already (wasm's `memory.grow`, the host's `mmap`): a cache for a long context costs resident
+/// memory only as positions fill. A 13B-wide model's cache at 2048 positions is 4 GB of zeros
+/// that `resize` would touch.
 fn zeroed(n: usize) -> Result<Vec<f16>, ModelError> {
-    let mut v = Vec::new();
-    v.try_reserve_exact(n).map_err(|_| ModelError::OutOfMemory { bytes: (n as u64).saturating_mul(2) })?;
-    v.resize(n, f16::ZERO);
-    Ok(v)
+    let oom = || ModelError::OutOfMemory { bytes: (n as u64).saturating_mul(2) };
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    let layout = std::alloc::Layout::array::<f16>(n).map_err(|_| oom())?;
+    // SAFETY: `layout` has a nonzero size. All-zero bits are f16 +0.0, so the `n` elements are
+    // initialised; the Vec takes the allocation with the layout it will free it with (capacity
+    // `n` of f16, from the global allocator).
+    unsafe {
+        let p = std::alloc::alloc_zeroed(layout).cast::<f16>();
+        if p.is_null() {
+            return Err(oom());
+        }
+        Ok(Vec::from_raw_parts(p, n, n))
+    }
 }
 
 impl KvCache {
@@ -69,6 +89,12 @@ impl KvCache {
     /// Bytes the cache occupies.
     pub fn bytes(&self) -> u64 {
         (self.keys.len() as u64) * (self.n_ctx as u64) * ((self.k_width + self.v_width) as u64) * 2
+    }
+
+    /// Bytes a cache of `n_ctx` positions for model `c` occupies.
+    pub fn bytes_for(c: &ModelConfig, n_ctx: usize) -> u64 {
+        let width = c.n_embd_kv() + c.n_kv_heads * c.head_dim_v;
+        (c.n_layers as u64).saturating_mul(n_ctx as u64).saturating_mul(width as u64).saturating_mul(2)
     }
 
     /// Stores the key and value rows of position `pos` in layer `layer`, rounded to f16.

@@ -96,7 +96,7 @@ pub fn chat_template(c: &ChatSource) -> Json {
 /// `layout` are `{ error }` when they cannot be made.
 pub fn header(h: &Header, limits: &PlanLimits) -> Json {
     let failure = |message: String| Json::Obj(vec![("error", message.as_str().into())]);
-    let plan = Groups::from_header(h).map_err(|e| e.to_string()).and_then(|g| MemoryPlan::new(&g, limits).map_err(|e| e.to_string()));
+    let plan = Groups::from_header(h).map_err(|e| e.to_string()).and_then(|g| MemoryPlan::new(&g, &limits.with_room_for(h)).map_err(|e| e.to_string()));
     Json::Obj(vec![
         ("ggufVersion", h.version.into()),
         ("alignment", h.alignment.into()),

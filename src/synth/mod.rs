@@ -67,6 +67,10 @@ pub enum Preset {
     Llama7bQ4K,
     /// Llama-2-13B shapes in Q4_K_M (about 7.9 GB).
     Llama13bQ4K,
+    /// Llama-2-13B widths with 96 layers instead of 40: 17.3 GiB (18.5 GB) in Q4_K_M, more than
+    /// one 16 GiB memory holds, for the layouts beyond 16 GiB (`npm run example -- memory64
+    /// --preset llama-17g`).
+    Llama17g,
     /// Llama-3.1-8B shapes in Q4_K_M (about 4.9 GB): GQA 32/8, vocab 128256, base 500000,
     /// Llama 3.1 RoPE scaling (factor 8 over 8192).
     Llama3_8bQ4K,
@@ -78,7 +82,7 @@ pub enum Preset {
 
 impl Preset {
     /// Every preset.
-    pub const ALL: [Preset; 17] = [
+    pub const ALL: [Preset; 18] = [
         Preset::Tiny,
         Preset::TinyLlama3,
         Preset::TinyLlamaYarn,
@@ -93,6 +97,7 @@ impl Preset {
         Preset::TinyOlmo2,
         Preset::Llama7bQ4K,
         Preset::Llama13bQ4K,
+        Preset::Llama17g,
         Preset::Llama3_8bQ4K,
         Preset::Qwen25_7bQ4K,
         Preset::Gemma2_9bQ4K,
@@ -132,6 +137,7 @@ impl Preset {
             Preset::TinyOlmo2 => "tiny-olmo2",
             Preset::Llama7bQ4K => "llama-7b-q4_k",
             Preset::Llama13bQ4K => "llama-13b-q4_k",
+            Preset::Llama17g => "llama-17g",
             Preset::Llama3_8bQ4K => "llama3-8b-q4_k",
             Preset::Qwen25_7bQ4K => "qwen2.5-7b-q4_k",
             Preset::Gemma2_9bQ4K => "gemma2-9b-q4_k",
@@ -286,6 +292,10 @@ impl Preset {
                 n_head: 40,
                 n_head_kv: 40,
                 ..llama7b
+            },
+            Preset::Llama17g => ModelConfig {
+                n_layer: 96,
+                ..Preset::Llama13bQ4K.config()
             },
             Preset::Llama3_8bQ4K => ModelConfig {
                 output_gain: 2.5,

@@ -11,10 +11,12 @@
 // 4.08 GB) with the project's GGUF writer. The model streams into multi-memory64 storage shards of
 // --shard-cap bytes (default 1 GiB), layers are paged into a working set, and the run ends with
 // real forward steps: the prompt's logits and N greedy tokens. --compare loads the model a second
-// time fully resident (one memory64 region) and checks that the logits are equal. Every line of
-// the report is measured from the run.
+// time fully resident (one memory64 region) and checks that the logits are equal. --preset
+// llama-17g writes and runs a model larger than one memory's 16 GiB instead (the plan chooses
+// the layout), and --reference checks every position against the portable llama.cpp build.
+// Every line of the report is measured from the run.
 import { execFile } from 'node:child_process';
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -22,15 +24,19 @@ import { promisify } from 'node:util';
 import { launch, openHarness } from '../lib/browser.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const SYNTH_7B = path.join(ROOT, 'models/synth/llama-7b-q4_k.gguf');
+const SYNTH_DIR = path.join(ROOT, 'models/synth');
+const PORTABLE_PYTHON = path.join(ROOT, '.setup/llamacpp-portable/bin/python');
+/** Largest |difference| of a log-probability from llama.cpp's that counts as equal (its golden
+ * files keep 6 decimals; gguf64 repeats ggml's arithmetic, so real models differ by 5e-7). */
+const REFERENCE_TOLERANCE = 1e-4;
 
 const USAGE = `usage: node tools/dev/run.mjs --model <path|url> [--json] [--verify] [--build auto|wasm64|wasm32]
        [--layout auto|standard|memory64|paged|multi] [--shard-cap BYTES] [--budget BYTES] [--working-set N]
        [--profile DIR [--port N]] [--no-cache] [--browser chromium|firefox] [--threads N|auto [--isolated] [--transport T]]
        [--prompt TEXT [--chat] [--max-tokens N] [--temperature T] [--seed S] [--top-k K] [--top-p P]
         [--min-p P] [--repeat-penalty R] [--context N]]
-       node tools/dev/run.mjs memory64 [--model FILE] [--shard-cap BYTES] [--working-set N] [--prompt TEXT]
-        [--tokens N] [--compare] [--json]        (npm run example -- memory64 …)
+       node tools/dev/run.mjs memory64 [--model FILE | --preset NAME] [--shard-cap BYTES] [--working-set N]
+        [--prompt TEXT] [--tokens N] [--compare] [--reference] [--json]   (npm run example -- memory64 …)
   --prompt       generate from TEXT and add prompt_ids, output_ids, text, finish, prompt_tok_s,
                  decode_tok_s (and pager statistics for a paged layout); --chat formats TEXT as a
                  user turn with the model's chat template; --temperature 0 (default) is greedy
@@ -48,7 +54,16 @@ const USAGE = `usage: node tools/dev/run.mjs --model <path|url> [--json] [--veri
   memory64       the seed's example: the model (default: the synthetic 7B-shaped one, written once)
                  in storage shards of --shard-cap bytes (default 1 GiB), a report of every step,
                  the prompt's logits and --tokens greedy tokens (default 8); --compare loads it
-                 again fully resident and checks the logits are equal`;
+                 again fully resident and checks the logits are equal
+  --preset NAME  a synthetic model, written once to models/synth/NAME.gguf (\`npm run synth\` lists
+                 them); llama-17g (18.56 GB) is larger than one memory, so its layout is the
+                 plan's own choice (multi-memory, with the layers that fit resident in the main
+                 memory) unless --shard-cap or --working-set is given. It needs about 20 GB of
+                 free memory and the machine to itself for a few minutes
+  --reference    then score every position of the prompt and the greedy tokens, and run the
+                 portable llama.cpp build (tools/golden/build-portable-llamacpp.sh) on the same
+                 ids after the browser has closed: each position's top-16 log-probabilities must
+                 match within ${REFERENCE_TOLERANCE}, and llama.cpp's argmax must be each greedy token`;
 
 function parseArgs(argv) {
   if (argv[0] === 'memory64') return parseExampleArgs(argv.slice(1));
@@ -95,10 +110,12 @@ function parseArgs(argv) {
 
 /** Arguments of the `memory64` mode (the seed's example). */
 function parseExampleArgs(argv) {
-  const args = { mode: 'memory64', model: null, shardCap: 2 ** 30, workingSet: undefined, prompt: 'hello world', tokens: 8, compare: false, json: false };
+  const args = { mode: 'memory64', model: null, preset: null, shardCap: undefined, workingSet: undefined, prompt: 'hello world', tokens: 8, compare: false, reference: false, json: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--model') args.model = argv[++i];
+    else if (a === '--preset') args.preset = argv[++i];
+    else if (a === '--reference') args.reference = true;
     else if (a === '--shard-cap') args.shardCap = Number(argv[++i]);
     else if (a === '--working-set') args.workingSet = Number(argv[++i]);
     else if (a === '--prompt') args.prompt = argv[++i];
@@ -108,7 +125,9 @@ function parseExampleArgs(argv) {
     else if (a === '--help' || a === '-h') { console.log(USAGE); process.exit(0); }
     else throw new Error(`unknown argument ${a} for memory64\n${USAGE}`);
   }
-  if (!Number.isSafeInteger(args.shardCap) || args.shardCap < 1) throw new Error('--shard-cap needs a byte count');
+  if (args.shardCap !== undefined && (!Number.isSafeInteger(args.shardCap) || args.shardCap < 1)) throw new Error('--shard-cap needs a byte count');
+  if (args.model && args.preset) throw new Error('--model and --preset exclude each other');
+  if (args.preset && !/^[a-z0-9._-]+$/.test(args.preset)) throw new Error(`bad preset name ${args.preset}`);
   return args;
 }
 
@@ -214,17 +233,18 @@ async function runReport(args) {
   }
 }
 
-/** The synthetic 7B-shaped model, written once. */
-async function syntheticModel() {
-  if (await stat(SYNTH_7B).catch(() => null)) return SYNTH_7B;
-  await mkdir(path.dirname(SYNTH_7B), { recursive: true });
-  console.error(`writing ${path.relative(ROOT, SYNTH_7B)} (4.08 GB, once)…`);
-  await promisify(execFile)('bash', [path.join(ROOT, 'tools/dev/native.sh'), 'synth', '--preset', 'llama-7b-q4_k', '--seed', '7', '--out', SYNTH_7B], { cwd: ROOT });
-  return SYNTH_7B;
+/** The synthetic model of `preset` (seed 7), written once. */
+async function syntheticModel(preset) {
+  const file = path.join(SYNTH_DIR, `${preset}.gguf`);
+  if (await stat(file).catch(() => null)) return file;
+  await mkdir(SYNTH_DIR, { recursive: true });
+  console.error(`writing ${path.relative(ROOT, file)} (once)…`);
+  await promisify(execFile)('bash', [path.join(ROOT, 'tools/dev/native.sh'), 'synth', '--preset', preset, '--seed', '7', '--out', file], { cwd: ROOT });
+  return file;
 }
 
 /** In the page: load with `options`, then the forward steps. */
-async function exampleInPage({ url, options, prompt, tokens, keepLogits }) {
+async function exampleInPage({ url, options, prompt, tokens, keepLogits, score }) {
   const g = window.gguf64;
   const features = g.detectFeatures();
   const groups = [];
@@ -248,10 +268,27 @@ async function exampleInPage({ url, options, prompt, tokens, keepLogits }) {
   t0 = performance.now();
   for await (const piece of m.generate(ids, { maxTokens: tokens, ignoreEos: true })) void piece;
   const generateMs = performance.now() - t0;
+  const generation = { ...m.lastGeneration };
+  // Every position of the prompt and the greedy tokens, as log-probabilities (the prefix is
+  // reused from the cache, so each costs one token).
+  let scores = null;
+  if (score) {
+    const seq = [...ids, ...generation.outputIds];
+    scores = [];
+    for (let n = 1; n <= seq.length; n++) {
+      const l = m.logits(seq.slice(0, n));
+      let max = -Infinity;
+      for (const v of l) max = Math.max(max, v);
+      let sum = 0;
+      for (const v of l) sum += Math.exp(v - max);
+      const lse = max + Math.log(sum);
+      scores.push(Array.from(l, (v) => v - lse));
+    }
+  }
   const out = {
     features, info: { ...m.info }, summary: m.summary(), groups, loadMs, promptIds: ids, forwardMs,
-    nLogits: logits.length, finite, top, generation: { ...m.lastGeneration }, generateMs, pager: m.pagerStats() ?? null,
-    logits: keepLogits ? Array.from(logits) : null,
+    nLogits: logits.length, finite, top, generation, generateMs, pager: m.pagerStats() ?? null,
+    logits: keepLogits ? Array.from(logits) : null, scores,
   };
   m.unload();
   return out;
@@ -275,9 +312,11 @@ function exampleReport(r, args, compared) {
   say(`   ${r.features.memory64 ? '✅' : '❌'} Memory64 ${r.features.memory64 ? 'enabled' : 'missing'} in this browser (${info.build} build)`);
   say(`   ${r.features.multiMemory ? '✅' : '❌'} Multi-memory ${r.features.multiMemory ? 'available' : 'missing'}`);
   const mems = info.layout.memories;
-  say(`   ✅ ${info.layout.kind} layout: ${mems.length} memories (${info.fileBytes > 3 * 2 ** 30 ? 'model > 3 GB' : 'model < 3 GB'}, shard cap ${mb(args.shardCap)})`);
+  const largest = Math.max(...mems.map((m) => m.bytes));
+  say(`   ✅ ${info.layout.kind} layout: ${mems.length} memories (${info.fileBytes > 16 * 2 ** 30 ? 'model > 16 GiB, one memory\'s cap' : info.fileBytes > 3 * 2 ** 30 ? 'model > 3 GB' : 'model < 3 GB'}, ${args.shardCap ? `shard cap ${mb(args.shardCap)}` : 'default shard cap 16 GiB'}, largest memory ${mb(largest)})`);
   for (const m of mems) {
-    const what = m.index === 0 ? `main: ${m.holds.join(', ') || 'no weights'}${info.layout.workingSetLayers ? ` + working set of ${info.layout.workingSetLayers} layers` : ''}` : `storage: layers ${m.layers[0]}–${m.layers.at(-1)}`;
+    const resident = m.layers.length ? `, layers ${m.layers[0]}–${m.layers.at(-1)} resident` : '';
+    const what = m.index === 0 ? `main: ${m.holds.join(', ') || 'no weights'}${resident}${info.layout.workingSetLayers ? ` + working set of ${info.layout.workingSetLayers} layers` : ''}` : `storage: layers ${m.layers[0]}–${m.layers.at(-1)}`;
     say(`      memory ${m.index}: ${mb(m.bytes)} (${what})`);
   }
   say('   ✅ Runtime initialized');
@@ -299,19 +338,34 @@ function exampleReport(r, args, compared) {
   say(`   ✅ ${gen.outputIds.length} greedy tokens: ${JSON.stringify(gen.text)} ids [${gen.outputIds.join(', ')}]`);
   say(`      ${(gen.decodeMs / 1000 / Math.max(1, gen.outputIds.length - 1)).toFixed(2)} s per token (${gen.decodeTokS.toFixed(2)} tok/s)`);
   if (compared) say(`   ${compared.equal ? '✅' : '❌'} Logits equal the fully resident run's (${compared.kind}, max |difference| ${compared.maxDiff})`);
+  if (r.peakBytes) say(`   📈 Renderer peak ${mb(r.peakBytes)}, ${mb(r.peakBytes - r.baselineBytes)} above its ${mb(r.baselineBytes)} before the load: ${((r.peakBytes - r.baselineBytes) / info.fileBytes).toFixed(3)}× the model's ${mb(info.fileBytes)}`);
+  const ref = r.reference;
+  if (ref) {
+    say(`   ${ref.ok ? '✅' : '❌'} llama.cpp (portable build, ${ref.positions} positions): max |Δ log-prob| ${ref.maxDiff.toExponential(2)} over each position's top ${ref.topK} (bound ${REFERENCE_TOLERANCE}), top-1 equal at ${ref.top1Equal}/${ref.positions}, llama.cpp's argmax is the greedy token at ${ref.greedyAgree}/${ref.greedyPositions}`);
+  }
   return lines.join('\n');
 }
 
 /** The `memory64` mode: loads into storage shards, runs the forward steps, prints the seed's report. */
 async function runExample(args) {
-  const { mounts, urlPath } = await modelLocation(args.model ?? await syntheticModel());
+  const model = args.model ?? await syntheticModel(args.preset ?? 'llama-7b-q4_k');
+  const { mounts, urlPath } = await modelLocation(model);
+  // Beyond one memory's 16 GiB the plan chooses (and must page); below it the seed's example
+  // forces storage shards of 1 GiB.
+  const beyond = !/^https?:/.test(model) && (await stat(model)).size > 16 * 2 ** 30;
+  const chooses = beyond && args.shardCap === undefined && args.workingSet === undefined;
+  if (!chooses) args.shardCap ??= 2 ** 30;
+  const options = chooses ? { layout: 'auto' } : { layout: 'multi', shardCap: args.shardCap, workingSetLayers: args.workingSet };
   const session = await launch({ extraMounts: mounts });
   let result;
   let compared = null;
   try {
     const { page } = await openHarness(session);
     const url = urlPath.startsWith('http') ? urlPath : `${session.server.url}${urlPath}`;
-    result = await page.evaluate(exampleInPage, { url, options: { layout: 'multi', shardCap: args.shardCap, workingSetLayers: args.workingSet }, prompt: args.prompt, tokens: args.tokens, keepLogits: args.compare });
+    const baselineBytes = await session.rssBytes();
+    result = await page.evaluate(exampleInPage, { url, options, prompt: args.prompt, tokens: args.tokens, keepLogits: args.compare, score: args.reference });
+    result.peakBytes = await session.peakBytes();
+    result.baselineBytes = baselineBytes;
     if (args.compare) {
       const resident = await page.evaluate(exampleInPage, { url, options: { layout: 'memory64' }, prompt: args.prompt, tokens: 1, keepLogits: true });
       let maxDiff = 0;
@@ -321,14 +375,55 @@ async function runExample(args) {
   } finally {
     await session.close();
   }
+  // Only now: llama.cpp maps the same file, and both at once do not fit this machine.
+  if (args.reference) result.reference = await compareWithLlamaCpp(model, result);
   if (args.json) {
-    const { logits, ...rest } = result;
-    void logits;
+    const { logits, scores, ...rest } = result;
+    void logits, scores;
     console.log(JSON.stringify({ ...rest, compared }, null, 2));
   } else {
     console.log(exampleReport(result, args, compared));
   }
-  return compared && !compared.equal ? 1 : 0;
+  return (compared && !compared.equal) || (result.reference && !result.reference.ok) ? 1 : 0;
+}
+
+/** The portable llama.cpp build's log-probabilities for the run's prompt and greedy tokens
+ * (cached beside the model, keyed by the ids), compared with the page's. */
+async function compareWithLlamaCpp(model, result) {
+  if (!(await stat(PORTABLE_PYTHON).catch(() => null))) {
+    throw new Error(`--reference needs the portable llama.cpp build: bash tools/golden/build-portable-llamacpp.sh`);
+  }
+  const seq = [...result.promptIds, ...result.generation.outputIds];
+  const { createHash } = await import('node:crypto');
+  const key = createHash('sha256').update(JSON.stringify(seq)).digest('hex').slice(0, 12);
+  const out = model.replace(/\.gguf$/, '') + `.llamacpp-${key}.json`;
+  const fresh = await stat(out).then((o) => stat(model).then((m) => o.mtimeMs > m.mtimeMs)).catch(() => false);
+  if (!fresh) {
+    const ids = `${out}.ids`;
+    await writeFile(ids, JSON.stringify([seq]));
+    console.error(`llama.cpp (portable build) on ${seq.length} ids…`);
+    await promisify(execFile)(PORTABLE_PYTHON, [path.join(ROOT, 'tools/golden/llamacpp_portable.py'), 'eval', model, '--ids', ids,
+      '--out', out, '--n-ctx', '256', '--no-flash-check'], { cwd: ROOT, maxBuffer: 1 << 26 });
+  }
+  const golden = JSON.parse(await readFile(out, 'utf8'));
+  const positions = golden.sequences[0].positions;
+  let maxDiff = 0;
+  let top1Equal = 0;
+  let greedyAgree = 0;
+  let greedyPositions = 0;
+  positions.forEach((p, i) => {
+    const ours = result.scores[i];
+    for (const t of p.top) maxDiff = Math.max(maxDiff, Math.abs(ours[t.id] - t.logprob));
+    let best = 0;
+    for (let k = 1; k < ours.length; k++) if (ours[k] > ours[best]) best = k;
+    if (best === p.top[0].id) top1Equal += 1;
+    if (i >= result.promptIds.length - 1 && i + 1 < seq.length) {
+      greedyPositions += 1;
+      if (p.top[0].id === seq[i + 1]) greedyAgree += 1;
+    }
+  });
+  const ok = positions.length === seq.length && maxDiff <= REFERENCE_TOLERANCE && top1Equal === positions.length && greedyAgree === greedyPositions;
+  return { ok, file: path.relative(ROOT, out), positions: positions.length, topK: golden.top_k, maxDiff, top1Equal, greedyAgree, greedyPositions, build: golden.reference.build };
 }
 
 /** The default mode: one JSON object (or a short summary). */

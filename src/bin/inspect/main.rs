@@ -111,7 +111,7 @@ impl<'a> Report<'a> {
         let config = ModelConfig::from_header(header).map_err(|e| e.to_string());
         let groups = Groups::from_header(header).map_err(|e| e.to_string());
         let plan = match &groups {
-            Ok(g) => MemoryPlan::new(g, limits).map_err(|e| e.to_string()),
+            Ok(g) => MemoryPlan::new(g, &limits.with_room_for(header)).map_err(|e| e.to_string()),
             Err(e) => Err(e.clone()),
         };
         Report { header, file_len, config, groups, plan }
