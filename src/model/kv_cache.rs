@@ -20,28 +20,15 @@ pub struct KvCache {
 /// context). The memory plan keeps room for a cache of this size.
 pub const DEFAULT_CONTEXT: usize = 2048;
 
-/// A zeroed vector of `n` halves, or `OutOfMemory` (its size comes from the context setting).
-///
-/// It comes from `alloc_zeroed`, which writes nothing where the allocator's fresh pages are zero
-/// already (wasm's `memory.grow`, the host's `mmap`): a cache for a long context costs resident
-/// memory only as positions fill. A 13B-wide model's cache at 2048 positions is 4 GB of zeros
-/// that `resize` would touch.
-fn zeroed(n: usize) -> Result<Vec<f16>, ModelError> {
-    let oom = || ModelError::OutOfMemory { bytes: (n as u64).saturating_mul(2) };
-    if n == 0 {
-        return Ok(Vec::new());
-    }
-    let layout = std::alloc::Layout::array::<f16>(n).map_err(|_| oom())?;
-    // SAFETY: `layout` has a nonzero size. All-zero bits are f16 +0.0, so the `n` elements are
-    // initialised; the Vec takes the allocation with the layout it will free it with (capacity
-    // `n` of f16, from the global allocator).
-    unsafe {
-        let p = std::alloc::alloc_zeroed(layout).cast::<f16>();
-        if p.is_null() {
-            return Err(oom());
-        }
-        Ok(Vec::from_raw_parts(p, n, n))
-    }
+/// An empty vector with room for `n` halves, or `OutOfMemory` (its size comes from the context
+/// setting). It grows as positions are stored (`store`), within that room, so a cache for a long
+/// context costs resident memory only as positions fill: zeroing it up front would touch every
+/// page (wasm's allocator clears what `alloc_zeroed` returns), and a 13B-wide model's cache at
+/// 2048 positions is 4 GB.
+fn reserved(n: usize) -> Result<Vec<f16>, ModelError> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| ModelError::OutOfMemory { bytes: (n as u64).saturating_mul(2) })?;
+    Ok(v)
 }
 
 impl KvCache {
@@ -56,8 +43,8 @@ impl KvCache {
         let mut keys = Vec::with_capacity(c.n_layers);
         let mut values = Vec::with_capacity(c.n_layers);
         for _ in 0..c.n_layers {
-            keys.push(zeroed(k_len)?);
-            values.push(zeroed(v_len)?);
+            keys.push(reserved(k_len)?);
+            values.push(reserved(v_len)?);
         }
         Ok(KvCache { n_ctx, k_width, v_width, keys, values, len: 0 })
     }
@@ -100,6 +87,12 @@ impl KvCache {
     /// Stores the key and value rows of position `pos` in layer `layer`, rounded to f16.
     pub(crate) fn store(&mut self, layer: usize, pos: usize, k: &[f32], v: &[f32]) {
         let (kw, vw) = (self.k_width, self.v_width);
+        // Within the reserved room (`pos < n_ctx`), so this never reallocates.
+        for (rows, width) in [(&mut self.keys[layer], kw), (&mut self.values[layer], vw)] {
+            if rows.len() < (pos + 1) * width {
+                rows.resize((pos + 1) * width, f16::ZERO);
+            }
+        }
         for (dst, &x) in self.keys[layer][pos * kw..(pos + 1) * kw].iter_mut().zip(k) {
             *dst = f16::from_f32(x);
         }
