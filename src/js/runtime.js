@@ -11,16 +11,29 @@ import * as wasm64 from '../../pkg/wasm64/gguf64.js';
 import * as wasm32 from '../../pkg/wasm32/gguf64.js';
 
 /**
- * Each build comes in two SIMD variants: 'simd128' (gguf64_bg.wasm, which the glue fetches by
- * itself) and 'relaxed', compiled with relaxed SIMD too (gguf64_relaxed_bg.wasm beside it). Both
- * variants of a build share its glue (tools/dev/build.sh checks that it is the same file), so the
- * relaxed one is passed to the glue's init by URL, written here in the `new URL(literal,
- * import.meta.url)` form that bundlers emit as an asset.
+ * Each build comes in two SIMD variants: 'simd128' (gguf64_bg.wasm) and 'relaxed', compiled with
+ * relaxed SIMD too (gguf64_relaxed_bg.wasm beside it). Both variants of a build share its glue
+ * (tools/dev/build.sh checks that it is the same file). Their URLs are written here in the
+ * `new URL(literal, import.meta.url)` form that bundlers emit as an asset.
  */
-const RELAXED_WASM = {
-  wasm64: () => new URL('../../pkg/wasm64/gguf64_relaxed_bg.wasm', import.meta.url),
-  wasm32: () => new URL('../../pkg/wasm32/gguf64_relaxed_bg.wasm', import.meta.url),
+const WASM = {
+  wasm64: {
+    simd128: () => new URL('../../pkg/wasm64/gguf64_bg.wasm', import.meta.url),
+    relaxed: () => new URL('../../pkg/wasm64/gguf64_relaxed_bg.wasm', import.meta.url),
+  },
+  wasm32: {
+    simd128: () => new URL('../../pkg/wasm32/gguf64_bg.wasm', import.meta.url),
+    relaxed: () => new URL('../../pkg/wasm32/gguf64_relaxed_bg.wasm', import.meta.url),
+  },
 };
+
+/**
+ * One attempt to download and compile a .wasm may take this long (ms) before it is abandoned and
+ * tried again, up to COMPILE_ATTEMPTS times. The module is about 2 MB; a stalled attempt is the
+ * fault being bounded, not a slow one.
+ */
+export const COMPILE_ATTEMPT_MS = 30_000;
+const COMPILE_ATTEMPTS = 3;
 
 /** `${build}/${simd}` -> the promise of that runtime. */
 const runtimes = new Map();
@@ -79,7 +92,9 @@ export function runtimeFor(build, simd = chooseSimd()) {
     variants.set(build, simd);
     runtimes.set(key, (async () => {
       const bindings = build === 'wasm64' ? wasm64 : wasm32;
-      const exports = await (simd === 'relaxed' ? bindings.default({ module_or_path: RELAXED_WASM[build]() }) : bindings.default());
+      // Compiled here, not by the glue's async init: that one keeps its first promise, so an
+      // attempt that never settles could not be retried. The glue then instantiates synchronously.
+      const exports = bindings.initSync({ module: await compileWasm(WASM[build][simd]()) });
       return { bindings, memory: exports.memory, build, simd };
     })().catch((err) => {
       // a failed start (e.g. the .wasm did not download) may be retried, with either variant
@@ -89,6 +104,33 @@ export function runtimeFor(build, simd = chooseSimd()) {
     }));
   }
   return runtimes.get(key);
+}
+
+/** Downloads and compiles the module at `url`, each attempt bounded by COMPILE_ATTEMPT_MS. */
+async function compileWasm(url) {
+  for (let attempt = 1; ; attempt++) {
+    const controller = new AbortController();
+    let timer;
+    const stalled = new Promise((_, reject) => {
+      timer = setTimeout(() => {
+        controller.abort();
+        reject(new Gguf64Error(ErrorCode.NETWORK, `${url} was not downloaded and compiled within ${COMPILE_ATTEMPT_MS / 1000} s (attempt ${attempt} of ${COMPILE_ATTEMPTS})`));
+      }, COMPILE_ATTEMPT_MS);
+    });
+    try {
+      return await Promise.race([stalled, (async () => {
+        const response = await fetch(url, { signal: controller.signal });
+        if (!response.ok) throw new Gguf64Error(ErrorCode.HTTP_STATUS, `${url} answered ${response.status}`);
+        return WebAssembly.compile(await response.arrayBuffer());
+      })()]);
+    } catch (err) {
+      if (attempt >= COMPILE_ATTEMPTS || err?.code === ErrorCode.HTTP_STATUS || err instanceof WebAssembly.CompileError) {
+        throw err instanceof Gguf64Error || err instanceof WebAssembly.CompileError ? err : new Gguf64Error(ErrorCode.NETWORK, `${url} could not be downloaded: ${err?.message ?? err}`);
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
 }
 
 /**

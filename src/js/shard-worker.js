@@ -3,6 +3,7 @@
 // the other shards over their channels and posting its logit rows back. Messages are handled
 // one at a time, in order.
 
+import { ErrorCode, Gguf64Error } from './errors.js';
 import { LoadedModel, SHARD } from './index.js';
 import { runtimeFor } from './runtime.js';
 import { createStorage } from './storage.js';
@@ -18,13 +19,18 @@ self.onmessage = ({ data }) => {
     self.postMessage({ op: 'error', error: errorToWire(err) });
   });
 };
+self.onmessageerror = () => {
+  self.postMessage({ op: 'error', error: errorToWire(new Gguf64Error(ErrorCode.INTERNAL, 'a message from the leader could not be read')) });
+};
 
 async function handle(message) {
   switch (message.op) {
     case 'init': {
+      if (message.stall) await new Promise(() => {}); // a test hook (shardHooks): never start
       state.runtime = await runtimeFor(message.build, message.simd); // the leader's variant: the same arithmetic
       state.peers = message.peers.sort((a, b) => a.index - b.index).map(({ port }) => new Inbox(port));
       state.transport = message.shared ? new SharedGather(message.shared) : state.peers;
+      self.postMessage({ op: 'ready' });
       return;
     }
     case 'load': {

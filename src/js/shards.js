@@ -10,7 +10,7 @@
 // (SharedGather), which is faster.
 //
 // Leader -> follower (worker messages): init, load, bytes, finish, contextLength, eval.
-// Follower -> leader (worker messages): ack, loaded, logits, error.
+// Follower -> leader (worker messages): ready (its runtime started), ack, loaded, logits, error.
 // Shard <-> shard (one MessageChannel per pair): { op: 'slice', start, len, data } per gather.
 
 import { ErrorCode, Gguf64Error } from './errors.js';
@@ -21,6 +21,19 @@ export const AUTO_THREADS_CAP = 4;
 
 /** Bytes sent to a follower and not yet acknowledged, at most (back-pressure while loading). */
 const IN_FLIGHT_BYTES = 64 << 20;
+
+/**
+ * A follower that sends nothing for this long (ms) while the leader waits on it has stopped: the
+ * group fails with an error that names it and the step, instead of waiting forever. A live one
+ * acknowledges every chunk while loading and posts slices at every gather (four per layer).
+ */
+export const SHARD_QUIET_MS = 120_000;
+
+/**
+ * Test hooks, reached through ./testing.js only: the quiet limit in force, and the index of a
+ * follower told to never start (to prove that a stalled follower fails the load).
+ */
+export const shardHooks = { quietMs: SHARD_QUIET_MS, stallFollower: null };
 
 /**
  * The thread count `threads` asks for: a whole number ≥ 1, or 'auto' (this machine's cores,
@@ -45,9 +58,14 @@ export class Inbox {
 
   #failure;
 
-  constructor(port) {
+  /** `onActivity`: called on every message (the leader's liveness watch). */
+  constructor(port, onActivity = () => {}) {
     this.port = port;
-    port.onmessage = ({ data }) => this.#receive(data);
+    port.onmessage = ({ data }) => {
+      onActivity();
+      this.#receive(data);
+    };
+    port.onmessageerror = () => this.fail(new Gguf64Error(ErrorCode.INTERNAL, 'a gather message from another shard could not be read'));
   }
 
   #receive(data) {
@@ -194,6 +212,12 @@ class Follower {
 
   #failure;
 
+  /** When the leader last heard from this follower (performance.now()), on any channel. */
+  lastHeard = performance.now();
+
+  /** Whether its runtime has started (its `ready` message). */
+  ready = false;
+
   constructor(index, worker, onFailure) {
     this.index = index;
     this.worker = worker;
@@ -202,10 +226,20 @@ class Follower {
       event.preventDefault?.();
       onFailure(new Gguf64Error(ErrorCode.INTERNAL, `shard worker ${index} failed: ${event.message ?? 'it could not start'}`));
     };
+    worker.onmessageerror = () => onFailure(new Gguf64Error(ErrorCode.INTERNAL, `a message from shard worker ${index} could not be read`));
     this.onFailure = onFailure;
   }
 
+  heard() {
+    this.lastHeard = performance.now();
+  }
+
   #receive(data) {
+    this.heard();
+    if (data.op === 'ready') {
+      this.ready = true;
+      return;
+    }
     if (data.op === 'ack') {
       this.#acks += data.bytes;
       if (this.#waitingAck && this.#sent - this.#acks < IN_FLIGHT_BYTES) {
@@ -330,9 +364,11 @@ export class ShardGroup {
     const shared = useShared(transport) ? SharedGather.allocate(count, slots) : undefined;
     for (const f of followers) {
       const mine = ports[f.index].map((port, j) => ({ index: j, port })).filter((p) => p.port);
-      f.post({ op: 'init', index: f.index, count, build, simd, peers: mine, shared }, mine.map((p) => p.port));
+      const stall = shardHooks.stallFollower === f.index;
+      f.post({ op: 'init', index: f.index, count, build, simd, peers: mine, shared, stall }, mine.map((p) => p.port));
     }
-    group = new ShardGroup(followers, ports[0].filter(Boolean).map((port) => new Inbox(port)), shared);
+    const inboxes = followers.map((f) => new Inbox(ports[0][f.index], () => f.heard()));
+    group = new ShardGroup(followers, inboxes, shared);
     return group;
   }
 
@@ -352,6 +388,28 @@ export class ShardGroup {
     if (this.#failure) throw this.#failure;
   }
 
+  /**
+   * `work`'s result; meanwhile, a follower that sends nothing for SHARD_QUIET_MS fails the group
+   * (which rejects every wait `work` may be in) with an error naming it and `step`.
+   */
+  async #watch(step, work) {
+    const started = performance.now();
+    for (const f of this.#followers) f.lastHeard = Math.max(f.lastHeard, started);
+    const timer = setInterval(() => {
+      const now = performance.now();
+      const limit = shardHooks.quietMs;
+      const quiet = this.#followers.find((f) => now - f.lastHeard > limit);
+      if (!quiet) return;
+      const why = quiet.ready ? '' : ' (its wasm runtime never started)';
+      this.fail(new Gguf64Error(ErrorCode.INTERNAL, `shard worker ${quiet.index} sent nothing for ${limit / 1000} s while ${step}${why}`));
+    }, Math.min(5000, shardHooks.quietMs / 4));
+    try {
+      return await work;
+    } finally {
+      clearInterval(timer);
+    }
+  }
+
   /** Each follower starts loading its shard file of `fileLens[i]` bytes with memory plan `plan`. */
   beginLoad(fileLens, plan) {
     this.#check();
@@ -361,7 +419,7 @@ export class ShardGroup {
   /** Shard `index`'s next file bytes. */
   async send(index, bytes) {
     this.#check();
-    if (bytes.length) await this.#followers[index - 1].send(bytes);
+    if (bytes.length) await this.#watch('loading', this.#followers[index - 1].send(bytes));
   }
 
   /** Ends every follower's load; resolves to their `info`s. */
@@ -369,7 +427,7 @@ export class ShardGroup {
     this.#check();
     const loaded = this.#followers.map((f) => f.expect('loaded'));
     for (const f of this.#followers) f.post({ op: 'finish' });
-    return (await Promise.all(loaded)).map((m) => m.info);
+    return (await this.#watch('finishing the load', Promise.all(loaded))).map((m) => m.info);
   }
 
   /** Every follower takes context length `n` (the leader has checked it). */
@@ -388,9 +446,11 @@ export class ShardGroup {
     const logits = this.#followers.map((f) => f.expect('logits'));
     for (const f of this.#followers) f.post({ op: 'eval', keep, ids: Array.from(ids) });
     try {
-      await advanceShard(handle, memory, this.#shared ?? this.peers, this.#stats);
-      const { address, length } = handle.logitsInfo();
-      for (const { start, data } of await Promise.all(logits)) new Float32Array(memory.buffer, address, length).set(data, start);
+      await this.#watch('evaluating', (async () => {
+        await advanceShard(handle, memory, this.#shared ?? this.peers, this.#stats);
+        const { address, length } = handle.logitsInfo();
+        for (const { start, data } of await Promise.all(logits)) new Float32Array(memory.buffer, address, length).set(data, start);
+      })());
     } catch (err) {
       // A shard that fails mid-evaluation leaves the others waiting: the group cannot go on.
       this.fail(err);

@@ -6,6 +6,7 @@ import { TESTING } from './api.js';
 
 export { runtimeFor } from './runtime.js';
 export { createBridge } from './bridge.js';
+export { shardHooks } from './shards.js';
 
 /** Makes layer `layer` usable from the main memory (paged in if need be) and pins it: `{ hit, address, bytes }`. */
 export function acquireLayer(model, layer) {

@@ -23,13 +23,18 @@ self.onmessage = ({ data }) => {
   }
   const controller = new AbortController();
   controllers.set(data.id, controller);
+  // Every request is answered exactly once, even when its result cannot be posted (a value that
+  // does not clone), and a failed request never fails the next one in the queue.
+  const fail = (err) => self.postMessage({ id: data.id, type: 'error', error: errorToWire(err) });
   queue = queue
     .then(() => run(data, controller.signal))
-    .then(
-      ({ value, transfer = [] }) => self.postMessage({ id: data.id, type: 'result', value }, transfer),
-      (err) => self.postMessage({ id: data.id, type: 'error', error: errorToWire(err) }),
-    )
+    .then(({ value, transfer = [] }) => self.postMessage({ id: data.id, type: 'result', value }, transfer))
+    .catch(fail)
     .finally(() => controllers.delete(data.id));
+};
+self.onmessageerror = () => {
+  // The request cannot be read, so its id is unknown: the page learns of it as a worker failure.
+  throw new Gguf64Error(ErrorCode.INTERNAL, 'a request from the page could not be read');
 };
 
 const emit = (id, event) => self.postMessage({ id, type: 'event', event });

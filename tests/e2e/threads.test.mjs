@@ -78,6 +78,32 @@ async function run(page, url, options) {
   }
 }
 
+
+test('a shard worker that never answers fails the load with an error naming it and the step, and the next load works', { timeout: 120_000 }, async () => {
+  const { page } = await openHarness(session);
+  const result = await page.evaluate(async (url) => {
+    const hooks = window.gguf64testing.shardHooks;
+    const saved = { ...hooks };
+    Object.assign(hooks, { quietMs: 2000, stallFollower: 1 });
+    let stalled;
+    try {
+      await window.gguf64.loadModel(url, { cache: false, threads: 2 });
+      stalled = { loaded: true };
+    } catch (err) {
+      stalled = { code: err.code, message: err.message };
+    } finally {
+      Object.assign(hooks, saved);
+    }
+    const m = await window.gguf64.loadModel(url, { cache: false, threads: 2 });
+    const threads = m.info.parallel.threads;
+    const finite = (await m.logits(await m.promptIds('Hi'))).every(Number.isFinite);
+    m.unload();
+    return { stalled, threads, finite };
+  }, MODELS[0]);
+  assert.equal(result.stalled.code, 'INTERNAL', JSON.stringify(result.stalled));
+  assert.match(result.stalled.message, /^shard worker 1 sent nothing for 2 s while (loading|finishing the load) \(its wasm runtime never started\)$/);
+  assert.deepEqual({ threads: result.threads, finite: result.finite }, { threads: 2, finite: true });
+});
 for (const url of MODELS) {
   test(`${url.split('/').pop()}: 2 threads give 1 thread's logits bit for bit and its greedy tokens`, { timeout: 600_000 }, async () => {
     const { page, errors } = await openHarness(session);
