@@ -200,6 +200,26 @@ fn a_model_larger_than_the_main_memory_keeps_the_first_layers_resident_and_pages
 }
 
 #[test]
+fn the_disk_tier_keeps_every_layer_in_one_uncapped_file_and_reads_them_into_slots() {
+    let Some(h) = smollm() else { return };
+    let groups = Groups::from_header(&h).unwrap();
+    // A shard cap far below the layers' bytes: the disk file has none.
+    let limits = PlanLimits { force: Some(LayoutKind::Disk), shard_cap: 1, ..PlanLimits::for_target(Target::Wasm64) };
+    let plan = MemoryPlan::new(&groups, &limits).unwrap();
+    assert_eq!(plan.kind, LayoutKind::Disk);
+    assert_eq!(plan.memories.len(), 2);
+    assert_eq!(plan.working_set.unwrap().slots, 2, "nothing asked: two slots");
+    assert!(groups.layers().all(|g| plan.placement(g.id).unwrap().home.memory == 1));
+    let text = summary(&plan, ModelConfig::from_header(&h).ok().as_ref(), "Q4_1");
+    for needle in ["Disk tier", "Working set: 2 of 30 layers", "Layers 0-29 (2.2 MB max) on disk"] {
+        assert!(text.contains(needle), "summary lacks {needle:?}:\n{text}");
+    }
+    let limits = PlanLimits { working_set_layers: Some(5), ..limits };
+    assert_eq!(MemoryPlan::new(&groups, &limits).unwrap().working_set.unwrap().slots, 5);
+    assert_eq!(LayoutKind::from_name("disk"), Some(LayoutKind::Disk));
+}
+
+#[test]
 fn impossible_limits_are_typed_errors() {
     let Some(h) = smollm() else { return };
     let groups = Groups::from_header(&h).unwrap();

@@ -61,12 +61,22 @@ export interface Features {
 export type BuildName = 'wasm64' | 'wasm32';
 /** The SIMD variant of a build: compiled with relaxed SIMD too ('relaxed'), or with SIMD128 alone. */
 export type SimdName = 'relaxed' | 'simd128';
-export type LayoutName = 'auto' | 'standard' | 'memory64' | 'paged' | 'multi';
+/**
+ * 'disk' keeps the layers in one file of the origin private file system and reads each into a
+ * slot of the main memory as it is used (workingSetLayers slots, 2 by default): any size, on one
+ * thread, in a worker only.
+ */
+export type LayoutName = 'auto' | 'standard' | 'memory64' | 'paged' | 'multi' | 'disk';
 
-/** One WebAssembly memory of a layout: index 0 is the module's own (main) memory, 1.. storage memories. */
+/**
+ * One storage area of a layout: index 0 is the module's own (main) memory, 1.. storage memories,
+ * or the disk tier's file.
+ */
 export interface MemoryInfo {
   index: number;
   bytes: number;
+  /** Where its bytes live: the module's own memory, a storage memory, or the disk tier's file. */
+  tier: 'main' | 'memory' | 'disk';
   /** The layers whose home is this memory. */
   layers: number[];
   /** The other groups it holds. */
@@ -75,7 +85,7 @@ export interface MemoryInfo {
 
 /** The MemoryPlan: where every group of the model lives. */
 export interface Layout {
-  kind: 'standard' | 'memory64' | 'paged' | 'multi' | string;
+  kind: 'standard' | 'memory64' | 'paged' | 'multi' | 'disk' | string;
   modelBytes: number;
   memories: MemoryInfo[];
   /** For a paged layout: how many layer slots the main memory has; otherwise null. */

@@ -1,5 +1,5 @@
-// The memory map: one row per WebAssembly memory (how full it is, which layers it holds, resident
-// or paged), one cell per group that fills as the group's bytes arrive.
+// The memory map: one row per WebAssembly memory or the disk tier's file (how full it is, which
+// layers it holds, resident or paged), one cell per group that fills as the group's bytes arrive.
 
 import { $, formatBytes } from './format.js';
 
@@ -49,8 +49,8 @@ export class MemoryMap {
     const label = document.getElementById(`memory-label-${m.index}`);
     if (!label) return;
     const landed = this.#landedBytes.get(m.index) ?? 0;
-    const role = m.index === 0 ? 'main memory' : `storage memory ${m.index}`;
-    const kind = m.index === 0 ? 'resident' : 'paged in when used';
+    const role = where(m);
+    const kind = m.index === 0 ? 'resident' : m.tier === 'disk' ? 'read from disk when used' : 'paged in when used';
     const slots = m.index === 0 && this.#layout.workingSetLayers ? ` · working set of ${this.#layout.workingSetLayers} layer slots` : '';
     label.textContent = `${role} · ${formatBytes(landed)} of ${formatBytes(m.bytes)} · ${m.layers.length} layers ${kind}${slots}`;
     const bar = document.getElementById(`memory-bar-${m.index}`);
@@ -71,7 +71,7 @@ export class MemoryMap {
     this.#groupStart = bytesLoaded;
     const title = { embeddings: 'Embeddings', output: 'Output norm / LM head' }[group.kind] ?? `Layer ${group.layer}`;
     const line = document.createElement('div');
-    line.textContent = `✓ ${title} loaded (${formatBytes(group.bytes)}) → ${group.memory === 0 ? 'main memory' : `storage memory ${group.memory}`}`;
+    line.textContent = `✓ ${title} loaded (${formatBytes(group.bytes)}) → ${memory ? where(memory) : `memory ${group.memory}`}`;
     $('log').append(line);
   }
 
@@ -99,6 +99,12 @@ export class MemoryMap {
     $('layer-line').textContent = `all ${layersDone} layers in memory`;
     $('layer-bar').style.width = '100%';
   }
+}
+
+/** What a memory of the layout is, by its tier. */
+function where(m) {
+  if (m.index === 0) return 'main memory';
+  return m.tier === 'disk' ? 'disk tier (OPFS file)' : `storage memory ${m.index}`;
 }
 
 /** The groups a memory holds, in file order: embeddings, layers, output. */

@@ -35,7 +35,7 @@ fn engine(layout: Option<LayoutKind>) -> Engine<Flaky> {
     let bytes = tiny_file();
     let mut limits = PlanLimits::for_target(Target::Wasm64);
     limits.force = layout;
-    if layout == Some(LayoutKind::Paged) {
+    if matches!(layout, Some(LayoutKind::Paged | LayoutKind::Disk)) {
         limits.working_set_layers = Some(1);
     }
     let (model, storage) = native::load(bytes.as_slice(), bytes.len() as u64, limits).unwrap();
@@ -172,12 +172,15 @@ fn step_before_begin_and_bad_ids_are_typed_errors() {
 #[test]
 fn paged_weights_give_the_resident_logits_and_tensor_hash() {
     let mut resident = engine(None);
-    let mut paged = engine(Some(LayoutKind::Paged));
-    assert!(paged.pager_stats().is_some() && resident.pager_stats().is_none());
     let ids = resident.tokenize(PROMPT, true, true).unwrap();
-    assert_eq!(resident.logits(&ids).unwrap(), paged.logits(&ids).unwrap());
-    assert_eq!(resident.tensor_sha256().unwrap(), paged.tensor_sha256().unwrap());
-    assert!(paged.pager_stats().unwrap().misses >= 2);
+    // The disk tier pages the same way; only its host differs (a file in the browser).
+    for layout in [LayoutKind::Paged, LayoutKind::Disk] {
+        let mut paged = engine(Some(layout));
+        assert!(paged.pager_stats().is_some() && resident.pager_stats().is_none());
+        assert_eq!(resident.logits(&ids).unwrap(), paged.logits(&ids).unwrap(), "{layout:?}");
+        assert_eq!(resident.tensor_sha256().unwrap(), paged.tensor_sha256().unwrap());
+        assert!(paged.pager_stats().unwrap().misses >= 2);
+    }
 }
 
 #[test]

@@ -10,7 +10,7 @@ import { detectFeatures } from './features.js';
 import { createBridge } from './bridge.js';
 import { readPrefix } from './range.js';
 import { chooseBuild, chooseSimd, runtimeFor } from './runtime.js';
-import { createStorage } from './storage.js';
+import { DiskStorage, createStorage } from './storage.js';
 import { openSource } from './source.js';
 import { megabytesPerSecond, writeChunk, writeHeader } from './stream.js';
 import { ShardGroup, resolveThreads } from './shards.js';
@@ -22,6 +22,9 @@ export { chooseBuild, memoryUsage } from './runtime.js';
 
 /** A loaded model's wasm handle, for the shard workers (./shard-worker.js): `model[SHARD]()`. */
 export const SHARD = Symbol('gguf64.shard');
+
+/** After `unload()`: a promise that settles once the model's storage is released (./worker.js). */
+export const STORAGE_CLOSED = Symbol('gguf64.storageClosed');
 
 /** The loader's layout (the MemoryPlan as `model.info.layout` gives it), once the header is parsed. */
 function layoutOf(loader) {
@@ -50,7 +53,8 @@ function planOptions({ shardCap, memoryBudget, layout, workingSetLayers }) {
  *   with relaxed SIMD too) where the browser validates relaxed SIMD, else 'simd128'; 'relaxed' where it does not is
  *   UNSUPPORTED_BROWSER. One thread holds one variant of a build: with `worker: false`, the loads on one thread must
  *   get the same variant (another is INVALID_ARGUMENT)
- * @property {'auto' | 'standard' | 'memory64' | 'paged' | 'multi'} [layout]
+ * @property {'auto' | 'standard' | 'memory64' | 'paged' | 'multi' | 'disk'} [layout] 'disk': the layers in one OPFS file,
+ *   read into `workingSetLayers` slots (2 by default) as they are used; one thread, in a worker only
  * @property {number} [shardCap] bytes per storage memory
  * @property {number} [memoryBudget] main-memory bytes for layer weights
  * @property {number} [workingSetLayers] at most this many layers in the main memory (the rest paged in from storage)
@@ -82,9 +86,16 @@ export async function loadModel(source, options = {}) {
   const { onProgress = () => {}, signal, build: requested = 'auto', simd: requestedSimd = 'auto' } = options;
   const parts = splitParts(source);
   const context = parts ? { url: parts[0] } : typeof source === 'string' || source instanceof URL ? { url: String(source) } : {};
-  const session = { loader: undefined, body: undefined, storage: undefined, plan: undefined, layersDone: 0, lengthHint: undefined, group: undefined, routed: 0 };
+  const session = { loader: undefined, body: undefined, storage: undefined, disk: undefined, plan: undefined, layersDone: 0, lengthHint: undefined, group: undefined, routed: 0 };
   try {
     const { bindings, memory, build, simd } = await runtimeFor(chooseBuild(requested), chooseSimd(requestedSimd));
+    // The disk tier's file is opened before the first byte: layers are written to it as they stream.
+    const onDisk = options.layout === 'disk';
+    if (onDisk && parts) throw new Gguf64Error(ErrorCode.INVALID_ARGUMENT, 'the disk layout takes one file, not a split model');
+    if (onDisk && typeof options.threads === 'number' && options.threads > 1) {
+      throw new Gguf64Error(ErrorCode.INVALID_ARGUMENT, 'the disk layout runs on one thread: drop threads (or ask for 1)');
+    }
+    if (onDisk) session.disk = await DiskStorage.open();
     const startMs = performance.now();
     const report = (phase, extra = {}) => onProgress({
       phase,
@@ -104,7 +115,7 @@ export async function loadModel(source, options = {}) {
       onResume: ({ offset, attempt }) => report('resume', { offset, attempt }),
       onWarning: ({ code, message }) => report('warning', { code, message }),
       storageFor: (index) => {
-        session.storage ??= createStorage(layoutOf(session.loader), build);
+        session.storage ??= createStorage(layoutOf(session.loader), build, session.disk);
         return session.storage[index];
       },
       /** After every chunk: the plan once known, the groups that landed, a progress event. */
@@ -118,7 +129,7 @@ export async function loadModel(source, options = {}) {
       },
     };
     const plan = planOptions(options);
-    const threads = parts ? 1 : resolveThreads(options.threads ?? 1);
+    const threads = parts || onDisk ? 1 : resolveThreads(options.threads ?? 1);
     let fromCache;
     if (parts) fromCache = await streamParts(parts, bindings, plan, session, io, options);
     else if (threads > 1) fromCache = await streamSharded(source, { bindings, build, simd, threads }, plan, session, io, options);
@@ -137,7 +148,8 @@ export async function loadModel(source, options = {}) {
     }
     const parallel = { threads: 1 + shards.length, requested: threads, transport: session.group?.transport ?? null,
       crossOriginIsolated: Boolean(globalThis.crossOriginIsolated) };
-    const model = new LoadedModel(handle, { bindings, memory, build, simd }, performance.now() - startMs, session.storage,
+    const storage = session.storage ?? (session.disk && [undefined, session.disk]);
+    const model = new LoadedModel(handle, { bindings, memory, build, simd }, performance.now() - startMs, storage,
       { bytesFromCache: fromCache() }, { group: session.group, parallel, fileBytes: session.lengthHint });
     session.group = undefined;
     onProgress({ phase: 'done', layout: session.plan, layer: null, layersDone: session.layersDone, layersTotal: session.layersDone,
@@ -147,6 +159,7 @@ export async function loadModel(source, options = {}) {
   } catch (err) {
     session.body?.cancel();
     session.group?.terminate();
+    session.disk?.close();
     throw toGguf64Error(err, context);
   } finally {
     session.loader?.free();
@@ -580,6 +593,8 @@ export class LoadedModel {
     this.#group = undefined;
     this.#handle?.free();
     this.#handle = undefined;
+    // The disk tier's file is released and removed; a worker awaits that before it ends.
+    this[STORAGE_CLOSED] = Promise.all([...new Set(this.#storage ?? [])].map((area) => area?.close?.()));
     this.#storage = undefined;
     this.#bridge = undefined;
   }

@@ -20,8 +20,10 @@ export function writeChunk(loader, memory, storageFor, chunk, part = 0) {
     if (n === 0) throw new Gguf64Error(ErrorCode.INTERNAL, 'the loader offered no room for the next bytes');
     const target = loader.destMemory === 0 ? memory : storageFor(loader.destMemory);
     const piece = chunk.subarray(done, done + n);
-    // A fresh view each time: growing a memory detaches its previous ArrayBuffer.
-    new Uint8Array(target.buffer, at, n).set(piece);
+    // A fresh view each time: growing a memory detaches its previous ArrayBuffer. The disk
+    // tier's file is written through its handle.
+    if (typeof target.write === 'function') target.write(piece, at);
+    else new Uint8Array(target.buffer, at, n).set(piece);
     // With an expected SHA-256, the wasm side hashes what it holds; storage pieces are handed over.
     if (loader.destMemory !== 0 && loader.hashesStorage(part)) loader.hashStoragePiece(piece, part);
     done += loader.commit(n, part);

@@ -9,7 +9,7 @@
 
 import { MODEL_METHODS, TESTING, TESTING_METHODS } from './api.js';
 import { ErrorCode, Gguf64Error } from './errors.js';
-import { inspect, loadModel } from './index.js';
+import { STORAGE_CLOSED, inspect, loadModel } from './index.js';
 import { errorToWire } from './wire.js';
 
 let model;
@@ -48,6 +48,7 @@ async function run(request, signal) {
   if (op === 'generate') return { value: await generate(id, request, signal) };
   if (op === 'unload') {
     model.unload();
+    await model[STORAGE_CLOSED]; // the disk tier's file is removed before the worker ends
     model = undefined;
     return { value: null };
   }

@@ -7,6 +7,7 @@
 //! | `Memory64` | fits the main memory with working room and budget | main memory (wasm64)             |
 //! | `Paged`    | fits one storage memory, not the budget           | one storage memory, layers paged into main |
 //! | `Multi`    | larger than one memory                            | several storage memories (≤ cap each) |
+//! | `Disk`     | only when asked for                               | one file on disk (the browser's OPFS), layers read into main |
 //!
 //! Memory 0 is the main memory (the module's own, where kernels compute); 1.. are storage.
 //! Embeddings and the output stay in the main memory in every layout. A group never straddles
@@ -40,6 +41,8 @@ pub enum LayoutKind {
     Memory64,
     Paged,
     Multi,
+    /// Layers in one storage area that is a file, not a memory (the disk tier): any size.
+    Disk,
 }
 
 impl LayoutKind {
@@ -49,18 +52,19 @@ impl LayoutKind {
             LayoutKind::Memory64 => "memory64",
             LayoutKind::Paged => "paged",
             LayoutKind::Multi => "multi",
+            LayoutKind::Disk => "disk",
         }
     }
 
     pub fn from_name(name: &str) -> Option<LayoutKind> {
-        [LayoutKind::Standard, LayoutKind::Memory64, LayoutKind::Paged, LayoutKind::Multi]
+        [LayoutKind::Standard, LayoutKind::Memory64, LayoutKind::Paged, LayoutKind::Multi, LayoutKind::Disk]
             .into_iter()
             .find(|k| k.name() == name)
     }
 
     /// Whether layers live outside the main memory and are paged in.
     pub fn is_paged(self) -> bool {
-        matches!(self, LayoutKind::Paged | LayoutKind::Multi)
+        matches!(self, LayoutKind::Paged | LayoutKind::Multi | LayoutKind::Disk)
     }
 }
 
@@ -191,7 +195,12 @@ impl MemoryPlan {
         // main memory's room filled with resident layers first.
         let resident_first = kind.is_paged() && limits.force.is_none() && limits.layer_budget.is_none() && limits.working_set_layers.is_none();
         let working_set = if kind.is_paged() {
-            let max_slots = if resident_first { Some(AUTO_PAGED_SLOTS) } else { limits.working_set_layers };
+            let nothing_asked = limits.layer_budget.is_none() && limits.working_set_layers.is_none();
+            let max_slots = if resident_first || (kind == LayoutKind::Disk && nothing_asked) {
+                Some(AUTO_PAGED_SLOTS)
+            } else {
+                limits.working_set_layers
+            };
             Some(placer.working_set(groups, limits, max_slots)?)
         } else {
             None
@@ -201,7 +210,7 @@ impl MemoryPlan {
             for g in groups.layers() {
                 main_full = main_full || placer.place_main(g.id, g.bytes).is_err();
                 if main_full {
-                    placer.place_storage(g.id, g.bytes)?;
+                    placer.place_storage(g.id, g.bytes, kind)?;
                 }
             }
             if kind == LayoutKind::Paged && placer.memories.len() > 2 {
@@ -277,8 +286,9 @@ impl<'a> Placer<'a> {
     }
 
     /// Layers fill storage memories in order; a new memory opens when the next layer does not fit.
-    fn place_storage(&mut self, id: GroupId, bytes: u64) -> Result<(), PlanError> {
-        let cap = self.limits.shard_cap;
+    /// The disk tier's one file has no cap.
+    fn place_storage(&mut self, id: GroupId, bytes: u64, kind: LayoutKind) -> Result<(), PlanError> {
+        let cap = if kind == LayoutKind::Disk { u64::MAX } else { self.limits.shard_cap };
         if bytes > cap {
             return Err(PlanError::DoesNotFit { what: "one storage memory", bytes, cap });
         }

@@ -65,6 +65,11 @@ fn layout_lines(plan: &MemoryPlan) -> Vec<String> {
             "Memory64 enabled (model > 3 GB)".to_string(),
             format!("Single region layout ({})", gib(main)),
         ],
+        LayoutKind::Disk => vec![
+            "Disk tier (disk layout): the layers in one file of the origin's private file system".to_string(),
+            format!("Working set: {} of {} layers in the main memory, read from disk as they are used", plan.working_set.map_or(0, |w| w.slots),
+                plan.groups.iter().filter(|g| matches!(g.id, GroupId::Layer(_))).count()),
+        ],
         LayoutKind::Paged | LayoutKind::Multi => {
             let storage = plan.memories.len() - 1;
             let ws = plan.working_set.map_or(0, |w| w.slots);
@@ -92,7 +97,8 @@ fn placement_lines(plan: &MemoryPlan) -> Vec<String> {
     let flush = |run: &mut Option<(u32, u32, u32, u64)>, lines: &mut Vec<String>| {
         if let Some((a, b, m, bytes)) = run.take() {
             let what = if a == b { format!("Layer {a}") } else { format!("Layers {a}-{b}") };
-            lines.push(format!("{what} ({}{}) in memory {m}", human_bytes(bytes), if a == b { "" } else { " max" }));
+            let place = if m > 0 && plan.kind == LayoutKind::Disk { "on disk".to_string() } else { format!("in memory {m}") };
+            lines.push(format!("{what} ({}{}) {place}", human_bytes(bytes), if a == b { "" } else { " max" }));
         }
     };
     for g in &plan.groups {

@@ -9,7 +9,7 @@ pub use json::Json;
 
 use crate::gguf::{Array, Header, Value};
 use crate::loader::LoadedModel;
-use crate::memory::plan::MemoryPlan;
+use crate::memory::plan::{LayoutKind, MemoryPlan};
 use crate::memory::{GroupId, Groups, PlanLimits, RegisteredGroup};
 use crate::model::ModelConfig;
 use crate::tokenizer::ChatSource;
@@ -41,7 +41,9 @@ pub fn group(g: &RegisteredGroup) -> Json {
     ])
 }
 
-/// `{ kind, modelBytes, memories: [{ index, bytes, layers: [..], holds: [..] }], workingSetLayers }`.
+/// `{ kind, modelBytes, memories: [{ index, bytes, tier, layers: [..], holds: [..] }],
+/// workingSetLayers }`; `tier` is where a memory's bytes live: "main" (the module's own memory),
+/// "memory" (a storage memory) or "disk" (the disk tier's file).
 pub fn layout(plan: &MemoryPlan) -> Json {
     let memories = plan.memories.iter().map(|m| {
         let (mut layers, mut holds) = (Vec::new(), Vec::new());
@@ -51,7 +53,18 @@ pub fn layout(plan: &MemoryPlan) -> Json {
                 (kind, _) => holds.push(kind.into()),
             }
         }
-        Json::Obj(vec![("index", m.index.into()), ("bytes", m.bytes.into()), ("layers", Json::Arr(layers)), ("holds", Json::Arr(holds))])
+        let tier = match (m.index, plan.kind) {
+            (0, _) => "main",
+            (_, LayoutKind::Disk) => "disk",
+            _ => "memory",
+        };
+        Json::Obj(vec![
+            ("index", m.index.into()),
+            ("bytes", m.bytes.into()),
+            ("tier", tier.into()),
+            ("layers", Json::Arr(layers)),
+            ("holds", Json::Arr(holds)),
+        ])
     });
     Json::Obj(vec![
         ("kind", plan.kind.name().into()),

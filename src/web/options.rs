@@ -47,7 +47,7 @@ pub fn plan_limits(obj: &JsValue) -> Result<PlanLimits, JsValue> {
     limits.force = match field(obj, "layout").map(|v| v.as_string()) {
         None => None,
         Some(Some(name)) if name == "auto" => None,
-        Some(Some(name)) => Some(LayoutKind::from_name(&name).ok_or_else(|| invalid(&format!("unknown layout \"{name}\" (auto, standard, memory64, paged, multi)")))?),
+        Some(Some(name)) => Some(LayoutKind::from_name(&name).ok_or_else(|| invalid(&format!("unknown layout \"{name}\" (auto, standard, memory64, paged, multi, disk)")))?),
         Some(None) => return Err(invalid("layout must be a string")),
     };
     Ok(limits)

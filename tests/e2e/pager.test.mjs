@@ -1,6 +1,8 @@
 // Paging: with the layers in storage memories and a working set of two layer slots, every layer
 // acquired in turn lands in the main memory byte for byte as the fully resident load holds it;
 // the layer in use stays pinned, least recently used slots are reused, and statistics count it.
+// The disk tier (layers in an OPFS file, read into the slots) gives the standard layout's logits
+// and greedy tokens, and its file goes when the model does.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
@@ -56,4 +58,50 @@ test('layers paged through two slots equal the resident layers, pass after pass'
   assert.equal(paged.stats.hits, 1);
   assert.equal(paged.stats.evictions, 58);
   assert.ok(['multi-memory', 'typed-array'].includes(paged.stats.bridge));
+});
+
+test('the disk tier: layers in an OPFS file, read into two slots, give the standard layout\'s logits and greedy tokens; the file goes with the model', { timeout: 180_000 }, async () => {
+  const result = await page.evaluate(async (url) => {
+    const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('gguf64-disk', { create: true });
+    const files = async () => {
+      const names = [];
+      for await (const name of dir.keys()) names.push(name);
+      return names;
+    };
+    const run = async (options) => {
+      const m = await window.gguf64pkg.loadModel(url, { cache: false, threads: 1, ...options });
+      const ids = await m.promptIds('The three primary colors are');
+      const logits = Array.from(await m.logits(ids));
+      for await (const piece of m.generate(ids, { temperature: 0, maxTokens: 16, ignoreEos: true })) void piece;
+      const out = { logits, greedy: [...(await m.lastGeneration).outputIds], layout: m.info.layout, stats: await m.pagerStats() };
+      out.filesWhileLoaded = await files();
+      await m.unload();
+      out.filesAfter = await files();
+      return out;
+    };
+    const standard = await run({});
+    const disk = await run({ layout: 'disk', workingSetLayers: 2 });
+    let mainThread = null;
+    try {
+      await window.gguf64.loadModel(url, { cache: false, layout: 'disk' });
+    } catch (err) {
+      mainThread = err.code;
+    }
+    return { standard, disk, mainThread, leftAfterMainThread: await files() };
+  }, SMOLLM);
+  const { standard, disk } = result;
+  assert.equal(standard.layout.kind, 'standard');
+  assert.equal(disk.layout.kind, 'disk');
+  assert.deepEqual(disk.layout.memories.map((m) => [m.tier, m.layers.length]), [['main', 0], ['disk', 30]]);
+  assert.equal(disk.layout.workingSetLayers, 2);
+  assert.equal(disk.logits.length, 49152);
+  assert.ok(disk.logits.every((v, i) => Object.is(v, standard.logits[i])), 'the disk tier\'s logits are the standard layout\'s, bit for bit');
+  assert.deepEqual(disk.greedy, standard.greedy);
+  assert.equal(disk.stats.bridge, 'disk');
+  assert.ok(disk.stats.misses + disk.stats.prefetches >= 30 * 17, JSON.stringify(disk.stats));
+  assert.equal(disk.filesWhileLoaded.length, 1);
+  assert.match(disk.filesWhileLoaded[0], /\.layers$/);
+  assert.deepEqual(disk.filesAfter, []);
+  assert.equal(result.mainThread, 'UNSUPPORTED_BROWSER', 'sync file access exists in workers only');
+  assert.deepEqual(result.leftAfterMainThread, []);
 });

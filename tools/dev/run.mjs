@@ -175,7 +175,7 @@ async function loadInPage({ url, options, verify, prompt, generate }) {
       groups_registered: groups,
       layout: {
         kind: i.layout.kind,
-        memories: i.layout.memories.map((mem) => ({ index: mem.index, bytes: mem.bytes, layers: mem.layers, holds: mem.holds })),
+        memories: i.layout.memories.map((mem) => ({ index: mem.index, bytes: mem.bytes, tier: mem.tier, layers: mem.layers, holds: mem.holds })),
         working_set_layers: i.layout.workingSetLayers,
       },
       threads: i.parallel.threads,
