@@ -16,7 +16,7 @@
 // the layout), and --reference checks every position against the portable llama.cpp build.
 // Every line of the report is measured from the run.
 import { execFile } from 'node:child_process';
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -31,7 +31,7 @@ const PORTABLE_PYTHON = path.join(ROOT, '.setup/llamacpp-portable/bin/python');
 const REFERENCE_TOLERANCE = 1e-4;
 
 const USAGE = `usage: node tools/dev/run.mjs --model <path|url> [--json] [--verify] [--build auto|wasm64|wasm32]
-       [--layout auto|standard|memory64|paged|multi] [--shard-cap BYTES] [--budget BYTES] [--working-set N]
+       [--layout auto|standard|memory64|paged|multi|disk] [--shard-cap BYTES] [--budget BYTES] [--working-set N]
        [--profile DIR [--port N]] [--no-cache] [--browser chromium|firefox] [--threads N|auto [--isolated] [--transport T]]
        [--prompt TEXT [--chat] [--max-tokens N] [--temperature T] [--seed S] [--top-k K] [--top-p P]
         [--min-p P] [--repeat-penalty R] [--context N]]
@@ -403,7 +403,7 @@ async function compareWithLlamaCpp(model, result) {
     await writeFile(ids, JSON.stringify([seq]));
     console.error(`llama.cpp (portable build) on ${seq.length} ids…`);
     await promisify(execFile)(PORTABLE_PYTHON, [path.join(ROOT, 'tools/golden/llamacpp_portable.py'), 'eval', model, '--ids', ids,
-      '--out', out, '--n-ctx', '256', '--no-flash-check'], { cwd: ROOT, maxBuffer: 1 << 26 });
+      '--out', out, '--n-ctx', '256', '--no-flash-check'], { cwd: ROOT, maxBuffer: 1 << 26 }).finally(() => rm(ids, { force: true }));
   }
   const golden = JSON.parse(await readFile(out, 'utf8'));
   const positions = golden.sequences[0].positions;
