@@ -262,6 +262,43 @@ fn qwen2_header() -> Header {
     gguf64::gguf::parse_header(&layout.bytes, None).unwrap()
 }
 
+/// A header of architecture `arch` with `layers` layers, 5120 wide with 40 heads (no GQA), trained
+/// on `context`.
+fn wide_header(arch: &str, layers: u32, context: u32) -> Header {
+    use gguf64::gguf::{GgmlType, TensorSpec};
+    let mut m = Metadata::new();
+    let mut put = |k: &str, v: Value| m.insert(k.to_string(), v).unwrap();
+    put("general.architecture", Value::String(arch.into()));
+    put(&format!("{arch}.block_count"), Value::U32(layers));
+    put(&format!("{arch}.embedding_length"), Value::U32(5120));
+    put(&format!("{arch}.feed_forward_length"), Value::U32(13824));
+    put(&format!("{arch}.attention.head_count"), Value::U32(40));
+    put(&format!("{arch}.attention.head_count_kv"), Value::U32(40));
+    put(&format!("{arch}.context_length"), Value::U32(context));
+    put(&format!("{arch}.vocab_size"), Value::U32(32000));
+    let specs = vec![TensorSpec::new("token_embd.weight", &[5120, 64], GgmlType::F16), TensorSpec::new("output.weight", &[5120, 64], GgmlType::F16)];
+    let layout = gguf64::gguf::layout_header(&m, &specs).unwrap();
+    gguf64::gguf::parse_header(&layout.bytes, None).unwrap()
+}
+
+#[test]
+fn the_plan_keeps_room_for_the_default_contexts_kv_cache() {
+    const GIB: u64 = 1 << 30;
+    let base = PlanLimits::for_target(Target::Wasm64);
+    // 96 layers x 2048 positions x (5120 keys + 5120 values) x 2 bytes, and half a GiB beside.
+    let kv = 96 * 2048 * 10240 * 2;
+    assert_eq!(base.with_room_for(&wide_header("llama", 96, 4096)).working_room, kv + GIB / 2);
+    // A shorter trained context caps the default.
+    assert_eq!(base.with_room_for(&wide_header("llama", 96, 512)).working_room, kv / 4 + GIB / 2);
+    // A small cache keeps the default room; a header without a model config changes nothing.
+    assert_eq!(base.with_room_for(&wide_header("llama", 2, 4096)).working_room, base.working_room);
+    if let Some(h) = smollm() {
+        assert_eq!(base.with_room_for(&h).working_room, base.working_room);
+    }
+    assert!(ModelConfig::from_header(&wide_header("mamba", 96, 4096)).is_err());
+    assert_eq!(base.with_room_for(&wide_header("mamba", 96, 4096)).working_room, base.working_room);
+}
+
 #[test]
 fn qwen2_config_has_qkv_bias_gqa_and_yarn() {
     let c = ModelConfig::from_header(&qwen2_header()).unwrap();

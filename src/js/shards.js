@@ -395,14 +395,21 @@ export class ShardGroup {
   async #watch(step, work) {
     const started = performance.now();
     for (const f of this.#followers) f.lastHeard = Math.max(f.lastHeard, started);
+    const every = Math.min(5000, shardHooks.quietMs / 4);
+    let lastTick = started;
     const timer = setInterval(() => {
       const now = performance.now();
+      const late = now - lastTick > 2 * every;
+      lastTick = now;
+      // A late tick means this thread was busy computing, and the followers' messages may be
+      // queued behind it: they are read before the next tick.
+      if (late) return;
       const limit = shardHooks.quietMs;
       const quiet = this.#followers.find((f) => now - f.lastHeard > limit);
       if (!quiet) return;
       const why = quiet.ready ? '' : ' (its wasm runtime never started)';
       this.fail(new Gguf64Error(ErrorCode.INTERNAL, `shard worker ${quiet.index} sent nothing for ${limit / 1000} s while ${step}${why}`));
-    }, Math.min(5000, shardHooks.quietMs / 4));
+    }, every);
     try {
       return await work;
     } finally {

@@ -53,12 +53,18 @@ export class DiskStorage {
     this.#access = access;
   }
 
-  /** A new, empty file; files of earlier models that no handle holds any more are removed. */
+  /**
+   * A new, empty file. Files of earlier models that no handle holds any more (a page closed
+   * before unloading) are removed; held ones refuse, and files younger than a minute are left
+   * to the load that may be opening them.
+   */
   static async open() {
     const top = await globalThis.navigator?.storage?.getDirectory?.();
     if (!top) throw new Gguf64Error(ErrorCode.UNSUPPORTED_BROWSER, 'the disk layout needs the origin private file system (navigator.storage.getDirectory)');
     const dir = await top.getDirectoryHandle(DISK_DIR, { create: true });
-    for await (const name of dir.keys()) await dir.removeEntry(name).catch(() => {}); // held ones stay
+    const stale = [];
+    for await (const name of dir.keys()) if (Date.now() - Number.parseInt(name, 10) > 60_000) stale.push(name);
+    for (const name of stale) await dir.removeEntry(name).catch(() => {});
     const name = `${Date.now()}-${Math.random().toString(36).slice(2)}.layers`;
     const file = await dir.getFileHandle(name, { create: true });
     if (typeof file.createSyncAccessHandle !== 'function') {

@@ -7,7 +7,7 @@
 // - the file is over 4 GiB, its architecture and layer count are the preset's, every layer
 //   registers, the layout is memory64 on the wasm64 build;
 // - loading adds to the renderer at most the model's size plus 10% (Firefox: 30%, see below);
-//   after generating, at most that plus the KV cache (2048 positions, f16, allocated whole);
+//   after generating, at most that plus the KV cache (2048 positions, f16; its pages fill as positions are stored);
 // - against llama.cpp on the same bytes (node-llama-cpp, flash attention off, through
 //   tests/llamacpp/synth_loads.mjs; computed once per file by tools/golden/llamacpp-large.mjs
 //   into tests/golden/llamacpp/large.json, and used only if the file written here has the

@@ -6,6 +6,7 @@ Run it with that build's python (.setup/llamacpp-portable/bin/python, `import ll
     PY=.setup/llamacpp-portable/bin/python
     # any GGUF, sequences of token ids (a JSON list of lists), one JSON file out:
     $PY tools/golden/llamacpp_portable.py eval model.gguf --ids ids.json --out ref.json
+    # (--no-flash-check skips the second, flash-attention run: for files too large to run twice)
     # the synthetic-architecture goldens tests/golden/synth/<preset>.json and
     # <preset>.f32.json (writes each file with `synth --preset <p> --seed <s> [--type f32]`
     # into a temporary folder, then evaluates it):
