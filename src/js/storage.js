@@ -91,11 +91,6 @@ export class DiskStorage {
     if (read !== view.length) throw new Error(`read ${read} of ${view.length} bytes at ${at} of the disk tier's file`);
   }
 
-  /** Bytes in the file. */
-  get size() {
-    return this.#access.getSize();
-  }
-
   /** Releases the file and removes it. */
   close() {
     try {

@@ -193,9 +193,9 @@ impl MemoryPlan {
         }
         // Chosen (not forced) paging with no budget or slot count: a small working set, and the
         // main memory's room filled with resident layers first.
-        let resident_first = kind.is_paged() && limits.force.is_none() && limits.layer_budget.is_none() && limits.working_set_layers.is_none();
+        let nothing_asked = limits.layer_budget.is_none() && limits.working_set_layers.is_none();
+        let resident_first = kind.is_paged() && limits.force.is_none() && nothing_asked;
         let working_set = if kind.is_paged() {
-            let nothing_asked = limits.layer_budget.is_none() && limits.working_set_layers.is_none();
             let max_slots = if resident_first || (kind == LayoutKind::Disk && nothing_asked) {
                 Some(AUTO_PAGED_SLOTS)
             } else {

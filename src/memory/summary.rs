@@ -59,6 +59,9 @@ pub fn summary(plan: &MemoryPlan, config: Option<&ModelConfig>, dominant_type: &
 fn layout_lines(plan: &MemoryPlan) -> Vec<String> {
     let main = plan.memories.first().map_or(0, |m| m.bytes);
     let gib = |b: u64| format!("{:.0} GB", (b as f64 / GIB).ceil().max(1.0));
+    let layers = || plan.groups.iter().filter(|g| matches!(g.id, GroupId::Layer(_)));
+    let (n_layers, resident) = (layers().count(), layers().filter(|g| g.home.memory == 0).count());
+    let ws = plan.working_set.map_or(0, |w| w.slots);
     match plan.kind {
         LayoutKind::Standard => vec![format!("Standard layout: everything in the main memory ({})", human_bytes(main))],
         LayoutKind::Memory64 => vec![
@@ -67,14 +70,10 @@ fn layout_lines(plan: &MemoryPlan) -> Vec<String> {
         ],
         LayoutKind::Disk => vec![
             "Disk tier (disk layout): the layers in one file of the origin's private file system".to_string(),
-            format!("Working set: {} of {} layers in the main memory, read from disk as they are used", plan.working_set.map_or(0, |w| w.slots),
-                plan.groups.iter().filter(|g| matches!(g.id, GroupId::Layer(_))).count()),
+            format!("Working set: {ws} of {n_layers} layers in the main memory, read from disk as they are used"),
         ],
         LayoutKind::Paged | LayoutKind::Multi => {
             let storage = plan.memories.len() - 1;
-            let ws = plan.working_set.map_or(0, |w| w.slots);
-            let layers = || plan.groups.iter().filter(|g| matches!(g.id, GroupId::Layer(_)));
-            let (n_layers, resident) = (layers().count(), layers().filter(|g| g.home.memory == 0).count());
             let mut lines = vec![
                 format!("Memory64 enabled ({} layout)", plan.kind.name()),
                 format!("{storage} storage memor{} for the layers", if storage == 1 { "y" } else { "ies" }),
