@@ -220,6 +220,51 @@ fn the_disk_tier_keeps_every_layer_in_one_uncapped_file_and_reads_them_into_slot
 }
 
 #[test]
+fn a_memory_limit_below_the_model_puts_its_layers_on_disk_and_keeps_what_fits_resident() {
+    let Some(h) = smollm() else { return };
+    let groups = Groups::from_header(&h).unwrap();
+    let layer = groups.max_layer_bytes().next_multiple_of(64);
+    let others = groups.non_layer_bytes(64);
+    let base = PlanLimits::for_target(Target::Wasm64);
+    // A limit above the model and its room: the same plan as without one.
+    let roomy = PlanLimits { memory_limit: Some(groups.total_bytes() + base.working_room + 30 * 64), ..base.clone() };
+    let plan = MemoryPlan::new(&groups, &roomy).unwrap();
+    assert_eq!(plan.kind, LayoutKind::Standard);
+    assert_eq!(plan.memory_limit, roomy.memory_limit);
+
+    // Room for the embeddings, two slots and 10 of the 30 layers: the disk tier, layers 0-9
+    // resident, and memory within the limit.
+    let limit = base.working_room + others + 12 * layer + 64;
+    let limits = PlanLimits { memory_limit: Some(limit), ..base.clone() };
+    let plan = MemoryPlan::new(&groups, &limits).unwrap();
+    assert_eq!(plan.kind, LayoutKind::Disk);
+    assert_eq!(plan.working_set.unwrap().slots, 2);
+    let homes: Vec<u32> = groups.layers().map(|g| plan.placement(g.id).unwrap().home.memory).collect();
+    assert_eq!(homes, [vec![0; 10], vec![1; 20]].concat(), "layers 0-9 resident, 10-29 on disk");
+    assert!(plan.memory_bytes() + base.working_room <= limit, "{} + room > {limit}", plan.memory_bytes());
+    assert_eq!(plan.memory_bytes(), plan.memories[0].bytes, "the file is not memory");
+    check_invariants(&plan, &groups, &limits);
+
+    // The same limit with 3 slots asked for: every layer on disk.
+    let asked = PlanLimits { working_set_layers: Some(3), ..limits.clone() };
+    let plan = MemoryPlan::new(&groups, &asked).unwrap();
+    assert_eq!((plan.kind, plan.working_set.unwrap().slots), (LayoutKind::Disk, 3));
+    assert_eq!(plan.groups_in(0).filter(|g| matches!(g.id, GroupId::Layer(_))).count(), 0);
+
+    // A forced in-memory layout keeps its main memory within the limit, or says it cannot.
+    let forced = PlanLimits { force: Some(LayoutKind::Memory64), ..limits.clone() };
+    assert!(matches!(MemoryPlan::new(&groups, &forced), Err(PlanError::DoesNotFit { what: "the main memory", .. })));
+
+    // Below the embeddings, one slot and the room, not even the disk tier fits: a typed error
+    // that says what it needs.
+    let needs = others + layer + base.working_room;
+    let tiny = PlanLimits { memory_limit: Some(needs - 1), ..base.clone() };
+    assert_eq!(MemoryPlan::new(&groups, &tiny), Err(PlanError::LimitTooSmall { limit: needs - 1, needs }));
+    let just = PlanLimits { memory_limit: Some(needs), ..base };
+    assert_eq!(MemoryPlan::new(&groups, &just).unwrap().working_set.unwrap().slots, 1);
+}
+
+#[test]
 fn impossible_limits_are_typed_errors() {
     let Some(h) = smollm() else { return };
     let groups = Groups::from_header(&h).unwrap();

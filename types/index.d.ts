@@ -64,7 +64,7 @@ export type SimdName = 'relaxed' | 'simd128';
 /**
  * 'disk' keeps the layers in one file of the origin private file system and reads each into a
  * slot of the main memory as it is used (workingSetLayers slots, 2 by default): any size, on one
- * thread, in a worker only.
+ * thread, in a worker only. 'auto' takes it when the model and its working room exceed `memoryLimit`.
  */
 export type LayoutName = 'auto' | 'standard' | 'memory64' | 'paged' | 'multi' | 'disk';
 
@@ -90,6 +90,8 @@ export interface Layout {
   memories: MemoryInfo[];
   /** For a paged layout: how many layer slots the main memory has; otherwise null. */
   workingSetLayers: number | null;
+  /** The memory limit the plan was made under (LoadOptions.memoryLimit), or null. */
+  memoryLimit: number | null;
 }
 
 /** What a loaded model is. */
@@ -199,8 +201,16 @@ export interface LoadOptions {
   layout?: LayoutName;
   /** Bytes per storage memory. */
   shardCap?: number;
-  /** Main-memory bytes for layer weights. */
+  /** Main-memory bytes for layer weights (the rest in storage memories). */
   memoryBudget?: number;
+  /**
+   * Bytes the model may hold in memory altogether (every memory's weights, the KV cache and
+   * working room). Above it, layout 'auto' keeps the layers on disk (the first ones resident as far
+   * as the limit allows), and a model file larger than it loads on one thread. A limit below even
+   * the disk tier's needs is DOES_NOT_FIT, from the header. Default: `navigator.deviceMemory` where
+   * it is below 8 GiB, else none.
+   */
+  memoryLimit?: number;
   /** At most this many layers in the main memory (the rest paged in from storage memories). */
   workingSetLayers?: number;
   /**
@@ -318,7 +328,9 @@ export interface PagerStats {
   evictions: number;
   bytesPaged: number;
   pageMs: number;
-  bridge: 'multi-memory' | 'typed-array' | null;
+  bridge: 'multi-memory' | 'typed-array' | 'disk' | null;
+  /** The disk tier's reads: page-ins timed, how many came from the disk (slower than 2 GB/s), and what was read ahead. */
+  disk?: { reads: number; bytes: number; readMs: number; coldReads: number; aheadBytes: number; on: boolean };
 }
 
 /** Sync or async, as the model kind says. */
@@ -415,6 +427,7 @@ export interface InspectOptions {
   layout?: LayoutName;
   shardCap?: number;
   memoryBudget?: number;
+  memoryLimit?: number;
   workingSetLayers?: number;
 }
 

@@ -33,11 +33,11 @@ function fetchHint(source, err) {
   return m && err.code === 'HTTP_STATUS' && err.status === 404 ? ` It is not downloaded yet: run bash tools/dev/fetch-models.sh ${m.fetch}` : '';
 }
 
-/** Build and layout settings from the page address, e.g. `?build=wasm32` or `?layout=multi&shardCap=20000000&budget=10000000`. */
+/** Build and layout settings from the page address, e.g. `?build=wasm32`, `?layout=multi&shardCap=20000000&budget=10000000` or `?memoryLimit=1200000000`. */
 function layoutOptions() {
   const q = new URLSearchParams(location.search);
   const number = (key) => (q.has(key) ? Number(q.get(key)) : undefined);
-  return { build: q.get('build') ?? 'auto', layout: q.get('layout') ?? 'auto', shardCap: number('shardCap'), memoryBudget: number('budget'), workingSetLayers: number('workingSet') };
+  return { build: q.get('build') ?? 'auto', layout: q.get('layout') ?? 'auto', shardCap: number('shardCap'), memoryBudget: number('budget'), workingSetLayers: number('workingSet'), memoryLimit: number('memoryLimit') };
 }
 
 let controller;

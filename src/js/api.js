@@ -16,7 +16,7 @@ export const OWN_METHODS = Object.freeze(['generate', 'unload']);
  * Test hooks: they name addresses inside the model's memory, so they are no part of the API.
  * Only ./testing.js reaches them, through the `TESTING` symbol.
  */
-export const TESTING_METHODS = Object.freeze(['acquireLayer', 'releaseLayer', 'mainSha256']);
+export const TESTING_METHODS = Object.freeze(['acquireLayer', 'releaseLayer', 'mainSha256', 'diskReadahead']);
 
 /** The key of a model's test-hook dispatcher: `model[TESTING](method, args)`. */
 export const TESTING = Symbol('gguf64.testing');

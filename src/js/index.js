@@ -32,9 +32,27 @@ function layoutOf(loader) {
   return json === undefined ? undefined : JSON.parse(json);
 }
 
+const GIB = 2 ** 30;
+
+/**
+ * The memory limit when none is given: `navigator.deviceMemory` (GiB, rounded down to a power of
+ * two and capped at 8 by the browser) where it says the device has less than 8 GiB, else none.
+ * A coarse hint: Firefox does not expose it, and 8 means "8 or more".
+ */
+export function defaultMemoryLimit() {
+  const gib = globalThis.navigator?.deviceMemory;
+  return typeof gib === 'number' && gib > 0 && gib < 8 ? gib * GIB : undefined;
+}
+
 /** The memory-plan settings of `options`, as the wasm side takes them. */
-function planOptions({ shardCap, memoryBudget, layout, workingSetLayers }) {
-  return { shardCap, memoryBudget, layout, workingSetLayers };
+function planOptions({ shardCap, memoryBudget, memoryLimit = defaultMemoryLimit(), layout, workingSetLayers }) {
+  return { shardCap, memoryBudget, memoryLimit, layout, workingSetLayers };
+}
+
+/** Opens the disk tier's file once the header's plan puts layers on disk (before any lands). */
+async function openDiskIfPlanned(session) {
+  session.plan ??= layoutOf(session.loader);
+  if (session.plan?.kind === 'disk' && !session.disk) session.disk = await DiskStorage.open();
 }
 
 /**
@@ -54,9 +72,13 @@ function planOptions({ shardCap, memoryBudget, layout, workingSetLayers }) {
  *   UNSUPPORTED_BROWSER. One thread holds one variant of a build: with `worker: false`, the loads on one thread must
  *   get the same variant (another is INVALID_ARGUMENT)
  * @property {'auto' | 'standard' | 'memory64' | 'paged' | 'multi' | 'disk'} [layout] 'disk': the layers in one OPFS file,
- *   read into `workingSetLayers` slots (2 by default) as they are used; one thread, in a worker only
+ *   read into `workingSetLayers` slots (2 by default) as they are used; one thread, in a worker only. 'auto' takes it when
+ *   the model and its working room exceed `memoryLimit`
  * @property {number} [shardCap] bytes per storage memory
- * @property {number} [memoryBudget] main-memory bytes for layer weights
+ * @property {number} [memoryBudget] main-memory bytes for layer weights (the rest in storage memories)
+ * @property {number} [memoryLimit] bytes the model may hold in memory altogether (every memory's weights, KV cache and
+ *   working room): above it, 'auto' keeps the layers on disk, the first ones resident as far as the limit allows, and a
+ *   model file larger than the limit loads on one thread. Default: `navigator.deviceMemory` where below 8 GiB, else none
  * @property {number} [workingSetLayers] at most this many layers in the main memory (the rest paged in from storage)
  * @property {{ attempts?: number, baseDelayMs?: number, stallMs?: number }} [retry] resuming after dropped connections (default 5 attempts, 250 ms doubling; a connection with no byte for stallMs, default 30 000, counts as dropped)
  * @property {boolean} [cache] keep the file in the persistent cache and read it from there next time (default true)
@@ -89,13 +111,11 @@ export async function loadModel(source, options = {}) {
   const session = { loader: undefined, body: undefined, storage: undefined, disk: undefined, plan: undefined, layersDone: 0, lengthHint: undefined, group: undefined, routed: 0 };
   try {
     const { bindings, memory, build, simd } = await runtimeFor(chooseBuild(requested), chooseSimd(requestedSimd));
-    // The disk tier's file is opened before the first byte: layers are written to it as they stream.
+    // The disk tier runs on one thread. Its file is opened once the header is planned (openDiskIfPlanned).
     const onDisk = options.layout === 'disk';
-    if (onDisk && parts) throw new Gguf64Error(ErrorCode.INVALID_ARGUMENT, 'the disk layout takes one file, not a split model');
     if (onDisk && typeof options.threads === 'number' && options.threads > 1) {
       throw new Gguf64Error(ErrorCode.INVALID_ARGUMENT, 'the disk layout runs on one thread: drop threads (or ask for 1)');
     }
-    if (onDisk) session.disk = await DiskStorage.open();
     const startMs = performance.now();
     const report = (phase, extra = {}) => onProgress({
       phase,
@@ -129,11 +149,22 @@ export async function loadModel(source, options = {}) {
       },
     };
     const plan = planOptions(options);
-    const threads = parts || onDisk ? 1 : resolveThreads(options.threads ?? 1);
     let fromCache;
+    // What was asked for; `parallel.threads` says what ran.
+    const threads = parts || onDisk ? 1 : resolveThreads(options.threads ?? 1);
     if (parts) fromCache = await streamParts(parts, bindings, plan, session, io, options);
-    else if (threads > 1) fromCache = await streamSharded(source, { bindings, build, simd, threads }, plan, session, io, options);
-    else fromCache = await streamOne(source, bindings, plan, session, io, options);
+    else {
+      const { cache: useCache = true, revalidate } = options;
+      session.body = await openSource(source, { signal, retry: options.retry, onResume: io.onResume, useCache, revalidate, onWarning: io.onWarning });
+      session.lengthHint = session.body.length;
+      // Under a memory limit, the header's plan says first whether the layers go to the disk tier,
+      // which runs on one thread; shards are planned without it (each holds a part of the model).
+      // (A header that cannot be planned also loads on one thread, whose loader says why.)
+      const oneThread = threads > 1 && plan.memoryLimit !== undefined && ['disk', undefined].includes(await peekLayoutKind(session, bindings, plan));
+      if (threads > 1 && !oneThread) fromCache = await streamSharded({ bindings, build, simd, threads }, { ...plan, memoryLimit: undefined }, session, io, options);
+      else fromCache = await streamOne(bindings, plan, session, io, options);
+    }
+    session.disk?.finishWrites();
     // finish() consumes the loader on the wasm side, whether it succeeds or throws.
     const finishing = session.loader;
     session.loader = undefined;
@@ -167,19 +198,61 @@ export async function loadModel(source, options = {}) {
   }
 }
 
-/** One file (URL, File or Blob), through the cache when it is a URL. Returns a `fromCache()` getter. */
-async function streamOne(source, bindings, plan, session, io, options) {
-  const { cache: useCache = true, revalidate, sha256 } = options;
-  const body = await openSource(source, { signal: io.signal, retry: io.retry, onResume: io.onResume, useCache, revalidate, onWarning: io.onWarning });
-  session.body = body;
-  session.lengthHint = body.length;
+/**
+ * Reads the header from `session.body` ahead of the load and plans it: the layout's kind, or
+ * undefined if the file ends first or the plan fails (the load then says why). The bytes read (copied: a body may
+ * reuse its buffer) are read again by the load before the body goes on, through `session.body`.
+ */
+async function peekLayoutKind(session, bindings, plan) {
+  const { body } = session;
+  const inspector = new bindings.HeaderInspector(body.length);
+  const chunks = [];
+  try {
+    for (let at = 0, complete = false; !complete;) {
+      const { done, value } = await body.read(at, body.length);
+      if (done) return undefined;
+      chunks.push(value.slice());
+      at += value.length;
+      complete = inspector.push(value) === 0;
+    }
+    return JSON.parse(inspector.report(plan)).layout?.kind;
+  } finally {
+    inspector.free();
+    session.body = replaying(body, chunks);
+  }
+}
+
+/** `body` whose first reads return `chunks` (its bytes from offset 0 on) again. */
+function replaying(body, chunks) {
+  let next = 0;
+  return {
+    get length() { return body.length; },
+    get fromCache() { return body.fromCache; },
+    read: (position, expected) => (next < chunks.length ? Promise.resolve({ done: false, value: chunks[next++] }) : body.read(position, expected)),
+    cancel: () => body.cancel(),
+    finish: () => body.finish(),
+  };
+}
+
+/**
+ * One file (URL, File or Blob; `session.body`, read through the cache when it is a URL). The
+ * header's bytes go first; once it is planned, the disk tier's file opens if the plan wants it,
+ * before any layer lands. Returns a `fromCache()` getter.
+ */
+async function streamOne(bindings, plan, session, io, { sha256 }) {
+  const { body } = session;
   session.loader = new bindings.StreamLoader(body.length, plan);
   if (sha256) session.loader.verifySha256(sha256, 0);
   for (;;) {
     io.signal?.throwIfAborted();
     const { done, value } = await body.read(session.loader.received, session.loader.expectedLen);
     if (done) break;
-    writeChunk(session.loader, io.memory, io.storageFor, value, 0);
+    let rest = value;
+    if (!session.loader.headerComplete(0)) {
+      rest = value.subarray(writeHeader(session.loader, io.memory, value, 0));
+      if (session.loader.headerComplete(0)) await openDiskIfPlanned(session);
+    }
+    if (rest.length) writeChunk(session.loader, io.memory, io.storageFor, rest, 0);
     io.afterChunk();
   }
   return () => body.fromCache;
@@ -191,11 +264,9 @@ async function streamOne(source, bindings, plan, session, io, options) {
  * the others' to their workers (./shards.js). A model that cannot be split arrives whole as
  * shard 0, and no worker starts.
  */
-async function streamSharded(source, { bindings, build, simd, threads }, plan, session, io, options) {
-  const { cache: useCache = true, revalidate, sha256 } = options;
-  const body = await openSource(source, { signal: io.signal, retry: io.retry, onResume: io.onResume, useCache, revalidate, onWarning: io.onWarning });
-  session.body = body;
-  session.lengthHint = body.length;
+async function streamSharded({ bindings, build, simd, threads }, plan, session, io, options) {
+  const { sha256 } = options;
+  const { body } = session;
   const router = new bindings.ShardRouter(threads, body.length);
   session.router = router;
   if (sha256) router.verifySha256(sha256);
@@ -239,8 +310,12 @@ async function streamParts(urls, bindings, plan, session, io, options) {
   const hashes = Array.isArray(options.sha256) ? options.sha256 : [];
   hashes.forEach((hex, part) => hex && loader.verifySha256(hex, part));
   await pool(urls.map((url, part) => async () => {
-    await readPrefix(url, (bytes) => (writeHeader(loader, io.memory, bytes, part) ? 0 : 1), io.signal);
+    await readPrefix(url, (bytes) => {
+      writeHeader(loader, io.memory, bytes, part);
+      return loader.headerComplete(part) ? 0 : 1;
+    }, io.signal);
   }));
+  await openDiskIfPlanned(session);
   io.afterChunk();
   let fromCache = 0;
   await pool(urls.map((url, part) => async () => {
@@ -570,7 +645,8 @@ export class LoadedModel {
   /** `{ hits, misses, prefetches, evictions, bytesPaged, pageMs, bridge }` for a paged layout, else undefined. */
   pagerStats() {
     const stats = this.#call((h) => h.pagerStats());
-    return stats && { ...stats, pageMs: this.#pageMs, bridge: this.#bridge?.kind ?? null };
+    const disk = this.#storage?.find((area) => typeof area?.stats === 'function')?.stats();
+    return stats && { ...stats, pageMs: this.#pageMs, bridge: this.#bridge?.kind ?? null, ...(disk && { disk }) };
   }
 
   /** The wasm handle, for a shard worker (./shard-worker.js). */
@@ -578,9 +654,17 @@ export class LoadedModel {
     return this.#call((h) => h);
   }
 
-  /** Test hooks (./testing.js): `acquireLayer(layer)`, `releaseLayer(layer)`, `mainSha256(address, length)`. */
+  /**
+   * Test hooks (./testing.js): `acquireLayer(layer)`, `releaseLayer(layer)`, `mainSha256(address, length)`,
+   * `diskReadahead(mode)` ('auto', 'off', 'always': for the disk tier's benchmark).
+   */
   [TESTING](method, args) {
     if (!TESTING_METHODS.includes(method)) throw new Gguf64Error(ErrorCode.INVALID_ARGUMENT, `no test hook ${method}`);
+    if (method === 'diskReadahead') {
+      const disk = this.#storage?.find((area) => typeof area?.setReadahead === 'function');
+      if (!disk) throw new Gguf64Error(ErrorCode.INVALID_ARGUMENT, 'the model has no disk tier');
+      return disk.setReadahead(args[0]);
+    }
     return this.#call((h) => {
       const value = h[method](...args);
       return method === 'acquireLayer' ? { hit: value.hit, address: value.address, bytes: value.bytes } : value;

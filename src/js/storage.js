@@ -5,6 +5,7 @@
 // back into the working set's slots as they are used.
 
 import { ErrorCode, Gguf64Error } from './errors.js';
+import { Readahead } from './readahead.js';
 
 const PAGE = 65536;
 
@@ -47,6 +48,11 @@ export class DiskStorage {
 
   #access;
 
+  #size = 0;
+
+  /** Reads ahead once the file is complete (finishWrites). */
+  #readahead;
+
   constructor(dir, name, access) {
     this.#dir = dir;
     this.#name = name;
@@ -83,16 +89,36 @@ export class DiskStorage {
       throw new Gguf64Error(ErrorCode.DOES_NOT_FIT, `the disk tier's file could not grow to ${at + bytes.length} bytes: ${err?.message ?? err}`);
     }
     if (written !== bytes.length) throw new Gguf64Error(ErrorCode.DOES_NOT_FIT, `the disk tier's file took ${written} of ${bytes.length} bytes at ${at}`);
+    this.#size = Math.max(this.#size, at + written);
+  }
+
+  /** Every layer is written: from now on the file is only read, and a reader may read ahead. */
+  finishWrites() {
+    this.#access.flush();
+    this.#readahead ??= Readahead.start(DISK_DIR, this.#name, this.#size);
   }
 
   /** Fills `view` with the bytes at offset `at`; a short read throws. */
   readInto(view, at) {
+    const t0 = performance.now();
     const read = this.#access.read(view, { at });
     if (read !== view.length) throw new Error(`read ${read} of ${view.length} bytes at ${at} of the disk tier's file`);
+    this.#readahead?.afterRead(at, read, performance.now() - t0);
+  }
+
+  /** The reading ahead's mode (a test hook): 'auto', 'off' or 'always'. */
+  setReadahead(mode) {
+    this.#readahead?.setMode(mode);
+  }
+
+  /** `{ reads, bytes, readMs, coldReads, aheadBytes, on }` since the load (undefined before). */
+  stats() {
+    return this.#readahead && { ...this.#readahead.stats };
   }
 
   /** Releases the file and removes it. */
   close() {
+    this.#readahead?.stop();
     try {
       this.#access.close();
     } catch {

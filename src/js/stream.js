@@ -31,8 +31,9 @@ export function writeChunk(loader, memory, storageFor, chunk, part = 0) {
 }
 
 /**
- * Writes header bytes of `part` until its header is complete (the rest of `bytes` is dropped:
- * the part's data is fetched later from `loader.position(part)`). Returns whether it is complete.
+ * Writes header bytes of `part` until its header is complete or `bytes` end. Returns how many
+ * bytes it took: the rest belong to the tensor data (a split model's parts fetch theirs later,
+ * from `loader.position(part)`).
  */
 export function writeHeader(loader, memory, bytes, part) {
   let done = 0;
@@ -42,7 +43,7 @@ export function writeHeader(loader, memory, bytes, part) {
     new Uint8Array(memory.buffer, at, n).set(bytes.subarray(done, done + n));
     done += loader.commit(n, part);
   }
-  return loader.headerComplete(part);
+  return done;
 }
 
 /** Throughput in MB/s (10^6 bytes per second) since `startMs`. */

@@ -22,3 +22,8 @@ export function releaseLayer(model, layer) {
 export function mainSha256(model, address, length) {
   return model[TESTING]('mainSha256', [address, length]);
 }
+
+/** The disk tier's reading ahead: 'auto' (as loaded), 'off', or 'always' (every page-in, cold or not). */
+export function diskReadahead(model, mode) {
+  return model[TESTING]('diskReadahead', [mode]);
+}

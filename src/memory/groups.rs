@@ -112,6 +112,12 @@ impl Groups {
         self.groups.iter().map(|g| g.bytes).sum()
     }
 
+    /// Bytes of the groups that are not layers (embeddings, output), each rounded up to `align`.
+    pub fn non_layer_bytes(&self, align: u64) -> u64 {
+        let others = self.groups.iter().filter(|g| !matches!(g.id, GroupId::Layer(_)));
+        others.map(|g| align_up(g.bytes, align).unwrap_or(u64::MAX)).fold(0, u64::saturating_add)
+    }
+
     /// The largest layer, in bytes (0 without layers).
     pub fn max_layer_bytes(&self) -> u64 {
         self.layers().map(|g| g.bytes).max().unwrap_or(0)

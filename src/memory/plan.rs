@@ -7,7 +7,7 @@
 //! | `Memory64` | fits the main memory with working room and budget | main memory (wasm64)             |
 //! | `Paged`    | fits one storage memory, not the budget           | one storage memory, layers paged into main |
 //! | `Multi`    | larger than one memory                            | several storage memories (≤ cap each) |
-//! | `Disk`     | only when asked for                               | one file on disk (the browser's OPFS), layers read into main |
+//! | `Disk`     | the memory layouts exceed the memory limit        | one file on disk (the browser's OPFS), layers read into main |
 //!
 //! Memory 0 is the main memory (the module's own, where kernels compute); 1.. are storage.
 //! Embeddings and the output stay in the main memory in every layout. A group never straddles
@@ -18,6 +18,10 @@
 //! than the main memory, the first layers stay resident in the main memory as far as it holds
 //! them, and the rest page through `AUTO_PAGED_SLOTS` slots: the page holds each byte once plus
 //! two layers, and a token copies only the layers in storage.
+//!
+//! A memory limit bounds everything the model holds in memory: every memory's weights plus the
+//! working room. When the layout chosen in memory would exceed it, the layers go to the disk tier
+//! instead, the first ones resident in the main memory as far as the limit allows.
 
 use std::fmt;
 
@@ -94,6 +98,10 @@ pub struct PlanLimits {
     pub working_room: u64,
     /// Models at least this large leave the standard layout (the seed's 3 GiB).
     pub memory64_threshold: u64,
+    /// Bytes the model may hold in memory altogether: the weights of every memory (main and
+    /// storage) plus the working room. The main memory stays within it in every layout; a chosen
+    /// layout that exceeds it becomes the disk tier. `None`: no limit but the memories' caps.
+    pub memory_limit: Option<u64>,
     /// Use this layout instead of choosing one.
     pub force: Option<LayoutKind>,
 }
@@ -112,6 +120,7 @@ impl PlanLimits {
             working_set_layers: None,
             working_room: GIB,
             memory64_threshold: 3 * GIB,
+            memory_limit: None,
             force: None,
         }
     }
@@ -133,6 +142,12 @@ impl PlanLimits {
             limits.working_room = limits.working_room.max(kv.saturating_add(ROOM_BESIDE_KV));
         }
         limits
+    }
+
+    /// Main-memory bytes for weights and slots: the memory cap or the memory limit, less the
+    /// working room.
+    pub fn main_room(&self) -> u64 {
+        self.memory_cap.min(self.memory_limit.unwrap_or(u64::MAX)).saturating_sub(self.working_room)
     }
 }
 
@@ -175,15 +190,43 @@ pub struct MemoryPlan {
     pub working_set: Option<WorkingSet>,
     /// Weight bytes of the model (all groups).
     pub model_bytes: u64,
+    /// The limit the plan was made under (`PlanLimits::memory_limit`).
+    pub memory_limit: Option<u64>,
 }
 
 impl MemoryPlan {
     /// Chooses a layout (or takes the forced one) and places every group.
     pub fn new(groups: &Groups, limits: &PlanLimits) -> Result<MemoryPlan, PlanError> {
-        let kind = match limits.force {
-            Some(kind) => kind,
-            None => choose_kind(groups, limits)?,
-        };
+        match limits.force {
+            Some(kind) => Self::place(groups, limits, kind),
+            None => Self::choose(groups, limits),
+        }
+    }
+
+    /// The smallest layout in memory, or the disk tier where that exceeds the memory limit.
+    fn choose(groups: &Groups, limits: &PlanLimits) -> Result<MemoryPlan, PlanError> {
+        let in_memory = Self::place(groups, limits, choose_kind(groups, limits));
+        let Some(limit) = limits.memory_limit else { return in_memory };
+        if let Ok(plan) = &in_memory
+            && plan.memory_bytes().saturating_add(limits.working_room) <= limit
+        {
+            return in_memory;
+        }
+        Self::place(groups, limits, LayoutKind::Disk).map_err(|_| PlanError::LimitTooSmall {
+            limit,
+            needs: [groups.non_layer_bytes(GROUP_ALIGN), align_up(groups.max_layer_bytes(), GROUP_ALIGN).unwrap_or(u64::MAX), limits.working_room]
+                .into_iter()
+                .fold(0, u64::saturating_add),
+        })
+    }
+
+    /// Bytes the plan's memories hold (the disk tier's file is not memory).
+    pub fn memory_bytes(&self) -> u64 {
+        let in_memory = |m: &&MemorySpec| m.index == 0 || self.kind != LayoutKind::Disk;
+        self.memories.iter().filter(in_memory).map(|m| m.bytes).sum()
+    }
+
+    fn place(groups: &Groups, limits: &PlanLimits, kind: LayoutKind) -> Result<MemoryPlan, PlanError> {
         if kind == LayoutKind::Memory64 && limits.target == Target::Wasm32 {
             return Err(PlanError::NeedsMemory64);
         }
@@ -227,6 +270,7 @@ impl MemoryPlan {
             memories: placer.memories,
             working_set,
             model_bytes: groups.total_bytes(),
+            memory_limit: limits.memory_limit,
         })
     }
 
@@ -241,18 +285,18 @@ impl MemoryPlan {
 }
 
 /// The automatic choice, from the smallest layout up.
-fn choose_kind(groups: &Groups, limits: &PlanLimits) -> Result<LayoutKind, PlanError> {
+fn choose_kind(groups: &Groups, limits: &PlanLimits) -> LayoutKind {
     let total = groups.total_bytes();
     let layer_bytes: u64 = groups.layers().map(|g| g.bytes).sum();
-    let main_room = limits.memory_cap.saturating_sub(limits.working_room);
+    let main_room = limits.main_room();
     let within_budget = limits.layer_budget.is_none_or(|b| layer_bytes <= b)
         && limits.working_set_layers.is_none_or(|n| n >= groups.n_layers());
     if total <= main_room && within_budget {
         let small = total < limits.memory64_threshold || limits.target == Target::Wasm32;
-        return Ok(if small { LayoutKind::Standard } else { LayoutKind::Memory64 });
+        return if small { LayoutKind::Standard } else { LayoutKind::Memory64 };
     }
     let storage_fits_one = layer_bytes <= limits.shard_cap;
-    Ok(if storage_fits_one { LayoutKind::Paged } else { LayoutKind::Multi })
+    if storage_fits_one { LayoutKind::Paged } else { LayoutKind::Multi }
 }
 
 /// Assigns offsets, memory by memory.
@@ -281,7 +325,7 @@ impl<'a> Placer<'a> {
     }
 
     fn place_main(&mut self, id: GroupId, bytes: u64) -> Result<(), PlanError> {
-        let cap = self.limits.memory_cap.saturating_sub(self.limits.working_room);
+        let cap = self.limits.main_room();
         self.append(0, id, bytes, cap).ok_or(PlanError::DoesNotFit { what: "the main memory", bytes, cap })
     }
 
@@ -307,7 +351,7 @@ impl<'a> Placer<'a> {
         let slot_bytes = align_up(groups.max_layer_bytes(), GROUP_ALIGN).unwrap_or(u64::MAX);
         let main = &mut self.memories[0];
         let offset = align_up(main.bytes, GROUP_ALIGN).unwrap_or(u64::MAX);
-        let room = limits.memory_cap.saturating_sub(limits.working_room).saturating_sub(offset);
+        let room = limits.main_room().saturating_sub(offset);
         let by_count = max_slots.map_or(u64::MAX, |n| (n as u64).saturating_mul(slot_bytes));
         let budget = limits.layer_budget.unwrap_or(room).min(room).min(by_count);
         let slots = (budget / slot_bytes.max(1)).min(groups.n_layers() as u64) as usize;
@@ -328,6 +372,9 @@ pub enum PlanError {
     BudgetTooSmall { budget: u64, layer_bytes: u64 },
     /// The memory64 layout was forced on the wasm32 build.
     NeedsMemory64,
+    /// Under a memory limit of `limit` bytes not even the disk tier fits: it `needs` the
+    /// embeddings, the output, one layer's slot and the working room in memory.
+    LimitTooSmall { limit: u64, needs: u64 },
 }
 
 impl fmt::Display for PlanError {
@@ -340,6 +387,10 @@ impl fmt::Display for PlanError {
                 write!(f, "a layer budget of {budget} bytes holds no layer of {layer_bytes} bytes")
             }
             PlanError::NeedsMemory64 => f.write_str("the memory64 layout needs the wasm64 build"),
+            PlanError::LimitTooSmall { limit, needs } => write!(
+                f,
+                "a memory limit of {limit} bytes is below what even the disk tier holds in memory: {needs} bytes (embeddings, output, one layer and the working room)"
+            ),
         }
     }
 }

@@ -42,7 +42,7 @@ pub fn group(g: &RegisteredGroup) -> Json {
 }
 
 /// `{ kind, modelBytes, memories: [{ index, bytes, tier, layers: [..], holds: [..] }],
-/// workingSetLayers }`; `tier` is where a memory's bytes live: "main" (the module's own memory),
+/// workingSetLayers, memoryLimit }`; `tier` is where a memory's bytes live: "main" (the module's own memory),
 /// "memory" (a storage memory) or "disk" (the disk tier's file).
 pub fn layout(plan: &MemoryPlan) -> Json {
     let memories = plan.memories.iter().map(|m| {
@@ -71,6 +71,7 @@ pub fn layout(plan: &MemoryPlan) -> Json {
         ("modelBytes", plan.model_bytes.into()),
         ("memories", Json::Arr(memories.collect())),
         ("workingSetLayers", plan.working_set.map(|w| w.slots).into()),
+        ("memoryLimit", plan.memory_limit.into()),
     ])
 }
 

@@ -35,7 +35,7 @@ fn flag(obj: &JsValue, key: &str) -> Result<Option<bool>, JsValue> {
     field(obj, key).map(|v| v.as_bool().ok_or_else(|| invalid(&format!("{key} must be true or false")))).transpose()
 }
 
-/// The plan limits of this build with `{ shardCap, memoryBudget, layout, workingSetLayers }`.
+/// The plan limits of this build with `{ shardCap, memoryBudget, memoryLimit, layout, workingSetLayers }`.
 pub fn plan_limits(obj: &JsValue) -> Result<PlanLimits, JsValue> {
     let target = if cfg!(target_arch = "wasm64") { Target::Wasm64 } else { Target::Wasm32 };
     let mut limits = PlanLimits::for_target(target);
@@ -43,6 +43,7 @@ pub fn plan_limits(obj: &JsValue) -> Result<PlanLimits, JsValue> {
         limits.shard_cap = cap.min(limits.shard_cap);
     }
     limits.layer_budget = count(obj, "memoryBudget")?;
+    limits.memory_limit = count(obj, "memoryLimit")?;
     limits.working_set_layers = count(obj, "workingSetLayers")?.map(|n| n as usize);
     limits.force = match field(obj, "layout").map(|v| v.as_string()) {
         None => None,

@@ -105,3 +105,50 @@ test('the disk tier: layers in an OPFS file, read into two slots, give the stand
   assert.equal(result.mainThread, 'UNSUPPORTED_BROWSER', 'sync file access exists in workers only');
   assert.deepEqual(result.leftAfterMainThread, []);
 });
+
+test('under a memory limit below the model, layout auto puts the layers that do not fit on disk; one too small is DOES_NOT_FIT from the header', { timeout: 180_000 }, async () => {
+  const result = await page.evaluate(async (url) => {
+    const GIB = 2 ** 30;
+    const run = async (options, readahead) => {
+      // threads: 'auto' is the package's default; a file above the limit loads on one thread.
+      const m = await window.gguf64pkg.loadModel(url, { cache: false, threads: 'auto', ...options });
+      if (readahead) await window.gguf64testing.diskReadahead(m, readahead);
+      const ids = await m.promptIds('The three primary colors are');
+      const logits = Array.from(await m.logits(ids));
+      for await (const piece of m.generate(ids, { temperature: 0, maxTokens: 8, ignoreEos: true })) void piece;
+      const out = { logits, greedy: [...(await m.lastGeneration).outputIds], layout: m.info.layout, threads: m.info.parallel.threads, stats: await m.pagerStats() };
+      await m.unload();
+      return out;
+    };
+    const standard = await run({ threads: 1 });
+    // The working room (1 GiB here) and 60 MB: the embeddings (30 MB), two slots and 11 layers.
+    const limited = await run({ memoryLimit: GIB + 60e6 }, 'always');
+    const report = await window.gguf64pkg.inspect(url, { memoryLimit: GIB + 60e6 });
+    const groups = [];
+    let tooSmall = null;
+    try {
+      await window.gguf64pkg.loadModel(url, { cache: false, memoryLimit: GIB + 20e6, onProgress: (p) => p.phase === 'group' && groups.push(p.group) });
+    } catch (err) {
+      tooSmall = { code: err.code, message: err.message };
+    }
+    return { standard, limited, inspectLayout: report.layout, tooSmall, groupsBeforeError: groups.length };
+  }, SMOLLM);
+  const { standard, limited } = result;
+  assert.equal(limited.layout.kind, 'disk');
+  assert.equal(limited.layout.memoryLimit, 2 ** 30 + 60e6);
+  assert.equal(limited.threads, 1, 'the file is larger than the limit: one thread');
+  const [main, disk] = limited.layout.memories;
+  assert.deepEqual([main.tier, disk.tier], ['main', 'disk']);
+  assert.deepEqual(main.layers, Array.from({ length: 11 }, (_, i) => i), 'the first 11 layers stay resident');
+  assert.deepEqual(disk.layers, Array.from({ length: 19 }, (_, i) => 11 + i));
+  assert.ok(main.bytes + 2 ** 30 <= 2 ** 30 + 60e6, `main memory ${main.bytes} within the limit`);
+  assert.deepEqual(result.inspectLayout.memories.map((m) => [m.tier, m.layers.length]), [['main', 11], ['disk', 19]], 'inspect plans the same');
+  assert.ok(limited.logits.every((v, i) => Object.is(v, standard.logits[i])), 'logits equal the standard layout\'s, bit for bit');
+  assert.deepEqual(limited.greedy, standard.greedy);
+  // Reading ahead (forced on) ran beside the computation without changing a bit of it.
+  assert.ok(limited.stats.disk.aheadBytes > 0, JSON.stringify(limited.stats.disk));
+  assert.equal(limited.stats.disk.reads, limited.stats.misses + limited.stats.prefetches);
+  assert.equal(result.tooSmall?.code, 'DOES_NOT_FIT');
+  assert.match(result.tooSmall.message, new RegExp(`memory limit of ${2 ** 30 + 20e6} bytes is below what even the disk tier holds in memory`));
+  assert.equal(result.groupsBeforeError, 0, 'no weight was fetched');
+});
