@@ -244,6 +244,10 @@ fn a_memory_limit_below_the_model_puts_its_layers_on_disk_and_keeps_what_fits_re
     assert!(plan.memory_bytes() + base.working_room <= limit, "{} + room > {limit}", plan.memory_bytes());
     assert_eq!(plan.memory_bytes(), plan.memories[0].bytes, "the file is not memory");
     check_invariants(&plan, &groups, &limits);
+    let text = summary(&plan, ModelConfig::from_header(&h).ok().as_ref(), "Q4_1");
+    for needle in ["Memory limit: 1.13 GB", "Resident: 10 of 30 layers", "Working set: 2 slots for the other 20 layers", "Layers 10-29 (2.2 MB max) on disk"] {
+        assert!(text.contains(needle), "summary lacks {needle:?}:\n{text}");
+    }
 
     // The same limit with 3 slots asked for: every layer on disk.
     let asked = PlanLimits { working_set_layers: Some(3), ..limits.clone() };

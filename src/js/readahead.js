@@ -11,9 +11,9 @@ const COLD_BYTES_PER_MS = 2e6;
 /** Page-ins smaller than this are not timed (too short to tell). */
 const MIN_TIMED = 1 << 20;
 /** Layers read ahead of the one just paged in. */
-const DEPTH = 2;
-/** Page-ins between two probes, while reading ahead. */
-const PROBE_EVERY = 32;
+const DEPTH = 4;
+/** Page-ins between two probes, while reading ahead: a probe costs DEPTH + 1 unaided page-ins. */
+const PROBE_EVERY = 256;
 
 export class Readahead {
   #reader;

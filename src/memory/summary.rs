@@ -68,10 +68,19 @@ fn layout_lines(plan: &MemoryPlan) -> Vec<String> {
             "Memory64 enabled (model > 3 GB)".to_string(),
             format!("Single region layout ({})", gib(main)),
         ],
-        LayoutKind::Disk => vec![
-            "Disk tier (disk layout): the layers in one file of the origin's private file system".to_string(),
-            format!("Working set: {ws} of {n_layers} layers in the main memory, read from disk as they are used"),
-        ],
+        LayoutKind::Disk => {
+            let mut lines = vec!["Disk tier (disk layout): the layers in one file of the origin's private file system".to_string()];
+            if let Some(limit) = plan.memory_limit {
+                lines.push(format!("Memory limit: {} (the model is {})", human_bytes(limit), human_bytes(plan.model_bytes)));
+            }
+            if resident > 0 {
+                lines.push(format!("Resident: {resident} of {n_layers} layers in the main memory, never read from disk"));
+                lines.push(format!("Working set: {ws} slots for the other {} layers, read from disk as they are used", n_layers - resident));
+            } else {
+                lines.push(format!("Working set: {ws} of {n_layers} layers in the main memory, read from disk as they are used"));
+            }
+            lines
+        }
         LayoutKind::Paged | LayoutKind::Multi => {
             let storage = plan.memories.len() - 1;
             let mut lines = vec![

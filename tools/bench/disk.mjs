@@ -10,7 +10,8 @@
 //          the reader worker; the limit is the disk's cold read of the token's bytes
 //
 // The bytes a token reads are the layers on disk (the plan's disk memory). The disk's speeds are
-// measured on the model file itself (same disk), cold after dropping the cache and warm after.
+// measured on the model file itself (same disk): cold with dd and O_DIRECT in 64 MiB blocks (the
+// disk's own limit), and warm through the cache.
 //
 //   node tools/bench/disk.mjs [--model FILE] [--memory-limit BYTES] [--tokens N] [--json]
 // Default: the synthetic 7B-shaped model (npm run example -- memory64 writes it) under a 2.5 GB limit.
@@ -43,10 +44,10 @@ function dropCaches() {
   }
 }
 
-/** Reads `bytes` of `file` from its start in 8 MiB pieces; GB/s (10^9 bytes per second). */
+/** Reads `bytes` of `file` from its start in 64 MiB pieces (through the cache); GB/s (10^9 bytes per second). */
 async function readSpeed(file, bytes) {
   const handle = await open(file, 'r');
-  const buffer = Buffer.allocUnsafe(8 << 20);
+  const buffer = Buffer.allocUnsafe(64 << 20);
   try {
     const t0 = performance.now();
     for (let at = 0; at < bytes;) {
@@ -57,6 +58,18 @@ async function readSpeed(file, bytes) {
     return bytes / 1e6 / (performance.now() - t0);
   } finally {
     await handle.close();
+  }
+}
+
+/** The disk itself: `bytes` of `file` read with O_DIRECT (no cache) by dd in 64 MiB blocks; GB/s, or null without dd. */
+function directReadSpeed(file, bytes) {
+  try {
+    const count = Math.max(1, Math.floor(bytes / (64 << 20)));
+    const t0 = performance.now();
+    execFileSync('dd', [`if=${file}`, 'of=/dev/null', 'bs=64M', `count=${count}`, 'iflag=direct'], { stdio: 'ignore' });
+    return (count * (64 << 20)) / 1e6 / (performance.now() - t0);
+  } catch {
+    return null;
   }
 }
 
@@ -111,15 +124,16 @@ try {
   };
 
   const runs = [await run('auto', false), await run('always', false)];
-  if (canDrop) runs.push(await run('off', true), await run('auto', true));
+  if (canDrop) runs.push(await run('off', true), await run('auto', true), await run('always', true));
   await page.evaluate(() => window.benchModel.unload());
 
   // The disk's speeds for a token's bytes, on the model file (the same disk as the browser's profile).
   const sample = Math.min(diskBytes, fileBytes);
-  let coldGBs = null;
+  const coldGBs = directReadSpeed(model, sample);
+  let bufferedColdGBs = null;
   if (canDrop) {
     dropCaches();
-    coldGBs = await readSpeed(model, sample);
+    bufferedColdGBs = await readSpeed(model, sample);
   }
   const warmGBs = await readSpeed(model, sample);
   const limit = (gbs) => (gbs ? diskBytes / 1e9 / gbs : null);
@@ -141,7 +155,7 @@ try {
     load_s: loaded.loadMs / 1000,
     renderer_peak_bytes: await session.peakBytes(),
     disk_bytes_per_token: diskBytes,
-    disk_read_gb_s: { cold: coldGBs, warm: warmGBs },
+    disk_read_gb_s: { cold: coldGBs, buffered_cold: bufferedColdGBs, warm: warmGBs },
     cold_runs: canDrop ? 'every token after dropping the page cache' : 'skipped: dropping the page cache needs root',
     tokens,
     runs,
@@ -156,7 +170,8 @@ else {
   const f = (s) => `${s.median.toFixed(2)} s (${s.min.toFixed(2)}–${s.max.toFixed(2)})`;
   console.log(`${result.model} (${gb(result.file_bytes)}) under a memory limit of ${gb(result.memory_limit)}: ${result.layout.map((m) => `${m.tier} ${gb(m.bytes)}, ${m.layers} layers`).join('; ')}; ${result.slots} slots, ${result.threads} thread`);
   console.log(`${result.machine}, ${result.browser}; load ${result.load_s.toFixed(1)} s, renderer peak ${gb(result.renderer_peak_bytes)}`);
-  console.log(`each token reads ${gb(result.disk_bytes_per_token)} from the disk tier; the disk reads it at ${result.disk_read_gb_s.cold?.toFixed(2) ?? '?'} GB/s cold, ${result.disk_read_gb_s.warm.toFixed(2)} GB/s from the cache`);
+  const d = result.disk_read_gb_s;
+  console.log(`each token reads ${gb(result.disk_bytes_per_token)} from the disk tier; the disk reads it at ${d.cold?.toFixed(2) ?? '?'} GB/s (dd, O_DIRECT, 64 MiB blocks; ${d.buffered_cold?.toFixed(2) ?? '?'} GB/s through the cache after dropping it), ${d.warm.toFixed(2)} GB/s from the cache`);
   for (const r of result.runs) {
     const label = `${r.cold ? 'cold' : 'warm'}, readahead ${r.mode}`.padEnd(24);
     const limitText = r.limit_s ? `limit ${r.limit_s.toFixed(2)} s, ${r.ratio_to_limit.toFixed(2)}× it` : 'no limit measured';

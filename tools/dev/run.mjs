@@ -31,8 +31,8 @@ const PORTABLE_PYTHON = path.join(ROOT, '.setup/llamacpp-portable/bin/python');
 const REFERENCE_TOLERANCE = 1e-4;
 
 const USAGE = `usage: node tools/dev/run.mjs --model <path|url> [--json] [--verify] [--build auto|wasm64|wasm32]
-       [--layout auto|standard|memory64|paged|multi|disk] [--shard-cap BYTES] [--budget BYTES] [--working-set N]
-       [--profile DIR [--port N]] [--no-cache] [--browser chromium|firefox] [--threads N|auto [--isolated] [--transport T]]
+       [--layout auto|standard|memory64|paged|multi|disk] [--shard-cap BYTES] [--budget BYTES] [--memory-limit BYTES]
+       [--working-set N] [--profile DIR [--port N]] [--no-cache] [--browser chromium|firefox] [--threads N|auto [--isolated] [--transport T]]
        [--prompt TEXT [--chat] [--max-tokens N] [--temperature T] [--seed S] [--top-k K] [--top-p P]
         [--min-p P] [--repeat-penalty R] [--context N]]
        node tools/dev/run.mjs memory64 [--model FILE | --preset NAME] [--shard-cap BYTES] [--working-set N]
@@ -89,6 +89,7 @@ function parseArgs(argv) {
     else if (a === '--layout') args.layout = argv[++i];
     else if (a === '--shard-cap') args.shardCap = bytes(a, argv[++i]);
     else if (a === '--budget') args.memoryBudget = bytes(a, argv[++i]);
+    else if (a === '--memory-limit') args.memoryLimit = bytes(a, argv[++i]);
     else if (a === '--working-set') args.workingSetLayers = bytes(a, argv[++i]);
     else if (a === '--prompt') args.prompt = argv[++i];
     else if (a === '--chat') args.chat = true;
@@ -216,7 +217,7 @@ async function runReport(args) {
   try {
     const { page } = await openHarness(session);
     const url = urlPath.startsWith('http') ? urlPath : `${session.server.url}${urlPath}`;
-    const options = { build: args.build, layout: args.layout, shardCap: args.shardCap, memoryBudget: args.memoryBudget,
+    const options = { build: args.build, layout: args.layout, shardCap: args.shardCap, memoryBudget: args.memoryBudget, memoryLimit: args.memoryLimit,
       workingSetLayers: args.workingSetLayers, cache: args.cache, threads: args.threads, transport: args.transport };
     const baseline = await session.rssBytes();
     const result = { browser: session.browserVersion, ...await page.evaluate(loadInPage, { url, options, verify: args.verify, prompt: args.prompt,

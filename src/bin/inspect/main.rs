@@ -1,4 +1,4 @@
-//! `npm run inspect -- <file.gguf> [--json] [--shard-cap BYTES] [--budget BYTES] [--layout KIND] [--target wasm64|wasm32]`
+//! `npm run inspect -- <file.gguf> [--json] [--shard-cap BYTES] [--budget BYTES] [--memory-limit BYTES] [--layout KIND] [--target wasm64|wasm32]`
 //!
 //! Reads only the header of a GGUF file (in bounded memory, never the weights) and prints its
 //! metadata, tensor table, model config, size per group and the MemoryPlan. A bad file exits with
@@ -16,7 +16,7 @@ use gguf64::model::ModelConfig;
 use gguf64::report::Json;
 use gguf64::runtime::native;
 
-const USAGE: &str = "usage: inspect <file.gguf> [--json] [--shard-cap BYTES] [--budget BYTES] [--working-set LAYERS] [--layout standard|memory64|paged|multi] [--target wasm64|wasm32]";
+const USAGE: &str = "usage: inspect <file.gguf> [--json] [--shard-cap BYTES] [--budget BYTES] [--memory-limit BYTES] [--working-set LAYERS] [--layout standard|memory64|paged|multi|disk] [--target wasm64|wasm32]";
 /// Arrays longer than this are summarised (count, first and last elements).
 const ARRAY_PREVIEW: usize = 8;
 
@@ -29,13 +29,14 @@ struct Args {
 fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
     let (mut path, mut json) = (None, false);
     let (mut shard_cap, mut budget, mut layout, mut target) = (None, None, None, Target::Wasm64);
-    let mut working_set = None;
+    let (mut working_set, mut memory_limit) = (None, None);
     while let Some(arg) = argv.next() {
         let mut value = |name: &str| argv.next().ok_or(format!("{name} needs a value"));
         match arg.as_str() {
             "--json" => json = true,
             "--shard-cap" => shard_cap = Some(bytes_arg(&value("--shard-cap")?)?),
             "--budget" => budget = Some(bytes_arg(&value("--budget")?)?),
+            "--memory-limit" => memory_limit = Some(bytes_arg(&value("--memory-limit")?)?),
             "--working-set" => working_set = Some(bytes_arg(&value("--working-set")?)? as usize),
             "--layout" => {
                 let v = value("--layout")?;
@@ -57,6 +58,7 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
     limits.shard_cap = shard_cap.unwrap_or(limits.shard_cap);
     limits.layer_budget = budget;
     limits.working_set_layers = working_set;
+    limits.memory_limit = memory_limit;
     limits.force = layout;
     Ok(Args { path: path.ok_or("no file given")?, json, limits })
 }
