@@ -329,8 +329,12 @@ export interface PagerStats {
   bytesPaged: number;
   pageMs: number;
   bridge: 'multi-memory' | 'typed-array' | 'disk' | null;
-  /** The disk tier's reads: page-ins timed, how many came from the disk (slower than 2 GB/s), and what was read ahead. */
-  disk?: { reads: number; bytes: number; readMs: number; coldReads: number; aheadBytes: number; on: boolean };
+  /**
+   * The disk tier's reads: page-ins timed, how many came from the disk (slower than 2 GB/s), what
+   * was asked to be read ahead, whether reading ahead is on, and why there is no reader, if not
+   * (a browser that refuses it a second handle on the file).
+   */
+  disk?: { reads: number; bytes: number; readMs: number; coldReads: number; aheadBytes: number; on: boolean; readerError: string | null };
 }
 
 /** Sync or async, as the model kind says. */

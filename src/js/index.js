@@ -656,7 +656,7 @@ export class LoadedModel {
 
   /**
    * Test hooks (./testing.js): `acquireLayer(layer)`, `releaseLayer(layer)`, `mainSha256(address, length)`,
-   * `diskReadahead(mode)` ('auto', 'off', 'always': for the disk tier's benchmark).
+   * `diskReadahead(on)` (the disk tier's reading ahead, for its benchmark).
    */
   [TESTING](method, args) {
     if (!TESTING_METHODS.includes(method)) throw new Gguf64Error(ErrorCode.INVALID_ARGUMENT, `no test hook ${method}`);

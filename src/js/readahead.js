@@ -1,37 +1,35 @@
-// When the disk tier reads ahead. A page-in reads a layer from the disk tier's file synchronously,
-// inside the forward pass. If the operating system has the file in its cache (it usually has, on
-// a machine with memory to spare), that read is a copy at several GB/s and reading ahead would
-// only take a core from the computation. If the read was slow, it came from the disk: then a
-// reader worker (./disk-reader.js) reads the layers that follow while this one computes, and the
-// next page-in finds them in the cache. Every PROBE_EVERY page-ins, a few go unaided, to see
-// whether the cache now holds the file.
+// Reading ahead in the disk tier's file. A page-in reads a layer from the file synchronously,
+// inside the forward pass; if the operating system does not have it in its cache, that read waits
+// for the disk while nothing computes. So after every page-in a reader worker (./disk-reader.js)
+// is asked to read the DEPTH layers that follow in the file, while this worker computes, and the
+// next page-ins find them in the cache. Where the cache already holds the file, the reader only
+// copies from it on the other core: measured, that cost nothing on one thread (bench:disk), while
+// a cold disk or a machine with less memory than the model gained up to a third. Where the browser
+// refuses the reader its own handle on the file (Firefox), page-ins go on unaided.
 
-/** Page-ins slower than this (bytes per ms: 2 GB/s) came from the disk. */
+/** Page-ins slower than this (bytes per ms: 2 GB/s) came from the disk (counted, for the stats). */
 const COLD_BYTES_PER_MS = 2e6;
-/** Page-ins smaller than this are not timed (too short to tell). */
+/** Page-ins smaller than this are not counted as cold or warm (too short to time). */
 const MIN_TIMED = 1 << 20;
 /** Layers read ahead of the one just paged in. */
 const DEPTH = 4;
-/** Page-ins between two probes, while reading ahead: a probe costs DEPTH + 1 unaided page-ins. */
-const PROBE_EVERY = 256;
 
 export class Readahead {
   #reader;
 
   #size;
 
-  #on = false;
+  /** Whether page-ins ask the reader (a test hook turns it off, for the benchmark). */
+  #on = true;
 
-  /** 'auto' (as above), 'off', or 'always' (every page-in: what reading ahead costs when the cache has the file). */
-  #mode = 'auto';
+  /** Called once the reader has closed its handle. */
+  #closed;
 
-  /** Page-ins until the next probe; while probing, unaided page-ins left before the verdict. */
-  #untilProbe = PROBE_EVERY;
-
-  #probe = 0;
-
-  /** `{ reads, bytes, readMs, coldReads, aheadBytes, on }`, for `pagerStats().disk`. */
-  stats = { reads: 0, bytes: 0, readMs: 0, coldReads: 0, aheadBytes: 0, on: false };
+  /**
+   * `{ reads, bytes, readMs, coldReads, aheadBytes, on, readerError }`, for `pagerStats().disk`;
+   * `readerError` says why there is no reader (Firefox: no second handle on the file).
+   */
+  stats = { reads: 0, bytes: 0, readMs: 0, coldReads: 0, aheadBytes: 0, on: true, readerError: null };
 
   /** A reader for the OPFS file `name` in folder `dir`, of `size` bytes; without Worker, none. */
   static start(dir, name, size) {
@@ -39,11 +37,19 @@ export class Readahead {
     const reader = new Worker(new URL('./disk-reader.js', import.meta.url), { type: 'module', name: 'gguf64-disk-reader' });
     const readahead = new Readahead(reader, size);
     // A reader that fails only costs speed: page-ins go on unaided.
+    const fail = (message) => {
+      readahead.stats.readerError = message;
+      readahead.stats.on = false;
+      void readahead.stop();
+    };
     reader.onerror = (event) => {
       event.preventDefault?.();
-      readahead.stop();
+      fail(event.message ?? 'the reader failed');
     };
-    reader.onmessage = ({ data }) => data.type === 'error' && readahead.stop();
+    reader.onmessage = ({ data }) => {
+      if (data.type === 'error') fail(data.message);
+      if (data.type === 'closed') readahead.#closed?.();
+    };
     reader.postMessage({ op: 'open', dir, name });
     return readahead;
   }
@@ -51,46 +57,38 @@ export class Readahead {
   constructor(reader, size) {
     this.#reader = reader;
     this.#size = size;
+    this.stats.on = Boolean(reader);
   }
 
-  setMode(mode) {
-    if (!['auto', 'off', 'always'].includes(mode)) throw new TypeError(`readahead mode must be auto, off or always, not ${mode}`);
-    this.#mode = mode;
+  /** Turns reading ahead on or off (a test hook, for the benchmark). */
+  setOn(on) {
+    this.#on = Boolean(on);
+    this.stats.on = this.#on && Boolean(this.#reader);
   }
 
-  /** After a page-in of `len` bytes at `at` that took `ms`. */
+  /** After a page-in of `len` bytes at `at` that took `ms`: the reader goes on after it. */
   afterRead(at, len, ms) {
     const s = this.stats;
     s.reads += 1;
     s.bytes += len;
     s.readMs += ms;
-    if (len < MIN_TIMED) return;
-    const cold = len / Math.max(ms, 1e-3) < COLD_BYTES_PER_MS;
-    s.coldReads += Number(cold);
-    if (this.#probe > 0) {
-      // Unaided page-ins: the last one says whether the disk is still being read.
-      this.#probe -= 1;
-      if (this.#probe === 0) this.#on = cold;
-      else return;
-    } else if (cold) {
-      this.#on = true;
-    }
-    s.on = this.#mode === 'always' || (this.#mode === 'auto' && this.#on);
-    if (!s.on || !this.#reader) return;
-    this.#untilProbe -= 1;
-    if (this.#untilProbe === 0 && this.#mode === 'auto') {
-      this.#untilProbe = PROBE_EVERY;
-      this.#probe = DEPTH + 1;
-      return;
-    }
+    if (len >= MIN_TIMED && len / Math.max(ms, 1e-3) < COLD_BYTES_PER_MS) s.coldReads += 1;
+    if (!this.#on || !this.#reader) return;
     const length = Math.min(len * DEPTH, this.#size);
     s.aheadBytes += length;
     this.#reader.postMessage({ op: 'ahead', start: (at + len) % this.#size, length });
   }
 
-  /** Ends the reader (the file is about to go). */
-  stop() {
-    this.#reader?.terminate();
+  /** Ends the reader: its handle is closed first (within a second), so that the file can go. */
+  async stop() {
+    const reader = this.#reader;
     this.#reader = undefined;
+    if (!reader) return;
+    await new Promise((resolve) => {
+      this.#closed = resolve;
+      setTimeout(resolve, 1000);
+      reader.postMessage({ op: 'close' });
+    });
+    reader.terminate();
   }
 }

@@ -77,7 +77,9 @@ export class DiskStorage {
       await dir.removeEntry(name).catch(() => {});
       throw new Gguf64Error(ErrorCode.UNSUPPORTED_BROWSER, 'the disk layout reads layers synchronously, which browsers allow in workers only: load the model in a worker (the default)');
     }
-    return new DiskStorage(dir, name, await file.createSyncAccessHandle());
+    // 'readwrite-unsafe' (Chromium) lets the reader (./disk-reader.js) open a second handle;
+    // browsers without the mode ignore it and lock the file to this handle.
+    return new DiskStorage(dir, name, await file.createSyncAccessHandle({ mode: 'readwrite-unsafe' }));
   }
 
   /** Writes `bytes` at offset `at`. A full disk or quota is DOES_NOT_FIT. */
@@ -106,24 +108,24 @@ export class DiskStorage {
     this.#readahead?.afterRead(at, read, performance.now() - t0);
   }
 
-  /** The reading ahead's mode (a test hook): 'auto', 'off' or 'always'. */
-  setReadahead(mode) {
-    this.#readahead?.setMode(mode);
+  /** Reading ahead on or off (a test hook, for the benchmark). */
+  setReadahead(on) {
+    this.#readahead?.setOn(on);
   }
 
-  /** `{ reads, bytes, readMs, coldReads, aheadBytes, on }` since the load (undefined before). */
+  /** `{ reads, bytes, readMs, coldReads, aheadBytes, on, readerError }` since the load (undefined before). */
   stats() {
     return this.#readahead && { ...this.#readahead.stats };
   }
 
   /** Releases the file and removes it. */
-  close() {
-    this.#readahead?.stop();
+  async close() {
+    await this.#readahead?.stop();
     try {
       this.#access.close();
     } catch {
       // already closed
     }
-    return this.#dir.removeEntry(this.#name).catch(() => {});
+    await this.#dir.removeEntry(this.#name).catch(() => {});
   }
 }

@@ -23,7 +23,7 @@ export function mainSha256(model, address, length) {
   return model[TESTING]('mainSha256', [address, length]);
 }
 
-/** The disk tier's reading ahead: 'auto' (as loaded), 'off', or 'always' (every page-in, cold or not). */
-export function diskReadahead(model, mode) {
-  return model[TESTING]('diskReadahead', [mode]);
+/** The disk tier's reading ahead on (as loaded) or off. */
+export function diskReadahead(model, on) {
+  return model[TESTING]('diskReadahead', [on]);
 }

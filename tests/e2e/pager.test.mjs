@@ -109,10 +109,9 @@ test('the disk tier: layers in an OPFS file, read into two slots, give the stand
 test('under a memory limit below the model, layout auto puts the layers that do not fit on disk; one too small is DOES_NOT_FIT from the header', { timeout: 180_000 }, async () => {
   const result = await page.evaluate(async (url) => {
     const GIB = 2 ** 30;
-    const run = async (options, readahead) => {
+    const run = async (options) => {
       // threads: 'auto' is the package's default; a file above the limit loads on one thread.
       const m = await window.gguf64pkg.loadModel(url, { cache: false, threads: 'auto', ...options });
-      if (readahead) await window.gguf64testing.diskReadahead(m, readahead);
       const ids = await m.promptIds('The three primary colors are');
       const logits = Array.from(await m.logits(ids));
       for await (const piece of m.generate(ids, { temperature: 0, maxTokens: 8, ignoreEos: true })) void piece;
@@ -122,7 +121,7 @@ test('under a memory limit below the model, layout auto puts the layers that do 
     };
     const standard = await run({ threads: 1 });
     // The working room (1 GiB here) and 60 MB: the embeddings (30 MB), two slots and 11 layers.
-    const limited = await run({ memoryLimit: GIB + 60e6 }, 'always');
+    const limited = await run({ memoryLimit: GIB + 60e6 });
     const report = await window.gguf64pkg.inspect(url, { memoryLimit: GIB + 60e6 });
     const groups = [];
     let tooSmall = null;
@@ -145,8 +144,10 @@ test('under a memory limit below the model, layout auto puts the layers that do 
   assert.deepEqual(result.inspectLayout.memories.map((m) => [m.tier, m.layers.length]), [['main', 11], ['disk', 19]], 'inspect plans the same');
   assert.ok(limited.logits.every((v, i) => Object.is(v, standard.logits[i])), 'logits equal the standard layout\'s, bit for bit');
   assert.deepEqual(limited.greedy, standard.greedy);
-  // Reading ahead (forced on) ran beside the computation without changing a bit of it.
-  assert.ok(limited.stats.disk.aheadBytes > 0, JSON.stringify(limited.stats.disk));
+  // Reading ahead ran beside the computation without changing a bit of it (Chromium; Firefox
+  // refuses the reader a second handle on the file, and says so).
+  if (session.browser === 'chromium') assert.ok(limited.stats.disk.aheadBytes > 0 && limited.stats.disk.readerError === null, JSON.stringify(limited.stats.disk));
+  else assert.match(limited.stats.disk.readerError, /./, JSON.stringify(limited.stats.disk));
   assert.equal(limited.stats.disk.reads, limited.stats.misses + limited.stats.prefetches);
   assert.equal(result.tooSmall?.code, 'DOES_NOT_FIT');
   assert.match(result.tooSmall.message, new RegExp(`memory limit of ${2 ** 30 + 20e6} bytes is below what even the disk tier holds in memory`));

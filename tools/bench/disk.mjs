@@ -5,17 +5,22 @@
 //
 //   warm   the operating system's cache holds the file (the usual case with memory to spare);
 //          the limit is a copy from that cache
-//   cold   the cache is dropped before every token (root only: /proc/sys/vm/drop_caches), as if
-//          the model were larger than the machine's memory; once without reading ahead, once with
-//          the reader worker; the limit is the disk's cold read of the token's bytes
+//   cold   the cache is dropped before every token (root only: /proc/sys/vm/drop_caches); the
+//          limit is the disk's own read of the token's bytes
+//   small  with --machine-memory BYTES (root only), the browser runs in a memory cgroup of that
+//          size, so the operating system cannot keep the file in its cache: a machine whose memory
+//          is smaller than the model, for real; the limit is the disk's own read
+//
+// Each condition runs twice: without reading ahead, and with the reader worker (the default).
 //
 // The bytes a token reads are the layers on disk (the plan's disk memory). The disk's speeds are
 // measured on the model file itself (same disk): cold with dd and O_DIRECT in 64 MiB blocks (the
 // disk's own limit), and warm through the cache.
 //
-//   node tools/bench/disk.mjs [--model FILE] [--memory-limit BYTES] [--tokens N] [--json]
+//   node tools/bench/disk.mjs [--model FILE] [--memory-limit BYTES] [--machine-memory BYTES] [--tokens N] [--rounds N] [--json]
 // Default: the synthetic 7B-shaped model (npm run example -- memory64 writes it) under a 2.5 GB limit.
 import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,7 +34,9 @@ const args = process.argv.slice(2);
 const option = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
 const model = path.resolve(option('--model', path.join(ROOT, 'models/synth/llama-7b-q4_k.gguf')));
 const memoryLimit = Number(option('--memory-limit', 2.5e9));
-const tokens = Number(option('--tokens', 4));
+const tokens = Number(option('--tokens', 6));
+const rounds = Number(option('--rounds', 2));
+const machineMemory = args.includes('--machine-memory') ? Number(option('--machine-memory')) : undefined;
 const json = args.includes('--json');
 const PROMPT = 'The old lighthouse keeper climbed the stairs every evening, and';
 
@@ -73,35 +80,42 @@ function directReadSpeed(file, bytes) {
   }
 }
 
-const fileBytes = (await stat(model)).size;
-const session = await launch({ extraMounts: [['/bench-model/', path.dirname(model)]] });
-let result;
-try {
-  const { page } = await openHarness(session);
-  const url = `/bench-model/${encodeURIComponent(path.basename(model))}`;
-  const loaded = await page.evaluate(async ({ url, memoryLimit, prompt }) => {
-    const t0 = performance.now();
-    const m = await window.gguf64pkg.loadModel(url, { cache: false, memoryLimit });
-    window.benchModel = m;
-    window.benchPrompt = await m.promptIds(prompt);
-    return { layout: m.info.layout, threads: m.info.parallel.threads, loadMs: performance.now() - t0 };
-  }, { url, memoryLimit, prompt: PROMPT });
-  if (loaded.layout.kind !== 'disk') throw new Error(`a memory limit of ${memoryLimit} gave the ${loaded.layout.kind} layout, not disk`);
-  const onDisk = loaded.layout.memories.filter((m) => m.tier === 'disk');
-  const diskBytes = onDisk.reduce((n, m) => n + m.bytes, 0);
-  const canDrop = dropCaches();
 
-  /** `tokens` greedy tokens after the prompt, each timed in the page; `cold` drops the cache before each. */
-  const run = async (mode, cold) => {
+/**
+ * Moves this process (and the browser it starts next) into a new memory cgroup of `bytes`
+ * (cgroup v2, else v1's memory controller). Returns a function that moves it back and removes the group.
+ */
+function enterMemoryCgroup(bytes) {
+  const root = existsSync('/sys/fs/cgroup/cgroup.controllers')
+    ? { dir: '/sys/fs/cgroup', limit: 'memory.max' }
+    : { dir: '/sys/fs/cgroup/memory', limit: 'memory.limit_in_bytes' };
+  const group = `${root.dir}/gguf64-bench-${process.pid}`;
+  mkdirSync(group);
+  writeFileSync(`${group}/${root.limit}`, String(bytes));
+  writeFileSync(`${group}/cgroup.procs`, String(process.pid));
+  return () => {
+    writeFileSync(`${root.dir}/cgroup.procs`, String(process.pid));
+    try {
+      rmdirSync(group);
+    } catch {
+      // a browser process not yet gone keeps it
+      console.error(`left the cgroup ${group} behind (rmdir it once its processes are gone)`);
+    }
+  };
+}
+
+/** Greedy ids after `prompt` with `options`, each token timed in the page. Runs on `window.benchModel`. */
+function greedy(page, { mode, cold, count }) {
+  return (async () => {
     await page.evaluate(async (mode) => {
-      await window.gguf64testing.diskReadahead(window.benchModel, mode);
+      if (mode) await window.gguf64testing.diskReadahead(window.benchModel, mode === 'on');
       window.benchSeq = [...window.benchPrompt];
       await window.benchModel.logits(window.benchSeq); // the prompt, untimed
     }, mode);
     const ms = [];
     const ids = [];
     const before = await page.evaluate(() => window.benchModel.pagerStats());
-    for (let t = 0; t < tokens; t++) {
+    for (let t = 0; t < count; t++) {
       if (cold) dropCaches();
       const step = await page.evaluate(async () => {
         const t0 = performance.now();
@@ -116,67 +130,116 @@ try {
       ids.push(step.id);
     }
     const after = await page.evaluate(() => window.benchModel.pagerStats());
-    const disk = after.disk && before.disk && {
+    const disk = after?.disk && before?.disk && {
       bytes: after.disk.bytes - before.disk.bytes, readMs: after.disk.readMs - before.disk.readMs,
       coldReads: after.disk.coldReads - before.disk.coldReads, aheadBytes: after.disk.aheadBytes - before.disk.aheadBytes,
     };
-    return { mode, cold, s_per_token: stats(ms.map((x) => x / 1000)), ids, disk };
-  };
-
-  const runs = [await run('auto', false), await run('always', false)];
-  if (canDrop) runs.push(await run('off', true), await run('auto', true), await run('always', true));
-  await page.evaluate(() => window.benchModel.unload());
-
-  // The disk's speeds for a token's bytes, on the model file (the same disk as the browser's profile).
-  const sample = Math.min(diskBytes, fileBytes);
-  const coldGBs = directReadSpeed(model, sample);
-  let bufferedColdGBs = null;
-  if (canDrop) {
-    dropCaches();
-    bufferedColdGBs = await readSpeed(model, sample);
-  }
-  const warmGBs = await readSpeed(model, sample);
-  const limit = (gbs) => (gbs ? diskBytes / 1e9 / gbs : null);
-  for (const r of runs) {
-    if (JSON.stringify(r.ids) !== JSON.stringify(runs[0].ids)) throw new Error(`readahead ${r.mode}${r.cold ? ' (cold)' : ''} generated other tokens`);
-    r.limit_s = limit(r.cold ? coldGBs : warmGBs);
-    r.ratio_to_limit = r.limit_s && r.s_per_token.median / r.limit_s;
-  }
-  result = {
-    machine: `${os.cpus()[0].model}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB`,
-    browser: session.browserVersion,
-    date: new Date().toISOString().slice(0, 10),
-    model: path.basename(model),
-    file_bytes: fileBytes,
-    memory_limit: memoryLimit,
-    layout: loaded.layout.memories.map((m) => ({ tier: m.tier, bytes: m.bytes, layers: m.layers.length })),
-    slots: loaded.layout.workingSetLayers,
-    threads: loaded.threads,
-    load_s: loaded.loadMs / 1000,
-    renderer_peak_bytes: await session.peakBytes(),
-    disk_bytes_per_token: diskBytes,
-    disk_read_gb_s: { cold: coldGBs, buffered_cold: bufferedColdGBs, warm: warmGBs },
-    cold_runs: canDrop ? 'every token after dropping the page cache' : 'skipped: dropping the page cache needs root',
-    tokens,
-    runs,
-  };
-} finally {
-  await session.close();
+    return { ms, ids, disk };
+  })();
 }
+
+/** Loads the model in a fresh browser with `options` and runs `work(page, info)`. */
+async function withModel(options, work) {
+  const session = await launch({ extraMounts: [['/bench-model/', path.dirname(model)]] });
+  try {
+    const { page } = await openHarness(session);
+    const url = `/bench-model/${encodeURIComponent(path.basename(model))}`;
+    const info = await page.evaluate(async ({ url, options, prompt }) => {
+      const t0 = performance.now();
+      const m = await window.gguf64pkg.loadModel(url, { cache: false, ...options });
+      window.benchModel = m;
+      window.benchPrompt = await m.promptIds(prompt);
+      return { layout: m.info.layout, threads: m.info.parallel.threads, loadMs: performance.now() - t0 };
+    }, { url, options, prompt: PROMPT });
+    const out = await work(page, info, () => session.rssBytes());
+    out.peakBytes = await session.peakBytes();
+    await page.evaluate(() => window.benchModel.unload());
+    return { ...info, ...out, browser: session.browserVersion };
+  } finally {
+    await session.close();
+  }
+}
+
+const fileBytes = (await stat(model)).size;
+// The reference: the same greedy tokens from the model in memory (one thread), before any cgroup.
+const inMemory = await withModel({ threads: 1, layout: 'auto', memoryLimit: Number.MAX_SAFE_INTEGER }, async (page) => ({ ...(await greedy(page, { count: tokens })) }));
+const leave = machineMemory ? enterMemoryCgroup(machineMemory) : undefined;
+let onDisk;
+try {
+  onDisk = await withModel({ memoryLimit }, async (page, info, rss) => {
+    if (info.layout.kind !== 'disk') throw new Error(`a memory limit of ${memoryLimit} gave the ${info.layout.kind} layout, not disk`);
+    const conditions = [];
+    const modes = ['off', 'on'];
+    if (machineMemory) {
+      for (const mode of modes) conditions.push({ condition: 'small', mode, cold: false });
+    } else {
+      for (const mode of modes) conditions.push({ condition: 'warm', mode, cold: false });
+      if (dropCaches()) for (const mode of modes) conditions.push({ condition: 'cold', mode, cold: true });
+    }
+    // Rounds of every condition in turn, so that a slow minute of this shared disk hits all alike.
+    const runs = conditions.map((c) => ({ ...c, ms: [], ids: null, disk: null }));
+    for (let round = 0; round < rounds; round++) {
+      for (const r of runs) {
+        const got = await greedy(page, { mode: r.mode, cold: r.cold, count: tokens });
+        r.ms.push(...got.ms);
+        if (r.ids && JSON.stringify(r.ids) !== JSON.stringify(got.ids)) throw new Error(`${r.condition}, readahead ${r.mode}: other tokens in round ${round + 1}`);
+        r.ids = got.ids;
+        r.disk = got.disk;
+        r.renderer_rss_bytes = await rss();
+      }
+    }
+    return { runs };
+  });
+} finally {
+  leave?.();
+}
+
+const diskBytes = onDisk.layout.memories.filter((m) => m.tier === 'disk').reduce((n, m) => n + m.bytes, 0);
+const sample = Math.min(diskBytes, fileBytes);
+const directGBs = directReadSpeed(model, sample);
+await readSpeed(model, sample);
+const warmGBs = await readSpeed(model, sample);
+for (const r of onDisk.runs) {
+  if (JSON.stringify(r.ids) !== JSON.stringify(inMemory.ids)) throw new Error(`${r.condition}, readahead ${r.mode}: other tokens than the ${inMemory.layout.kind} layout's`);
+  r.s_per_token = stats(r.ms.map((x) => x / 1000));
+  const gbs = r.condition === 'warm' ? warmGBs : directGBs;
+  r.limit_s = gbs ? diskBytes / 1e9 / gbs : null;
+  r.ratio_to_limit = r.limit_s && r.s_per_token.median / r.limit_s;
+}
+const result = {
+  machine: `${os.cpus()[0].model}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB`,
+  browser: onDisk.browser,
+  date: new Date().toISOString().slice(0, 10),
+  model: path.basename(model),
+  file_bytes: fileBytes,
+  memory_limit: memoryLimit,
+  machine_memory: machineMemory ?? null,
+  layout: onDisk.layout.memories.map((m) => ({ tier: m.tier, bytes: m.bytes, layers: m.layers.length })),
+  slots: onDisk.layout.workingSetLayers,
+  threads: onDisk.threads,
+  load_s: onDisk.loadMs / 1000,
+  renderer_peak_bytes: onDisk.peakBytes,
+  disk_bytes_per_token: diskBytes,
+  disk_read_gb_s: { direct: directGBs, warm: warmGBs },
+  tokens,
+  rounds,
+  in_memory: { kind: inMemory.layout.kind, ids: inMemory.ids, s_per_token: stats(inMemory.ms.map((x) => x / 1000)), renderer_peak_bytes: inMemory.peakBytes },
+  runs: onDisk.runs.map(({ ms, ...r }) => r),
+};
 
 if (json) console.log(JSON.stringify(result, null, 2));
 else {
   const gb = (b) => `${(b / 1e9).toFixed(2)} GB`;
   const f = (s) => `${s.median.toFixed(2)} s (${s.min.toFixed(2)}–${s.max.toFixed(2)})`;
+  const label = { warm: 'warm', cold: 'cold (cache dropped)', small: `machine of ${gb(result.machine_memory ?? 0)}` };
   console.log(`${result.model} (${gb(result.file_bytes)}) under a memory limit of ${gb(result.memory_limit)}: ${result.layout.map((m) => `${m.tier} ${gb(m.bytes)}, ${m.layers} layers`).join('; ')}; ${result.slots} slots, ${result.threads} thread`);
-  console.log(`${result.machine}, ${result.browser}; load ${result.load_s.toFixed(1)} s, renderer peak ${gb(result.renderer_peak_bytes)}`);
+  console.log(`${result.machine}, ${result.browser}; load ${result.load_s.toFixed(1)} s, renderer peak ${gb(result.renderer_peak_bytes)} (in memory: ${gb(result.in_memory.renderer_peak_bytes)}, ${f(result.in_memory.s_per_token)} per token)`);
   const d = result.disk_read_gb_s;
-  console.log(`each token reads ${gb(result.disk_bytes_per_token)} from the disk tier; the disk reads it at ${d.cold?.toFixed(2) ?? '?'} GB/s (dd, O_DIRECT, 64 MiB blocks; ${d.buffered_cold?.toFixed(2) ?? '?'} GB/s through the cache after dropping it), ${d.warm.toFixed(2)} GB/s from the cache`);
+  console.log(`each token reads ${gb(result.disk_bytes_per_token)} from the disk tier; the disk reads it at ${d.direct?.toFixed(2) ?? '?'} GB/s (dd, O_DIRECT, 64 MiB blocks), ${d.warm.toFixed(2)} GB/s from the cache`);
   for (const r of result.runs) {
-    const label = `${r.cold ? 'cold' : 'warm'}, readahead ${r.mode}`.padEnd(24);
     const limitText = r.limit_s ? `limit ${r.limit_s.toFixed(2)} s, ${r.ratio_to_limit.toFixed(2)}× it` : 'no limit measured';
-    const read = r.disk ? `, page-ins ${(r.disk.bytes / 1e6 / r.disk.readMs).toFixed(2)} GB/s, ${gb(r.disk.aheadBytes)} read ahead` : '';
-    console.log(`  ${label} ${f(r.s_per_token)} per token; ${limitText}${read}`);
+    const read = r.disk ? `, page-ins ${(r.disk.bytes / 1e6 / r.disk.readMs).toFixed(2)} GB/s` : '';
+    console.log(`  ${`${label[r.condition]}, readahead ${r.mode}`.padEnd(36)} ${f(r.s_per_token)} per token; ${limitText}${read}`);
   }
-  console.log(`  ${result.cold_runs}; ${result.tokens} tokens per run, the same ids in every run`);
+  console.log(`  ${result.rounds} rounds of ${result.tokens} tokens per condition (the disk figures from the last), in every run the ${result.in_memory.kind} layout's ids [${result.in_memory.ids.join(', ')}]`);
 }
