@@ -206,7 +206,7 @@ export interface LoadOptions {
   /**
    * Bytes the model may hold in memory altogether (every memory's weights, the KV cache and
    * working room). Above it, layout 'auto' keeps the layers on disk (the first ones resident as far
-   * as the limit allows), and a model file larger than it loads on one thread. A limit below even
+   * as the limit allows), and such a model loads on one thread. A limit below even
    * the disk tier's needs is DOES_NOT_FIT, from the header. Default: `navigator.deviceMemory` where
    * it is below 8 GiB, else none.
    */

@@ -77,8 +77,8 @@ async function openDiskIfPlanned(session) {
  * @property {number} [shardCap] bytes per storage memory
  * @property {number} [memoryBudget] main-memory bytes for layer weights (the rest in storage memories)
  * @property {number} [memoryLimit] bytes the model may hold in memory altogether (every memory's weights, KV cache and
- *   working room): above it, 'auto' keeps the layers on disk, the first ones resident as far as the limit allows, and a
- *   model file larger than the limit loads on one thread. Default: `navigator.deviceMemory` where below 8 GiB, else none
+ *   working room): above it, 'auto' keeps the layers on disk, the first ones resident as far as the limit allows, and the
+ *   model loads on one thread (the header is planned first). Default: `navigator.deviceMemory` where below 8 GiB, else none
  * @property {number} [workingSetLayers] at most this many layers in the main memory (the rest paged in from storage)
  * @property {{ attempts?: number, baseDelayMs?: number, stallMs?: number }} [retry] resuming after dropped connections (default 5 attempts, 250 ms doubling; a connection with no byte for stallMs, default 30 000, counts as dropped)
  * @property {boolean} [cache] keep the file in the persistent cache and read it from there next time (default true)

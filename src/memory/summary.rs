@@ -62,40 +62,32 @@ fn layout_lines(plan: &MemoryPlan) -> Vec<String> {
     let layers = || plan.groups.iter().filter(|g| matches!(g.id, GroupId::Layer(_)));
     let (n_layers, resident) = (layers().count(), layers().filter(|g| g.home.memory == 0).count());
     let ws = plan.working_set.map_or(0, |w| w.slots);
-    match plan.kind {
-        LayoutKind::Standard => vec![format!("Standard layout: everything in the main memory ({})", human_bytes(main))],
-        LayoutKind::Memory64 => vec![
-            "Memory64 enabled (model > 3 GB)".to_string(),
-            format!("Single region layout ({})", gib(main)),
-        ],
+    let mut lines = match plan.kind {
+        LayoutKind::Standard => return vec![format!("Standard layout: everything in the main memory ({})", human_bytes(main))],
+        LayoutKind::Memory64 => return vec!["Memory64 enabled (model > 3 GB)".to_string(), format!("Single region layout ({})", gib(main))],
         LayoutKind::Disk => {
             let mut lines = vec!["Disk tier (disk layout): the layers in one file of the origin's private file system".to_string()];
             if let Some(limit) = plan.memory_limit {
                 lines.push(format!("Memory limit: {} (the model is {})", human_bytes(limit), human_bytes(plan.model_bytes)));
             }
-            if resident > 0 {
-                lines.push(format!("Resident: {resident} of {n_layers} layers in the main memory, never read from disk"));
-                lines.push(format!("Working set: {ws} slots for the other {} layers, read from disk as they are used", n_layers - resident));
-            } else {
-                lines.push(format!("Working set: {ws} of {n_layers} layers in the main memory, read from disk as they are used"));
-            }
             lines
         }
         LayoutKind::Paged | LayoutKind::Multi => {
             let storage = plan.memories.len() - 1;
-            let mut lines = vec![
+            vec![
                 format!("Memory64 enabled ({} layout)", plan.kind.name()),
                 format!("{storage} storage memor{} for the layers", if storage == 1 { "y" } else { "ies" }),
-            ];
-            if resident > 0 {
-                lines.push(format!("Resident: {resident} of {n_layers} layers in the main memory, never copied"));
-                lines.push(format!("Working set: {ws} slots for the other {} layers", n_layers - resident));
-            } else {
-                lines.push(format!("Working set: {ws} of {n_layers} layers in the main memory"));
-            }
-            lines
+            ]
         }
+    };
+    let (kept, read) = if plan.kind == LayoutKind::Disk { ("never read from disk", ", read from disk as they are used") } else { ("never copied", "") };
+    if resident > 0 {
+        lines.push(format!("Resident: {resident} of {n_layers} layers in the main memory, {kept}"));
+        lines.push(format!("Working set: {ws} slots for the other {} layers{read}", n_layers - resident));
+    } else {
+        lines.push(format!("Working set: {ws} of {n_layers} layers in the main memory{read}"));
     }
+    lines
 }
 
 /// "Embeddings (30.1 MB) in memory 0", "Layers 0-29 (2.1 MB each) in memory 1", …
