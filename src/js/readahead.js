@@ -2,9 +2,8 @@
 // inside the forward pass; if the operating system does not have it in its cache, that read waits
 // for the disk while nothing computes. So after every page-in a reader worker (./disk-reader.js)
 // is asked to read the DEPTH layers that follow in the file, while this worker computes, and the
-// next page-ins find them in the cache. Where the cache already holds the file, the reader only
-// copies from it on the other core: measured, that cost nothing on one thread (bench:disk), while
-// a cold disk or a machine with less memory than the model gained up to a third. Where the browser
+// next page-ins find them in the cache. Where the cache already holds the file, the reader finds
+// that out from the first MiB of each 16 MiB piece and skips the rest (./disk-reader.js). Where the browser
 // refuses the reader its own handle on the file (Firefox), page-ins go on unaided.
 
 /** Page-ins slower than this (bytes per ms: 2 GB/s) came from the disk (counted, for the stats). */
