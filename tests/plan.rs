@@ -264,8 +264,12 @@ fn a_memory_limit_below_the_model_puts_its_layers_on_disk_and_keeps_what_fits_re
     let needs = others + layer + base.working_room;
     let tiny = PlanLimits { memory_limit: Some(needs - 1), ..base.clone() };
     assert_eq!(MemoryPlan::new(&groups, &tiny), Err(PlanError::LimitTooSmall { limit: needs - 1, needs }));
-    let just = PlanLimits { memory_limit: Some(needs), ..base };
+    let just = PlanLimits { memory_limit: Some(needs), ..base.clone() };
     assert_eq!(MemoryPlan::new(&groups, &just).unwrap().working_set.unwrap().slots, 1);
+    // A limit that would hold the disk tier, and a layer budget that holds no layer: the budget is
+    // what fails, and the error says so.
+    let budget = PlanLimits { memory_limit: Some(limit), layer_budget: Some(layer / 2), ..base };
+    assert!(matches!(MemoryPlan::new(&groups, &budget), Err(PlanError::BudgetTooSmall { .. })));
 }
 
 #[test]

@@ -212,12 +212,11 @@ impl MemoryPlan {
         {
             return in_memory;
         }
-        Self::place(groups, limits, LayoutKind::Disk).map_err(|_| PlanError::LimitTooSmall {
-            limit,
-            needs: [groups.non_layer_bytes(GROUP_ALIGN), align_up(groups.max_layer_bytes(), GROUP_ALIGN).unwrap_or(u64::MAX), limits.working_room]
-                .into_iter()
-                .fold(0, u64::saturating_add),
-        })
+        // Not even the disk tier fits: because of the limit (say what it needs), or of another setting.
+        let needs = [groups.non_layer_bytes(GROUP_ALIGN), align_up(groups.max_layer_bytes(), GROUP_ALIGN).unwrap_or(u64::MAX), limits.working_room]
+            .into_iter()
+            .fold(0, u64::saturating_add);
+        Self::place(groups, limits, LayoutKind::Disk).map_err(|e| if limit < needs { PlanError::LimitTooSmall { limit, needs } } else { e })
     }
 
     /// Bytes the plan's memories hold (the disk tier's file is not memory).
