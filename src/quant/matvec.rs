@@ -167,15 +167,13 @@ pub fn matmul_f32(w: &WeightMatrix<'_>, rows: Range<usize>, x: &[f32], y: &mut [
 }
 
 /// Rows per tile when there is one activation (T = 1), by weight type: every shape gives the
-/// same results, bit for bit. Measured alone (tools/bench/kernels.mjs, 2026-12-03, 7 runs): four
-/// rows made Q8_0 1.10x faster in both builds, and Q4_0 / Q4_1 1.36x / 1.56x in the relaxed build
-/// (in the SIMD128 build one row was fastest); the K-quants, Q5_0 and Q5_1 were fastest with one
-/// (two rows of relaxed Q5_0 looked 1.2x faster alone, but made Gemma 3's decoding 10% slower).
+/// same results, bit for bit. The 32-element types take four: their kernels then share one f32x4
+/// among the four rows for the horizontal sums, the f16 scales and the float steps. Measured
+/// alone (tools/bench/kernels.mjs, 2026-12-03, 5 runs), relaxed build, four rows against one:
+/// Q4_1 3.0x, Q4_0 1.48x, Q8_0 1.18x, Q5_1 1.10x, Q5_0 1.15x. The k-quants were fastest with one.
 fn single_rows(ty: GgmlType) -> usize {
-    const RELAXED: bool = cfg!(target_feature = "relaxed-simd");
     match ty {
-        GgmlType::Q8_0 => 4,
-        GgmlType::Q4_0 | GgmlType::Q4_1 if RELAXED => 4,
+        GgmlType::Q4_0 | GgmlType::Q4_1 | GgmlType::Q5_0 | GgmlType::Q5_1 | GgmlType::Q8_0 | GgmlType::IQ4_NL => 4,
         _ => 1,
     }
 }
@@ -222,9 +220,9 @@ fn rows_as<B: Kernels>(
     let acts: Vec<ActRow<'_, B>> = acts.iter().zip(&scales).map(|(x, s)| (*x, s.as_slice())).collect();
     let blocks = cast_blocks::<B>(span)?;
     match tile_rows {
-        4 => row_tiles::<B, 4>(blocks, cols / B::ELEMENTS, &acts, y),
-        2 => row_tiles::<B, 2>(blocks, cols / B::ELEMENTS, &acts, y),
-        _ => row_tiles::<B, 1>(blocks, cols / B::ELEMENTS, &acts, y),
+        4 => row_tiles::<B, 4>(span, blocks, cols / B::ELEMENTS, &acts, y),
+        2 => row_tiles::<B, 2>(span, blocks, cols / B::ELEMENTS, &acts, y),
+        _ => row_tiles::<B, 1>(span, blocks, cols / B::ELEMENTS, &acts, y),
     }
     Ok(())
 }
@@ -232,8 +230,29 @@ fn rows_as<B: Kernels>(
 /// One activation's blocks and their scales as f32 (empty for formats without f16 scales).
 type ActRow<'a, B> = (&'a [<B as Kernels>::Act], &'a [[f32; 2]]);
 
-/// Every row of `blocks` (`per_row` blocks each), `R` rows at a time, then the remainder.
+/// How far ahead of the tile being computed `row_tiles` reads the weights, in bytes. Wasm has no
+/// prefetch instruction, and streaming a matrix bigger than the caches left the kernels waiting
+/// on memory: reading one byte of every cache line of the next `tile bytes` from here on, before
+/// each tile, keeps many lines on their way at once. Measured alone (2026-12-03, headless
+/// Chromium, one thread): decoding 1.16x faster on SmolLM2 and 1.28x on Gemma 3, whose 178 MB
+/// output matrix went from 4.2 to 5.4 GB/s; 256 to 1024 bytes did the same, 4096 less. A matrix
+/// that stays in the cache (a 30 MB one read again and again) lost 12%.
+const TOUCH_AHEAD: usize = 512;
+/// The cache line size `touch` assumes (x86 and ARM cores alike).
+const CACHE_LINE: usize = 64;
+
+/// One byte of every cache line of `span[from..from + len]` (clipped to `span`), XORed: plain
+/// loads whose only job is to bring those lines in.
+#[inline(always)]
+fn touch(span: &[u8], from: usize, len: usize) -> u8 {
+    let end = from.saturating_add(len).min(span.len());
+    span.get(from..end).map_or(0, |b| b.iter().step_by(CACHE_LINE).fold(0, |a, &v| a ^ v))
+}
+
+/// Every row of `blocks` (`per_row` blocks each, over the bytes `span`), `R` rows at a time, then
+/// the remainder, each tile after touching the weights `TOUCH_AHEAD` bytes on.
 fn row_tiles<B: Kernels, const R: usize>(
+    span: &[u8],
     blocks: &[B],
     per_row: usize,
     acts: &[ActRow<'_, B>],
@@ -241,11 +260,16 @@ fn row_tiles<B: Kernels, const R: usize>(
 ) {
     let n = blocks.len() / per_row;
     let row = |i: usize| &blocks[i * per_row..(i + 1) * per_row];
+    let tile_bytes = R * per_row * size_of::<B>();
+    let mut touched = 0u8;
     let mut i = 0;
     while i + R <= n {
+        touched ^= touch(span, i * per_row * size_of::<B>() + TOUCH_AHEAD, tile_bytes);
         row_group::<B, R>(std::array::from_fn(|r| row(i + r)), acts, y, i, n);
         i += R;
     }
+    // The loads are the point: keep the compiler from removing them.
+    std::hint::black_box(touched);
     for i in i..n {
         row_group::<B, 1>([row(i)], acts, y, i, n);
     }
@@ -281,3 +305,4 @@ fn row_group<B: Kernels, const R: usize>(
         }
     }
 }
+

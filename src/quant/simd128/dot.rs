@@ -8,7 +8,7 @@ use core::arch::wasm32::*;
 #[cfg(target_arch = "wasm64")]
 use core::arch::wasm64::*;
 
-use super::unpack::{fifth_bits, iq4nl_values, nibbles, q5k_bit, q6_groups};
+use super::unpack::{f16x4_to_f32, fifth_bits, iq4nl_values, nibbles, q5k_bit, q6_groups};
 use super::{centred32, dot_i8_i32, halves, hsum_i32, lanes16x2, load, load32, mul_i8_i16, store, unsigned32};
 use crate::quant::ActBlock;
 use crate::quant::blocks::*;
@@ -23,48 +23,133 @@ pub use crate::quant::scalar::{vec_dot_bf16, vec_dot_f16, vec_dot_f32};
 // ---- 32-element blocks ----------------------------------------------------------------------
 
 /// Rows × activations of 32-element blocks: `out[r][t] = w[r] · x[t]`. Each weight block is
-/// unpacked once (`unpack`: quants 0..16 and 16..32 as i8 lanes, and the block's `d` and `m`
-/// as f32) and used for all `N` activations; each activation block is loaded once for all `R`
-/// rows. Per (row, activation) the arithmetic is the scalar kernel's: the block's exact integer
-/// sum (`sum` gives it in four i32 lanes, added up exactly), then `term` (the scalar kernel's
-/// float expression for that type) added to one running f32 sum in block order. So every tile
-/// shape gives the scalar result, bit for bit.
+/// unpacked once (`unpack`: quants 0..16 and 16..32 as i8 lanes, and the block's raw f16 `d` and
+/// `m`) and used for all `N` activations; each activation block is loaded once for all `R` rows.
+/// Per (row, activation) the arithmetic is the scalar kernel's: the block's exact integer sum
+/// (`sum` gives it in four i32 lanes, added up exactly), then `term` (the scalar kernel's float
+/// expression for that type) added to one running f32 sum in block order. So every tile shape
+/// gives the scalar result, bit for bit.
+///
+/// Four (row, activation) pairs at a time share one f32x4 for those last steps: the four rows of
+/// a decoding tile (`R` = 4, `N` = 1), or the four activations of a prompt tile (`N` = 4). Lane k
+/// then computes pair k's scalar expression (IEEE f32 operations, no fused multiply-add), so the
+/// lanes are bit for bit the scalar sums, and the horizontal sums, the f16 scale conversions
+/// and the float steps cost a quarter.
 #[inline(always)]
 fn tile32<B, A: ActBlock + Act32, const R: usize, const N: usize>(
     w: [&[B]; R],
     x: [&[A]; N],
     s: [&[[f32; 2]]; N],
-    unpack: impl Fn(&B) -> (v128, v128, [f32; 2]),
+    unpack: impl Fn(&B) -> (v128, v128, [[u8; 2]; 2]),
     sum: impl Fn(v128, v128, &[i8; 32]) -> v128,
-    term: impl Fn(i32, [f32; 2], [f32; 2]) -> f32,
+    term: BlockTerm,
 ) -> [[f32; N]; R] {
     let nb = w.iter().map(|w| w.len()).chain(x.iter().map(|x| x.len())).min().unwrap_or(0);
     let (w, x) = (w.map(|w| &w[..nb]), x.map(|x| &x[..nb]));
     // Precomputed activation scales, or converted here (a single dot product).
     let given = s.iter().all(|s| s.len() >= nb);
+    let act_scales = |t: usize, i: usize| if given { s[t][i] } else { x[t][i].scales() };
+    if N == 4 {
+        // Lanes: the four activations, one accumulator per row.
+        let mut acc = [f32x4_splat(0.0); R];
+        for i in 0..nb {
+            let xs = core::array::from_fn::<[f32; 2], 4, _>(|t| act_scales(t, i));
+            let xd = f32x4(xs[0][0], xs[1][0], xs[2][0], xs[3][0]);
+            let xm = f32x4(xs[0][1], xs[1][1], xs[2][1], xs[3][1]);
+            for (acc, w) in acc.iter_mut().zip(&w) {
+                let (lo, hi, wd) = unpack(&w[i]);
+                let sums = hsum4(core::array::from_fn(|t| sum(lo, hi, x[t][i].qs())));
+                let wd = [f32x4_splat(f16_le(wd[0])), f32x4_splat(f16_le(wd[1]))];
+                *acc = f32x4_add(*acc, term.lanes(sums, wd, [xd, xm]));
+            }
+        }
+        return core::array::from_fn(|r| {
+            let mut lanes = [0.0f32; 4];
+            store(&mut lanes, acc[r]);
+            core::array::from_fn(|t| lanes[t])
+        });
+    }
+    if R == 4 && N == 1 {
+        // Lanes: the four rows.
+        let mut acc = f32x4_splat(0.0);
+        for i in 0..nb {
+            let xs = act_scales(0, i);
+            let (q, raw): ([(v128, v128); 4], [[[u8; 2]; 2]; 4]) = {
+                let u = core::array::from_fn::<_, 4, _>(|r| unpack(&w[r][i]));
+                (u.map(|(lo, hi, _)| (lo, hi)), u.map(|(_, _, d)| d))
+            };
+            let sums = hsum4(q.map(|(lo, hi)| sum(lo, hi, x[0][i].qs())));
+            let wd = [halves_to_f32x4(raw.map(|d| d[0])), halves_to_f32x4(raw.map(|d| d[1]))];
+            acc = f32x4_add(acc, term.lanes(sums, wd, [f32x4_splat(xs[0]), f32x4_splat(xs[1])]));
+        }
+        let mut lanes = [0.0f32; 4];
+        store(&mut lanes, acc);
+        return core::array::from_fn(|r| core::array::from_fn(|_| lanes[r]));
+    }
     let mut acc = [[0.0f32; N]; R];
     for i in 0..nb {
-        let xs = core::array::from_fn::<[f32; 2], N, _>(|t| if given { s[t][i] } else { x[t][i].scales() });
+        let xs = core::array::from_fn::<[f32; 2], N, _>(|t| act_scales(t, i));
         for (acc, w) in acc.iter_mut().zip(&w) {
             let (lo, hi, wd) = unpack(&w[i]);
+            let wd = [f16_le(wd[0]), f16_le(wd[1])];
             for ((acc, x), xs) in acc.iter_mut().zip(&x).zip(xs) {
-                *acc += term(hsum_i32(sum(lo, hi, x[i].qs())), wd, xs);
+                *acc += term.scalar(hsum_i32(sum(lo, hi, x[i].qs())), wd, xs);
             }
         }
     }
     acc
 }
 
-/// `sumi * (dw * dx)`: the block term of Q5_0, Q8_0 and IQ4_NL.
-#[inline(always)]
-fn term_d(sumi: i32, w: [f32; 2], x: [f32; 2]) -> f32 {
-    sumi as f32 * (w[0] * x[0])
+/// The float expression that turns a 32-element block's integer sum into its term, from the
+/// weight block's scales `w` (d, m) and the activation block's `x` (d, s).
+#[derive(Clone, Copy)]
+enum BlockTerm {
+    /// `(sumi * dw) * dx`: Q4_0 (llama.cpp's Q4_0 kernel multiplies in that order).
+    ThenScale,
+    /// `sumi * (dw * dx)`: Q5_0, Q8_0 and IQ4_NL.
+    Scale,
+    /// `sumi * (dw * dx) + mw * sx`: Q4_1 and Q5_1.
+    ScaleAndMin,
 }
 
-/// `sumi * (dw * dx) + mw * sx`: the block term of Q4_1 and Q5_1.
+impl BlockTerm {
+    #[inline(always)]
+    fn scalar(self, sumi: i32, w: [f32; 2], x: [f32; 2]) -> f32 {
+        match self {
+            BlockTerm::ThenScale => (sumi as f32 * w[0]) * x[0],
+            BlockTerm::Scale => sumi as f32 * (w[0] * x[0]),
+            BlockTerm::ScaleAndMin => sumi as f32 * (w[0] * x[0]) + w[1] * x[1],
+        }
+    }
+
+    /// `scalar` in each of four lanes: `sumi` i32x4, the others f32x4.
+    #[inline(always)]
+    fn lanes(self, sumi: v128, w: [v128; 2], x: [v128; 2]) -> v128 {
+        let f = f32x4_convert_i32x4(sumi);
+        match self {
+            BlockTerm::ThenScale => f32x4_mul(f32x4_mul(f, w[0]), x[0]),
+            BlockTerm::Scale => f32x4_mul(f, f32x4_mul(w[0], x[0])),
+            BlockTerm::ScaleAndMin => f32x4_add(f32x4_mul(f, f32x4_mul(w[0], x[0])), f32x4_mul(w[1], x[1])),
+        }
+    }
+}
+
+/// Lane k: the sum of `v[k]`'s four i32 lanes (exact, as `hsum_i32`: integer sums wrap the same
+/// in any order).
 #[inline(always)]
-fn term_dm(sumi: i32, w: [f32; 2], x: [f32; 2]) -> f32 {
-    sumi as f32 * (w[0] * x[0]) + w[1] * x[1]
+fn hsum4(v: [v128; 4]) -> v128 {
+    // Pairs (0, 1) and (2, 3): lanes a0+a2, b0+b2, a1+a3, b1+b3.
+    let pair = |a: v128, b: v128| i32x4_add(i32x4_shuffle::<0, 4, 1, 5>(a, b), i32x4_shuffle::<2, 6, 3, 7>(a, b));
+    let (p, q) = (pair(v[0], v[1]), pair(v[2], v[3]));
+    // Lanes: v0, v1, v2, v3 whole.
+    i32x4_add(i32x4_shuffle::<0, 1, 4, 5>(p, q), i32x4_shuffle::<2, 3, 6, 7>(p, q))
+}
+
+/// Four little-endian IEEE halves as f32x4 (`f16x4_to_f32`: exactly as `f16_le`).
+#[inline(always)]
+fn halves_to_f32x4(h: [[u8; 2]; 4]) -> v128 {
+    let h = h.map(|b| u16::from_le_bytes(b) as u32);
+    f16x4_to_f32(u32x4(h[0], h[1], h[2], h[3]))
 }
 
 /// A 32-element activation block (Q8_0 or Q8_1): its quants.
@@ -101,10 +186,10 @@ pub fn tile_q4_0_q8_0<const R: usize, const N: usize>(
 ) -> [[f32; N]; R] {
     let unpack = |b: &BlockQ4_0| {
         let (lo, hi) = nibbles(load(&b.qs));
-        (lo, hi, [f16_le(b.d), 0.0])
+        (lo, hi, [b.d, [0; 2]])
     };
-    // Quants n - 8. (sumi * dw) * dx: llama.cpp's Q4_0 kernel multiplies in that order.
-    tile32(w, x, s, unpack, centred32::<3>, |sumi, w, x| (sumi as f32 * w[0]) * x[0])
+    // Quants n - 8.
+    tile32(w, x, s, unpack, centred32::<3>, BlockTerm::ThenScale)
 }
 
 /// Q4_1 weights · Q8_1 activations, `R` rows by `N` activations.
@@ -115,9 +200,9 @@ pub fn tile_q4_1_q8_1<const R: usize, const N: usize>(
 ) -> [[f32; N]; R] {
     let unpack = |b: &BlockQ4_1| {
         let (lo, hi) = nibbles(load(&b.qs));
-        (lo, hi, [f16_le(b.d), f16_le(b.m)])
+        (lo, hi, [b.d, b.m])
     };
-    tile32(w, x, s, unpack, unsigned32, term_dm)
+    tile32(w, x, s, unpack, unsigned32, BlockTerm::ScaleAndMin)
 }
 
 /// Q5_0 weights · Q8_0 activations, `R` rows by `N` activations.
@@ -129,10 +214,10 @@ pub fn tile_q5_0_q8_0<const R: usize, const N: usize>(
     let unpack = |b: &BlockQ5_0| {
         let (lo, hi) = nibbles(load(&b.qs));
         let (blo, bhi) = fifth_bits(b.qh);
-        (v128_or(lo, blo), v128_or(hi, bhi), [f16_le(b.d), 0.0])
+        (v128_or(lo, blo), v128_or(hi, bhi), [b.d, [0; 2]])
     };
     // Quants n - 16.
-    tile32(w, x, s, unpack, centred32::<4>, term_d)
+    tile32(w, x, s, unpack, centred32::<4>, BlockTerm::Scale)
 }
 
 /// Q5_1 weights · Q8_1 activations, `R` rows by `N` activations.
@@ -144,9 +229,9 @@ pub fn tile_q5_1_q8_1<const R: usize, const N: usize>(
     let unpack = |b: &BlockQ5_1| {
         let (lo, hi) = nibbles(load(&b.qs));
         let (blo, bhi) = fifth_bits(b.qh);
-        (v128_or(lo, blo), v128_or(hi, bhi), [f16_le(b.d), f16_le(b.m)])
+        (v128_or(lo, blo), v128_or(hi, bhi), [b.d, b.m])
     };
-    tile32(w, x, s, unpack, unsigned32, term_dm)
+    tile32(w, x, s, unpack, unsigned32, BlockTerm::ScaleAndMin)
 }
 
 /// Q8_0 weights · Q8_0 activations, `R` rows by `N` activations.
@@ -157,9 +242,9 @@ pub fn tile_q8_0_q8_0<const R: usize, const N: usize>(
 ) -> [[f32; N]; R] {
     let unpack = |b: &BlockQ8_0| {
         let (w0, w1) = halves(&b.qs);
-        (w0, w1, [f16_le(b.d), 0.0])
+        (w0, w1, [b.d, [0; 2]])
     };
-    tile32(w, x, s, unpack, full32, term_d)
+    tile32(w, x, s, unpack, full32, BlockTerm::Scale)
 }
 
 /// The i32x4 sums of 32 IQ4 grid values (`lo`, `hi`: elements 0..16 and 16..32, |v| <= 127)
@@ -180,9 +265,9 @@ pub fn tile_iq4_nl_q8_0<const R: usize, const N: usize>(
 ) -> [[f32; N]; R] {
     let unpack = |b: &BlockIQ4NL| {
         let (lo, hi) = iq4nl_values(load(&b.qs));
-        (lo, hi, [f16_le(b.d), 0.0])
+        (lo, hi, [b.d, [0; 2]])
     };
-    tile32(w, x, s, unpack, grid32, term_d)
+    tile32(w, x, s, unpack, grid32, BlockTerm::Scale)
 }
 
 /// IQ4_NL weights · Q8_0 activation.
