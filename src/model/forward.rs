@@ -24,6 +24,7 @@
 //! [divided by the logit scale], [softcapped].
 
 use half::f16;
+use half::slice::HalfFloatSliceExt;
 
 use std::ops::Range;
 
@@ -34,7 +35,7 @@ use super::ops::{self, RopeParams};
 use super::rope_table::AngleTable;
 use super::weights::{LayerTensor, TensorId, TensorView, Trace, WeightSource, f32_values};
 use crate::quant::blocks::f16_le;
-use crate::quant::{ActivationFormat, QuantizedActivation, WeightMatrix, matmul};
+use crate::quant::{ActivationFormat, QuantizedActivation, WeightMatrix, add_products_f16, dots_f16, matmul};
 
 /// Tokens evaluated together when a prompt is longer (each weight is read once per batch).
 pub const DEFAULT_BATCH: usize = 32;
@@ -780,8 +781,14 @@ fn attend(c: &ModelConfig, kv: &KvCache, span: Span, q: &[f32], buffers: (&mut [
         for (r, &v) in q16.iter_mut().zip(&q[h * hd..(h + 1) * hd]) {
             *r = round_f16(v);
         }
-        for (s, j) in scores.iter_mut().zip(range.clone()) {
-            *s = dot_f16(q16, &kv.key(il, j)[kvh * hd..(kvh + 1) * hd]);
+        let key = |j: usize| kv.key(il, j)[kvh * hd..(kvh + 1) * hd].reinterpret_cast();
+        // Four positions at a time: their dot products are independent chains of f64 sums.
+        let (fours, rest) = scores.as_chunks_mut::<4>();
+        for (s, j) in fours.iter_mut().zip(range.clone().step_by(4)) {
+            *s = dots_f16(q16, [key(j), key(j + 1), key(j + 2), key(j + 3)]);
+        }
+        for (s, j) in rest.iter_mut().zip(range.start + 4 * fours.len()..range.end) {
+            *s = dots_f16(q16, [key(j)])[0];
         }
         if let Some(cap) = softcap {
             ops::softcap(scores, cap);
@@ -790,10 +797,7 @@ fn attend(c: &ModelConfig, kv: &KvCache, span: Span, q: &[f32], buffers: (&mut [
         ops::softmax(scores, range.start);
         sums.fill(0.0);
         for (&p, j) in scores.iter().zip(range.clone()) {
-            let p = round_f16(p);
-            for (o, &v) in sums.iter_mut().zip(&kv.value(il, j)[kvh * hdv..(kvh + 1) * hdv]) {
-                *o += f64::from(p * half_to_f32(v));
-            }
+            add_products_f16(&mut sums, round_f16(p), kv.value(il, j)[kvh * hdv..(kvh + 1) * hdv].reinterpret_cast());
         }
         for (o, &sum) in out[h * hdv..(h + 1) * hdv].iter_mut().zip(&sums) {
             *o = sum as f32;
@@ -810,12 +814,6 @@ fn half_to_f32(h: f16) -> f32 {
 #[inline(always)]
 fn round_f16(v: f32) -> f32 {
     half_to_f32(f16::from_f32(v))
-}
-
-/// q · k as ggml's scalar `ggml_vec_dot_f16`: `q` already rounded to f16, the products (exact
-/// in f32) summed in f64 in order, the sum rounded to f32.
-fn dot_f16(q: &[f32], k: &[f16]) -> f32 {
-    q.iter().zip(k).fold(0.0f64, |s, (&a, &b)| s + f64::from(a * half_to_f32(b))) as f32
 }
 
 #[cfg(test)]

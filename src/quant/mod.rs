@@ -48,6 +48,8 @@ use simd128 as kernel;
 pub use activation::{ActivationFormat, QuantizedActivation};
 pub use error::QuantError;
 pub use matvec::{WeightMatrix, matmul, matmul_f32, matvec, matvec_f32};
+/// Attention's products with the f16 key/value cache (`scalar::attention`).
+pub use kernel::{add_products_f16, dots_f16};
 
 use blocks::*;
 

@@ -15,12 +15,14 @@ use core::arch::wasm32::*;
 #[cfg(target_arch = "wasm64")]
 use core::arch::wasm64::*;
 
+mod attention;
 mod dequant;
 mod dot;
 mod unpack;
 #[cfg(test)]
 mod tests;
 
+pub use attention::*;
 pub use dequant::*;
 pub use dot::*;
 
@@ -32,6 +34,8 @@ pub(crate) trait Lanes: Copy {}
 impl Lanes for [u8; 16] {}
 impl Lanes for [i8; 16] {}
 impl Lanes for [f32; 4] {}
+impl Lanes for [u16; 8] {}
+impl Lanes for [f64; 2] {}
 
 /// Loads 16 bytes.
 #[inline(always)]
@@ -49,12 +53,13 @@ pub(crate) fn load32(b: &[u8; 32]) -> [v128; 2] {
     [load(&c[0]), load(&c[1])]
 }
 
-/// Stores four floats.
+/// Stores 16 bytes.
 #[inline(always)]
-pub(crate) fn store(out: &mut [f32; 4], v: v128) {
-    // SAFETY: `out` is a live exclusive reference to 16 bytes; `v128_store` has no alignment
-    // requirement.
-    unsafe { v128_store(out.as_mut_ptr().cast::<v128>(), v) }
+pub(crate) fn store<T: Lanes>(out: &mut T, v: v128) {
+    const { assert!(size_of::<T>() == 16) };
+    // SAFETY: `out` is a live exclusive reference to 16 bytes of plain data (every bit pattern
+    // valid); `v128_store` has no alignment requirement.
+    unsafe { v128_store((out as *mut T).cast::<v128>(), v) }
 }
 
 // ---- integer products: SIMD128, or relaxed SIMD's 8-bit dot products ---------------------------

@@ -264,3 +264,48 @@ fn tiled_matmul_equals_single_dots() {
         }
     }
 }
+
+/// Cache entries for the attention kernels: activations rounded to f16, with every 61st entry
+/// a subnormal, an infinity or a NaN pattern, so every path of the widening is taken.
+fn halves(n: usize, seed: u64) -> Vec<u16> {
+    const ODD: [u16; 4] = [0x0001, 0x83FF, 0x7C00, 0x7E01];
+    let values = activations(n, seed);
+    (0..n).map(|i| if i % 61 == 7 { ODD[i / 61 % 4] } else { half::f16::from_f32(values[i]).to_bits() }).collect()
+}
+
+/// Bits of f32s, NaNs made one pattern (neither kernel promises a NaN's payload).
+fn bits(v: &[f32]) -> Vec<u32> {
+    v.iter().map(|x| if x.is_nan() { u32::MAX } else { x.to_bits() }).collect()
+}
+
+/// The attention dot products equal the scalar ones bit for bit, one key at a time and four
+/// side by side, for lengths with and without a tail of fewer than eight.
+#[wasm_bindgen_test]
+fn attention_dots_equal_the_scalar_ones() {
+    for (seed, n) in [1usize, 7, 8, 64, 67, 128, 256].into_iter().enumerate() {
+        let q: Vec<f32> = activations(n, 40 + seed as u64).iter().map(|&v| half::f16::from_f32(v).to_f32()).collect();
+        let keys: Vec<Vec<u16>> = (0..4).map(|k| halves(n, 50 + 4 * seed as u64 + k)).collect();
+        let four = [&keys[0][..], &keys[1][..], &keys[2][..], &keys[3][..]];
+        let what = format!("{n} elements");
+        assert_eq!(bits(&simd128::dots_f16(&q, four)), bits(&scalar::dots_f16(&q, four)), "{what}");
+        for k in four {
+            assert_eq!(bits(&simd128::dots_f16(&q, [k])), bits(&scalar::dots_f16(&q, [k])), "{what}");
+        }
+    }
+}
+
+/// The attention value sums equal the scalar ones bit for bit over many positions.
+#[wasm_bindgen_test]
+fn attention_value_sums_equal_the_scalar_ones() {
+    for n in [1usize, 7, 8, 64, 67, 256] {
+        let (mut a, mut b) = (vec![0.0f64; n], vec![0.0f64; n]);
+        for j in 0..20u64 {
+            let v = halves(n, 70 + j);
+            let p = half::f16::from_f32(activations(1, j)[0] / 4.0).to_f32();
+            simd128::add_products_f16(&mut a, p, &v);
+            scalar::add_products_f16(&mut b, p, &v);
+        }
+        let (a, b): (Vec<u64>, Vec<u64>) = (a.iter().map(|x| if x.is_nan() { u64::MAX } else { x.to_bits() }).collect(), b.iter().map(|x| if x.is_nan() { u64::MAX } else { x.to_bits() }).collect());
+        assert_eq!(a, b, "{n} elements");
+    }
+}
