@@ -305,4 +305,3 @@ fn row_group<B: Kernels, const R: usize>(
         }
     }
 }
-

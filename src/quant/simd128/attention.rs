@@ -30,12 +30,11 @@ pub fn dots_f16<const N: usize>(q: &[f32], keys: [&[u16]; N]) -> [f32; N] {
     for (c, q8) in qc.iter().enumerate() {
         let q8 = q8.as_chunks::<4>().0;
         let products: [[f32; 8]; N] = core::array::from_fn(|t| {
-            let k = widen8(&kc[t][c]);
-            let mut p = [[0.0f32; 4]; 2];
-            store(&mut p[0], f32x4_mul(load(&q8[0]), k[0]));
-            store(&mut p[1], f32x4_mul(load(&q8[1]), k[1]));
-            let [a, b] = p;
-            [a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3]]
+            let mut p = [0.0f32; 8];
+            for ((p, q), k) in p.as_chunks_mut::<4>().0.iter_mut().zip(q8).zip(widen8(&kc[t][c])) {
+                store(p, f32x4_mul(load(q), k));
+            }
+            p
         });
         // In element order, the keys' chains interleaved.
         for l in 0..8 {
