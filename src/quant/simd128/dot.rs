@@ -9,7 +9,7 @@ use core::arch::wasm32::*;
 use core::arch::wasm64::*;
 
 use super::unpack::{f16x4_to_f32, fifth_bits, iq4nl_values, nibbles, q5k_bit, q6_groups};
-use super::{centred32, dot_i8_i32, halves, hsum_i32, lanes16x2, load, load32, mul_i8_i16, store, unsigned32};
+use super::{centred32, halves, hsum_i32, lanes16x2, load, load32, mul_i8_i16, store, unsigned32};
 use crate::quant::ActBlock;
 use crate::quant::blocks::*;
 
@@ -171,11 +171,27 @@ impl Act32 for BlockQ8_1 {
     }
 }
 
-/// The i32x4 sums of 32 arbitrary i8 weights times 32 activation quants.
+/// The i32x4 sums of 32 arbitrary i8 weights times 32 activation quants in -127..=127 (what
+/// `quantize_row_q8_0` writes: `round(v · 127 / amax)`).
+///
+/// With relaxed SIMD: the relaxed dot product is exact and the same on every engine only while
+/// its second operand is in 0..=127, and these weights may be -128. So the activations go in
+/// split, `y = p - n` with `p = max(y, 0)` and `n = p - y`, both in 0..=127: two dot products
+/// (single instructions with VNNI) instead of four widening multiplies and their additions.
 #[inline(always)]
 fn full32(w0: v128, w1: v128, y: &[i8; 32]) -> v128 {
     let (y0, y1) = halves(y);
-    i32x4_add(dot_i8_i32(w0, y0), dot_i8_i32(w1, y1))
+    #[cfg(target_feature = "relaxed-simd")]
+    {
+        let zero = i8x16_splat(0);
+        let (p0, p1) = (i8x16_max(y0, zero), i8x16_max(y1, zero));
+        let (n0, n1) = (i8x16_sub(p0, y0), i8x16_sub(p1, y1));
+        let positive = i32x4_relaxed_dot_i8x16_i7x16_add(w1, p1, i32x4_relaxed_dot_i8x16_i7x16_add(w0, p0, zero));
+        let negative = i32x4_relaxed_dot_i8x16_i7x16_add(w1, n1, i32x4_relaxed_dot_i8x16_i7x16_add(w0, n0, zero));
+        i32x4_sub(positive, negative)
+    }
+    #[cfg(not(target_feature = "relaxed-simd"))]
+    i32x4_add(super::dot_i8_i32(w0, y0), super::dot_i8_i32(w1, y1))
 }
 
 /// Q4_0 weights · Q8_0 activations, `R` rows by `N` activations.

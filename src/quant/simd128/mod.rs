@@ -135,7 +135,9 @@ pub(crate) fn mul_i8_i16(a: v128, b: v128) -> v128 {
     i16x8_add(i16x8_extmul_low_i8x16(a, b), i16x8_extmul_high_i8x16(a, b))
 }
 
-/// Lane-wise sums of four products each, as i32, for 16 arbitrary i8 pairs (exact).
+/// Lane-wise sums of four products each, as i32, for 16 arbitrary i8 pairs (exact). The
+/// relaxed build's `full32` needs none.
+#[cfg(not(target_feature = "relaxed-simd"))]
 #[inline(always)]
 pub(crate) fn dot_i8_i32(a: v128, b: v128) -> v128 {
     let lo = i32x4_extadd_pairwise_i16x8(i16x8_extmul_low_i8x16(a, b));

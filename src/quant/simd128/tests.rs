@@ -265,6 +265,46 @@ fn tiled_matmul_equals_single_dots() {
     }
 }
 
+/// Q8_0 weights that take every byte value, -128 included, against activations at ±127 and
+/// random ones: every tile shape gives the scalar dot product bit for bit (the relaxed build
+/// splits the activations into their positive and negative parts for this).
+#[wasm_bindgen_test]
+fn q8_0_tiles_are_exact_over_every_weight_byte() {
+    use crate::gguf::GgmlType as T;
+    use crate::quant::matvec::matmul_tiled;
+    use crate::quant::{QuantizedActivation, WeightMatrix};
+    const PER_ROW: usize = 8; // 8 blocks of 32: the 256 byte values once per row
+    let rows = 5;
+    let mut bytes = Vec::new();
+    for r in 0..rows {
+        for b in 0..PER_ROW {
+            bytes.extend(half::f16::from_f32(0.25 + (r * PER_ROW + b) as f32 / 16.0).to_le_bytes());
+            bytes.extend((0..32).map(|i| ((b * 32 + i) * (2 * r + 1) + 7 * r) as u8));
+        }
+    }
+    let cols = PER_ROW * 32;
+    let w = WeightMatrix::new(T::Q8_0, cols, &bytes).unwrap();
+    let extremes: Vec<f32> = (0..cols).map(|i| if i % 3 == 0 { -1.0 } else { 1.0 }).collect();
+    let inputs = [extremes, activations(cols, 77), activations(cols, 78), activations(cols, 79)];
+    let xs: Vec<_> = inputs.iter().map(|x| QuantizedActivation::for_weights(T::Q8_0, x).unwrap()).collect();
+    let blocks = cast_blocks::<BlockQ8_0>(&bytes).unwrap();
+    for t in [1usize, 4] {
+        for tile_rows in [1, 2, 4] {
+            let mut y = vec![0.0; t * rows];
+            matmul_tiled(&w, 0..rows, &xs[..t], &mut y, tile_rows).unwrap();
+            for (k, x) in inputs[..t].iter().enumerate() {
+                let q = quantize_q8_0(x).unwrap();
+                assert!(q.iter().all(|b| b.qs.contains(&127) || b.qs.contains(&-127)));
+                for r in 0..rows {
+                    let single = scalar::vec_dot_q8_0_q8_0(&blocks[r * PER_ROW..(r + 1) * PER_ROW], &q);
+                    let what = format!("T {t}, tile rows {tile_rows}, activation {k}, row {r}");
+                    assert_eq!(y[k * rows + r].to_bits(), single.to_bits(), "{what}");
+                }
+            }
+        }
+    }
+}
+
 /// Cache entries for the attention kernels: activations rounded to f16, with every 61st entry
 /// a subnormal, an infinity or a NaN pattern, so every path of the widening is taken.
 fn halves(n: usize, seed: u64) -> Vec<u16> {
