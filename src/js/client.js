@@ -4,6 +4,7 @@
 
 import { MODEL_METHODS, TESTING } from './api.js';
 import { ErrorCode, Gguf64Error } from './errors.js';
+import { startForWorker } from './spawn.js';
 import { errorFromWire, postableOptions } from './wire.js';
 
 /** WorkerModel's one way to call a method in the worker: `model[CALL](method, args)`. */
@@ -17,7 +18,16 @@ function startWorker() {
   return new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'gguf64' });
 }
 
-/** Requests to one worker, matched to their answers by id. */
+/**
+ * The helper workers the model's worker asks the page to start (./spawn.js), by kind, written
+ * the way bundlers recognise a worker's script.
+ */
+const HELPERS = {
+  shard: (name) => new Worker(new URL('./shard-worker.js', import.meta.url), { type: 'module', name }),
+  'disk-reader': (name) => new Worker(new URL('./disk-reader.js', import.meta.url), { type: 'module', name }),
+};
+
+/** Requests to one worker, matched to their answers by id; the helpers it asked for end with it. */
 class Channel {
   #worker;
 
@@ -26,6 +36,9 @@ class Channel {
   #nextId = 1;
 
   #failure;
+
+  /** The helper workers started for this worker. */
+  #helpers = new Set();
 
   constructor(worker) {
     this.#worker = worker;
@@ -63,7 +76,14 @@ class Channel {
     });
   }
 
-  #receive({ id, type, event, value, error }) {
+  #receive({ id, type, event, value, error, spawn }) {
+    if (type === 'spawn') {
+      if (!this.#failure) {
+        const helper = startForWorker(this.#worker, HELPERS, spawn);
+        if (helper) this.#helpers.add(helper);
+      }
+      return;
+    }
     const pending = this.#pending.get(id);
     if (!pending) return;
     if (type === 'event') pending.onEvent?.(event);
@@ -82,6 +102,8 @@ class Channel {
     this.#failure ??= { code: ErrorCode.UNLOADED, message: 'the model was unloaded' };
     for (const pending of [...this.#pending.values()]) pending.reject(new Gguf64Error(this.#failure.code, this.#failure.message));
     this.#worker.terminate();
+    for (const helper of this.#helpers) helper.terminate();
+    this.#helpers.clear();
   }
 }
 

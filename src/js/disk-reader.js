@@ -10,6 +10,8 @@
 // file, wrapping past its end to its start), and { op: 'close' } (its handle, before the file goes).
 // Out: { type: 'opened', size }, { type: 'closed' } or { type: 'error', message }.
 
+import { serveStarter } from './spawn.js';
+
 /** Bytes per piece; the worker looks at its messages between two. */
 const CHUNK = 16 << 20;
 /**
@@ -31,11 +33,11 @@ let pos = 0;
 let end = 0;
 let reading = false;
 
-self.onmessage = ({ data }) => {
+const post = serveStarter((data) => {
   if (data.op === 'open') opened = open(data.dir, data.name);
   else if (data.op === 'ahead') opened?.then(() => ahead(data.start, data.length));
   else if (data.op === 'close') void close();
-};
+});
 
 async function close() {
   await opened;
@@ -43,7 +45,7 @@ async function close() {
     access?.close();
   } finally {
     access = undefined;
-    self.postMessage({ type: 'closed' });
+    post({ type: 'closed' });
   }
 }
 
@@ -54,9 +56,9 @@ async function open(dir, name) {
     access = await handle.createSyncAccessHandle({ mode: 'readwrite-unsafe' });
     size = access.getSize();
     buffer = new Uint8Array(Math.min(CHUNK, size));
-    self.postMessage({ type: 'opened', size });
+    post({ type: 'opened', size });
   } catch (err) {
-    self.postMessage({ type: 'error', message: String(err?.message ?? err) });
+    post({ type: 'error', message: String(err?.message ?? err) });
   }
 }
 
@@ -101,7 +103,7 @@ async function run() {
       await nextTask();
     }
   } catch (err) {
-    self.postMessage({ type: 'error', message: String(err?.message ?? err) });
+    post({ type: 'error', message: String(err?.message ?? err) });
   } finally {
     reading = false;
   }

@@ -6,6 +6,8 @@
 // that out from the first MiB of each 16 MiB piece and skips the rest (./disk-reader.js). Where the browser
 // refuses the reader its own handle on the file (Firefox), page-ins go on unaided.
 
+import { startHelper } from './spawn.js';
+
 /** Page-ins slower than this (bytes per ms: 2 GB/s) came from the disk (counted, for the stats). */
 const COLD_BYTES_PER_MS = 2e6;
 /** Page-ins smaller than this are not counted as cold or warm (too short to time). */
@@ -32,8 +34,12 @@ export class Readahead {
 
   /** A reader for the OPFS file `name` in folder `dir`, of `size` bytes; without Worker, none. */
   static start(dir, name, size) {
-    if (typeof Worker !== 'function' || !(size > 0)) return new Readahead(undefined, size);
-    const reader = new Worker(new URL('./disk-reader.js', import.meta.url), { type: 'module', name: 'gguf64-disk-reader' });
+    if (!(size > 0)) return new Readahead(undefined, size);
+    // ./spawn.js: in the model's worker, the page starts the reader.
+    const reader = startHelper('disk-reader', 'gguf64-disk-reader', () => (typeof Worker === 'function'
+      ? new Worker(new URL('./disk-reader.js', import.meta.url), { type: 'module', name: 'gguf64-disk-reader' })
+      : undefined));
+    if (!reader) return new Readahead(undefined, size);
     const readahead = new Readahead(reader, size);
     // A reader that fails only costs speed: page-ins go on unaided.
     const fail = (message) => {

@@ -9,19 +9,21 @@ import { runtimeFor } from './runtime.js';
 import { createStorage } from './storage.js';
 import { writeChunk } from './stream.js';
 import { Inbox, SharedGather, evaluateShard } from './shards.js';
+import { serveStarter } from './spawn.js';
 import { errorToWire } from './wire.js';
 
 const state = { runtime: null, peers: [], transport: null, loader: null, storage: null, model: null, startMs: 0 };
 let queue = Promise.resolve();
 
-self.onmessage = ({ data }) => {
-  queue = queue.then(() => handle(data)).catch((err) => {
-    self.postMessage({ op: 'error', error: errorToWire(err) });
-  });
-};
 self.onmessageerror = () => {
-  self.postMessage({ op: 'error', error: errorToWire(new Gguf64Error(ErrorCode.INTERNAL, 'a message from the leader could not be read')) });
+  post({ op: 'error', error: errorToWire(new Gguf64Error(ErrorCode.INTERNAL, 'a message from the leader could not be read')) });
 };
+// The leader's messages: to `self`, or over a port when the page started this worker (./spawn.js).
+const post = serveStarter((data) => {
+  queue = queue.then(() => handle(data)).catch((err) => {
+    post({ op: 'error', error: errorToWire(err) });
+  });
+});
 
 async function handle(message) {
   switch (message.op) {
@@ -30,7 +32,7 @@ async function handle(message) {
       state.runtime = await runtimeFor(message.build, message.simd); // the leader's variant: the same arithmetic
       state.peers = message.peers.sort((a, b) => a.index - b.index).map(({ port }) => new Inbox(port));
       state.transport = message.shared ? new SharedGather(message.shared) : state.peers;
-      self.postMessage({ op: 'ready' });
+      post({ op: 'ready' });
       return;
     }
     case 'load': {
@@ -45,7 +47,7 @@ async function handle(message) {
         return state.storage[index];
       };
       writeChunk(state.loader, memory, storageFor, message.chunk);
-      self.postMessage({ op: 'ack', bytes: message.chunk.length });
+      post({ op: 'ack', bytes: message.chunk.length });
       return;
     }
     case 'finish': {
@@ -53,7 +55,7 @@ async function handle(message) {
       state.loader = null;
       const handle = loader.finish();
       state.model = new LoadedModel(handle, state.runtime, performance.now() - state.startMs, state.storage, { bytesFromCache: 0 });
-      self.postMessage({ op: 'loaded', info: state.model.info });
+      post({ op: 'loaded', info: state.model.info });
       return;
     }
     case 'eval': {
@@ -63,7 +65,7 @@ async function handle(message) {
       const [start, end] = h.shard().vocab;
       const { address, length } = h.logitsInfo();
       const data = new Float32Array(memory.buffer, address, length).slice(start, end);
-      self.postMessage({ op: 'logits', start, data }, [data.buffer]);
+      post({ op: 'logits', start, data }, [data.buffer]);
       return;
     }
     case 'contextLength': {

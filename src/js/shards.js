@@ -1,5 +1,6 @@
 // Tensor-parallel inference across Web Workers (the Rust side is src/parallel): the thread that
-// loads the model leads shard 0 and starts one worker per other shard (./shard-worker.js). The
+// loads the model leads shard 0 and has one worker started per other shard (./shard-worker.js;
+// in the model's worker the page starts them, ./spawn.js). The
 // leader streams the file once (through the cache, with resume), and a ShardRouter cuts it into
 // each shard's own GGUF file on the way. During evaluation every shard computes its slice of
 // four results per layer and the shards swap slices: each posts its columns to every other
@@ -14,6 +15,7 @@
 // Shard <-> shard (one MessageChannel per pair): { op: 'slice', start, len, data } per gather.
 
 import { ErrorCode, Gguf64Error } from './errors.js';
+import { startHelper } from './spawn.js';
 import { errorFromWire } from './wire.js';
 
 /** The most threads 'auto' picks: each gather costs a message round per layer stage. */
@@ -296,12 +298,14 @@ function useShared(transport) {
   return possible;
 }
 
-/** Starts a shard worker. */
+/** Starts a shard worker (./spawn.js: in the model's worker, the page starts it). */
 function startShardWorker(index) {
-  if (typeof Worker !== 'function') {
-    throw new Gguf64Error(ErrorCode.UNSUPPORTED_BROWSER, 'Web Workers are not available here: use { threads: 1 }');
-  }
-  return new Worker(new URL('./shard-worker.js', import.meta.url), { type: 'module', name: `gguf64-shard-${index}` });
+  return startHelper('shard', `gguf64-shard-${index}`, () => {
+    if (typeof Worker !== 'function') {
+      throw new Gguf64Error(ErrorCode.UNSUPPORTED_BROWSER, 'Web Workers are not available here: use { threads: 1 }');
+    }
+    return new Worker(new URL('./shard-worker.js', import.meta.url), { type: 'module', name: `gguf64-shard-${index}` });
+  });
 }
 
 /**

@@ -10,13 +10,21 @@
 import { MODEL_METHODS, TESTING, TESTING_METHODS } from './api.js';
 import { ErrorCode, Gguf64Error } from './errors.js';
 import { STORAGE_CLOSED, inspect, loadModel } from './index.js';
+import { pageAnswered, spawnThroughPage } from './spawn.js';
 import { errorToWire } from './wire.js';
 
 let model;
 let queue = Promise.resolve();
 const controllers = new Map();
 
+// Helper workers (shards, the disk reader) are started by the page, not from here (./spawn.js).
+spawnThroughPage((spawn) => self.postMessage({ type: 'spawn', spawn }));
+
 self.onmessage = ({ data }) => {
+  if (data.op === 'spawned' || data.op === 'spawnFailed') {
+    pageAnswered(data);
+    return;
+  }
   if (data.op === 'abort') {
     controllers.get(data.id)?.abort();
     return;

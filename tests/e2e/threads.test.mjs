@@ -104,6 +104,28 @@ test('a shard worker that never answers fails the load with an error naming it a
   assert.match(result.stalled.message, /^shard worker 1 sent nothing for 2 s while (loading|finishing the load) \(its wasm runtime never started\)$/);
   assert.deepEqual({ threads: result.threads, finite: result.finite }, { threads: 2, finite: true });
 });
+test('the page starts the shard workers of a model in a worker: no worker starts a worker (Firefox\'s constructor there can block forever)', { timeout: 120_000 }, async () => {
+  const { page } = await openHarness(session);
+  const result = await page.evaluate(async (url) => {
+    const started = [];
+    const PageWorker = window.Worker;
+    window.Worker = class extends PageWorker {
+      constructor(script, options) {
+        super(script, options);
+        started.push(options?.name ?? null);
+      }
+    };
+    try {
+      const m = await window.gguf64pkg.loadModel(url, { cache: false, threads: 2 });
+      const finite = (await m.logits(await m.promptIds('Hi'))).every(Number.isFinite);
+      await m.unload();
+      return { started, finite, threads: m.info.parallel.threads };
+    } finally {
+      window.Worker = PageWorker;
+    }
+  }, MODELS[0]);
+  assert.deepEqual(result, { started: ['gguf64', 'gguf64-shard-1'], finite: true, threads: 2 });
+});
 for (const url of MODELS) {
   test(`${url.split('/').pop()}: 2 threads give 1 thread's logits bit for bit and its greedy tokens`, { timeout: 600_000 }, async () => {
     const { page, errors } = await openHarness(session);
