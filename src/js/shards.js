@@ -1,8 +1,8 @@
 // Tensor-parallel inference across Web Workers (the Rust side is src/parallel): the thread that
 // loads the model leads shard 0 and has one worker started per other shard (./shard-worker.js;
-// in the model's worker the page starts them, ./spawn.js). The
-// leader streams the file once (through the cache, with resume), and a ShardRouter cuts it into
-// each shard's own GGUF file on the way. During evaluation every shard computes its slice of
+// for the model's worker, the page starts them: ./spawn.js). The leader streams the file once
+// (through the cache, with resume), and a ShardRouter cuts it into each shard's own GGUF file on
+// the way. During evaluation every shard computes its slice of
 // four results per layer and the shards swap slices: each posts its columns to every other
 // shard over a MessageChannel and copies theirs in (an all-gather), so every output is computed
 // by exactly one shard with a whole model's inputs, and the logits equal one thread's bit for
