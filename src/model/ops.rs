@@ -4,6 +4,7 @@
 use half::f16;
 
 use super::libm;
+pub use crate::quant::{exp_ggml, swiglu};
 
 /// RMS normalisation of `x` in place, then multiplication by `weight` (ggml's `rms_norm` + `mul`:
 /// the sum of squares in f64, the scale `1 / sqrt(mean + eps)` in f32).
@@ -122,34 +123,6 @@ pub fn rope(head: &mut [f32], angles: &[(f32, f32)], style: RopeStyle) {
     }
 }
 
-/// exp(x) as ggml computes it in its vector kernels for softmax and SiLU on x86-64's baseline
-/// (SSE2, no FMA) — the path of the portable llama.cpp reference build: x = n·ln2 + b with
-/// n = round(x·log2 e) and ln2 split in two parts, a degree-5 polynomial for e^b − 1, and 2^n
-/// put into the exponent bits, with separate scalings when |n| > 126 (and 0 or ∞ past 192).
-/// Every step is one f32 multiply or add, in ggml's order, so the result is bit-for-bit ggml's;
-/// it is within 2 ulp of the exact exponential (see the test).
-pub fn exp_ggml(x: f32) -> f32 {
-    const ROUND: f32 = 12_582_912.0; // 1.5 · 2^23: adding it rounds to an integer
-    let c = |bits: u32| f32::from_bits(bits);
-    let z = x * c(0x3fb8_aa3b) + ROUND; // log2 e
-    let n = z - ROUND;
-    let b = (x - n * c(0x3f31_7200)) - n * c(0x35bf_be8e); // ln 2, high and low parts
-    let e = z.to_bits() << 23;
-    let k = f32::from_bits(e.wrapping_add(1f32.to_bits()));
-    let u = b * b;
-    let j = ((c(0x3c07_2010) * b + c(0x3d2b_9f17)) * u + (c(0x3e2a_af33) * b + c(0x3eff_fedb))) * u + c(0x3f7f_fff6) * b;
-    if n.abs() <= 126.0 {
-        return j * k + k;
-    }
-    let g: u32 = if n <= 0.0 { 0x8200_0000 } else { 0 };
-    let s1 = f32::from_bits(g.wrapping_add(0x7f00_0000));
-    if n.abs() > 192.0 {
-        return s1 * s1;
-    }
-    let s2 = f32::from_bits(e.wrapping_sub(g));
-    (s2 * j + s2) * s1
-}
-
 /// Softmax of `x` in place, as ggml's CPU softmax computes it on x86-64's baseline (the
 /// portable reference build): `exp_ggml(v - max)` for every value; the exponentials summed in
 /// f32 in groups of four KV cells by absolute position (`first` is the cell of `x[0]`; cells
@@ -176,18 +149,6 @@ pub fn softmax(x: &mut [f32], first: usize) {
     }
 }
 
-/// SiLU(gate) * up, in place in `gate` (SwiGLU), on rows of `width`, as ggml's
-/// `ggml_vec_swiglu_f32` on x86-64's baseline: `g / (1 + exp_ggml(0 - g)) * u` four values at a
-/// time, and the row's last `width % 4` values with the C library's `expf` (Rust's `exp`).
-pub fn swiglu(gate: &mut [f32], up: &[f32], width: usize) {
-    let vector = width / 4 * 4;
-    for (gate_row, up_row) in gate.chunks_exact_mut(width).zip(up.chunks_exact(width)) {
-        for (i, (g, &u)) in gate_row.iter_mut().zip(up_row).enumerate() {
-            let e = if i < vector { exp_ggml(0.0 - *g) } else { (-*g).exp() };
-            *g = *g / (1.0 + e) * u;
-        }
-    }
-}
 
 /// GELU (tanh approximation) of one value, in f32.
 fn gelu_tanh(x: f32) -> f32 {

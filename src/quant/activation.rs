@@ -14,6 +14,7 @@
 //! the reference.
 
 use super::QuantError;
+use super::kernel::q8_block;
 use super::blocks::{BlockQ8_0, BlockQ8_1, BlockQ8K, QK, QK_K, f16_bytes};
 use crate::gguf::GgmlType;
 
@@ -111,19 +112,6 @@ impl QuantizedActivation {
 /// Checks that `n` values make whole blocks of `block` elements.
 fn whole(n: usize, block: usize, ty: GgmlType) -> Result<(), QuantError> {
     if n.is_multiple_of(block) { Ok(()) } else { Err(QuantError::NotWholeElements { ty, elements: n }) }
-}
-
-/// The largest magnitude in `x` (0 for an empty slice).
-fn amax(x: &[f32]) -> f32 {
-    x.iter().fold(0.0f32, |m, v| m.max(v.abs()))
-}
-
-/// One 32-value block as llama.cpp's Q8_0 / Q8_1 reference quantizes it: `d = amax / 127` and
-/// each value rounded (halves away from zero) to `v / d`.
-fn q8_block(xs: &[f32; QK]) -> (f32, [i8; QK]) {
-    let d = amax(xs) / 127.0;
-    let id = if d != 0.0 { 1.0 / d } else { 0.0 };
-    (d, xs.map(|v| (v * id).round() as i8))
 }
 
 /// llama.cpp's `quantize_row_q8_0_ref` into `out` (one block per 32 values).

@@ -4,8 +4,10 @@
 mod attention;
 mod dequant;
 mod dot;
+mod pointwise;
 mod unpack;
 
 pub use attention::*;
 pub use dequant::*;
 pub use dot::*;
+pub use pointwise::*;

@@ -18,6 +18,7 @@ use core::arch::wasm64::*;
 mod attention;
 mod dequant;
 mod dot;
+mod pointwise;
 mod unpack;
 #[cfg(test)]
 mod tests;
@@ -25,6 +26,7 @@ mod tests;
 pub use attention::*;
 pub use dequant::*;
 pub use dot::*;
+pub use pointwise::*;
 
 // Kernels with no SIMD version here: the scalar reference.
 pub use super::scalar::{dequantize_q2_k, dequantize_q3_k};

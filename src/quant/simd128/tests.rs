@@ -349,3 +349,66 @@ fn attention_value_sums_equal_the_scalar_ones() {
         assert_eq!(a, b, "{n} elements");
     }
 }
+
+/// Blocks that reach every path of the activation quantization: random values, exact halves
+/// (amax 127 makes `id` 1, so 2.5 must go to 3 and -0.5 to -1), the largest value below a half,
+/// zeros of both signs, subnormals, an all-zero block, and NaN and infinity.
+fn q8_inputs() -> Vec<[f32; 32]> {
+    let mut blocks: Vec<[f32; 32]> =
+        activations(32 * 40, 90).as_chunks::<32>().0.to_vec();
+    let mut halves = [0.0f32; 32];
+    for (i, v) in halves.iter_mut().enumerate() {
+        *v = [2.5, -3.5, 126.5, -0.5, 0.5, 0.499_999_97, -126.5, 1.5][i % 8] * if i < 8 { 1.0 } else { 0.5 };
+    }
+    halves[31] = 127.0;
+    blocks.push(halves);
+    blocks.push([0.0; 32]);
+    let mut odd = [1e-40f32; 32];
+    odd[3] = -0.0;
+    odd[9] = -2e-39;
+    blocks.push(odd);
+    let mut nan = blocks[0];
+    nan[5] = f32::NAN;
+    blocks.push(nan);
+    let mut inf = blocks[1];
+    inf[30] = f32::NEG_INFINITY;
+    blocks.push(inf);
+    blocks
+}
+
+/// The activation quantization equals the scalar reference bit for bit: the scale and every
+/// quant.
+#[wasm_bindgen_test]
+fn q8_blocks_equal_the_scalar_ones() {
+    for (i, xs) in q8_inputs().iter().enumerate() {
+        let (d, q) = simd128::q8_block(xs);
+        let (want_d, want_q) = scalar::q8_block(xs);
+        assert_eq!(d.to_bits(), want_d.to_bits(), "block {i}");
+        assert_eq!(q, want_q, "block {i}");
+    }
+    // The halves block by hand: d = 1, so the quants are the values rounded away from zero.
+    let (d, q) = simd128::q8_block(&q8_inputs()[40]);
+    assert_eq!((d, &q[..8]), (1.0, &[3i8, -4, 127, -1, 1, 0, -127, 2][..]));
+}
+
+/// SwiGLU equals the scalar kernel bit for bit, for row widths with and without a tail, and
+/// with gates far enough out (±100) that ggml's exponential leaves its fast range, or NaN.
+#[wasm_bindgen_test]
+fn swiglu_equals_the_scalar_one() {
+    for width in [1usize, 3, 4, 7, 8, 9, 64, 1536] {
+        let mut gate = activations(3 * width, width as u64);
+        let up = activations(3 * width, 7 + width as u64);
+        for (i, g) in gate.iter_mut().enumerate() {
+            match i % 37 {
+                3 => *g = -100.0,
+                11 => *g = 100.0,
+                20 => *g = f32::NAN,
+                _ => *g *= 4.0,
+            }
+        }
+        let mut want = gate.clone();
+        scalar::swiglu(&mut want, &up, width);
+        simd128::swiglu(&mut gate, &up, width);
+        assert_eq!(bits(&gate), bits(&want), "width {width}");
+    }
+}
