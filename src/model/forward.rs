@@ -35,7 +35,7 @@ use super::ops::{self, RopeParams};
 use super::rope_table::AngleTable;
 use super::weights::{LayerTensor, TensorId, TensorView, Trace, WeightSource, f32_values};
 use crate::quant::blocks::f16_le;
-use crate::quant::{ActivationFormat, QuantizedActivation, WeightMatrix, add_products_f16, dots_f16, matmul};
+use crate::quant::{ActivationFormat, QuantizedActivation, WeightMatrix, add_products_rows, dots_columns, matmul, transpose_f16, widen_f16};
 
 /// Tokens evaluated together when a prompt is longer (each weight is read once per batch).
 pub const DEFAULT_BATCH: usize = 32;
@@ -171,9 +171,7 @@ struct Scratch {
     hidden: Vec<f32>,
     /// A shard's rows of a projection, before they go to their columns of `out`.
     rows: Vec<f32>,
-    scores: Vec<f32>,
-    /// One head's attention output.
-    head_sum: Vec<f32>,
+    attend: AttendScratch,
     /// RoPE angles of the batch's positions: global layers, sliding-window layers.
     angles: [AngleTable; 2],
 }
@@ -201,8 +199,7 @@ impl Scratch {
             up: b(c.n_ff)?,
             hidden: if c.shard.is_some() { b(c.ff_width())? } else { Vec::new() },
             rows: if c.shard.is_some() { b(c.embd_rows().len())? } else { Vec::new() },
-            scores: buffer(n_ctx)?,
-            head_sum: vec![0.0; c.head_dim_v],
+            attend: AttendScratch::new(c, n_ctx)?,
             angles: Default::default(),
         })
     }
@@ -487,7 +484,7 @@ impl Session {
             let first = window.map_or(0, |w| (pos + 1).saturating_sub(w));
             let (q, out) = (&s.q[t * nq..(t + 1) * nq], &mut s.attn[t * na + mine.start..t * na + mine.end]);
             let span = Span { layer: il, positions: first..pos + 1, scale: kq_scale, softcap: c.attn_logit_softcap };
-            attend(c, &self.kv, span, q, (&mut s.scores, &mut s.head_sum), out);
+            attend(c, &self.kv, span, q, &mut s.attend, out);
         }
         Ok(())
     }
@@ -760,48 +757,83 @@ struct Span {
 /// Rounded as llama.cpp's CPU path with flash attention off does (its reference build runs
 /// ggml's scalar `ggml_vec_dot_f16`): the query and, after the softmax, the probabilities are
 /// rounded to f16 (ggml converts the f32 side of a product with the f16 cache), the f16 × f16
-/// products (exact in f32) are summed in f64, and each sum is rounded to f32. `buffers` are
-/// the scores (one per cached position) and a scratch row that holds the rounded query.
-fn attend(c: &ModelConfig, kv: &KvCache, span: Span, q: &[f32], buffers: (&mut [f32], &mut [f32]), out: &mut [f32]) {
-    let (scores, scratch) = buffers;
+/// products (exact in f32) are summed in f64, and each sum is rounded to f32.
+///
+/// The heads that share a KV head share its cache: up to `ATTEND_CHUNK` positions of its keys,
+/// then of its values, are widened to f32 (exactly) once for all of them, the keys transposed
+/// so that the kernels sum several keys' chains side by side. Each sum keeps its order.
+fn attend(c: &ModelConfig, kv: &KvCache, span: Span, q: &[f32], a: &mut AttendScratch, out: &mut [f32]) {
     let Span { layer: il, positions: range, scale, softcap } = span;
-    let (hd, hdv) = (c.head_dim, c.head_dim_v);
+    let (hd, hdv, n) = (c.head_dim, c.head_dim_v, range.len());
     let group = c.n_heads / c.n_kv_heads;
-    let scores = &mut scores[..range.len()];
-    let mut own = Vec::new();
-    let q16 = if scratch.len() >= hd {
-        &mut scratch[..hd]
-    } else {
-        own.resize(hd, 0.0);
-        &mut own[..]
-    };
-    let mut sums = vec![0.0f64; hdv];
-    for h in 0..c.n_heads {
-        let kvh = h / group;
-        for (r, &v) in q16.iter_mut().zip(&q[h * hd..(h + 1) * hd]) {
+    if n == 0 {
+        return;
+    }
+    let chunks = || (range.start..range.end).step_by(ATTEND_CHUNK).map(|j| j..(j + ATTEND_CHUNK).min(range.end));
+    for kvh in 0..c.n_kv_heads {
+        let heads = kvh * group..(kvh + 1) * group;
+        for (r, &v) in a.queries[..group * hd].iter_mut().zip(&q[heads.start * hd..heads.end * hd]) {
             *r = round_f16(v);
         }
-        let key = |j: usize| kv.key(il, j)[kvh * hd..(kvh + 1) * hd].reinterpret_cast();
-        // Four positions at a time: their dot products are independent chains of f64 sums.
-        let (fours, rest) = scores.as_chunks_mut::<4>();
-        for (s, j) in fours.iter_mut().zip(range.clone().step_by(4)) {
-            *s = dots_f16(q16, [key(j), key(j + 1), key(j + 2), key(j + 3)]);
+        for js in chunks() {
+            let m = js.len();
+            let keys = &kv.keys_from(il, js.start)[kvh * hd..];
+            transpose_f16(keys.reinterpret_cast(), kv.k_width(), m, hd, &mut a.cache[..m * hd]);
+            for g in 0..group {
+                let scores = &mut a.scores[g * n + js.start - range.start..][..m];
+                dots_columns(&a.queries[g * hd..(g + 1) * hd], &a.cache[..m * hd], m, scores);
+            }
         }
-        for (s, j) in rest.iter_mut().zip(range.start + 4 * fours.len()..range.end) {
-            *s = dots_f16(q16, [key(j)])[0];
+        for scores in a.scores[..group * n].chunks_exact_mut(n) {
+            if let Some(cap) = softcap {
+                ops::softcap(scores, cap);
+            }
+            scores.iter_mut().for_each(|s| *s *= scale);
+            ops::softmax(scores, range.start);
+            scores.iter_mut().for_each(|p| *p = round_f16(*p));
         }
-        if let Some(cap) = softcap {
-            ops::softcap(scores, cap);
+        a.sums[..group * hdv].fill(0.0);
+        for js in chunks() {
+            let m = js.len();
+            let values: &[u16] = kv.values_from(il, js.start).reinterpret_cast();
+            for (j, row) in a.cache[..m * hdv].chunks_exact_mut(hdv).enumerate() {
+                widen_f16(&values[j * kv.v_width() + kvh * hdv..][..hdv], row);
+            }
+            for g in 0..group {
+                let p = &a.scores[g * n + js.start - range.start..][..m];
+                add_products_rows(&mut a.sums[g * hdv..(g + 1) * hdv], p, &a.cache[..m * hdv]);
+            }
         }
-        scores.iter_mut().for_each(|s| *s *= scale);
-        ops::softmax(scores, range.start);
-        sums.fill(0.0);
-        for (&p, j) in scores.iter().zip(range.clone()) {
-            add_products_f16(&mut sums, round_f16(p), kv.value(il, j)[kvh * hdv..(kvh + 1) * hdv].reinterpret_cast());
-        }
-        for (o, &sum) in out[h * hdv..(h + 1) * hdv].iter_mut().zip(&sums) {
+        for (o, &sum) in out[heads.start * hdv..heads.end * hdv].iter_mut().zip(&a.sums) {
             *o = sum as f32;
         }
+    }
+}
+
+/// Positions of one KV head's cache widened at a time by `attend`.
+const ATTEND_CHUNK: usize = 256;
+
+/// `attend`'s buffers: the rounded queries and the scores of the heads that share a KV head,
+/// up to `ATTEND_CHUNK` positions of its cache widened to f32, and the heads' f64 value sums.
+#[derive(Default)]
+struct AttendScratch {
+    queries: Vec<f32>,
+    scores: Vec<f32>,
+    cache: Vec<f32>,
+    sums: Vec<f64>,
+}
+
+impl AttendScratch {
+    fn new(c: &ModelConfig, n_ctx: usize) -> Result<AttendScratch, ModelError> {
+        let group = c.n_heads / c.n_kv_heads.max(1);
+        let widest = c.head_dim.max(c.head_dim_v);
+        let sized = |a: usize, b: usize| a.checked_mul(b).ok_or(ModelError::OutOfMemory { bytes: u64::MAX }).and_then(buffer);
+        Ok(AttendScratch {
+            queries: sized(group, c.head_dim)?,
+            scores: sized(group, n_ctx)?,
+            cache: sized(ATTEND_CHUNK.min(n_ctx), widest)?,
+            sums: vec![0.0; group * c.head_dim_v],
+        })
     }
 }
 

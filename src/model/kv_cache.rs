@@ -101,13 +101,24 @@ impl KvCache {
         }
     }
 
-    /// The key row of `pos` in `layer` (all KV heads).
-    pub(crate) fn key(&self, layer: usize, pos: usize) -> &[f16] {
-        &self.keys[layer][pos * self.k_width..(pos + 1) * self.k_width]
+    /// Layer `layer`'s keys from position `pos` on, one row of `k_width()` halves per position
+    /// (all KV heads).
+    pub(crate) fn keys_from(&self, layer: usize, pos: usize) -> &[f16] {
+        &self.keys[layer][pos * self.k_width..]
     }
 
-    /// The value row of `pos` in `layer` (all KV heads).
-    pub(crate) fn value(&self, layer: usize, pos: usize) -> &[f16] {
-        &self.values[layer][pos * self.v_width..(pos + 1) * self.v_width]
+    /// Layer `layer`'s values from position `pos` on, one row of `v_width()` halves per position.
+    pub(crate) fn values_from(&self, layer: usize, pos: usize) -> &[f16] {
+        &self.values[layer][pos * self.v_width..]
+    }
+
+    /// Halves per key row.
+    pub(crate) fn k_width(&self) -> usize {
+        self.k_width
+    }
+
+    /// Halves per value row.
+    pub(crate) fn v_width(&self) -> usize {
+        self.v_width
     }
 }

@@ -49,7 +49,7 @@ pub use activation::{ActivationFormat, QuantizedActivation};
 pub use error::QuantError;
 pub use matvec::{WeightMatrix, matmul, matmul_f32, matvec, matvec_f32};
 /// Attention's products with the f16 key/value cache (`scalar::attention`).
-pub use kernel::{add_products_f16, dots_f16};
+pub use kernel::{add_products_rows, dots_columns, transpose_f16, widen_f16};
 /// ggml's vector `exp` (one value) and SwiGLU over rows (`scalar::pointwise`).
 pub use kernel::swiglu;
 pub use scalar::exp_ggml;

@@ -318,35 +318,38 @@ fn bits(v: &[f32]) -> Vec<u32> {
     v.iter().map(|x| if x.is_nan() { u32::MAX } else { x.to_bits() }).collect()
 }
 
-/// The attention dot products equal the scalar ones bit for bit, one key at a time and four
-/// side by side, for lengths with and without a tail of fewer than eight.
+/// The attention kernels equal the scalar ones bit for bit: keys widened and transposed, their
+/// dot products (sixteen, four and single keys' paths), values widened, and the value sums over
+/// many positions, for head sizes with and without a remainder and position counts with and
+/// without a tail.
 #[wasm_bindgen_test]
-fn attention_dots_equal_the_scalar_ones() {
-    for (seed, n) in [1usize, 7, 8, 64, 67, 128, 256].into_iter().enumerate() {
-        let q: Vec<f32> = activations(n, 40 + seed as u64).iter().map(|&v| half::f16::from_f32(v).to_f32()).collect();
-        let keys: Vec<Vec<u16>> = (0..4).map(|k| halves(n, 50 + 4 * seed as u64 + k)).collect();
-        let four = [&keys[0][..], &keys[1][..], &keys[2][..], &keys[3][..]];
-        let what = format!("{n} elements");
-        assert_eq!(bits(&simd128::dots_f16(&q, four)), bits(&scalar::dots_f16(&q, four)), "{what}");
-        for k in four {
-            assert_eq!(bits(&simd128::dots_f16(&q, [k])), bits(&scalar::dots_f16(&q, [k])), "{what}");
-        }
-    }
-}
+fn attention_kernels_equal_the_scalar_ones() {
+    for (seed, (hd, m)) in [(8usize, 1usize), (64, 7), (64, 37), (67, 16), (128, 21), (256, 64), (3, 5)].into_iter().enumerate() {
+        let stride = hd + 5;
+        let src = halves(stride * m, 50 + seed as u64);
+        let (mut a, mut b) = (vec![0.0f32; hd * m], vec![0.0f32; hd * m]);
+        simd128::transpose_f16(&src, stride, m, hd, &mut a);
+        scalar::transpose_f16(&src, stride, m, hd, &mut b);
+        let what = format!("{hd} elements, {m} positions");
+        assert_eq!(bits(&a), bits(&b), "transposed keys, {what}");
+        let q: Vec<f32> = activations(hd, 40 + seed as u64).iter().map(|&v| half::f16::from_f32(v).to_f32()).collect();
+        let (mut x, mut y) = (vec![0.0f32; m], vec![0.0f32; m]);
+        simd128::dots_columns(&q, &b, m, &mut x);
+        scalar::dots_columns(&q, &b, m, &mut y);
+        assert_eq!(bits(&x), bits(&y), "key dot products, {what}");
 
-/// The attention value sums equal the scalar ones bit for bit over many positions.
-#[wasm_bindgen_test]
-fn attention_value_sums_equal_the_scalar_ones() {
-    for n in [1usize, 7, 8, 64, 67, 256] {
-        let (mut a, mut b) = (vec![0.0f64; n], vec![0.0f64; n]);
-        for j in 0..20u64 {
-            let v = halves(n, 70 + j);
-            let p = half::f16::from_f32(activations(1, j)[0] / 4.0).to_f32();
-            simd128::add_products_f16(&mut a, p, &v);
-            scalar::add_products_f16(&mut b, p, &v);
+        let (mut v, mut w) = (vec![0.0f32; stride * m], vec![0.0f32; stride * m]);
+        simd128::widen_f16(&src, &mut v);
+        scalar::widen_f16(&src, &mut w);
+        assert_eq!(bits(&v), bits(&w), "widened values, {what}");
+        let p: Vec<f32> = activations(m, 60 + seed as u64).iter().map(|&x| half::f16::from_f32(x / 4.0).to_f32()).collect();
+        let (mut s, mut t) = (vec![0.5f64; stride], vec![0.5f64; stride]);
+        for _ in 0..3 {
+            simd128::add_products_rows(&mut s, &p, &w);
+            scalar::add_products_rows(&mut t, &p, &w);
         }
-        let (a, b): (Vec<u64>, Vec<u64>) = (a.iter().map(|x| if x.is_nan() { u64::MAX } else { x.to_bits() }).collect(), b.iter().map(|x| if x.is_nan() { u64::MAX } else { x.to_bits() }).collect());
-        assert_eq!(a, b, "{n} elements");
+        let wide = |v: &[f64]| v.iter().map(|x| if x.is_nan() { u64::MAX } else { x.to_bits() }).collect::<Vec<_>>();
+        assert_eq!(wide(&s), wide(&t), "value sums, {what}");
     }
 }
 
