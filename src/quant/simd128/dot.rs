@@ -79,7 +79,10 @@ fn tile32<B, A: ActBlock + Act32, const R: usize, const N: usize>(
                 (u.map(|(lo, hi, _)| (lo, hi)), u.map(|(_, _, d)| d))
             };
             let sums = hsum4(q.map(|(lo, hi)| sum(lo, hi, x[0][i].qs())));
-            let wd = [halves_to_f32x4(raw.map(|d| d[0])), halves_to_f32x4(raw.map(|d| d[1]))];
+            let wd = match term {
+                BlockTerm::ScaleAndMin => scale_pairs(raw),
+                _ => [halves_to_f32x4(raw.map(|d| d[0])), f32x4_splat(0.0)],
+            };
             acc = f32x4_add(acc, term.lanes(sums, wd, [f32x4_splat(xs[0]), f32x4_splat(xs[1])]));
         }
         let mut lanes = [0.0f32; 4];
@@ -145,11 +148,37 @@ fn hsum4(v: [v128; 4]) -> v128 {
     i32x4_add(i32x4_shuffle::<0, 1, 4, 5>(p, q), i32x4_shuffle::<2, 3, 6, 7>(p, q))
 }
 
-/// Four little-endian IEEE halves as f32x4 (`f16x4_to_f32`: exactly as `f16_le`).
+/// Four little-endian IEEE halves as f32x4, exactly as `f16_le`: where none is an infinity or
+/// a NaN, by its finite branch in four lanes (the magnitude shifted into place and scaled by
+/// 2^112, which also makes subnormals exact, then the sign); else by `f16x4_to_f32`.
 #[inline(always)]
 fn halves_to_f32x4(h: [[u8; 2]; 4]) -> v128 {
     let h = h.map(|b| u16::from_le_bytes(b) as u32);
-    f16x4_to_f32(u32x4(h[0], h[1], h[2], h[3]))
+    let v = u32x4(h[0], h[1], h[2], h[3]);
+    let exponent = u32x4_splat(0x7C00);
+    if v128_any_true(i32x4_eq(v128_and(v, exponent), exponent)) {
+        return f16x4_to_f32(v);
+    }
+    let magnitude = i32x4_shl(v128_and(v, u32x4_splat(0x7FFF)), 13);
+    v128_or(f32x4_mul(magnitude, f32x4_splat(F16_RESCALE)), i32x4_shl(v128_and(v, u32x4_splat(0x8000)), 16))
+}
+
+/// Four rows' (d, m) halves as two f32x4, exactly as `f16_le` (as `halves_to_f32x4`): each row's
+/// pair read as one u32 lane (d low, m high), so the four pairs take four loads, and widened in
+/// place by shifts, masks and one multiply each.
+#[inline(always)]
+fn scale_pairs(raw: [[[u8; 2]; 2]; 4]) -> [v128; 2] {
+    let w = raw.map(|[d, m]| u32::from_le_bytes([d[0], d[1], m[0], m[1]]));
+    let v = u32x4(w[0], w[1], w[2], w[3]);
+    let exponent = i16x8_splat(0x7C00);
+    if v128_any_true(i16x8_eq(v128_and(v, exponent), exponent)) {
+        return [halves_to_f32x4(raw.map(|p| p[0])), halves_to_f32x4(raw.map(|p| p[1]))];
+    }
+    let (rescale, sign) = (f32x4_splat(F16_RESCALE), u32x4_splat(0x8000_0000));
+    // d: bits 0..15 (magnitude 0..14 to 13..27 after << 17 >> 4); m: bits 16..31 (>> 3).
+    let d = v128_or(f32x4_mul(u32x4_shr(i32x4_shl(v, 17), 4), rescale), v128_and(i32x4_shl(v, 16), sign));
+    let m = v128_or(f32x4_mul(u32x4_shr(v128_and(v, u32x4_splat(0x7FFF_0000)), 3), rescale), v128_and(v, sign));
+    [d, m]
 }
 
 /// A 32-element activation block (Q8_0 or Q8_1): its quants.

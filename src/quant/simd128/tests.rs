@@ -305,6 +305,54 @@ fn q8_0_tiles_are_exact_over_every_weight_byte() {
     }
 }
 
+/// Block scales of every kind through the four-row decoding tiles, which widen four rows' f16
+/// scales at once by a fast path for finite halves (zeros of both signs and subnormals
+/// included) and the general one where a row holds an infinity or a NaN: Q4_1 (d and m in one
+/// lane per row) and Q4_0 (d alone) equal the scalar dot products bit for bit.
+#[wasm_bindgen_test]
+fn four_row_tiles_widen_every_kind_of_scale() {
+    use crate::gguf::GgmlType as T;
+    use crate::quant::matvec::matmul_tiled;
+    use crate::quant::{QuantizedActivation, WeightMatrix};
+    // Per (row, block): finite scales in blocks 0..4 (normal, subnormal, zeros), a special one
+    // in a single row of blocks 4 and 5.
+    const SCALES: [u16; 8] = [0x3C00, 0x0001, 0x83FF, 0x8000, 0x0000, 0x2E66, 0xB400, 0x0200];
+    let scale = |r: usize, b: usize, which: usize| match (b, r) {
+        (4, 2) => [0x7C00u16, 0xFC00][which],
+        (5, 1) => [0x3C00u16, 0x7E01][which],
+        _ => SCALES[(r * 3 + b * 5 + which) % 8],
+    };
+    let (rows, per_row) = (4usize, 6usize);
+    let cols = per_row * 32;
+    let x = activations(cols, 91);
+    for ty in [T::Q4_1, T::Q4_0] {
+        let mut bytes = Vec::new();
+        for r in 0..rows {
+            for b in 0..per_row {
+                bytes.extend(scale(r, b, 0).to_le_bytes());
+                if ty == T::Q4_1 {
+                    bytes.extend(scale(r, b, 1).to_le_bytes());
+                }
+                bytes.extend((0..16).map(|i| (i * 37 + r * 11 + b * 5) as u8));
+            }
+        }
+        let w = WeightMatrix::new(ty, cols, &bytes).unwrap();
+        let xq = QuantizedActivation::for_weights(ty, &x).unwrap();
+        let mut y = vec![0.0; rows];
+        matmul_tiled(&w, 0..rows, std::slice::from_ref(&xq), &mut y, 4).unwrap();
+        for (r, got) in y.iter().enumerate() {
+            let row = w.row(r).unwrap();
+            let want = match ty {
+                T::Q4_1 => scalar::vec_dot_q4_1_q8_1(cast_blocks(row).unwrap(), &quantize_q8_1(&x).unwrap()),
+                _ => scalar::vec_dot_q4_0_q8_0(cast_blocks(row).unwrap(), &quantize_q8_0(&x).unwrap()),
+            };
+            assert_eq!(bits(&[*got]), bits(&[want]), "{ty:?}, row {r}");
+        }
+        // Rows 0 and 3 have only finite scales, so their sums are finite.
+        assert!(y[0].is_finite() && y[3].is_finite(), "{ty:?}: {y:?}");
+    }
+}
+
 /// Cache entries for the attention kernels: activations rounded to f16, with every 61st entry
 /// a subnormal, an infinity or a NaN pattern, so every path of the widening is taken.
 fn halves(n: usize, seed: u64) -> Vec<u16> {
