@@ -149,7 +149,6 @@ pub fn softmax(x: &mut [f32], first: usize) {
     }
 }
 
-
 /// GELU (tanh approximation) of one value, in f32.
 fn gelu_tanh(x: f32) -> f32 {
     const SQRT_2_OVER_PI: f32 = 0.797_884_6;
@@ -159,16 +158,25 @@ fn gelu_tanh(x: f32) -> f32 {
 
 /// GELU as ggml's CPU backend computes it: 0 below -10, the identity above 10, and in between
 /// the tanh approximation read from a table indexed by the input rounded to f16, whose entries
-/// are themselves f16 (`ggml_table_gelu_f16`).
+/// are themselves f16 (`ggml_table_gelu_f16`). The table is built the same way, on first use
+/// (65,536 entries, 128 KiB), so each value costs a rounding and a lookup.
 pub fn gelu_ggml(x: f32) -> f32 {
     if x <= -10.0 {
         0.0
     } else if x >= 10.0 {
         x
     } else {
-        let rounded = f16::from_f32(x).to_f32();
-        f16::from_f32(gelu_tanh(rounded)).to_f32()
+        let table = GELU_TABLE.get_or_init(|| (0..=u16::MAX).map(|h| gelu_entry(f16::from_bits(h))).collect());
+        f16::from_bits(table[usize::from(f16::from_f32(x).to_bits())]).to_f32()
     }
+}
+
+/// `ggml_table_gelu_f16`: GELU of every half, rounded to a half, by bit pattern.
+static GELU_TABLE: std::sync::OnceLock<Vec<u16>> = std::sync::OnceLock::new();
+
+/// One entry of the GELU table: the tanh approximation of `h`, in f32, rounded to f16.
+fn gelu_entry(h: f16) -> u16 {
+    f16::from_f32(gelu_tanh(h.to_f32())).to_bits()
 }
 
 /// GELU(gate) * up, in place in `gate` (GeGLU, gemma).
@@ -231,6 +239,20 @@ mod tests {
         softmax(&mut x, 1);
         assert!((x.iter().sum::<f32>() - 1.0).abs() < 1e-6);
         assert!(x[2] > x[1] && x[1] > x[0] && x[3] == 0.0);
+    }
+
+    #[test]
+    fn the_gelu_table_gives_the_tanh_formula_on_the_rounded_input_rounded() {
+        // Every half in (-10, 10), and values between halves (rounded to the nearest first).
+        for h in 0..=u16::MAX {
+            let x = f16::from_bits(h).to_f32();
+            for v in [x, x * (1.0 + 3e-4), x + 1e-3] {
+                if v.is_finite() && v > -10.0 && v < 10.0 {
+                    let direct = f16::from_f32(gelu_tanh(f16::from_f32(v).to_f32())).to_f32();
+                    assert_eq!(gelu_ggml(v).to_bits(), direct.to_bits(), "{v}");
+                }
+            }
+        }
     }
 
     #[test]
