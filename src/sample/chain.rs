@@ -50,6 +50,23 @@ impl Candidates {
         }
     }
 
+    /// `fill(logits, &[], 1.0)` then `argmax`, without building the list (greedy decoding reads
+    /// a whole vocabulary per token): the finite logit that ranks highest, the lowest id among
+    /// equals; None when no logit is finite.
+    pub fn argmax_of(logits: &[f32]) -> Option<u32> {
+        let mut best: Option<(u32, f32)> = None;
+        for (id, &logit) in (0u32..).zip(logits) {
+            if !logit.is_finite() {
+                continue;
+            }
+            match best {
+                Some((_, top)) if logit.total_cmp(&top) != std::cmp::Ordering::Greater => {}
+                _ => best = Some((id, logit)),
+            }
+        }
+        best.map(|(id, _)| id)
+    }
+
     /// The id with the highest logit, the lowest id among equals; None when empty.
     pub fn argmax(&self) -> Option<u32> {
         let best = self.items.iter().min_by(|a, b| by_rank(a, b))?;
@@ -168,6 +185,38 @@ mod tests {
     /// Logits whose softmax is exactly proportional to `probs`.
     fn logits_of(probs: &[f64]) -> Vec<f32> {
         probs.iter().map(|p| p.ln() as f32).collect()
+    }
+
+    #[test]
+    fn argmax_of_the_logits_is_argmax_of_the_filled_list() {
+        // Ties (the lowest id wins), -0 below +0 (as `total_cmp` ranks them), and non-finite
+        // logits skipped, over lists with and without a finite value.
+        let cases: [&[f32]; 6] = [
+            &[1.0, 3.0, 3.0, -2.0],
+            &[f32::NAN, f32::INFINITY, 0.5, 0.5],
+            &[-0.0, 0.0, -0.0],
+            &[f32::NAN, f32::NEG_INFINITY],
+            &[],
+            &[-5.0, -7.0, f32::NAN, -5.0],
+        ];
+        for logits in cases {
+            assert_eq!(Candidates::argmax_of(logits), filled(logits).argmax(), "{logits:?}");
+        }
+        let mut s = 0x2545_f491_4f6c_dd1du64;
+        for n in [1usize, 7, 1000, 262_144] {
+            let logits: Vec<f32> = (0..n)
+                .map(|_| {
+                    s ^= s << 13;
+                    s ^= s >> 7;
+                    s ^= s << 17;
+                    // Coarse values, so ties occur.
+                    ((s >> 40) % 64) as f32 / 4.0 - 8.0
+                })
+                .collect();
+            assert_eq!(Candidates::argmax_of(&logits), filled(&logits).argmax(), "{n} logits");
+        }
+        assert_eq!(Candidates::argmax_of(&[1.0, 3.0, 3.0, -2.0]), Some(1));
+        assert_eq!(Candidates::argmax_of(&[-0.0, 0.0, -0.0]), Some(1));
     }
 
     #[test]

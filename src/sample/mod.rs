@@ -130,6 +130,10 @@ impl Sampler {
             return Err(SampleError::TooManyLogits { len: logits.len() });
         }
         self.collect_recent(history, logits.len())?;
+        if self.config.temperature == 0.0 && self.recent.is_empty() {
+            // Greedy with nothing penalised: the same choice, without copying the logits.
+            return Candidates::argmax_of(logits).ok_or(SampleError::NoFiniteLogits { len: logits.len() });
+        }
         let penalty = if self.config.penalises() {
             self.config.repeat_penalty
         } else {

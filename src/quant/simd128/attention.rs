@@ -120,7 +120,10 @@ pub fn add_products_rows(sums: &mut [f64], p: &[f32], values: &[f32]) {
     let w = sums.len();
     let whole = w / 16 * 16;
     for o in (0..whole).step_by(16) {
-        let mut acc: [v128; 8] = core::array::from_fn(|i| load::<[f64; 2]>((&sums[o + 2 * i..o + 2 * i + 2]).try_into().expect("two")));
+        let mut acc = [f64x2_splat(0.0); 8];
+        for (i, a) in acc.iter_mut().enumerate() {
+            *a = load::<[f64; 2]>((&sums[o + 2 * i..o + 2 * i + 2]).try_into().expect("two"));
+        }
         for (j, &pj) in p.iter().enumerate() {
             let pv = f32x4_splat(pj);
             for k in 0..4 {
