@@ -226,7 +226,7 @@ fn matvec_row_ranges_equal_per_row_dots() {
         let mut full = vec![0.0; rows];
         matvec(&w, 0..rows, &x, &mut full).unwrap();
         for (r, y) in full.iter().enumerate() {
-            assert_eq!(y.to_bits(), vec_dot(ty, w.row(r).unwrap(), &x).unwrap().to_bits(), "{ty} row {r}");
+            assert_eq!(y.to_bits(), vec_dot(ty, &w.row(r).unwrap(), &x).unwrap().to_bits(), "{ty} row {r}");
         }
         // A worker's slice of the rows gives the same values.
         let mut part = vec![0.0; 5];

@@ -100,6 +100,7 @@ mod streaming {
     use gguf64::gguf::Limits;
     use gguf64::loader::{Dest, LoadError, StreamLoad};
     use gguf64::memory::{GroupId, PlanLimits, Target};
+    use gguf64::quant::interleave;
 
     /// Feeds `bytes[from..]` of part `part` in chunks of `chunk`, writing storage into `storage`.
     /// Stops early, as the browser shim does, once a header is complete when `header_only`.
@@ -161,7 +162,11 @@ mod streaming {
             let reg = loaded.placed.registry.tensor(&t.name).unwrap();
             let mem = if reg.memory == 0 { loaded.placed.main.as_slice() } else { &storage[reg.memory as usize - 1][..] };
             let got = &mem[reg.offset as usize..][..reg.n_bytes as usize];
-            let want = &bytes[(src.data_offset + t.offset) as usize..][..t.n_bytes as usize];
+            let mut want = bytes[(src.data_offset + t.offset) as usize..][..t.n_bytes as usize].to_vec();
+            // The main memory holds the interleaved order of the types that take it.
+            if reg.memory == 0 {
+                interleave::to_stored_order(t.ggml_type, t.dims[0], &mut want, &mut Vec::new());
+            }
             assert!(got == want, "bytes of {} differ", t.name);
             assert_eq!(reg.part, part_of(&t.name));
         }

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use gguf64::gguf::{GgufError, Limits, parse_header};
 use gguf64::loader::{Dest, LoadError, LoadedModel, StreamLoad};
 use gguf64::memory::{GroupId, LayoutKind, PlanLimits, Target};
+use gguf64::quant::interleave;
 
 fn model(name: &str) -> Option<Vec<u8>> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models").join(name);
@@ -80,14 +81,18 @@ impl Feeder {
         }
     }
 
-    /// Every tensor's bytes, wherever the plan put them, equal the file's.
+    /// Every tensor's bytes, wherever the plan put them, equal the file's (in the stored order).
     fn check_tensors(&self, loaded: &LoadedModel, file: &[u8]) {
         let h = loaded.placed.header();
         for t in &h.tensors {
             let reg = loaded.placed.registry.tensor(&t.name).expect("every tensor is registered");
             let mem = if reg.memory == 0 { loaded.placed.main.as_slice() } else { &self.storage[reg.memory as usize - 1][..] };
             let got = &mem[reg.offset as usize..(reg.offset + reg.n_bytes) as usize];
-            let want = &file[(h.data_offset + t.offset) as usize..][..t.n_bytes as usize];
+            let mut want = file[(h.data_offset + t.offset) as usize..][..t.n_bytes as usize].to_vec();
+            // The main memory holds the interleaved order of the types that take it.
+            if reg.memory == 0 {
+                interleave::to_stored_order(t.ggml_type, t.dims[0], &mut want, &mut Vec::new());
+            }
             assert!(got == want, "bytes of {} differ", t.name);
             assert_eq!(reg.offset % 64, 0, "{} is not 64-byte aligned", t.name);
         }

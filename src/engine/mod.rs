@@ -20,6 +20,8 @@ use crate::generate::{Context, Finish, GenerateOptions, Generation};
 use crate::loader::LoadedModel;
 use crate::memory::pager::{Pager, PagerStats};
 use crate::memory::GroupId;
+use crate::memory::registry::RegisteredTensor;
+use crate::quant::interleave;
 use crate::model::{Advance, DEFAULT_BATCH, Gather, ModelConfig, ModelError, ShardSlice, WeightSource};
 use crate::runtime::{PlacedWeights, StorageHost, TensorIndex};
 use crate::tokenizer::{ChatMessage, ChatRequest, ChatValue, Tokenizer, TokenizerError};
@@ -394,7 +396,8 @@ impl<H: StorageHost> Engine<H> {
         for t in placed.parts.iter().flat_map(|h| &h.tensors) {
             let reg = placed.registry.tensor(&t.name).ok_or_else(|| EngineError::Unregistered { name: t.name.clone() })?;
             if reg.memory == 0 {
-                hasher.update(&placed.main.as_slice()[reg.offset as usize..(reg.offset + reg.n_bytes) as usize]);
+                let bytes = &placed.main.as_slice()[reg.offset as usize..(reg.offset + reg.n_bytes) as usize];
+                hash_file_order(&mut hasher, reg, bytes);
                 continue;
             }
             let mut at = 0;
@@ -409,6 +412,22 @@ impl<H: StorageHost> Engine<H> {
         }
         Ok(hasher.finish_hex())
     }
+}
+
+/// Feeds a main-memory tensor's bytes to `hasher` in file order: row by row, gathered from
+/// their groups, where the loader stored it interleaved (`quant::interleave`).
+fn hash_file_order(hasher: &mut Sha256, t: &RegisteredTensor, bytes: &[u8]) {
+    let Some((row, block)) = t.dims.first().and_then(|&cols| interleave::row_shape(t.ggml_type, cols)) else {
+        hasher.update(bytes);
+        return;
+    };
+    let mut out = vec![0; row];
+    for r in 0..bytes.len() / row {
+        if interleave::gather_row(bytes, row, block, r, &mut out).is_some() {
+            hasher.update(&out);
+        }
+    }
+    hasher.update(&bytes[bytes.len() / row * row..]);
 }
 
 #[cfg(test)]

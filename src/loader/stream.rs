@@ -231,14 +231,14 @@ impl StreamLoad {
                 p.prefix.truncate(p.received as usize);
                 n
             }
-            PartPhase::Known { .. } => {
-                if let Some(model) = self.placed.as_deref_mut() {
-                    model.account(part, start, n);
-                }
-                n
-            }
+            PartPhase::Known { .. } => n,
         };
+        let tensor_data = matches!(p.phase, PartPhase::Known { data_offset, .. } if start >= data_offset);
+        // Hashed before they are counted: a group they complete is then rearranged.
         self.hash_committed(part, kept);
+        if tensor_data && let Some(model) = self.placed.as_deref_mut() {
+            model.account(part, start, n);
+        }
         if self.placed.is_none() && self.parts.iter().all(|p| p.header.is_some()) {
             self.plan()?;
         }
@@ -323,9 +323,18 @@ impl Placed {
         }
     }
 
+    /// Registers a group whose last byte just landed. One in the main memory is first put in
+    /// the order the kernels read (`TensorGroup::interleave_in`); one in a storage memory is, when
+    /// a layer is paged in (`runtime::weights`).
     fn register(&mut self, gi: usize) {
         let group = &self.groups.groups[gi];
         if let Some(home) = self.plan.placement(group.id) {
+            if home.home.memory == 0 {
+                let (start, len) = (home.home.offset as usize, group.bytes as usize);
+                if let Some(block) = self.main.as_mut_slice().get_mut(start..start + len) {
+                    group.interleave_in(&self.parts, block, &mut Vec::new());
+                }
+            }
             self.registry.register(&self.parts, group, home);
             self.fresh.push(group.id);
         }
@@ -364,7 +373,8 @@ pub struct LoadedModel {
 }
 
 impl LoadedModel {
-    /// The bytes of a tensor that lives in the main memory (`None` if in storage or unknown).
+    /// The bytes of a tensor that lives in the main memory (`None` if in storage or unknown), in
+    /// the order they are stored in there (`memory::TensorGroup::interleave_in`).
     pub fn main_tensor_bytes(&self, name: &str) -> Option<&[u8]> {
         let t = self.placed.registry.tensor(name)?;
         if t.memory != 0 {

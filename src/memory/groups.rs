@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::gguf::{Header, TensorInfo};
+use crate::quant::interleave;
 
 /// Every tensor inside a group starts at a multiple of this (enough for any SIMD load).
 pub const TENSOR_ALIGN: u64 = 64;
@@ -64,6 +65,21 @@ pub struct TensorGroup {
     pub id: GroupId,
     pub tensors: Vec<GroupedTensor>,
     pub bytes: u64,
+}
+
+impl TensorGroup {
+    /// Rearranges the group's matrices, laid out in `block` (the group's bytes) in file order,
+    /// into the order the kernels read them in: groups of four rows interleaved for the types
+    /// that take them (`quant::interleave`). `parts` are the model's headers; `scratch` is reused.
+    pub fn interleave_in(&self, parts: &[Header], block: &mut [u8], scratch: &mut Vec<u8>) {
+        for t in &self.tensors {
+            let Some(info) = parts.get(t.part).and_then(|h| h.tensors.get(t.index)) else { continue };
+            let (start, end) = (t.offset as usize, (t.offset + t.n_bytes) as usize);
+            if let (Some(&cols), Some(bytes)) = (info.dims.first(), block.get_mut(start..end)) {
+                interleave::to_stored_order(info.ggml_type, cols, bytes, scratch);
+            }
+        }
+    }
 }
 
 /// The model's groups in load order: embeddings, layers 0..n, output.

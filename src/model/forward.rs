@@ -618,7 +618,8 @@ fn matrix<'w, W: WeightSource + ?Sized>(w: &'w W, id: TensorId, c: &ModelConfig)
     let view = w.tensor(id)?;
     let expected = id.shape(c);
     check_view(id, &view, expected)?;
-    WeightMatrix::new(view.ty, view.dims[0], view.bytes).map_err(|source| kernel(id, source))
+    let w = if view.interleaved { WeightMatrix::as_stored(view.ty, view.dims[0], view.bytes) } else { WeightMatrix::new(view.ty, view.dims[0], view.bytes) };
+    w.map_err(|source| kernel(id, source))
 }
 
 fn check_view(id: TensorId, view: &TensorView<'_>, expected: [usize; 2]) -> Result<(), ModelError> {

@@ -188,6 +188,9 @@ pub struct TensorView<'a> {
     /// ne0 (elements per row), ne1 (rows; 1 for a vector).
     pub dims: [usize; 2],
     pub bytes: &'a [u8],
+    /// Whether a matrix's groups of four rows are interleaved (`quant::interleave`), as the
+    /// loader stores the types that take them.
+    pub interleaved: bool,
 }
 
 /// Where the forward pass gets its weights.

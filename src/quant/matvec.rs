@@ -6,10 +6,12 @@
 //! call (or once by the caller, for several matrices), and weights are never dequantized or
 //! copied: each row is read in place by the dot-product kernel.
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 use super::activation::QuantizedActivation;
 use super::blocks::cast_blocks;
+use super::interleave::{self, GROUP_ROWS};
 use super::{ActBlock, Kernels, QuantError, activation_for, for_block_type};
 use crate::gguf::GgmlType;
 
@@ -21,6 +23,8 @@ pub struct WeightMatrix<'a> {
     rows: usize,
     row_bytes: usize,
     bytes: &'a [u8],
+    /// Whether whole groups of four rows are stored interleaved (`super::interleave`).
+    interleaved: bool,
 }
 
 impl<'a> WeightMatrix<'a> {
@@ -38,7 +42,14 @@ impl<'a> WeightMatrix<'a> {
         if !bytes.len().is_multiple_of(row_bytes) {
             return Err(QuantError::NotWholeBlocks { ty, bytes: bytes.len() });
         }
-        Ok(WeightMatrix { ty, cols, rows: bytes.len() / row_bytes, row_bytes, bytes })
+        Ok(WeightMatrix { ty, cols, rows: bytes.len() / row_bytes, row_bytes, bytes, interleaved: false })
+    }
+
+    /// Views `bytes` in the order the loader stores matrices of `ty` in: groups of four rows
+    /// interleaved where `ty` interleaves (`interleave::interleaves`), file order otherwise.
+    pub fn as_stored(ty: GgmlType, cols: usize, bytes: &'a [u8]) -> Result<WeightMatrix<'a>, QuantError> {
+        let w = WeightMatrix::new(ty, cols, bytes)?;
+        Ok(WeightMatrix { interleaved: interleave::interleaves(ty), ..w })
     }
 
     /// The element type.
@@ -61,17 +72,26 @@ impl<'a> WeightMatrix<'a> {
         self.row_bytes
     }
 
-    /// The bytes of row `r`, or `None` past the end.
-    pub fn row(&self, r: usize) -> Option<&'a [u8]> {
+    /// The bytes of row `r` in file order (gathered from its group if stored interleaved), or
+    /// `None` past the end.
+    pub fn row(&self, r: usize) -> Option<Cow<'a, [u8]>> {
+        if r >= self.rows {
+            return None;
+        }
+        if self.interleaved {
+            let mut out = vec![0; self.row_bytes];
+            interleave::gather_row(self.bytes, self.row_bytes, self.ty.type_size() as usize, r, &mut out)?;
+            return Some(Cow::Owned(out));
+        }
         let start = r.checked_mul(self.row_bytes)?;
-        self.bytes.get(start..start.checked_add(self.row_bytes)?)
+        self.bytes.get(start..start.checked_add(self.row_bytes)?).map(Cow::Borrowed)
     }
 
     /// Dequantizes row `r` into `out` (`cols` floats): an embedding lookup.
     pub fn dequantize_row(&self, r: usize, out: &mut [f32]) -> Result<(), QuantError> {
         let bad = QuantError::RowRange { start: r, end: r.saturating_add(1), rows: self.rows };
         let row = self.row(r).ok_or(bad)?;
-        super::dequantize(self.ty, row, out)
+        super::dequantize(self.ty, &row, out)
     }
 
     /// The bytes of rows `rows`, checked.
@@ -112,6 +132,9 @@ pub fn matmul(
 ) -> Result<(), QuantError> {
     let span = checked_span(w, &rows, xs, y)?;
     let tile_rows = if xs.len() == 1 { single_rows(w.ty) } else { ROWS_BATCH };
+    if w.interleaved {
+        return for_block_type!(w.ty, |B| interleaved_as::<B>(w, rows, xs, y, tile_rows));
+    }
     for_block_type!(w.ty, |B| rows_as::<B>(span, w.cols, xs, y, tile_rows))
 }
 
@@ -192,6 +215,9 @@ pub fn matmul_tiled(
     y: &mut [f32],
     tile_rows: usize,
 ) -> Result<(), QuantError> {
+    if w.interleaved {
+        return matmul(w, rows, xs, y);
+    }
     let span = w.row_span(&rows)?;
     let expected = xs.len().saturating_mul(rows.len());
     if y.len() != expected {
@@ -211,18 +237,85 @@ fn rows_as<B: Kernels>(
     tile_rows: usize,
 ) -> Result<(), QuantError> {
     let acts = xs.iter().map(|x| activation_for::<B>(x, cols)).collect::<Result<Vec<_>, _>>()?;
-    // Activation scales as f32, converted once here instead of once per row.
-    let scales: Vec<Vec<[f32; 2]>> = if <B::Act as ActBlock>::F16_SCALES {
+    let scales = act_scales::<B>(&acts);
+    let acts: Vec<ActRow<'_, B>> = acts.iter().zip(&scales).map(|(x, s)| (*x, s.as_slice())).collect();
+    let per_row = cols / B::ELEMENTS;
+    let out = Out { at: 0, n: span.len() / (per_row * size_of::<B>()) };
+    tiles::<B>(span, per_row, &acts, y, out, tile_rows)
+}
+
+/// Activation scales as f32, converted once per matmul instead of once per row (empty where the
+/// format has no f16 scales).
+fn act_scales<B: Kernels>(acts: &[&[B::Act]]) -> Vec<Vec<[f32; 2]>> {
+    if <B::Act as ActBlock>::F16_SCALES {
         acts.iter().map(|x| x.iter().map(ActBlock::scales).collect()).collect()
     } else {
         vec![Vec::new(); acts.len()]
-    };
-    let acts: Vec<ActRow<'_, B>> = acts.iter().zip(&scales).map(|(x, s)| (*x, s.as_slice())).collect();
+    }
+}
+
+/// Where a run of rows writes: its first row's output index and the output's length per
+/// activation (`y[t * n + at + i]` for row `i` of the run).
+#[derive(Clone, Copy)]
+struct Out {
+    at: usize,
+    n: usize,
+}
+
+/// The rows of `span` (file order, `per_row` blocks each) in tiles of `tile_rows` rows.
+fn tiles<B: Kernels>(span: &[u8], per_row: usize, acts: &[ActRow<'_, B>], y: &mut [f32], out: Out, tile_rows: usize) -> Result<(), QuantError> {
     let blocks = cast_blocks::<B>(span)?;
     match tile_rows {
-        4 => row_tiles::<B, 4>(span, blocks, cols / B::ELEMENTS, &acts, y),
-        2 => row_tiles::<B, 2>(span, blocks, cols / B::ELEMENTS, &acts, y),
-        _ => row_tiles::<B, 1>(span, blocks, cols / B::ELEMENTS, &acts, y),
+        4 => row_tiles::<B, 4>(span, blocks, per_row, acts, y, out),
+        2 => row_tiles::<B, 2>(span, blocks, per_row, acts, y, out),
+        _ => row_tiles::<B, 1>(span, blocks, per_row, acts, y, out),
+    }
+    Ok(())
+}
+
+/// `rows_as` over a matrix stored interleaved. A decoding product (one activation) reads each
+/// whole group in place (`Kernels::dot_interleaved4`); otherwise, and for the rows of a group
+/// `rows` cuts, the group's rows are gathered into file order first and take the file-order
+/// tiles, whose products are the same bit for bit. Rows after the last whole group are in file
+/// order already.
+fn interleaved_as<B: Kernels>(
+    w: &WeightMatrix<'_>,
+    rows: Range<usize>,
+    xs: &[QuantizedActivation],
+    y: &mut [f32],
+    tile_rows: usize,
+) -> Result<(), QuantError> {
+    let acts = xs.iter().map(|x| activation_for::<B>(x, w.cols)).collect::<Result<Vec<_>, _>>()?;
+    let scales = act_scales::<B>(&acts);
+    let acts: Vec<ActRow<'_, B>> = acts.iter().zip(&scales).map(|(x, s)| (*x, s.as_slice())).collect();
+    let (per_row, block_bytes) = (w.cols / B::ELEMENTS, size_of::<B>());
+    let grouped = w.rows / GROUP_ROWS * GROUP_ROWS;
+    let n = rows.len();
+    let mut gathered = Vec::new();
+    let mut r = rows.start;
+    while r < rows.end {
+        if r >= grouped {
+            let span = &w.bytes[r * w.row_bytes..rows.end * w.row_bytes];
+            return tiles::<B>(span, per_row, &acts, y, Out { at: r - rows.start, n }, tile_rows);
+        }
+        let first = r / GROUP_ROWS * GROUP_ROWS;
+        let end = rows.end.min(first + GROUP_ROWS);
+        let group = &w.bytes[first * w.row_bytes..(first + GROUP_ROWS) * w.row_bytes];
+        if let [(x, s)] = acts[..]
+            && r == first
+            && end == first + GROUP_ROWS
+            && let Some(dots) = B::dot_interleaved4(cast_blocks::<B>(group)?, x, s)
+        {
+            y[r - rows.start..end - rows.start].copy_from_slice(&dots);
+        } else {
+            gathered.resize((end - r) * w.row_bytes, 0);
+            for (k, row) in gathered.chunks_exact_mut(w.row_bytes).enumerate() {
+                interleave::gather_row(group, w.row_bytes, block_bytes, r - first + k, row)
+                    .ok_or(QuantError::RowRange { start: r, end, rows: w.rows })?;
+            }
+            tiles::<B>(&gathered, per_row, &acts, y, Out { at: r - rows.start, n }, tile_rows)?;
+        }
+        r = end;
     }
     Ok(())
 }
@@ -257,6 +350,7 @@ fn row_tiles<B: Kernels, const R: usize>(
     per_row: usize,
     acts: &[ActRow<'_, B>],
     y: &mut [f32],
+    out: Out,
 ) {
     let n = blocks.len() / per_row;
     let row = |i: usize| &blocks[i * per_row..(i + 1) * per_row];
@@ -265,13 +359,13 @@ fn row_tiles<B: Kernels, const R: usize>(
     let mut i = 0;
     while i + R <= n {
         touched ^= touch(span, i * per_row * size_of::<B>() + TOUCH_AHEAD, tile_bytes);
-        row_group::<B, R>(std::array::from_fn(|r| row(i + r)), acts, y, i, n);
+        row_group::<B, R>(std::array::from_fn(|r| row(i + r)), acts, y, out.at + i, out.n);
         i += R;
     }
     // The loads are the point: keep the compiler from removing them.
     std::hint::black_box(touched);
     for i in i..n {
-        row_group::<B, 1>([row(i)], acts, y, i, n);
+        row_group::<B, 1>([row(i)], acts, y, out.at + i, out.n);
     }
 }
 
@@ -302,6 +396,73 @@ fn row_group<B: Kernels, const R: usize>(
         let out = B::dot_tile(w, [acts[t].0], [acts[t].1]);
         for (r, o) in out.iter().enumerate() {
             y[t * n + i + r] = o[0];
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::quant::{QuantizedActivation, vec_dot};
+
+    /// Activations in [-2, 2) from a seed.
+    fn activation(n: usize, seed: u32) -> Vec<f32> {
+        (0..n as u32).map(|i| ((i.wrapping_mul(2_654_435_761) ^ seed.wrapping_mul(40_503)) % 4000) as f32 / 1000.0 - 2.0).collect()
+    }
+
+    /// `matmul` over `blocks` (whole blocks of `ty`, e.g. a `tests/golden/quant` fixture) laid out
+    /// as 11 rows of 3 blocks (two whole groups and three rows after them), stored interleaved,
+    /// equals the product over the file order and each row's single dot product, bit for bit:
+    /// for one activation (whole groups read in place where a kernel does) and several (rows
+    /// gathered), over row ranges that cut groups at either end or fall inside one.
+    pub(crate) fn interleaved_matmul_equals_file_order(ty: GgmlType, blocks: &[u8]) {
+        let (rows, per_row, block) = (11, 3, ty.type_size() as usize);
+        let n_blocks = blocks.len() / block;
+        let plain: Vec<u8> = (0..rows * per_row)
+            .flat_map(|k| {
+                let b = (k * 7 + k / per_row) % n_blocks;
+                blocks[b * block..(b + 1) * block].iter().copied()
+            })
+            .collect();
+        let cols = per_row * ty.block_size() as usize;
+        let mut stored = plain.clone();
+        interleave::interleave(&mut stored, per_row * block, block, &mut Vec::new());
+        assert_ne!(stored, plain);
+        let file = WeightMatrix::new(ty, cols, &plain).unwrap();
+        let w = WeightMatrix::as_stored(ty, cols, &stored).unwrap();
+        for r in 0..rows {
+            assert_eq!(w.row(r).unwrap(), file.row(r).unwrap(), "{ty}: row {r}");
+        }
+        for t in [1usize, 2, 5] {
+            let xs: Vec<_> = (0..t).map(|k| QuantizedActivation::for_weights(ty, &activation(cols, 3 + k as u32)).unwrap()).collect();
+            for range in [0..11, 0..4, 4..8, 1..11, 3..9, 5..6, 8..11, 9..10, 2..3] {
+                let n = range.len();
+                let (mut y, mut expected) = (vec![0.0f32; t * n], vec![0.0f32; t * n]);
+                matmul(&w, range.clone(), &xs, &mut y).unwrap();
+                matmul(&file, range.clone(), &xs, &mut expected).unwrap();
+                for (k, x) in xs.iter().enumerate() {
+                    for (i, r) in range.clone().enumerate() {
+                        let single = vec_dot(ty, &file.row(r).unwrap(), x).unwrap();
+                        let what = format!("{ty}: T {t}, rows {range:?}, activation {k}, row {r}");
+                        assert_eq!(y[k * n + i].to_bits(), single.to_bits(), "{what}");
+                        assert_eq!(expected[k * n + i].to_bits(), single.to_bits(), "{what} (file order)");
+                    }
+                }
+            }
+        }
+        let mut a = vec![0.0; cols];
+        let mut b = vec![0.0; cols];
+        w.dequantize_row(9, &mut a).unwrap();
+        file.dequantize_row(9, &mut b).unwrap();
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn interleaved_matrices_multiply_as_the_file_order_does() {
+        use GgmlType as T;
+        for ty in [T::Q4_0, T::Q4_1, T::Q5_0, T::Q5_1, T::Q8_0, T::IQ4_NL] {
+            let path = format!("{}/tests/golden/quant/{}.blocks", env!("CARGO_MANIFEST_DIR"), ty.name());
+            interleaved_matmul_equals_file_order(ty, &std::fs::read(path).unwrap());
         }
     }
 }

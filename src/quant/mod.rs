@@ -34,6 +34,7 @@
 pub mod activation;
 pub mod blocks;
 mod error;
+pub mod interleave;
 pub mod matvec;
 pub mod scalar;
 
@@ -179,6 +180,14 @@ pub(crate) trait Kernels: WeightBlock {
         let _ = s;
         w.map(|w| x.map(|x| Self::dot(w, x)))
     }
+    /// `[dot(row 0, x), …, dot(row 3, x)]` for a group of four rows stored interleaved
+    /// (`interleave`: `g[4 * i + r]` is block `i` of row `r`), bit for bit; `None` where no kernel
+    /// reads that order in place (the scalar build: the caller gathers the rows instead).
+    #[inline]
+    fn dot_interleaved4(g: &[Self], x: &[Self::Act], s: &[[f32; 2]]) -> Option<[f32; 4]> {
+        let _ = (g, x, s);
+        None
+    }
 }
 
 macro_rules! kernels {
@@ -195,7 +204,23 @@ macro_rules! kernels {
             }
         }
     };
+    ($block:ty, $act:ty, $dot:ident, $dequantize:ident, $tile:ident, interleaved) => {
+        kernels!(@tiled $block, $act, $dot, $dequantize, $tile,
+            #[inline]
+            fn dot_interleaved4(g: &[Self], x: &[$act], s: &[[f32; 2]]) -> Option<[f32; 4]> {
+                #[cfg(all(target_family = "wasm", target_feature = "simd128"))]
+                return Some(simd128::$tile(simd128::Interleaved4(g), [x], [s]).map(|r| r[0]));
+                #[cfg(not(all(target_family = "wasm", target_feature = "simd128")))]
+                let _ = (g, x, s);
+                #[cfg(not(all(target_family = "wasm", target_feature = "simd128")))]
+                return None;
+            }
+        );
+    };
     ($block:ty, $act:ty, $dot:ident, $dequantize:ident, $tile:ident) => {
+        kernels!(@tiled $block, $act, $dot, $dequantize, $tile,);
+    };
+    (@tiled $block:ty, $act:ty, $dot:ident, $dequantize:ident, $tile:ident, $($extra:item)*) => {
         impl Kernels for $block {
             type Act = $act;
             #[inline]
@@ -219,6 +244,7 @@ macro_rules! kernels {
                 #[cfg(not(all(target_family = "wasm", target_feature = "simd128")))]
                 return w.map(|w| x.map(|x| Self::dot(w, x)));
             }
+            $($extra)*
         }
     };
 }
@@ -226,17 +252,17 @@ macro_rules! kernels {
 kernels!(BlockF32, f32, vec_dot_f32, dequantize_f32);
 kernels!(BlockF16, f32, vec_dot_f16, dequantize_f16);
 kernels!(BlockBF16, f32, vec_dot_bf16, dequantize_bf16);
-kernels!(BlockQ4_0, BlockQ8_0, vec_dot_q4_0_q8_0, dequantize_q4_0, tile_q4_0_q8_0);
-kernels!(BlockQ4_1, BlockQ8_1, vec_dot_q4_1_q8_1, dequantize_q4_1, tile_q4_1_q8_1);
-kernels!(BlockQ5_0, BlockQ8_0, vec_dot_q5_0_q8_0, dequantize_q5_0, tile_q5_0_q8_0);
-kernels!(BlockQ5_1, BlockQ8_1, vec_dot_q5_1_q8_1, dequantize_q5_1, tile_q5_1_q8_1);
-kernels!(BlockQ8_0, BlockQ8_0, vec_dot_q8_0_q8_0, dequantize_q8_0, tile_q8_0_q8_0);
+kernels!(BlockQ4_0, BlockQ8_0, vec_dot_q4_0_q8_0, dequantize_q4_0, tile_q4_0_q8_0, interleaved);
+kernels!(BlockQ4_1, BlockQ8_1, vec_dot_q4_1_q8_1, dequantize_q4_1, tile_q4_1_q8_1, interleaved);
+kernels!(BlockQ5_0, BlockQ8_0, vec_dot_q5_0_q8_0, dequantize_q5_0, tile_q5_0_q8_0, interleaved);
+kernels!(BlockQ5_1, BlockQ8_1, vec_dot_q5_1_q8_1, dequantize_q5_1, tile_q5_1_q8_1, interleaved);
+kernels!(BlockQ8_0, BlockQ8_0, vec_dot_q8_0_q8_0, dequantize_q8_0, tile_q8_0_q8_0, interleaved);
 kernels!(BlockQ2K, BlockQ8K, vec_dot_q2_k_q8_k, dequantize_q2_k);
 kernels!(BlockQ3K, BlockQ8K, vec_dot_q3_k_q8_k, dequantize_q3_k);
 kernels!(BlockQ4K, BlockQ8K, vec_dot_q4_k_q8_k, dequantize_q4_k, tile_q4_k_q8_k);
 kernels!(BlockQ5K, BlockQ8K, vec_dot_q5_k_q8_k, dequantize_q5_k, tile_q5_k_q8_k);
 kernels!(BlockQ6K, BlockQ8K, vec_dot_q6_k_q8_k, dequantize_q6_k, tile_q6_k_q8_k);
-kernels!(BlockIQ4NL, BlockQ8_0, vec_dot_iq4_nl_q8_0, dequantize_iq4_nl, tile_iq4_nl_q8_0);
+kernels!(BlockIQ4NL, BlockQ8_0, vec_dot_iq4_nl_q8_0, dequantize_iq4_nl, tile_iq4_nl_q8_0, interleaved);
 kernels!(BlockIQ4XS, BlockQ8K, vec_dot_iq4_xs_q8_k, dequantize_iq4_xs, tile_iq4_xs_q8_k);
 
 /// Runs `$body` with `$B` bound to the block type of the runtime type `$ty`; types without

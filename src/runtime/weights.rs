@@ -1,11 +1,13 @@
 //! `PlacedWeights`: the forward pass's `WeightSource` over a loaded model. A layer that lives
 //! in a storage memory is copied into a working-set slot by the host when `begin_layer` misses,
-//! and stays pinned until `end_layer`.
+//! and stays pinned until `end_layer`, its matrices put in the order the kernels read
+//! (`quant::interleave`) as every matrix in the main memory is.
 
 use crate::loader::LoadedModel;
 use crate::memory::GroupId;
 use crate::memory::pager::{Access, Pager};
 use crate::model::{ModelError, TensorId, TensorView, WeightSource};
+use crate::quant::interleave::interleaves;
 
 use super::index::{TensorEntry, TensorIndex};
 
@@ -34,7 +36,14 @@ impl<H: StorageHost + ?Sized> PlacedWeights<'_, H> {
         let start = pager.slot_offset(slot) as usize;
         let main = self.model.placed.main.as_mut_slice();
         let dst = main.get_mut(start..start + len).ok_or_else(|| page_err("the slot lies outside the main memory".into()))?;
-        self.host.copy_in(memory, src, dst).map_err(page_err)
+        self.host.copy_in(memory, src, dst).map_err(page_err)?;
+        // Storage holds the file's order; the main memory, the order the kernels read.
+        let placed = &mut self.model.placed;
+        let group = placed.groups.groups.iter().find(|g| g.id == GroupId::Layer(layer as u32));
+        if let Some(group) = group {
+            group.interleave_in(&placed.parts, &mut placed.main.as_mut_slice()[start..start + len], &mut Vec::new());
+        }
+        Ok(())
     }
 
     /// Layer `layer`'s group size if it lives in storage (so must be paged), else `None`.
@@ -92,6 +101,6 @@ impl<H: StorageHost + ?Sized> WeightSource for PlacedWeights<'_, H> {
 
     fn tensor(&self, id: TensorId) -> Result<TensorView<'_>, ModelError> {
         let e = self.index.get(id).ok_or(ModelError::MissingTensor { name: id.name() })?;
-        Ok(TensorView { ty: e.ty, dims: e.dims, bytes: self.bytes_of(id, e)? })
+        Ok(TensorView { ty: e.ty, dims: e.dims, bytes: self.bytes_of(id, e)?, interleaved: interleaves(e.ty) })
     }
 }

@@ -43,6 +43,8 @@ pub struct MatmulBench {
     ty: crate::gguf::GgmlType,
     cols: usize,
     weights: Vec<u8>,
+    /// The same matrix in the order the loader stores it in (`quant::interleave`).
+    stored: Vec<u8>,
     copy: Vec<u8>,
     acts: Vec<crate::quant::QuantizedActivation>,
     y: Vec<f32>,
@@ -78,7 +80,9 @@ impl MatmulBench {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| bad(&e.to_string()))?;
         let y = vec![0.0; rows as usize * batch as usize];
-        Ok(MatmulBench { ty, cols, copy: vec![0; weights.len()], weights, acts, y })
+        let mut stored = weights.clone();
+        crate::quant::interleave::to_stored_order(ty, cols as u64, &mut stored, &mut Vec::new());
+        Ok(MatmulBench { ty, cols, copy: vec![0; weights.len()], stored, weights, acts, y })
     }
 
     /// Bytes of weights.
@@ -88,16 +92,19 @@ impl MatmulBench {
     }
 
     /// One product over every row and activation; returns the sum of the outputs. `tileRows`
-    /// 0 is the untiled per-row loop, 1, 2 or 4 the tiled kernels with that many rows per call.
+    /// 0 is the untiled per-row loop, 1, 2 or 4 the tiled kernels with that many rows per call
+    /// (all over the file order), 5 `matmul` over the stored order, as a loaded model runs.
     pub fn run(&mut self, tile_rows: u32) -> Result<f64, JsValue> {
         use crate::quant::WeightMatrix;
-        use crate::quant::matvec::{matmul_per_row, matmul_tiled};
-        let w = WeightMatrix::new(self.ty, self.cols, &self.weights).map_err(|e| JsValue::from_str(&e.to_string()))?;
+        use crate::quant::matvec::{matmul, matmul_per_row, matmul_tiled};
+        let err = |e: crate::quant::QuantError| JsValue::from_str(&e.to_string());
+        let w = WeightMatrix::new(self.ty, self.cols, &self.weights).map_err(err)?;
         let done = match tile_rows {
             0 => matmul_per_row(&w, 0..w.rows(), &self.acts, &mut self.y),
+            5 => matmul(&WeightMatrix::as_stored(self.ty, self.cols, &self.stored).map_err(err)?, 0..w.rows(), &self.acts, &mut self.y),
             r => matmul_tiled(&w, 0..w.rows(), &self.acts, &mut self.y, r as usize),
         };
-        done.map_err(|e| JsValue::from_str(&e.to_string()))?;
+        done.map_err(err)?;
         Ok(self.y.iter().map(|&v| v as f64).sum())
     }
 

@@ -22,6 +22,58 @@ pub use crate::quant::scalar::{vec_dot_bf16, vec_dot_f16, vec_dot_f32};
 
 // ---- 32-element blocks ----------------------------------------------------------------------
 
+/// The weight rows a 32-element tile reads: `R` rows in file order (one slice each), or the four
+/// rows of an interleaved group (`Interleaved4`, `crate::quant::interleave`).
+pub trait TileRows<'w, B: 'w, const R: usize>: Copy {
+    /// Blocks per row.
+    fn blocks(self) -> usize;
+    /// The same rows cut to their first `nb` blocks (`nb <= blocks()`).
+    fn trimmed(self, nb: usize) -> Self;
+    /// Block `i` of row `r`.
+    fn block(self, r: usize, i: usize) -> &'w B;
+}
+
+impl<'w, B, const R: usize> TileRows<'w, B, R> for [&'w [B]; R] {
+    #[inline(always)]
+    fn blocks(self) -> usize {
+        self.iter().map(|w| w.len()).min().unwrap_or(0)
+    }
+    #[inline(always)]
+    fn trimmed(self, nb: usize) -> Self {
+        self.map(|w| &w[..nb])
+    }
+    #[inline(always)]
+    fn block(self, r: usize, i: usize) -> &'w B {
+        &self[r][i]
+    }
+}
+
+/// Four rows stored interleaved: block `i` of row `r` is `self.0[4 * i + r]`.
+pub struct Interleaved4<'w, B>(pub &'w [B]);
+
+impl<B> Clone for Interleaved4<'_, B> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<B> Copy for Interleaved4<'_, B> {}
+
+impl<'w, B> TileRows<'w, B, 4> for Interleaved4<'w, B> {
+    #[inline(always)]
+    fn blocks(self) -> usize {
+        self.0.len() / 4
+    }
+    #[inline(always)]
+    fn trimmed(self, nb: usize) -> Self {
+        Interleaved4(&self.0[..4 * nb])
+    }
+    #[inline(always)]
+    fn block(self, r: usize, i: usize) -> &'w B {
+        &self.0[4 * i + r]
+    }
+}
+
 /// Rows × activations of 32-element blocks: `out[r][t] = w[r] · x[t]`. Each weight block is
 /// unpacked once (`unpack`: quants 0..16 and 16..32 as i8 lanes, and the block's raw f16 `d` and
 /// `m`) and used for all `N` activations; each activation block is loaded once for all `R` rows.
@@ -36,16 +88,16 @@ pub use crate::quant::scalar::{vec_dot_bf16, vec_dot_f16, vec_dot_f32};
 /// lanes are bit for bit the scalar sums, and the horizontal sums, the f16 scale conversions
 /// and the float steps cost a quarter.
 #[inline(always)]
-fn tile32<B, A: ActBlock + Act32, const R: usize, const N: usize>(
-    w: [&[B]; R],
+fn tile32<'w, B: 'w, A: ActBlock + Act32, const R: usize, const N: usize>(
+    w: impl TileRows<'w, B, R>,
     x: [&[A]; N],
     s: [&[[f32; 2]]; N],
     unpack: impl Fn(&B) -> (v128, v128, [[u8; 2]; 2]),
     sum: impl Fn(v128, v128, &[i8; 32]) -> v128,
     term: BlockTerm,
 ) -> [[f32; N]; R] {
-    let nb = w.iter().map(|w| w.len()).chain(x.iter().map(|x| x.len())).min().unwrap_or(0);
-    let (w, x) = (w.map(|w| &w[..nb]), x.map(|x| &x[..nb]));
+    let nb = x.iter().map(|x| x.len()).fold(w.blocks(), usize::min);
+    let (w, x) = (w.trimmed(nb), x.map(|x| &x[..nb]));
     // Precomputed activation scales, or converted here (a single dot product).
     let given = s.iter().all(|s| s.len() >= nb);
     let act_scales = |t: usize, i: usize| if given { s[t][i] } else { x[t][i].scales() };
@@ -56,8 +108,8 @@ fn tile32<B, A: ActBlock + Act32, const R: usize, const N: usize>(
             let xs = core::array::from_fn::<[f32; 2], 4, _>(|t| act_scales(t, i));
             let xd = f32x4(xs[0][0], xs[1][0], xs[2][0], xs[3][0]);
             let xm = f32x4(xs[0][1], xs[1][1], xs[2][1], xs[3][1]);
-            for (acc, w) in acc.iter_mut().zip(&w) {
-                let (lo, hi, wd) = unpack(&w[i]);
+            for (r, acc) in acc.iter_mut().enumerate() {
+                let (lo, hi, wd) = unpack(w.block(r, i));
                 let sums = hsum4(core::array::from_fn(|t| sum(lo, hi, x[t][i].qs())));
                 let wd = [f32x4_splat(f16_le(wd[0])), f32x4_splat(f16_le(wd[1]))];
                 *acc = f32x4_add(*acc, term.lanes(sums, wd, [xd, xm]));
@@ -75,7 +127,7 @@ fn tile32<B, A: ActBlock + Act32, const R: usize, const N: usize>(
         for i in 0..nb {
             let xs = act_scales(0, i);
             let (q, raw): ([(v128, v128); 4], [[[u8; 2]; 2]; 4]) = {
-                let u = core::array::from_fn::<_, 4, _>(|r| unpack(&w[r][i]));
+                let u = core::array::from_fn::<_, 4, _>(|r| unpack(w.block(r, i)));
                 (u.map(|(lo, hi, _)| (lo, hi)), u.map(|(_, _, d)| d))
             };
             let sums = hsum4(q.map(|(lo, hi)| sum(lo, hi, x[0][i].qs())));
@@ -92,8 +144,8 @@ fn tile32<B, A: ActBlock + Act32, const R: usize, const N: usize>(
     let mut acc = [[0.0f32; N]; R];
     for i in 0..nb {
         let xs = core::array::from_fn::<[f32; 2], N, _>(|t| act_scales(t, i));
-        for (acc, w) in acc.iter_mut().zip(&w) {
-            let (lo, hi, wd) = unpack(&w[i]);
+        for (r, acc) in acc.iter_mut().enumerate() {
+            let (lo, hi, wd) = unpack(w.block(r, i));
             let wd = [f16_le(wd[0]), f16_le(wd[1])];
             for ((acc, x), xs) in acc.iter_mut().zip(&x).zip(xs) {
                 *acc += term.scalar(hsum_i32(sum(lo, hi, x[i].qs())), wd, xs);
@@ -224,8 +276,8 @@ fn full32(w0: v128, w1: v128, y: &[i8; 32]) -> v128 {
 }
 
 /// Q4_0 weights · Q8_0 activations, `R` rows by `N` activations.
-pub fn tile_q4_0_q8_0<const R: usize, const N: usize>(
-    w: [&[BlockQ4_0]; R],
+pub fn tile_q4_0_q8_0<'w, const R: usize, const N: usize>(
+    w: impl TileRows<'w, BlockQ4_0, R>,
     x: [&[BlockQ8_0]; N],
     s: [&[[f32; 2]]; N],
 ) -> [[f32; N]; R] {
@@ -238,8 +290,8 @@ pub fn tile_q4_0_q8_0<const R: usize, const N: usize>(
 }
 
 /// Q4_1 weights · Q8_1 activations, `R` rows by `N` activations.
-pub fn tile_q4_1_q8_1<const R: usize, const N: usize>(
-    w: [&[BlockQ4_1]; R],
+pub fn tile_q4_1_q8_1<'w, const R: usize, const N: usize>(
+    w: impl TileRows<'w, BlockQ4_1, R>,
     x: [&[BlockQ8_1]; N],
     s: [&[[f32; 2]]; N],
 ) -> [[f32; N]; R] {
@@ -251,8 +303,8 @@ pub fn tile_q4_1_q8_1<const R: usize, const N: usize>(
 }
 
 /// Q5_0 weights · Q8_0 activations, `R` rows by `N` activations.
-pub fn tile_q5_0_q8_0<const R: usize, const N: usize>(
-    w: [&[BlockQ5_0]; R],
+pub fn tile_q5_0_q8_0<'w, const R: usize, const N: usize>(
+    w: impl TileRows<'w, BlockQ5_0, R>,
     x: [&[BlockQ8_0]; N],
     s: [&[[f32; 2]]; N],
 ) -> [[f32; N]; R] {
@@ -266,8 +318,8 @@ pub fn tile_q5_0_q8_0<const R: usize, const N: usize>(
 }
 
 /// Q5_1 weights · Q8_1 activations, `R` rows by `N` activations.
-pub fn tile_q5_1_q8_1<const R: usize, const N: usize>(
-    w: [&[BlockQ5_1]; R],
+pub fn tile_q5_1_q8_1<'w, const R: usize, const N: usize>(
+    w: impl TileRows<'w, BlockQ5_1, R>,
     x: [&[BlockQ8_1]; N],
     s: [&[[f32; 2]]; N],
 ) -> [[f32; N]; R] {
@@ -280,8 +332,8 @@ pub fn tile_q5_1_q8_1<const R: usize, const N: usize>(
 }
 
 /// Q8_0 weights · Q8_0 activations, `R` rows by `N` activations.
-pub fn tile_q8_0_q8_0<const R: usize, const N: usize>(
-    w: [&[BlockQ8_0]; R],
+pub fn tile_q8_0_q8_0<'w, const R: usize, const N: usize>(
+    w: impl TileRows<'w, BlockQ8_0, R>,
     x: [&[BlockQ8_0]; N],
     s: [&[[f32; 2]]; N],
 ) -> [[f32; N]; R] {
@@ -303,8 +355,8 @@ fn grid32(lo: v128, hi: v128, y: &[i8; 32]) -> v128 {
 }
 
 /// IQ4_NL weights · Q8_0 activations, `R` rows by `N` activations.
-pub fn tile_iq4_nl_q8_0<const R: usize, const N: usize>(
-    w: [&[BlockIQ4NL]; R],
+pub fn tile_iq4_nl_q8_0<'w, const R: usize, const N: usize>(
+    w: impl TileRows<'w, BlockIQ4NL, R>,
     x: [&[BlockQ8_0]; N],
     s: [&[[f32; 2]]; N],
 ) -> [[f32; N]; R] {

@@ -255,7 +255,7 @@ fn tiled_matmul_equals_single_dots() {
                 }
                 for (k, x) in xs.iter().enumerate() {
                     for r in 0..rows {
-                        let single = vec_dot(ty, w.row(r).unwrap(), x).unwrap();
+                        let single = vec_dot(ty, &w.row(r).unwrap(), x).unwrap();
                         let what = format!("{file}: T {t}, tile rows {tile_rows}, activation {k}, row {r}");
                         assert_eq!(y[k * rows + r].to_bits(), single.to_bits(), "{what}");
                     }
@@ -343,8 +343,8 @@ fn four_row_tiles_widen_every_kind_of_scale() {
         for (r, got) in y.iter().enumerate() {
             let row = w.row(r).unwrap();
             let want = match ty {
-                T::Q4_1 => scalar::vec_dot_q4_1_q8_1(cast_blocks(row).unwrap(), &quantize_q8_1(&x).unwrap()),
-                _ => scalar::vec_dot_q4_0_q8_0(cast_blocks(row).unwrap(), &quantize_q8_0(&x).unwrap()),
+                T::Q4_1 => scalar::vec_dot_q4_1_q8_1(cast_blocks(&row).unwrap(), &quantize_q8_1(&x).unwrap()),
+                _ => scalar::vec_dot_q4_0_q8_0(cast_blocks(&row).unwrap(), &quantize_q8_0(&x).unwrap()),
             };
             assert_eq!(bits(&[*got]), bits(&[want]), "{ty:?}, row {r}");
         }
@@ -462,4 +462,18 @@ fn swiglu_equals_the_scalar_one() {
         simd128::swiglu(&mut gate, &up, width);
         assert_eq!(bits(&gate), bits(&want), "width {width}");
     }
+}
+
+/// Matrices stored interleaved multiply as their file order does, bit for bit: whole groups read
+/// in place by the four-row kernels (`Interleaved4`), rows of cut groups and batches gathered.
+#[wasm_bindgen_test]
+fn interleaved_matrices_multiply_as_the_file_order_does() {
+    use crate::gguf::GgmlType as T;
+    use crate::quant::matvec::tests::interleaved_matmul_equals_file_order as check;
+    check(T::Q4_0, fixture!("Q4_0"));
+    check(T::Q4_1, fixture!("Q4_1"));
+    check(T::Q5_0, fixture!("Q5_0"));
+    check(T::Q5_1, fixture!("Q5_1"));
+    check(T::Q8_0, fixture!("Q8_0"));
+    check(T::IQ4_NL, fixture!("IQ4_NL"));
 }
