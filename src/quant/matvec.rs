@@ -273,11 +273,11 @@ fn tiles<B: Kernels>(span: &[u8], per_row: usize, acts: &[ActRow<'_, B>], y: &mu
     Ok(())
 }
 
-/// `rows_as` over a matrix stored interleaved. A decoding product (one activation) reads each
-/// whole group in place (`Kernels::dot_interleaved4`); otherwise, and for the rows of a group
-/// `rows` cuts, the group's rows are gathered into file order first and take the file-order
-/// tiles, whose products are the same bit for bit. Rows after the last whole group are in file
-/// order already.
+/// `rows_as` over a matrix stored interleaved. Whole groups are read in place where the kernels
+/// can (`Kernels::READS_INTERLEAVED`): four rows per tile for one activation, two for several.
+/// Otherwise, and for the rows of a group `rows` cuts, the group's rows are gathered into file
+/// order first and take the file-order tiles, whose products are the same bit for bit. Rows
+/// after the last whole group are in file order already.
 fn interleaved_as<B: Kernels>(
     w: &WeightMatrix<'_>,
     rows: Range<usize>,
@@ -301,12 +301,15 @@ fn interleaved_as<B: Kernels>(
         let first = r / GROUP_ROWS * GROUP_ROWS;
         let end = rows.end.min(first + GROUP_ROWS);
         let group = &w.bytes[first * w.row_bytes..(first + GROUP_ROWS) * w.row_bytes];
-        if let [(x, s)] = acts[..]
-            && r == first
-            && end == first + GROUP_ROWS
-            && let Some(dots) = B::dot_interleaved4(cast_blocks::<B>(group)?, x, s)
-        {
-            y[r - rows.start..end - rows.start].copy_from_slice(&dots);
+        if B::READS_INTERLEAVED && r == first && end == first + GROUP_ROWS {
+            let (group, at) = (cast_blocks::<B>(group)?, r - rows.start);
+            if acts.len() == 1 {
+                tile_group::<B, GROUP_ROWS>(TileWeights::Interleaved { group, first: 0 }, &acts, y, at, n);
+            } else {
+                for pair in (0..GROUP_ROWS).step_by(ROWS_BATCH) {
+                    tile_group::<B, ROWS_BATCH>(TileWeights::Interleaved { group, first: pair }, &acts, y, at + pair, n);
+                }
+            }
         } else {
             gathered.resize((end - r) * w.row_bytes, 0);
             for (k, row) in gathered.chunks_exact_mut(w.row_bytes).enumerate() {
@@ -369,6 +372,23 @@ fn row_tiles<B: Kernels, const R: usize>(
     }
 }
 
+/// The `R` weight rows of a tile: slices in file order, or rows `first ..` of an interleaved group.
+#[derive(Clone, Copy)]
+enum TileWeights<'a, B, const R: usize> {
+    Rows([&'a [B]; R]),
+    Interleaved { group: &'a [B], first: usize },
+}
+
+impl<B: Kernels, const R: usize> TileWeights<'_, B, R> {
+    #[inline(always)]
+    fn dot<const N: usize>(self, x: [&[B::Act]; N], s: [&[[f32; 2]]; N]) -> [[f32; N]; R] {
+        match self {
+            TileWeights::Rows(w) => B::dot_tile(w, x, s),
+            TileWeights::Interleaved { group, first } => B::dot_tile_interleaved(group, first, x, s),
+        }
+    }
+}
+
 /// Rows `i .. i + R` (their blocks in `w`) against every activation, `ACTS` at a time; writes
 /// `y[t * n + i + r]`.
 fn row_group<B: Kernels, const R: usize>(
@@ -378,10 +398,14 @@ fn row_group<B: Kernels, const R: usize>(
     i: usize,
     n: usize,
 ) {
+    tile_group(TileWeights::Rows(w), acts, y, i, n);
+}
+
+/// `row_group` over either kind of rows.
+fn tile_group<B: Kernels, const R: usize>(w: TileWeights<'_, B, R>, acts: &[ActRow<'_, B>], y: &mut [f32], i: usize, n: usize) {
     let mut t = 0;
     while t + ACTS <= acts.len() {
-        let out = B::dot_tile(
-            w,
+        let out = w.dot(
             std::array::from_fn::<_, ACTS, _>(|k| acts[t + k].0),
             std::array::from_fn(|k| acts[t + k].1),
         );
@@ -393,7 +417,7 @@ fn row_group<B: Kernels, const R: usize>(
         t += ACTS;
     }
     for t in t..acts.len() {
-        let out = B::dot_tile(w, [acts[t].0], [acts[t].1]);
+        let out = w.dot([acts[t].0], [acts[t].1]);
         for (r, o) in out.iter().enumerate() {
             y[t * n + i + r] = o[0];
         }
@@ -455,6 +479,24 @@ pub(crate) mod tests {
         w.dequantize_row(9, &mut a).unwrap();
         file.dequantize_row(9, &mut b).unwrap();
         assert_eq!(a, b);
+    }
+
+    /// The default `dot_tile_interleaved` (copying the rows out) gives each row's dot product.
+    #[test]
+    fn the_copying_interleaved_tile_gives_each_rows_dot() {
+        use crate::quant::blocks::{BlockQ8_0, cast_blocks};
+        let path = format!("{}/tests/golden/quant/Q8_0.blocks", env!("CARGO_MANIFEST_DIR"));
+        let plain = std::fs::read(path).unwrap()[..4 * 5 * 34].to_vec();
+        let mut stored = plain.clone();
+        interleave::interleave(&mut stored, 5 * 34, 34, &mut Vec::new());
+        let (rows, group) = (cast_blocks::<BlockQ8_0>(&plain).unwrap(), cast_blocks::<BlockQ8_0>(&stored).unwrap());
+        let x = QuantizedActivation::for_weights(GgmlType::Q8_0, &activation(160, 9)).unwrap();
+        let x = activation_for::<BlockQ8_0>(&x, 160).unwrap();
+        let out = BlockQ8_0::dot_tile_interleaved::<2, 1>(group, 1, [x], [&[]]);
+        for (k, o) in out.iter().enumerate() {
+            let r = 1 + k;
+            assert_eq!(o[0].to_bits(), BlockQ8_0::dot(&rows[r * 5..(r + 1) * 5], x).to_bits(), "row {r}");
+        }
     }
 
     #[test]

@@ -119,7 +119,8 @@ pub(crate) trait ActBlock: Sized + 'static {
     /// Whether blocks carry f16 scales (`d`, and `s` for Q8_1) that `scales` converts.
     const F16_SCALES: bool = false;
     fn view(x: &QuantizedActivation) -> Option<&[Self]>;
-    /// The block's f16 scale `d` and scaled sum `s` as f32 (exact conversions; 0 where absent).
+    /// The block's f16 scale `d` as f32, then Q8_1's scaled sum `s` as f32, or Q8_0's sum of
+    /// quants (an integer, |Σ| <= 32 · 127: exact), 0 where absent.
     #[inline(always)]
     fn scales(&self) -> [f32; 2] {
         [0.0; 2]
@@ -157,8 +158,15 @@ macro_rules! act_block {
     };
 }
 
+/// The sum of a Q8_0 block's quants as f32. Out of line: the kernels take it precomputed, and
+/// inlined into their loops its code cost the prompt tiles a quarter of their speed.
+#[inline(never)]
+fn quant_sum(qs: &[i8; 32]) -> f32 {
+    qs.iter().map(|&q| q as i32).sum::<i32>() as f32
+}
+
 act_block!(f32, F32);
-act_block!(BlockQ8_0, Q8_0, |b| [f16_le(b.d), 0.0]);
+act_block!(BlockQ8_0, Q8_0, |b| [f16_le(b.d), quant_sum(&b.qs)]);
 act_block!(BlockQ8_1, Q8_1, |b| [f16_le(b.d), f16_le(b.s)]);
 act_block!(BlockQ8K, Q8K);
 
@@ -180,13 +188,21 @@ pub(crate) trait Kernels: WeightBlock {
         let _ = s;
         w.map(|w| x.map(|x| Self::dot(w, x)))
     }
-    /// `[dot(row 0, x), …, dot(row 3, x)]` for a group of four rows stored interleaved
-    /// (`interleave`: `g[4 * i + r]` is block `i` of row `r`), bit for bit; `None` where no kernel
-    /// reads that order in place (the scalar build: the caller gathers the rows instead).
+    /// Whether `dot_tile_interleaved` reads the interleaved order in place; where it does not (the
+    /// scalar build, the types that do not interleave) it copies the rows out, and callers gather
+    /// them once instead.
+    const READS_INTERLEAVED: bool = false;
+    /// `dot_tile` over rows `first .. first + R` of a group of four rows stored interleaved
+    /// (`interleave`: `g[4 * i + r]` is block `i` of row `r`), bit for bit. `first + R <= 4`.
     #[inline]
-    fn dot_interleaved4(g: &[Self], x: &[Self::Act], s: &[[f32; 2]]) -> Option<[f32; 4]> {
-        let _ = (g, x, s);
-        None
+    fn dot_tile_interleaved<const R: usize, const N: usize>(
+        g: &[Self],
+        first: usize,
+        x: [&[Self::Act]; N],
+        s: [&[[f32; 2]]; N],
+    ) -> [[f32; N]; R] {
+        let rows: [Vec<Self>; R] = std::array::from_fn(|r| g.iter().skip(first + r).step_by(interleave::GROUP_ROWS).copied().collect());
+        Self::dot_tile(rows.each_ref().map(|r| r.as_slice()), x, s)
     }
 }
 
@@ -205,22 +221,26 @@ macro_rules! kernels {
         }
     };
     ($block:ty, $act:ty, $dot:ident, $dequantize:ident, $tile:ident, interleaved) => {
+        #[cfg(all(target_family = "wasm", target_feature = "simd128"))]
         kernels!(@tiled $block, $act, $dot, $dequantize, $tile,
+            const READS_INTERLEAVED: bool = true;
             #[inline]
-            fn dot_interleaved4(g: &[Self], x: &[$act], s: &[[f32; 2]]) -> Option<[f32; 4]> {
-                #[cfg(all(target_family = "wasm", target_feature = "simd128"))]
-                return Some(simd128::$tile(simd128::Interleaved4(g), [x], [s]).map(|r| r[0]));
-                #[cfg(not(all(target_family = "wasm", target_feature = "simd128")))]
-                let _ = (g, x, s);
-                #[cfg(not(all(target_family = "wasm", target_feature = "simd128")))]
-                return None;
+            fn dot_tile_interleaved<const R: usize, const N: usize>(
+                g: &[Self],
+                first: usize,
+                x: [&[$act]; N],
+                s: [&[[f32; 2]]; N],
+            ) -> [[f32; N]; R] {
+                simd128::$tile(simd128::Interleaved { group: g.as_chunks().0, first }, x, s)
             }
         );
+        #[cfg(not(all(target_family = "wasm", target_feature = "simd128")))]
+        kernels!(@tiled $block, $act, $dot, $dequantize, $tile,);
     };
     ($block:ty, $act:ty, $dot:ident, $dequantize:ident, $tile:ident) => {
         kernels!(@tiled $block, $act, $dot, $dequantize, $tile,);
     };
-    (@tiled $block:ty, $act:ty, $dot:ident, $dequantize:ident, $tile:ident, $($extra:item)*) => {
+    (@tiled $block:ty, $act:ty, $dot:ident, $dequantize:ident, $tile:ident, $($extra:tt)*) => {
         impl Kernels for $block {
             type Act = $act;
             #[inline]

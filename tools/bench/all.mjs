@@ -114,7 +114,7 @@ async function inference(runs, quick) {
     const name = path.basename(m.model, '.gguf');
     for (const [key, label] of [['prompt_tok_s', 'prompt'], ['decode_tok_s', 'decode']]) {
       row('inference', `${name} ${label} tok/s, 1 thread`, m[key].gguf64, m[key].wllama, m[key].ratio_to_wllama, `wllama ${m.wllama.version.split(' ')[1]}, 1 thread`);
-      if (m[key].native) row('inference', `${name} ${label} tok/s vs native`, m[key].gguf64, m[key].native, null, 'native llama.cpp, 1 thread');
+      if (m[key].native) row('inference', `${name} ${label} tok/s vs native`, m[key].gguf64, m[key].native, m[key].ratio_to_native, 'native llama.cpp, 1 thread');
       if (m[key].firefox) row('inference', `${name} ${label} tok/s in ${m.browsers.firefox}`, m[key].firefox.gguf64, m[key].gguf64, m[key].firefox.ratio_to_chromium, `gguf64 in ${m.browsers.chromium}`);
     }
   }

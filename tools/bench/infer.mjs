@@ -108,6 +108,7 @@ async function benchModel(file, runs, withNative, withFirefox, withSimd128) {
       gguf64: col(pairs.map((p) => p.gguf64.prompt_tok_s)),
       wllama: col(pairs.map((p) => p.wllama.prompt_tok_s)),
       native: native && col(native.runs.map((r) => r.prompt_tok_s)),
+      ratio_to_native: native && ratioOfColumns(col(pairs.map((p) => p.gguf64.prompt_tok_s)), col(native.runs.map((r) => r.prompt_tok_s))),
       ratio_to_wllama: col(pairs.map((p) => p.gguf64.prompt_tok_s / p.wllama.prompt_tok_s)),
       firefox: inFirefox('prompt_tok_s'),
       simd128: inSimd128('prompt_tok_s'),
@@ -116,6 +117,7 @@ async function benchModel(file, runs, withNative, withFirefox, withSimd128) {
       gguf64: col(pairs.map((p) => p.gguf64.decode_tok_s)),
       wllama: col(pairs.map((p) => p.wllama.decode_tok_s)),
       native: native && col(native.runs.map((r) => r.decode_tok_s)),
+      ratio_to_native: native && ratioOfColumns(col(pairs.map((p) => p.gguf64.decode_tok_s)), col(native.runs.map((r) => r.decode_tok_s))),
       ratio_to_wllama: col(pairs.map((p) => p.gguf64.decode_tok_s / p.wllama.decode_tok_s)),
       firefox: inFirefox('decode_tok_s'),
       simd128: inSimd128('decode_tok_s'),
@@ -124,6 +126,12 @@ async function benchModel(file, runs, withNative, withFirefox, withSimd128) {
     firefox_greedy_equals_chromium: firefox ? agree(pairs[0].gguf64.output_ids, pairs[0].firefox.output_ids) === GEN_TOKENS : null,
     simd128_greedy_equals_default: plain ? agree(pairs[0].gguf64.output_ids, pairs[0].simd128.output_ids) === GEN_TOKENS : null,
   };
+}
+
+/** Native llama.cpp runs after the browsers, not within their rounds: the ratio of the medians,
+ * and as its range the ratios of the extremes (ours slowest over native fastest, and back). */
+function ratioOfColumns(a, b) {
+  return { median: a.median / b.median, min: a.min / b.max, max: a.max / b.min };
 }
 
 function agree(a, b) {
@@ -137,12 +145,12 @@ const fmt = (s, digits = 1) => (s ? `${s.median.toFixed(digits)} (${s.min.toFixe
 function printTable(results, runs) {
   console.log(`inference, one thread, ${runs} runs, median (min–max); ratios round by round`);
   console.log(`browsers: ${Object.values(results[0].browsers).filter(Boolean).join(', ')}; gguf64's SIMD: ${JSON.stringify(results[0].simd)}`);
-  console.log('| model | measure | gguf64 | wllama | gguf64 / wllama | native llama.cpp | gguf64 in Firefox | Firefox / Chromium | gguf64 SIMD128 build | gguf64 / its SIMD128 build |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  console.log('| model | measure | gguf64 | wllama | gguf64 / wllama | native llama.cpp | gguf64 / native | gguf64 in Firefox | Firefox / Chromium | gguf64 SIMD128 build | gguf64 / its SIMD128 build |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const r of results) {
     const name = r.model.split('/').pop();
     for (const [label, m] of [['prompt tok/s', r.prompt_tok_s], ['decode tok/s', r.decode_tok_s]]) {
-      console.log(`| ${name} | ${label} | ${fmt(m.gguf64)} | ${fmt(m.wllama)} | ${fmt(m.ratio_to_wllama, 2)} | ${fmt(m.native)} | ${fmt(m.firefox?.gguf64)} | ${fmt(m.firefox?.ratio_to_chromium, 2)} | ${fmt(m.simd128?.gguf64)} | ${fmt(m.simd128?.default_over_simd128, 2)} |`);
+      console.log(`| ${name} | ${label} | ${fmt(m.gguf64)} | ${fmt(m.wllama)} | ${fmt(m.ratio_to_wllama, 2)} | ${fmt(m.native)} | ${fmt(m.ratio_to_native, 2)} | ${fmt(m.firefox?.gguf64)} | ${fmt(m.firefox?.ratio_to_chromium, 2)} | ${fmt(m.simd128?.gguf64)} | ${fmt(m.simd128?.default_over_simd128, 2)} |`);
     }
   }
 }

@@ -9,8 +9,9 @@ use core::arch::wasm32::*;
 use core::arch::wasm64::*;
 
 use super::unpack::{f16x4_to_f32, fifth_bits, iq4nl_values, nibbles, q5k_bit, q6_groups};
-use super::{centred32, halves, hsum_i32, lanes16x2, load, load32, mul_i8_i16, store, unsigned32};
+use super::{halves, hsum_i32, lanes16x2, load, load32, mul_i8_i16, store, unsigned32};
 use crate::quant::ActBlock;
+use crate::quant::interleave::GROUP_ROWS;
 use crate::quant::blocks::*;
 
 // ---- plain types against f32 activations ----------------------------------------------------
@@ -23,7 +24,7 @@ pub use crate::quant::scalar::{vec_dot_bf16, vec_dot_f16, vec_dot_f32};
 // ---- 32-element blocks ----------------------------------------------------------------------
 
 /// The weight rows a 32-element tile reads: `R` rows in file order (one slice each), or the four
-/// rows of an interleaved group (`Interleaved4`, `crate::quant::interleave`).
+/// rows of an interleaved group (`Interleaved`, `crate::quant::interleave`).
 pub trait TileRows<'w, B: 'w, const R: usize>: Copy {
     /// Blocks per row.
     fn blocks(self) -> usize;
@@ -48,29 +49,33 @@ impl<'w, B, const R: usize> TileRows<'w, B, R> for [&'w [B]; R] {
     }
 }
 
-/// Four rows stored interleaved: block `i` of row `r` is `self.0[4 * i + r]`.
-pub struct Interleaved4<'w, B>(pub &'w [B]);
+/// Rows `first .. first + R` of a group of four rows stored interleaved: block `i` of row `r` is
+/// `group[i][first + r]` (`crate::quant::interleave`).
+pub struct Interleaved<'w, B> {
+    pub group: &'w [[B; GROUP_ROWS]],
+    pub first: usize,
+}
 
-impl<B> Clone for Interleaved4<'_, B> {
+impl<B> Clone for Interleaved<'_, B> {
     fn clone(&self) -> Self {
         *self
     }
 }
 
-impl<B> Copy for Interleaved4<'_, B> {}
+impl<B> Copy for Interleaved<'_, B> {}
 
-impl<'w, B> TileRows<'w, B, 4> for Interleaved4<'w, B> {
+impl<'w, B, const R: usize> TileRows<'w, B, R> for Interleaved<'w, B> {
     #[inline(always)]
     fn blocks(self) -> usize {
-        self.0.len() / 4
+        self.group.len()
     }
     #[inline(always)]
     fn trimmed(self, nb: usize) -> Self {
-        Interleaved4(&self.0[..4 * nb])
+        Interleaved { group: &self.group[..nb], ..self }
     }
     #[inline(always)]
     fn block(self, r: usize, i: usize) -> &'w B {
-        &self.0[4 * i + r]
+        &self.group[i][self.first + r]
     }
 }
 
@@ -94,6 +99,7 @@ fn tile32<'w, B: 'w, A: ActBlock + Act32, const R: usize, const N: usize>(
     s: [&[[f32; 2]]; N],
     unpack: impl Fn(&B) -> (v128, v128, [[u8; 2]; 2]),
     sum: impl Fn(v128, v128, &[i8; 32]) -> v128,
+    centre: Centre,
     term: BlockTerm,
 ) -> [[f32; N]; R] {
     let nb = x.iter().map(|x| x.len()).fold(w.blocks(), usize::min);
@@ -108,9 +114,10 @@ fn tile32<'w, B: 'w, A: ActBlock + Act32, const R: usize, const N: usize>(
             let xs = core::array::from_fn::<[f32; 2], 4, _>(|t| act_scales(t, i));
             let xd = f32x4(xs[0][0], xs[1][0], xs[2][0], xs[3][0]);
             let xm = f32x4(xs[0][1], xs[1][1], xs[2][1], xs[3][1]);
+            let offset = centre.lanes(xm);
             for (r, acc) in acc.iter_mut().enumerate() {
                 let (lo, hi, wd) = unpack(w.block(r, i));
-                let sums = hsum4(core::array::from_fn(|t| sum(lo, hi, x[t][i].qs())));
+                let sums = i32x4_sub(hsum4(core::array::from_fn(|t| sum(lo, hi, x[t][i].qs()))), offset);
                 let wd = [f32x4_splat(f16_le(wd[0])), f32x4_splat(f16_le(wd[1]))];
                 *acc = f32x4_add(*acc, term.lanes(sums, wd, [xd, xm]));
             }
@@ -130,7 +137,7 @@ fn tile32<'w, B: 'w, A: ActBlock + Act32, const R: usize, const N: usize>(
                 let u = core::array::from_fn::<_, 4, _>(|r| unpack(w.block(r, i)));
                 (u.map(|(lo, hi, _)| (lo, hi)), u.map(|(_, _, d)| d))
             };
-            let sums = hsum4(q.map(|(lo, hi)| sum(lo, hi, x[0][i].qs())));
+            let sums = i32x4_sub(hsum4(q.map(|(lo, hi)| sum(lo, hi, x[0][i].qs()))), i32x4_splat(centre.scalar(xs[1])));
             let wd = match term {
                 BlockTerm::ScaleAndMin => scale_pairs(raw),
                 _ => [halves_to_f32x4(raw.map(|d| d[0])), f32x4_splat(0.0)],
@@ -148,11 +155,44 @@ fn tile32<'w, B: 'w, A: ActBlock + Act32, const R: usize, const N: usize>(
             let (lo, hi, wd) = unpack(w.block(r, i));
             let wd = [f16_le(wd[0]), f16_le(wd[1])];
             for ((acc, x), xs) in acc.iter_mut().zip(&x).zip(xs) {
-                *acc += term.scalar(hsum_i32(sum(lo, hi, x[i].qs())), wd, xs);
+                *acc += term.scalar(hsum_i32(sum(lo, hi, x[i].qs())) - centre.scalar(xs[1]), wd, xs);
             }
         }
     }
     acc
+}
+
+/// The offset of a centred type's raw quants (Q4_0: u - 8, Q5_0: u - 16), taken off the block's
+/// integer sum with the activation block's quant sum: Σ (u - c)·y = Σ u·y - c·Σ y, all exact
+/// integers. The sum comes with the activation's scales (`ActBlock::scales`: Q8_0's second one,
+/// computed once per matmul), so the kernels multiply raw unsigned quants, which relaxed SIMD's
+/// 8-bit dot products take as they are.
+#[derive(Clone, Copy)]
+enum Centre {
+    /// Unsigned or signed quants as they are.
+    None,
+    /// Raw quants minus `1 << shift`.
+    Shift(u32),
+}
+
+impl Centre {
+    /// `c · Σ y` from the activation block's quant sum `qsum` (an integer, exact in f32).
+    #[inline(always)]
+    fn scalar(self, qsum: f32) -> i32 {
+        match self {
+            Centre::None => 0,
+            Centre::Shift(k) => (qsum as i32) << k,
+        }
+    }
+
+    /// `scalar` in each of four lanes.
+    #[inline(always)]
+    fn lanes(self, qsum: v128) -> v128 {
+        match self {
+            Centre::None => i32x4_splat(0),
+            Centre::Shift(k) => i32x4_shl(i32x4_trunc_sat_f32x4(qsum), k),
+        }
+    }
 }
 
 /// The float expression that turns a 32-element block's integer sum into its term, from the
@@ -286,7 +326,7 @@ pub fn tile_q4_0_q8_0<'w, const R: usize, const N: usize>(
         (lo, hi, [b.d, [0; 2]])
     };
     // Quants n - 8.
-    tile32(w, x, s, unpack, centred32::<3>, BlockTerm::ThenScale)
+    tile32(w, x, s, unpack, unsigned32, Centre::Shift(3), BlockTerm::ThenScale)
 }
 
 /// Q4_1 weights · Q8_1 activations, `R` rows by `N` activations.
@@ -299,7 +339,7 @@ pub fn tile_q4_1_q8_1<'w, const R: usize, const N: usize>(
         let (lo, hi) = nibbles(load(&b.qs));
         (lo, hi, [b.d, b.m])
     };
-    tile32(w, x, s, unpack, unsigned32, BlockTerm::ScaleAndMin)
+    tile32(w, x, s, unpack, unsigned32, Centre::None, BlockTerm::ScaleAndMin)
 }
 
 /// Q5_0 weights · Q8_0 activations, `R` rows by `N` activations.
@@ -314,7 +354,7 @@ pub fn tile_q5_0_q8_0<'w, const R: usize, const N: usize>(
         (v128_or(lo, blo), v128_or(hi, bhi), [b.d, [0; 2]])
     };
     // Quants n - 16.
-    tile32(w, x, s, unpack, centred32::<4>, BlockTerm::Scale)
+    tile32(w, x, s, unpack, unsigned32, Centre::Shift(4), BlockTerm::Scale)
 }
 
 /// Q5_1 weights · Q8_1 activations, `R` rows by `N` activations.
@@ -328,7 +368,7 @@ pub fn tile_q5_1_q8_1<'w, const R: usize, const N: usize>(
         let (blo, bhi) = fifth_bits(b.qh);
         (v128_or(lo, blo), v128_or(hi, bhi), [b.d, b.m])
     };
-    tile32(w, x, s, unpack, unsigned32, BlockTerm::ScaleAndMin)
+    tile32(w, x, s, unpack, unsigned32, Centre::None, BlockTerm::ScaleAndMin)
 }
 
 /// Q8_0 weights · Q8_0 activations, `R` rows by `N` activations.
@@ -341,7 +381,7 @@ pub fn tile_q8_0_q8_0<'w, const R: usize, const N: usize>(
         let (w0, w1) = halves(&b.qs);
         (w0, w1, [b.d, [0; 2]])
     };
-    tile32(w, x, s, unpack, full32, BlockTerm::Scale)
+    tile32(w, x, s, unpack, full32, Centre::None, BlockTerm::Scale)
 }
 
 /// The i32x4 sums of 32 IQ4 grid values (`lo`, `hi`: elements 0..16 and 16..32, |v| <= 127)
@@ -364,7 +404,7 @@ pub fn tile_iq4_nl_q8_0<'w, const R: usize, const N: usize>(
         let (lo, hi) = iq4nl_values(load(&b.qs));
         (lo, hi, [b.d, [0; 2]])
     };
-    tile32(w, x, s, unpack, grid32, BlockTerm::Scale)
+    tile32(w, x, s, unpack, grid32, Centre::None, BlockTerm::Scale)
 }
 
 /// IQ4_NL weights · Q8_0 activation.

@@ -75,7 +75,8 @@ pub(crate) fn store<T: Lanes>(out: &mut T, v: v128) {
 // with the activation sums: Σ (u - c)·y = Σ u·y - c·Σ y, all exact integers. Each function below
 // has a SIMD128 twin with the same contract, so one kernel source gives the same integers, hence
 // the same floats, in both builds (tests.rs checks each build against the scalar kernels).
-// Relaxed: Q4_0, Q4_1, Q5_0, Q5_1 (`unsigned32`, `centred32`), Q4_K and Q5_K (`lanes16x2`).
+// Relaxed: Q4_0, Q4_1, Q5_0, Q5_1 (`unsigned32`; the centred types' offsets come off with the
+// activation sums, `dot::Centre`), Q4_K and Q5_K (`lanes16x2`).
 // SIMD128 in both builds: Q8_0 and the IQ4 grids (signed weights: |-128| is not 7-bit), and the
 // 16-element groups of Q2_K, Q3_K and Q6_K (lanes k and k + 8 of one group must meet in one
 // i16 lane, which costs a byte shuffle with a constant mask per operand: measured slower).
@@ -111,23 +112,6 @@ pub(crate) fn unsigned32(lo: v128, hi: v128, y: &[i8; 32]) -> v128 {
     // Four products per i16 lane stay within 31 · 128 · 4 < 2^15.
     #[cfg(not(target_feature = "relaxed-simd"))]
     i32x4_extadd_pairwise_i16x8(i16x8_add(mul_i8_i16(lo, y0), mul_i8_i16(hi, y1)))
-}
-
-/// `unsigned32` of centred weights `u - 2^SHIFT`, given raw `u` in 0..2^(SHIFT + 1) (SHIFT <= 4).
-#[inline(always)]
-pub(crate) fn centred32<const SHIFT: u32>(lo: v128, hi: v128, y: &[i8; 32]) -> v128 {
-    #[cfg(target_feature = "relaxed-simd")]
-    {
-        let (y0, y1) = halves(y);
-        let one = i8x16_splat(1);
-        let sum = i32x4_relaxed_dot_i8x16_i7x16_add(y1, one, i32x4_relaxed_dot_i8x16_i7x16_add(y0, one, i32x4_splat(0)));
-        i32x4_sub(unsigned32(lo, hi, y), i32x4_shl(sum, SHIFT))
-    }
-    #[cfg(not(target_feature = "relaxed-simd"))]
-    {
-        let c = i8x16_splat(1 << SHIFT);
-        unsigned32(i8x16_sub(lo, c), i8x16_sub(hi, c), y)
-    }
 }
 
 /// Lane-wise `a[k] * b[k] + a[k + 8] * b[k + 8]` as i16, for 16 i8 pairs. Exact when
