@@ -206,7 +206,7 @@ const ROWS_BATCH: usize = 2;
 const ACTS: usize = 4;
 
 /// `matmul` with `tile_rows` (1, 2 or 4) rows per kernel call instead of the default: for the
-/// benchmark. Same results, bit for bit.
+/// benchmark. Same results, bit for bit. A matrix stored interleaved takes `matmul`'s tiles.
 #[doc(hidden)]
 pub fn matmul_tiled(
     w: &WeightMatrix<'_>,

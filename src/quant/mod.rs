@@ -9,6 +9,8 @@
 //!   IQ4_NL, IQ4_XS.
 //! * `activation`: Q8_0 / Q8_1 / Q8_K quantization of activations, as llama.cpp does.
 //! * `matvec`: rows of a weight matrix times one or several activation vectors.
+//! * `interleave`: the order the loader stores the four-row types' matrices in (each group of
+//!   four rows interleaved block by block), and the way back to the file's order.
 //!
 //! This file is the one dispatch point: `Kernels` binds each block type to its activation
 //! format and to the kernel set chosen below, and `for_block_type!` turns a runtime
