@@ -236,22 +236,26 @@ fn rows_as<B: Kernels>(
     y: &mut [f32],
     tile_rows: usize,
 ) -> Result<(), QuantError> {
-    let acts = xs.iter().map(|x| activation_for::<B>(x, cols)).collect::<Result<Vec<_>, _>>()?;
-    let scales = act_scales::<B>(&acts);
-    let acts: Vec<ActRow<'_, B>> = acts.iter().zip(&scales).map(|(x, s)| (*x, s.as_slice())).collect();
     let per_row = cols / B::ELEMENTS;
     let out = Out { at: 0, n: span.len() / (per_row * size_of::<B>()) };
-    tiles::<B>(span, per_row, &acts, y, out, tile_rows)
+    with_acts::<B, _>(xs, cols, |acts| tiles::<B>(span, per_row, acts, y, out, tile_rows))
 }
 
-/// Activation scales as f32, converted once per matmul instead of once per row (empty where the
-/// format has no f16 scales).
-fn act_scales<B: Kernels>(acts: &[&[B::Act]]) -> Vec<Vec<[f32; 2]>> {
-    if <B::Act as ActBlock>::F16_SCALES {
+/// Hands `f` the activations `xs` as `B`'s activation blocks, each with its scales as f32,
+/// converted once per matmul instead of once per row (empty where the format has no f16 scales).
+fn with_acts<B: Kernels, T>(
+    xs: &[QuantizedActivation],
+    cols: usize,
+    f: impl FnOnce(&[ActRow<'_, B>]) -> Result<T, QuantError>,
+) -> Result<T, QuantError> {
+    let acts = xs.iter().map(|x| activation_for::<B>(x, cols)).collect::<Result<Vec<_>, _>>()?;
+    let scales: Vec<Vec<[f32; 2]>> = if <B::Act as ActBlock>::F16_SCALES {
         acts.iter().map(|x| x.iter().map(ActBlock::scales).collect()).collect()
     } else {
         vec![Vec::new(); acts.len()]
-    }
+    };
+    let rows: Vec<ActRow<'_, B>> = acts.iter().zip(&scales).map(|(x, s)| (*x, s.as_slice())).collect();
+    f(&rows)
 }
 
 /// Where a run of rows writes: its first row's output index and the output's length per
@@ -285,9 +289,17 @@ fn interleaved_as<B: Kernels>(
     y: &mut [f32],
     tile_rows: usize,
 ) -> Result<(), QuantError> {
-    let acts = xs.iter().map(|x| activation_for::<B>(x, w.cols)).collect::<Result<Vec<_>, _>>()?;
-    let scales = act_scales::<B>(&acts);
-    let acts: Vec<ActRow<'_, B>> = acts.iter().zip(&scales).map(|(x, s)| (*x, s.as_slice())).collect();
+    with_acts::<B, _>(xs, w.cols, |acts| interleaved_tiles::<B>(w, rows, acts, y, tile_rows))
+}
+
+/// `interleaved_as` once the activations are prepared.
+fn interleaved_tiles<B: Kernels>(
+    w: &WeightMatrix<'_>,
+    rows: Range<usize>,
+    acts: &[ActRow<'_, B>],
+    y: &mut [f32],
+    tile_rows: usize,
+) -> Result<(), QuantError> {
     let (per_row, block_bytes) = (w.cols / B::ELEMENTS, size_of::<B>());
     let grouped = w.rows / GROUP_ROWS * GROUP_ROWS;
     let n = rows.len();
@@ -296,7 +308,7 @@ fn interleaved_as<B: Kernels>(
     while r < rows.end {
         if r >= grouped {
             let span = &w.bytes[r * w.row_bytes..rows.end * w.row_bytes];
-            return tiles::<B>(span, per_row, &acts, y, Out { at: r - rows.start, n }, tile_rows);
+            return tiles::<B>(span, per_row, acts, y, Out { at: r - rows.start, n }, tile_rows);
         }
         let first = r / GROUP_ROWS * GROUP_ROWS;
         let end = rows.end.min(first + GROUP_ROWS);
@@ -304,10 +316,10 @@ fn interleaved_as<B: Kernels>(
         if B::READS_INTERLEAVED && r == first && end == first + GROUP_ROWS {
             let (group, at) = (cast_blocks::<B>(group)?, r - rows.start);
             if acts.len() == 1 {
-                tile_group::<B, GROUP_ROWS>(TileWeights::Interleaved { group, first: 0 }, &acts, y, at, n);
+                tile_group::<B, GROUP_ROWS>(TileWeights::Interleaved { group, first: 0 }, acts, y, at, n);
             } else {
                 for pair in (0..GROUP_ROWS).step_by(ROWS_BATCH) {
-                    tile_group::<B, ROWS_BATCH>(TileWeights::Interleaved { group, first: pair }, &acts, y, at + pair, n);
+                    tile_group::<B, ROWS_BATCH>(TileWeights::Interleaved { group, first: pair }, acts, y, at + pair, n);
                 }
             }
         } else {
@@ -316,7 +328,7 @@ fn interleaved_as<B: Kernels>(
                 interleave::gather_row(group, w.row_bytes, block_bytes, r - first + k, row)
                     .ok_or(QuantError::RowRange { start: r, end, rows: w.rows })?;
             }
-            tiles::<B>(&gathered, per_row, &acts, y, Out { at: r - rows.start, n }, tile_rows)?;
+            tiles::<B>(&gathered, per_row, acts, y, Out { at: r - rows.start, n }, tile_rows)?;
         }
         r = end;
     }
@@ -364,13 +376,13 @@ fn row_tiles<B: Kernels, const R: usize>(
     let mut i = 0;
     while i + R <= n {
         touched ^= touch(span, i * per_row * size_of::<B>() + TOUCH_AHEAD, tile_bytes);
-        row_group::<B, R>(std::array::from_fn(|r| row(i + r)), acts, y, out.at + i, out.n);
+        tile_group(TileWeights::Rows::<B, R>(std::array::from_fn(|r| row(i + r))), acts, y, out.at + i, out.n);
         i += R;
     }
     // The loads are the point: keep the compiler from removing them.
     std::hint::black_box(touched);
     for i in i..n {
-        row_group::<B, 1>([row(i)], acts, y, out.at + i, out.n);
+        tile_group(TileWeights::Rows::<B, 1>([row(i)]), acts, y, out.at + i, out.n);
     }
 }
 
@@ -393,17 +405,6 @@ impl<B: Kernels, const R: usize> TileWeights<'_, B, R> {
 
 /// Rows `i .. i + R` (their blocks in `w`) against every activation, `ACTS` at a time; writes
 /// `y[t * n + i + r]`.
-fn row_group<B: Kernels, const R: usize>(
-    w: [&[B]; R],
-    acts: &[ActRow<'_, B>],
-    y: &mut [f32],
-    i: usize,
-    n: usize,
-) {
-    tile_group(TileWeights::Rows(w), acts, y, i, n);
-}
-
-/// `row_group` over either kind of rows.
 fn tile_group<B: Kernels, const R: usize>(w: TileWeights<'_, B, R>, acts: &[ActRow<'_, B>], y: &mut [f32], i: usize, n: usize) {
     let mut t = 0;
     while t + ACTS <= acts.len() {
