@@ -1,4 +1,4 @@
-//! Browser tests of the boundary (wasm-pack test --headless --chrome).
+//! Browser tests of the boundary (`cargo test --lib` with CHROMEDRIVER or GECKODRIVER set: tools/dev/test.sh).
 
 use wasm_bindgen_test::*;
 

@@ -6,7 +6,7 @@
 #                                   the wasm32 target, wasm-bindgen-cli, the npm packages the build
 #                                   uses, and the demo's model (SmolLM2-135M)
 #   bash tools/dev/setup.sh test    (the default) everything, for `npm test` and CI: the above plus
-#                                   wasm-pack, geckodriver, Debian's chromium, chromium-driver,
+#                                   geckodriver, Debian's chromium, chromium-driver,
 #                                   firefox-esr and wabt, every npm
 #                                   package (llama.cpp's native binaries included), Python gguf,
 #                                   the second test model (Gemma 3 270M) and llama.cpp's tokenizer
@@ -22,8 +22,7 @@ esac
 
 NIGHTLY=$(sed -n 's/^channel = "\(.*\)"/\1/p' rust-toolchain.toml)
 BINDGEN_VERSION=0.2.130      # must equal the exact wasm-bindgen version in Cargo.toml
-WASM_PACK_VERSION=0.15.1
-GECKODRIVER_VERSION=0.37.1   # WebDriver for wasm-pack test --firefox
+GECKODRIVER_VERSION=0.37.1   # WebDriver for the wasm-bindgen tests in Firefox
 GGUF_PY_VERSION=0.17.1
 
 step() { printf '\033[1msetup:\033[0m %s\n' "$*"; }
@@ -103,7 +102,6 @@ rust_toolchain
 # test runner (which talks to chromedriver on 127.0.0.1) makes https requests.
 cargo_install wasm-bindgen-cli "$BINDGEN_VERSION" wasm-bindgen --no-default-features
 if [ "$MODE" = test ]; then
-  cargo_install wasm-pack "$WASM_PACK_VERSION" wasm-pack
   cargo_install geckodriver "$GECKODRIVER_VERSION" geckodriver --locked
   debian_packages
 fi

@@ -1,6 +1,6 @@
-//! SIMD128 kernels against their scalar twins, in the browser (`wasm-pack test --headless
-//! --chrome -- --lib`), on the random-block fixtures of `tests/golden/quant/` (the same bytes
-//! Python dequantized) and on odd block counts.
+//! SIMD128 kernels against their scalar twins, in the browser (`cargo test --lib` with
+//! CHROMEDRIVER set, as tools/dev/test.sh runs it), on the random-block fixtures of
+//! `tests/golden/quant/` (the same bytes Python dequantized) and on odd block counts.
 
 use wasm_bindgen_test::*;
 
