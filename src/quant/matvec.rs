@@ -241,8 +241,9 @@ fn rows_as<B: Kernels>(
     with_acts::<B, _>(xs, cols, |acts| tiles::<B>(span, per_row, acts, y, out, tile_rows))
 }
 
-/// Hands `f` the activations `xs` as `B`'s activation blocks, each with its scales as f32,
-/// converted once per matmul instead of once per row (empty where the format has no f16 scales).
+/// Hands `f` the activations `xs` as `B`'s activation blocks in the order its tiles read them
+/// (`Kernels::tile_acts`), each with its scales as f32, converted once per matmul instead of once
+/// per row (empty where the format has no f16 scales).
 fn with_acts<B: Kernels, T>(
     xs: &[QuantizedActivation],
     cols: usize,
@@ -254,7 +255,8 @@ fn with_acts<B: Kernels, T>(
     } else {
         vec![Vec::new(); acts.len()]
     };
-    let rows: Vec<ActRow<'_, B>> = acts.iter().zip(&scales).map(|(x, s)| (*x, s.as_slice())).collect();
+    let acts: Vec<Cow<'_, [B::Act]>> = acts.into_iter().map(B::tile_acts).collect();
+    let rows: Vec<ActRow<'_, B>> = acts.iter().zip(&scales).map(|(x, s)| (&**x, s.as_slice())).collect();
     f(&rows)
 }
 

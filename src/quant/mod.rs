@@ -57,6 +57,8 @@ pub use kernel::{add_products_rows, dots_columns, transpose_f16, widen_f16};
 pub use kernel::swiglu;
 pub use scalar::exp_ggml;
 
+use std::borrow::Cow;
+
 use blocks::*;
 
 use crate::gguf::GgmlType;
@@ -116,7 +118,7 @@ fn activation_for<B: Kernels>(x: &QuantizedActivation, elements: usize) -> Resul
 // ---- the dispatch table ---------------------------------------------------------------------
 
 /// An activation block type: its format and how to find it in a `QuantizedActivation`.
-pub(crate) trait ActBlock: Sized + 'static {
+pub(crate) trait ActBlock: Sized + Clone + 'static {
     const FORMAT: ActivationFormat;
     /// Whether blocks carry f16 scales (`d`, and `s` for Q8_1) that `scales` converts.
     const F16_SCALES: bool = false;
@@ -190,6 +192,13 @@ pub(crate) trait Kernels: WeightBlock {
         let _ = s;
         w.map(|w| x.map(|x| Self::dot(w, x)))
     }
+    /// The activation blocks as `dot_tile` and `dot_tile_interleaved` read them: `x` itself, or
+    /// a rearranged copy made once per matmul (the SIMD Q4_K, Q5_K and Q6_K tiles read Q8_K
+    /// quants in lane order: `simd128::q8_k_in_lane_order`).
+    #[inline]
+    fn tile_acts(x: &[Self::Act]) -> Cow<'_, [Self::Act]> {
+        Cow::Borrowed(x)
+    }
     /// Whether `dot_tile_interleaved` reads the interleaved order in place; where it does not (the
     /// scalar build, the types that do not interleave) it copies the rows out, and callers gather
     /// them once instead.
@@ -239,6 +248,17 @@ macro_rules! kernels {
         #[cfg(not(all(target_family = "wasm", target_feature = "simd128")))]
         kernels!(@tiled $block, $act, $dot, $dequantize, $tile,);
     };
+    ($block:ty, $act:ty, $dot:ident, $dequantize:ident, $tile:ident, lane_order) => {
+        #[cfg(all(target_family = "wasm", target_feature = "simd128"))]
+        kernels!(@tiled $block, $act, $dot, $dequantize, $tile,
+            #[inline]
+            fn tile_acts(x: &[$act]) -> Cow<'_, [$act]> {
+                Cow::Owned(simd128::q8_k_in_lane_order(x))
+            }
+        );
+        #[cfg(not(all(target_family = "wasm", target_feature = "simd128")))]
+        kernels!(@tiled $block, $act, $dot, $dequantize, $tile,);
+    };
     ($block:ty, $act:ty, $dot:ident, $dequantize:ident, $tile:ident) => {
         kernels!(@tiled $block, $act, $dot, $dequantize, $tile,);
     };
@@ -281,9 +301,9 @@ kernels!(BlockQ5_1, BlockQ8_1, vec_dot_q5_1_q8_1, dequantize_q5_1, tile_q5_1_q8_
 kernels!(BlockQ8_0, BlockQ8_0, vec_dot_q8_0_q8_0, dequantize_q8_0, tile_q8_0_q8_0, interleaved);
 kernels!(BlockQ2K, BlockQ8K, vec_dot_q2_k_q8_k, dequantize_q2_k);
 kernels!(BlockQ3K, BlockQ8K, vec_dot_q3_k_q8_k, dequantize_q3_k);
-kernels!(BlockQ4K, BlockQ8K, vec_dot_q4_k_q8_k, dequantize_q4_k, tile_q4_k_q8_k);
-kernels!(BlockQ5K, BlockQ8K, vec_dot_q5_k_q8_k, dequantize_q5_k, tile_q5_k_q8_k);
-kernels!(BlockQ6K, BlockQ8K, vec_dot_q6_k_q8_k, dequantize_q6_k, tile_q6_k_q8_k);
+kernels!(BlockQ4K, BlockQ8K, vec_dot_q4_k_q8_k, dequantize_q4_k, tile_q4_k_q8_k, lane_order);
+kernels!(BlockQ5K, BlockQ8K, vec_dot_q5_k_q8_k, dequantize_q5_k, tile_q5_k_q8_k, lane_order);
+kernels!(BlockQ6K, BlockQ8K, vec_dot_q6_k_q8_k, dequantize_q6_k, tile_q6_k_q8_k, lane_order);
 kernels!(BlockIQ4NL, BlockQ8_0, vec_dot_iq4_nl_q8_0, dequantize_iq4_nl, tile_iq4_nl_q8_0, interleaved);
 kernels!(BlockIQ4XS, BlockQ8K, vec_dot_iq4_xs_q8_k, dequantize_iq4_xs, tile_iq4_xs_q8_k);
 

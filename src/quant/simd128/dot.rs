@@ -8,8 +8,8 @@ use core::arch::wasm32::*;
 #[cfg(target_arch = "wasm64")]
 use core::arch::wasm64::*;
 
-use super::unpack::{f16x4_to_f32, fifth_bits, iq4nl_values, nibbles, q5k_bit, q6_groups};
-use super::{halves, hsum_i32, lanes16x2, load, load32, mul_i8_i16, store, unsigned32};
+use super::unpack::{f16x4_to_f32, fifth_bits, iq4nl_values, nibbles, q5k_bit, q6_lanes};
+use super::{halves, hsum_i32, in_lane_order, lane_scales, lanes8_scaled, load, load32, mul_i8_i16, store, unsigned32};
 use crate::quant::ActBlock;
 use crate::quant::interleave::GROUP_ROWS;
 use crate::quant::blocks::*;
@@ -514,26 +514,42 @@ fn mins_sum(mn: [u8; 8], bsums: &[i16; 16]) -> i32 {
     (0..8).map(|s| mn[s] as i32 * (bsums[2 * s] as i32 + bsums[2 * s + 1] as i32)).sum()
 }
 
-/// A Q4_K / Q5_K super-block unpacked: for each 64-element chunk j, the quants of elements
-/// 64 j + (0..16, 16..32, 32..48, 48..64), the sub-block scales and mins, and d, dmin.
+/// Q8_K activation blocks with the quants of every 32-element sub-block in lane order
+/// (`in_lane_order`), as the Q4_K, Q5_K and Q6_K tiles read them; `d` and `bsums` unchanged.
+/// Made once per matmul (`Kernels::tile_acts`).
+pub fn q8_k_in_lane_order(x: &[BlockQ8K]) -> Vec<BlockQ8K> {
+    x.iter()
+        .map(|b| {
+            let mut out = *b;
+            for (to, from) in out.qs.as_chunks_mut::<32>().0.iter_mut().zip(b.qs.as_chunks::<32>().0) {
+                let (y0, y1) = halves(from);
+                let [a, c] = in_lane_order(y0, y1);
+                let to = to.as_chunks_mut::<16>().0;
+                store(&mut to[0], a);
+                store(&mut to[1], c);
+            }
+            out
+        })
+        .collect()
+}
+
+/// A Q4_K / Q5_K super-block unpacked: each 32-element sub-block's quants in lane order (lanes
+/// 0..4, 4..8) and its scale (`lane_scales`), the sub-block mins, and d, dmin.
 struct UnpackedK4 {
-    q: [[v128; 4]; 4],
-    sc: [u8; 8],
+    q: [[v128; 2]; 8],
+    sc: [v128; 8],
     mn: [u8; 8],
     d: [f32; 2],
 }
 
-/// The eight lane sums of an unpacked Q4_K / Q5_K super-block with a Q8_K block. Each i16 lane
-/// adds four products of elements ≡ k mod 8 (|q| <= 31: within 31 · 128 · 4 < 2^15).
+/// The eight lane sums of an unpacked Q4_K / Q5_K super-block with a Q8_K block in lane order.
 #[inline(always)]
 fn isums_k4(u: &UnpackedK4, a: &BlockQ8K) -> [v128; 2] {
     let y = a.qs.as_chunks::<16>().0;
     let mut acc = [i32x4_splat(0); 2];
-    for (j, q) in u.q.iter().enumerate() {
-        let lo = lanes16x2(q[0], q[1], load(&y[4 * j]), load(&y[4 * j + 1]));
-        let hi = lanes16x2(q[2], q[3], load(&y[4 * j + 2]), load(&y[4 * j + 3]));
-        add_scaled(&mut acc, lo, u.sc[2 * j] as i16);
-        add_scaled(&mut acc, hi, u.sc[2 * j + 1] as i16);
+    for ((q, &sc), y) in u.q.iter().zip(&u.sc).zip(y.as_chunks::<2>().0) {
+        let l = lanes8_scaled::<0>(*q, [load(&y[0]), load(&y[1])], sc);
+        acc = [i32x4_add(acc[0], l[0]), i32x4_add(acc[1], l[1])];
     }
     acc
 }
@@ -546,7 +562,30 @@ fn step_k4(acc: &mut LaneAcc, u: &UnpackedK4, a: &BlockQ8K) {
     acc.rest -= u.d[1] * a.d * mins_sum(u.mn, &a.bsums) as f32;
 }
 
-/// Q4_K weights · Q8_K activations, `R` rows by `N` activations.
+/// A Q4_K / Q5_K super-block's sub-block scales as `lanes8_scaled` takes them.
+#[inline(always)]
+fn k4_scales(sc: [u8; 8]) -> [v128; 8] {
+    sc.map(|s| lane_scales(s as i16, s as i16))
+}
+
+/// The 4-bit quants of a Q4_K / Q5_K super-block, each sub-block's in lane order: the 32 bytes of
+/// 64-element chunk j hold sub-block 2 j in their low nibbles and 2 j + 1 in their high ones, so
+/// one rearrangement of the bytes serves both.
+#[inline(always)]
+fn k4_nibbles(qs: &[u8; QK_K / 2]) -> [[v128; 2]; 8] {
+    let q = qs.as_chunks::<16>().0;
+    let mut out = [[i8x16_splat(0); 2]; 8];
+    for j in 0..4 {
+        let [a, b] = in_lane_order(load(&q[2 * j]), load(&q[2 * j + 1]));
+        let ((la, ha), (lb, hb)) = (nibbles(a), nibbles(b));
+        out[2 * j] = [la, lb];
+        out[2 * j + 1] = [ha, hb];
+    }
+    out
+}
+
+/// Q4_K weights · Q8_K activations in lane order (`q8_k_in_lane_order`), `R` rows by `N`
+/// activations.
 pub fn tile_q4_k_q8_k<const R: usize, const N: usize>(
     w: [&[BlockQ4K]; R],
     x: [&[BlockQ8K]; N],
@@ -555,23 +594,18 @@ pub fn tile_q4_k_q8_k<const R: usize, const N: usize>(
     let _ = s;
     let unpack = |b: &BlockQ4K| {
         let (sc, mn) = b.scales_mins();
-        let q = b.qs.as_chunks::<16>().0;
-        let q = core::array::from_fn(|j| {
-            // 32 bytes: low nibbles sub-block 2 j, high nibbles 2 j + 1.
-            let ((l0, h0), (l1, h1)) = (nibbles(load(&q[2 * j])), nibbles(load(&q[2 * j + 1])));
-            [l0, l1, h0, h1]
-        });
-        UnpackedK4 { q, sc, mn, d: [f16_le(b.d), f16_le(b.dmin)] }
+        UnpackedK4 { q: k4_nibbles(&b.qs), sc: k4_scales(sc), mn, d: [f16_le(b.d), f16_le(b.dmin)] }
     };
     tile_k(w, x, unpack, LaneAcc::new(), |acc, _, u, a| step_k4(acc, u, a), LaneAcc::total)
 }
 
 /// Q4_K weights · Q8_K activation.
 pub fn vec_dot_q4_k_q8_k(w: &[BlockQ4K], x: &[BlockQ8K]) -> f32 {
-    tile_q4_k_q8_k([w], [x], [&[]])[0][0]
+    tile_q4_k_q8_k([w], [&q8_k_in_lane_order(x)], [&[]])[0][0]
 }
 
-/// Q5_K weights · Q8_K activations, `R` rows by `N` activations.
+/// Q5_K weights · Q8_K activations in lane order (`q8_k_in_lane_order`), `R` rows by `N`
+/// activations.
 pub fn tile_q5_k_q8_k<const R: usize, const N: usize>(
     w: [&[BlockQ5K]; R],
     x: [&[BlockQ8K]; N],
@@ -580,23 +614,22 @@ pub fn tile_q5_k_q8_k<const R: usize, const N: usize>(
     let _ = s;
     let unpack = |b: &BlockQ5K| {
         let (sc, mn) = b.scales_mins();
-        let q = b.qs.as_chunks::<16>().0;
+        // Bit s of qh byte i is the fifth bit of element i of sub-block s: the same
+        // rearrangement puts it beside its element.
         let h = load32(&b.qh);
-        let q = core::array::from_fn(|j| {
-            let s = 2 * j as u32;
-            let ((l0, h0), (l1, h1)) = (nibbles(load(&q[2 * j])), nibbles(load(&q[2 * j + 1])));
-            let (l0, l1) = (v128_or(l0, q5k_bit(h[0], s)), v128_or(l1, q5k_bit(h[1], s)));
-            let (h0, h1) = (v128_or(h0, q5k_bit(h[0], s + 1)), v128_or(h1, q5k_bit(h[1], s + 1)));
-            [l0, l1, h0, h1]
-        });
-        UnpackedK4 { q, sc, mn, d: [f16_le(b.d), f16_le(b.dmin)] }
+        let h = in_lane_order(h[0], h[1]);
+        let mut q = k4_nibbles(&b.qs);
+        for (s, q) in q.iter_mut().enumerate() {
+            *q = [0, 1].map(|k| v128_or(q[k], q5k_bit(h[k], s as u32)));
+        }
+        UnpackedK4 { q, sc: k4_scales(sc), mn, d: [f16_le(b.d), f16_le(b.dmin)] }
     };
     tile_k(w, x, unpack, LaneAcc::new(), |acc, _, u, a| step_k4(acc, u, a), LaneAcc::total)
 }
 
 /// Q5_K weights · Q8_K activation.
 pub fn vec_dot_q5_k_q8_k(w: &[BlockQ5K], x: &[BlockQ8K]) -> f32 {
-    tile_q5_k_q8_k([w], [x], [&[]])[0][0]
+    tile_q5_k_q8_k([w], [&q8_k_in_lane_order(x)], [&[]])[0][0]
 }
 
 /// The 2-bit quants of a Q2_K / Q3_K super-block as sixteen 16-element groups (element order):
@@ -644,7 +677,7 @@ fn isums_groups(groups: &[v128; 16], scales: &[i16; 16], a: &BlockQ8K) -> [v128;
     acc
 }
 
-/// A Q3_K / Q6_K super-block unpacked: its sixteen groups (centred quants), their scales, and d.
+/// A Q3_K super-block unpacked: its sixteen groups (centred quants), their scales, and d.
 type UnpackedGroups = ([v128; 16], [i16; 16], f32);
 
 /// Q3_K weights · Q8_K activations, `R` rows by `N` activations.
@@ -669,21 +702,46 @@ pub fn vec_dot_q3_k_q8_k(w: &[BlockQ3K], x: &[BlockQ8K]) -> f32 {
     tile_q3_k_q8_k([w], [x])[0][0]
 }
 
-/// Q6_K weights · Q8_K activations, `R` rows by `N` activations.
+/// A Q6_K super-block unpacked: each 32-element sub-block's raw quants in lane order and the
+/// scales of its two 16-element groups (`lane_scales`), and d.
+struct UnpackedQ6 {
+    q: [[v128; 2]; 8],
+    sc: [v128; 8],
+    d: f32,
+}
+
+/// The eight lane sums of an unpacked Q6_K super-block with a Q8_K block in lane order: the
+/// quants centred (q - 32) as the pairs are summed.
+#[inline(always)]
+fn isums_q6(u: &UnpackedQ6, a: &BlockQ8K) -> [v128; 2] {
+    let y = a.qs.as_chunks::<16>().0;
+    let mut acc = [i32x4_splat(0); 2];
+    for ((q, &sc), y) in u.q.iter().zip(&u.sc).zip(y.as_chunks::<2>().0) {
+        let l = lanes8_scaled::<32>(*q, [load(&y[0]), load(&y[1])], sc);
+        acc = [i32x4_add(acc[0], l[0]), i32x4_add(acc[1], l[1])];
+    }
+    acc
+}
+
+/// Q6_K weights · Q8_K activations in lane order (`q8_k_in_lane_order`), `R` rows by `N`
+/// activations.
 pub fn tile_q6_k_q8_k<const R: usize, const N: usize>(
     w: [&[BlockQ6K]; R],
     x: [&[BlockQ8K]; N],
     s: [&[[f32; 2]]; N],
 ) -> [[f32; N]; R] {
     let _ = s;
-    let unpack = |b: &BlockQ6K| -> UnpackedGroups { (q6_groups(b), b.scales.map(|s| s as i16), f16_le(b.d)) };
-    let step = |acc: &mut LaneAcc, _: &BlockQ6K, u: &UnpackedGroups, a: &BlockQ8K| acc.add(u.2 * a.d, isums_groups(&u.0, &u.1, a));
+    let unpack = |b: &BlockQ6K| {
+        let sc = b.scales.as_chunks::<2>().0;
+        UnpackedQ6 { q: q6_lanes(b), sc: core::array::from_fn(|s| lane_scales(sc[s][0] as i16, sc[s][1] as i16)), d: f16_le(b.d) }
+    };
+    let step = |acc: &mut LaneAcc, _: &BlockQ6K, u: &UnpackedQ6, a: &BlockQ8K| acc.add(u.d * a.d, isums_q6(u, a));
     tile_k(w, x, unpack, LaneAcc::new(), step, LaneAcc::total)
 }
 
 /// Q6_K weights · Q8_K activation.
 pub fn vec_dot_q6_k_q8_k(w: &[BlockQ6K], x: &[BlockQ8K]) -> f32 {
-    tile_q6_k_q8_k([w], [x], [&[]])[0][0]
+    tile_q6_k_q8_k([w], [&q8_k_in_lane_order(x)], [&[]])[0][0]
 }
 
 /// An IQ4_XS super-block unpacked: the grid values of each 32-element sub-block (elements

@@ -76,30 +76,66 @@ pub(crate) fn store<T: Lanes>(out: &mut T, v: v128) {
 // has a SIMD128 twin with the same contract, so one kernel source gives the same integers, hence
 // the same floats, in both builds (tests.rs checks each build against the scalar kernels).
 // Relaxed: Q4_0, Q4_1, Q5_0, Q5_1 (`unsigned32`; the centred types' offsets come off with the
-// activation sums, `dot::Centre`), Q4_K and Q5_K (`lanes16x2`).
+// activation sums, `dot::Centre`), Q4_K, Q5_K and Q6_K (`lanes8_scaled`: weights and activations
+// in lane order, so that each pair the dot product adds belongs to one of the scalar kernels'
+// eight lanes and one 16-element group; Q6_K's centre comes off the pairs).
 // SIMD128 in both builds: Q8_0 and the IQ4 grids (signed weights: |-128| is not 7-bit), and the
-// 16-element groups of Q2_K, Q3_K and Q6_K (lanes k and k + 8 of one group must meet in one
-// i16 lane, which costs a byte shuffle with a constant mask per operand: measured slower).
+// 16-element groups of Q2_K and Q3_K.
 
-/// `mul_i8_i16(qa, ya) + mul_i8_i16(qb, yb)`: i16 lane k adds the products of elements k and
-/// k + 8 of two 16-element chunks (four elements ≡ k mod 8 when the chunks start at multiples of
-/// 8), for weights `qa`, `qb` in 0..32. The relaxed version interleaves the two chunks' low
-/// halves and their high halves (`punpcklbw` / `punpckhbw`), so that each adjacent pair a relaxed
-/// dot product adds holds the same k.
+/// 32 quants of a sub-block in element order (`a`: 0..16, `b`: 16..32) put in lane order, the
+/// order the k-quant tiles read both weights and activations in, as two vectors: bytes 4 k ..
+/// 4 k + 4 of the first are elements k, k + 8, k + 16 and k + 24, the four elements of the scalar
+/// kernels' float lane k (k < 4), and those of the second the same for lane 4 + k. An 8-bit dot
+/// product over adjacent pairs then never mixes two lanes, nor a 16-bit one over the pairs it
+/// makes. Two byte shuffles.
 #[inline(always)]
-pub(crate) fn lanes16x2(qa: v128, qb: v128, ya: v128, yb: v128) -> v128 {
+pub(crate) fn in_lane_order(a: v128, b: v128) -> [v128; 2] {
+    [
+        i8x16_shuffle::<0, 8, 16, 24, 1, 9, 17, 25, 2, 10, 18, 26, 3, 11, 19, 27>(a, b),
+        i8x16_shuffle::<4, 12, 20, 28, 5, 13, 21, 29, 6, 14, 22, 30, 7, 15, 23, 31>(a, b),
+    ]
+}
+
+/// The weights `lanes8_scaled` applies to a sub-block's products: `first` to elements k and
+/// k + 8 of each lane (its first 16-element group), `second` to k + 16 and k + 24 (its second).
+/// Each build lays them out for its own pairing of the products.
+#[inline(always)]
+pub(crate) fn lane_scales(first: i16, second: i16) -> v128 {
+    let (f, s) = (first as u16, second as u16);
+    // Relaxed: one scale per adjacent pair of bytes (i16 lanes first, second, first, ...).
     #[cfg(target_feature = "relaxed-simd")]
-    {
-        let lo = |a: v128, b: v128| i8x16_shuffle::<0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23>(a, b);
-        let hi = |a: v128, b: v128| i8x16_shuffle::<8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31>(a, b);
-        i16x8_add(
-            i16x8_relaxed_dot_i8x16_i7x16(lo(ya, yb), lo(qa, qb)),
-            i16x8_relaxed_dot_i8x16_i7x16(hi(ya, yb), hi(qa, qb)),
-        )
-    }
-    // Four products per i16 lane stay within 31 · 128 · 4 < 2^15.
+    return u32x4_splat(f as u32 | (s as u32) << 16);
+    // SIMD128: one per byte (i16 lanes first, first, second, second, ...).
     #[cfg(not(target_feature = "relaxed-simd"))]
-    i16x8_add(mul_i8_i16(qa, ya), mul_i8_i16(qb, yb))
+    u64x2_splat(f as u64 * 0x1_0001 | (s as u64 * 0x1_0001) << 32)
+}
+
+/// The scalar kernels' eight i32 lanes (0..4, 4..8) for the 32 weights `q` of a sub-block and
+/// 32 activation quants `y`, both in lane order (`in_lane_order`), less `CENTRE` from each
+/// weight, weighted by `scales` (`lane_scales`): lane k = Σ_m scale · (q[k + 8 m] - CENTRE) ·
+/// y[k + 8 m]. Weights are raw quants in 0..64 (the relaxed dot product's 7-bit operand).
+/// Exact: a pair's sum is within 2 · 64 · 128 = 2^14 and the scaled sums within 2^22. The
+/// relaxed version is two instructions per half (x86 `pmaddubsw`, `pmaddwd`), and one more with
+/// a centre (the activation pairs' sums times it, off before the scales).
+#[inline(always)]
+pub(crate) fn lanes8_scaled<const CENTRE: i8>(q: [v128; 2], y: [v128; 2], scales: v128) -> [v128; 2] {
+    #[cfg(target_feature = "relaxed-simd")]
+    return [0, 1].map(|h| {
+        let mut pairs = i16x8_relaxed_dot_i8x16_i7x16(y[h], q[h]);
+        if CENTRE != 0 {
+            pairs = i16x8_sub(pairs, i16x8_relaxed_dot_i8x16_i7x16(y[h], i8x16_splat(CENTRE)));
+        }
+        i32x4_dot_i16x8(pairs, scales)
+    });
+    #[cfg(not(target_feature = "relaxed-simd"))]
+    [0, 1].map(|h| {
+        let q = i8x16_sub(q[h], i8x16_splat(CENTRE));
+        // Bytes 0..8 and 8..16 weighted and summed in pairs: lanes 2 k and 2 k + 1 of the two
+        // results hold lane k's halves.
+        let lo = i32x4_dot_i16x8(i16x8_extmul_low_i8x16(y[h], q), scales);
+        let hi = i32x4_dot_i16x8(i16x8_extmul_high_i8x16(y[h], q), scales);
+        i32x4_add(i32x4_shuffle::<0, 2, 4, 6>(lo, hi), i32x4_shuffle::<1, 3, 5, 7>(lo, hi))
+    })
 }
 
 /// The i32x4 sums (in no particular lane order) of 32 weights in 0..32 (`lo`: elements 0..16,

@@ -145,6 +145,32 @@ dot_case_k!(dot_q5_k, "Q5_K", BlockQ5K, vec_dot_q5_k_q8_k);
 dot_case_k!(dot_q6_k, "Q6_K", BlockQ6K, vec_dot_q6_k_q8_k);
 dot_case_k!(dot_iq4_xs, "IQ4_XS", BlockIQ4XS, vec_dot_iq4_xs_q8_k);
 
+/// Lane order puts elements k, k + 8, k + 16, k + 24 (float lane k) in bytes 4 k .. 4 k + 4 of
+/// the first vector for k < 4, of the second for lane 4 + k; the Q8_K copy keeps `d` and `bsums`.
+#[wasm_bindgen_test]
+fn lane_order_groups_each_lanes_elements() {
+    let elements: [u8; 32] = core::array::from_fn(|i| i as u8);
+    let e = elements.as_chunks::<16>().0;
+    let v = simd128::in_lane_order(simd128::load(&e[0]), simd128::load(&e[1]));
+    let mut got = [[0u8; 16]; 2];
+    simd128::store(&mut got[0], v[0]);
+    simd128::store(&mut got[1], v[1]);
+    for (p, &element) in got.as_flattened().iter().enumerate() {
+        let (lane, m) = (p / 4, p % 4);
+        assert_eq!(element as usize, lane + 8 * m, "byte {p}");
+    }
+    let q = quantize_q8_k(&activations(2 * QK_K, 5)).unwrap();
+    let ordered = simd128::q8_k_in_lane_order(&q);
+    for (b, o) in q.iter().zip(&ordered) {
+        assert_eq!((b.d.to_bits(), b.bsums), (o.d.to_bits(), o.bsums));
+        for (sub, (x, y)) in b.qs.as_chunks::<32>().0.iter().zip(o.qs.as_chunks::<32>().0).enumerate() {
+            for (p, &v) in y.iter().enumerate() {
+                assert_eq!(v, x[p / 4 + 8 * (p % 4)], "sub-block {sub}, byte {p}");
+            }
+        }
+    }
+}
+
 macro_rules! dot_case_plain {
     ($name:ident, $file:literal, $block:ty, $dot:ident, $encode:expr) => {
         #[wasm_bindgen_test]
