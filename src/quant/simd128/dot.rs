@@ -8,7 +8,7 @@ use core::arch::wasm32::*;
 #[cfg(target_arch = "wasm64")]
 use core::arch::wasm64::*;
 
-use super::unpack::{f16x4_to_f32, fifth_bits, iq4nl_values, nibbles, q5k_bit, q6_lanes};
+use super::unpack::{f16x4_to_f32, fifth_bits, iq4nl_values, nibbles, q5k_bit, q6_half};
 use super::{halves, hsum_i32, in_lane_order, lane_scales, lanes8_scaled, load, load32, mul_i8_i16, store, unsigned32};
 use crate::quant::ActBlock;
 use crate::quant::interleave::GROUP_ROWS;
@@ -508,12 +508,6 @@ fn add_scaled(acc: &mut [v128; 2], p: v128, scale: i16) {
     acc[1] = i32x4_add(acc[1], i32x4_extmul_high_i16x8(p, s));
 }
 
-/// Σ mn[s] * (bsums[2 s] + bsums[2 s + 1]): the activation sum of each sub-block times its min.
-#[inline(always)]
-fn mins_sum(mn: [u8; 8], bsums: &[i16; 16]) -> i32 {
-    (0..8).map(|s| mn[s] as i32 * (bsums[2 * s] as i32 + bsums[2 * s + 1] as i32)).sum()
-}
-
 /// Q8_K activation blocks with the quants of every 32-element sub-block in lane order
 /// (`in_lane_order`), as the Q4_K, Q5_K and Q6_K tiles read them; `d` and `bsums` unchanged.
 /// Made once per matmul (`Kernels::tile_acts`).
@@ -533,55 +527,187 @@ pub fn q8_k_in_lane_order(x: &[BlockQ8K]) -> Vec<BlockQ8K> {
         .collect()
 }
 
-/// A Q4_K / Q5_K super-block unpacked: each 32-element sub-block's quants in lane order (lanes
-/// 0..4, 4..8) and its scale (`lane_scales`), the sub-block mins, and d, dmin.
-struct UnpackedK4 {
-    q: [[v128; 2]; 8],
-    sc: [v128; 8],
-    mn: [u8; 8],
-    d: [f32; 2],
+/// A k-quant type whose tiles read it in lane order (`in_lane_order`): per super-block a head
+/// (its scales, d and whatever its quants need), then its quants a half (four 32-element
+/// sub-blocks) at a time, each half used for every activation of the tile as soon as it is
+/// unpacked: the vectors live at once stay few enough for the registers.
+trait LaneBlock {
+    /// Subtracted from every raw quant (`lanes8_scaled`'s centre).
+    const CENTRE: i8;
+    type Head;
+    fn head(&self) -> Self::Head;
+    /// Sub-blocks 4 h .. 4 h + 4 (h = 0, 1), raw quants in lane order.
+    fn half(&self, head: &Self::Head, h: usize) -> [[v128; 2]; 4];
+    /// Sub-block `s`'s scales (`lane_scales`).
+    fn scales(head: &Self::Head, s: usize) -> v128;
+    /// Adds the super-block's eight integer lane sums and any other terms to the float lanes: the
+    /// scalar kernel's expressions, in its order.
+    fn finish(head: &Self::Head, acc: &mut LaneAcc, isums: [v128; 2], a: &BlockQ8K);
 }
 
-/// The eight lane sums of an unpacked Q4_K / Q5_K super-block with a Q8_K block in lane order.
+/// Rows × activations of a lane-order k-quant type: `out[r][t] = w[r] · x[t]` with `x` in lane
+/// order (`q8_k_in_lane_order`), bit for bit the scalar kernel's result for every tile shape.
 #[inline(always)]
-fn isums_k4(u: &UnpackedK4, a: &BlockQ8K) -> [v128; 2] {
-    let y = a.qs.as_chunks::<16>().0;
-    let mut acc = [i32x4_splat(0); 2];
-    for ((q, &sc), y) in u.q.iter().zip(&u.sc).zip(y.as_chunks::<2>().0) {
-        let l = lanes8_scaled::<0>(*q, [load(&y[0]), load(&y[1])], sc);
-        acc = [i32x4_add(acc[0], l[0]), i32x4_add(acc[1], l[1])];
+fn tile_lanes<B: LaneBlock, const R: usize, const N: usize>(w: [&[B]; R], x: [&[BlockQ8K]; N]) -> [[f32; N]; R] {
+    let nb = w.iter().map(|w| w.len()).chain(x.iter().map(|x| x.len())).min().unwrap_or(0);
+    let (w, x) = (w.map(|w| &w[..nb]), x.map(|x| &x[..nb]));
+    let mut acc = [[LaneAcc::new(); N]; R];
+    for i in 0..nb {
+        for (acc, w) in acc.iter_mut().zip(&w) {
+            let b = &w[i];
+            let head = b.head();
+            let mut isums = [[i32x4_splat(0); 2]; N];
+            for h in 0..2 {
+                let q = b.half(&head, h);
+                for (sums, x) in isums.iter_mut().zip(&x) {
+                    let y = x[i].qs.as_chunks::<16>().0;
+                    for (k, q) in q.iter().enumerate() {
+                        let s = 4 * h + k;
+                        let l = lanes8_scaled(*q, [load(&y[2 * s]), load(&y[2 * s + 1])], B::scales(&head, s), B::CENTRE);
+                        *sums = [i32x4_add(sums[0], l[0]), i32x4_add(sums[1], l[1])];
+                    }
+                }
+            }
+            for ((acc, sums), x) in acc.iter_mut().zip(isums).zip(&x) {
+                B::finish(&head, acc, sums, &x[i]);
+            }
+        }
     }
-    acc
+    acc.map(|row| row.map(LaneAcc::total))
 }
 
-/// One Q4_K / Q5_K super-block into the lanes: d · lane sums, and dmin · Σ mins · bsums taken
-/// from the running sum (the scalar kernel's expressions).
-#[inline(always)]
-fn step_k4(acc: &mut LaneAcc, u: &UnpackedK4, a: &BlockQ8K) {
-    acc.add(u.d[0] * a.d, isums_k4(u, a));
-    acc.rest -= u.d[1] * a.d * mins_sum(u.mn, &a.bsums) as f32;
+/// The eight 6-bit scales (bytes 0..8) and mins (bytes 8..16) of a Q4_K / Q5_K super-block from
+/// its 12 packed bytes, as `BlockQ4K::scales_mins` unpacks them: scales and mins 0..4 are the
+/// low six bits of bytes 0..4 and 4..8; scales 4..8 are the low nibbles of bytes 8..12 and mins
+/// 4..8 their high nibbles, each with its top two bits from the top of bytes 0..4 (scales) or
+/// 4..8 (mins). Beside them, each scale twice as i16 lanes (scales 0..4, then 4..8): a
+/// sub-block's first and second scales are the same.
+struct K4Scales {
+    packed: v128,
+    pairs: [v128; 2],
 }
 
-/// A Q4_K / Q5_K super-block's sub-block scales as `lanes8_scaled` takes them.
-#[inline(always)]
-fn k4_scales(sc: [u8; 8]) -> [v128; 8] {
-    sc.map(|s| lane_scales(s as i16, s as i16))
+impl K4Scales {
+    #[inline(always)]
+    fn unpack(packed: &[u8; K_SCALE_SIZE]) -> K4Scales {
+        let word = |i: usize| u32::from_le_bytes([packed[i], packed[i + 1], packed[i + 2], packed[i + 3]]);
+        let v = u32x4(word(0), word(4), word(8), 0);
+        let low = i8x16_shuffle::<0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 24, 25, 26, 27>(v, u8x16_shr(v, 4));
+        let low = v128_and(low, u8x16(63, 63, 63, 63, 15, 15, 15, 15, 63, 63, 63, 63, 15, 15, 15, 15));
+        let top = u8x16_shr(v128_and(v, u8x16_splat(0xC0)), 2);
+        let top = i8x16_shuffle::<16, 16, 16, 16, 0, 1, 2, 3, 16, 16, 16, 16, 4, 5, 6, 7>(top, u8x16_splat(0));
+        let packed = v128_or(low, top);
+        let scales = u16x8_extend_low_u8x16(packed);
+        let pairs = [i16x8_shuffle::<0, 0, 1, 1, 2, 2, 3, 3>(scales, scales), i16x8_shuffle::<4, 4, 5, 5, 6, 6, 7, 7>(scales, scales)];
+        K4Scales { packed, pairs }
+    }
+
+    /// Sub-block `s`'s scale as `lanes8_scaled` takes it (`lane_scales`).
+    #[inline(always)]
+    fn scale(&self, s: usize) -> v128 {
+        lane_scales(self.pairs[s / 4], s % 4)
+    }
+
+    /// Σ mn[s] · (bsums[2 s] + bsums[2 s + 1]): each sub-block's activation sum times its min,
+    /// exact (|Σ| <= 16 · 63 · 2032 < 2^21). The mins as i16 lanes, each twice, weigh the
+    /// sixteen group sums.
+    #[inline(always)]
+    fn mins_sum(&self, bsums: &[i16; QK_K / 16]) -> i32 {
+        let zero = u8x16_splat(0);
+        let lo = i8x16_shuffle::<8, 16, 8, 16, 9, 16, 9, 16, 10, 16, 10, 16, 11, 16, 11, 16>(self.packed, zero);
+        let hi = i8x16_shuffle::<12, 16, 12, 16, 13, 16, 13, 16, 14, 16, 14, 16, 15, 16, 15, 16>(self.packed, zero);
+        let b = bsums.as_chunks::<8>().0;
+        hsum_i32(i32x4_add(i32x4_dot_i16x8(lo, load(&b[0])), i32x4_dot_i16x8(hi, load(&b[1]))))
+    }
 }
 
-/// The 4-bit quants of a Q4_K / Q5_K super-block, each sub-block's in lane order: the 32 bytes of
-/// 64-element chunk j hold sub-block 2 j in their low nibbles and 2 j + 1 in their high ones, so
-/// one rearrangement of the bytes serves both.
+/// The head of a Q4_K / Q5_K super-block: scales and mins, d and dmin, and (Q5_K) the fifth bits
+/// in lane order.
+struct K4Head {
+    scales: K4Scales,
+    d: [f32; 2],
+    fifth: [v128; 2],
+}
+
+impl K4Head {
+    #[inline(always)]
+    fn new(packed: &[u8; K_SCALE_SIZE], d: [u8; 2], dmin: [u8; 2], fifth: [v128; 2]) -> K4Head {
+        K4Head { scales: K4Scales::unpack(packed), d: [f16_le(d), f16_le(dmin)], fifth }
+    }
+
+    /// d · lane sums, and dmin · Σ mins · bsums taken from the running sum (the scalar kernel's
+    /// expressions).
+    #[inline(always)]
+    fn finish(&self, acc: &mut LaneAcc, isums: [v128; 2], a: &BlockQ8K) {
+        acc.add(self.d[0] * a.d, isums);
+        acc.rest -= self.d[1] * a.d * self.scales.mins_sum(&a.bsums) as f32;
+    }
+}
+
+/// Sub-blocks 4 h .. 4 h + 4 of a Q4_K / Q5_K super-block's 4-bit quants, in lane order: the 32
+/// bytes of 64-element chunk j hold sub-block 2 j in their low nibbles and 2 j + 1 in their high
+/// ones, so one rearrangement of the bytes serves both.
 #[inline(always)]
-fn k4_nibbles(qs: &[u8; QK_K / 2]) -> [[v128; 2]; 8] {
+fn k4_half(qs: &[u8; QK_K / 2], h: usize) -> [[v128; 2]; 4] {
     let q = qs.as_chunks::<16>().0;
-    let mut out = [[i8x16_splat(0); 2]; 8];
-    for j in 0..4 {
-        let [a, b] = in_lane_order(load(&q[2 * j]), load(&q[2 * j + 1]));
+    let mut out = [[i8x16_splat(0); 2]; 4];
+    for j in 0..2 {
+        let [a, b] = in_lane_order(load(&q[4 * h + 2 * j]), load(&q[4 * h + 2 * j + 1]));
         let ((la, ha), (lb, hb)) = (nibbles(a), nibbles(b));
         out[2 * j] = [la, lb];
         out[2 * j + 1] = [ha, hb];
     }
     out
+}
+
+impl LaneBlock for BlockQ4K {
+    const CENTRE: i8 = 0;
+    type Head = K4Head;
+    #[inline(always)]
+    fn head(&self) -> K4Head {
+        K4Head::new(&self.scales, self.d, self.dmin, [i8x16_splat(0); 2])
+    }
+    #[inline(always)]
+    fn half(&self, _: &K4Head, h: usize) -> [[v128; 2]; 4] {
+        k4_half(&self.qs, h)
+    }
+    #[inline(always)]
+    fn scales(head: &K4Head, s: usize) -> v128 {
+        head.scales.scale(s)
+    }
+    #[inline(always)]
+    fn finish(head: &K4Head, acc: &mut LaneAcc, isums: [v128; 2], a: &BlockQ8K) {
+        head.finish(acc, isums, a)
+    }
+}
+
+impl LaneBlock for BlockQ5K {
+    const CENTRE: i8 = 0;
+    type Head = K4Head;
+    #[inline(always)]
+    fn head(&self) -> K4Head {
+        // Bit s of qh byte i is the fifth bit of element i of sub-block s: the same
+        // rearrangement puts it beside its element.
+        let h = load32(&self.qh);
+        K4Head::new(&self.scales, self.d, self.dmin, in_lane_order(h[0], h[1]))
+    }
+    #[inline(always)]
+    fn half(&self, head: &K4Head, h: usize) -> [[v128; 2]; 4] {
+        let mut q = k4_half(&self.qs, h);
+        for (k, q) in q.iter_mut().enumerate() {
+            let s = (4 * h + k) as u32;
+            *q = [0, 1].map(|l| v128_or(q[l], q5k_bit(head.fifth[l], s)));
+        }
+        q
+    }
+    #[inline(always)]
+    fn scales(head: &K4Head, s: usize) -> v128 {
+        head.scales.scale(s)
+    }
+    #[inline(always)]
+    fn finish(head: &K4Head, acc: &mut LaneAcc, isums: [v128; 2], a: &BlockQ8K) {
+        head.finish(acc, isums, a)
+    }
 }
 
 /// Q4_K weights · Q8_K activations in lane order (`q8_k_in_lane_order`), `R` rows by `N`
@@ -592,11 +718,7 @@ pub fn tile_q4_k_q8_k<const R: usize, const N: usize>(
     s: [&[[f32; 2]]; N],
 ) -> [[f32; N]; R] {
     let _ = s;
-    let unpack = |b: &BlockQ4K| {
-        let (sc, mn) = b.scales_mins();
-        UnpackedK4 { q: k4_nibbles(&b.qs), sc: k4_scales(sc), mn, d: [f16_le(b.d), f16_le(b.dmin)] }
-    };
-    tile_k(w, x, unpack, LaneAcc::new(), |acc, _, u, a| step_k4(acc, u, a), LaneAcc::total)
+    tile_lanes(w, x)
 }
 
 /// Q4_K weights · Q8_K activation.
@@ -612,19 +734,7 @@ pub fn tile_q5_k_q8_k<const R: usize, const N: usize>(
     s: [&[[f32; 2]]; N],
 ) -> [[f32; N]; R] {
     let _ = s;
-    let unpack = |b: &BlockQ5K| {
-        let (sc, mn) = b.scales_mins();
-        // Bit s of qh byte i is the fifth bit of element i of sub-block s: the same
-        // rearrangement puts it beside its element.
-        let h = load32(&b.qh);
-        let h = in_lane_order(h[0], h[1]);
-        let mut q = k4_nibbles(&b.qs);
-        for (s, q) in q.iter_mut().enumerate() {
-            *q = [0, 1].map(|k| v128_or(q[k], q5k_bit(h[k], s as u32)));
-        }
-        UnpackedK4 { q, sc: k4_scales(sc), mn, d: [f16_le(b.d), f16_le(b.dmin)] }
-    };
-    tile_k(w, x, unpack, LaneAcc::new(), |acc, _, u, a| step_k4(acc, u, a), LaneAcc::total)
+    tile_lanes(w, x)
 }
 
 /// Q5_K weights · Q8_K activation.
@@ -702,25 +812,36 @@ pub fn vec_dot_q3_k_q8_k(w: &[BlockQ3K], x: &[BlockQ8K]) -> f32 {
     tile_q3_k_q8_k([w], [x])[0][0]
 }
 
-/// A Q6_K super-block unpacked: each 32-element sub-block's raw quants in lane order and the
-/// scales of its two 16-element groups (`lane_scales`), and d.
-struct UnpackedQ6 {
-    q: [[v128; 2]; 8],
-    sc: [v128; 8],
+/// The head of a Q6_K super-block: its sixteen group scales as i16 lanes (groups 0..8, 8..16),
+/// and d.
+struct Q6Head {
+    scales: [v128; 2],
     d: f32,
 }
 
-/// The eight lane sums of an unpacked Q6_K super-block with a Q8_K block in lane order: the
-/// quants centred (q - 32) as the pairs are summed.
-#[inline(always)]
-fn isums_q6(u: &UnpackedQ6, a: &BlockQ8K) -> [v128; 2] {
-    let y = a.qs.as_chunks::<16>().0;
-    let mut acc = [i32x4_splat(0); 2];
-    for ((q, &sc), y) in u.q.iter().zip(&u.sc).zip(y.as_chunks::<2>().0) {
-        let l = lanes8_scaled::<32>(*q, [load(&y[0]), load(&y[1])], sc);
-        acc = [i32x4_add(acc[0], l[0]), i32x4_add(acc[1], l[1])];
+impl LaneBlock for BlockQ6K {
+    /// The raw 6-bit quants are centred on 32.
+    const CENTRE: i8 = 32;
+    type Head = Q6Head;
+    #[inline(always)]
+    fn head(&self) -> Q6Head {
+        let sc: &[i8; 16] = &self.scales;
+        let v = load(sc);
+        Q6Head { scales: [i16x8_extend_low_i8x16(v), i16x8_extend_high_i8x16(v)], d: f16_le(self.d) }
     }
-    acc
+    #[inline(always)]
+    fn half(&self, _: &Q6Head, h: usize) -> [[v128; 2]; 4] {
+        q6_half(self, h)
+    }
+    /// Sub-block s holds groups 2 s and 2 s + 1.
+    #[inline(always)]
+    fn scales(head: &Q6Head, s: usize) -> v128 {
+        lane_scales(head.scales[s / 4], s % 4)
+    }
+    #[inline(always)]
+    fn finish(head: &Q6Head, acc: &mut LaneAcc, isums: [v128; 2], a: &BlockQ8K) {
+        acc.add(head.d * a.d, isums);
+    }
 }
 
 /// Q6_K weights · Q8_K activations in lane order (`q8_k_in_lane_order`), `R` rows by `N`
@@ -731,12 +852,7 @@ pub fn tile_q6_k_q8_k<const R: usize, const N: usize>(
     s: [&[[f32; 2]]; N],
 ) -> [[f32; N]; R] {
     let _ = s;
-    let unpack = |b: &BlockQ6K| {
-        let sc = b.scales.as_chunks::<2>().0;
-        UnpackedQ6 { q: q6_lanes(b), sc: core::array::from_fn(|s| lane_scales(sc[s][0] as i16, sc[s][1] as i16)), d: f16_le(b.d) }
-    };
-    let step = |acc: &mut LaneAcc, _: &BlockQ6K, u: &UnpackedQ6, a: &BlockQ8K| acc.add(u.d * a.d, isums_q6(u, a));
-    tile_k(w, x, unpack, LaneAcc::new(), step, LaneAcc::total)
+    tile_lanes(w, x)
 }
 
 /// Q6_K weights · Q8_K activation.

@@ -37,6 +37,7 @@ impl Lanes for [u8; 16] {}
 impl Lanes for [i8; 16] {}
 impl Lanes for [f32; 4] {}
 impl Lanes for [u16; 8] {}
+impl Lanes for [i16; 8] {}
 impl Lanes for [f64; 2] {}
 
 /// Loads 16 bytes.
@@ -96,40 +97,49 @@ pub(crate) fn in_lane_order(a: v128, b: v128) -> [v128; 2] {
     ]
 }
 
-/// The weights `lanes8_scaled` applies to a sub-block's products: `first` to elements k and
-/// k + 8 of each lane (its first 16-element group), `second` to k + 16 and k + 24 (its second).
-/// Each build lays them out for its own pairing of the products.
+/// `v`'s i16 lanes 2 k and 2 k + 1 (k < 4: the first and second scales of a sub-block) laid out
+/// as `lanes8_scaled` takes them: one shuffle with constant lanes.
 #[inline(always)]
-pub(crate) fn lane_scales(first: i16, second: i16) -> v128 {
-    let (f, s) = (first as u16, second as u16);
+pub(crate) fn lane_scales(v: v128, k: usize) -> v128 {
     // Relaxed: one scale per adjacent pair of bytes (i16 lanes first, second, first, ...).
     #[cfg(target_feature = "relaxed-simd")]
-    return u32x4_splat(f as u32 | (s as u32) << 16);
+    return match k {
+        0 => i32x4_shuffle::<0, 0, 0, 0>(v, v),
+        1 => i32x4_shuffle::<1, 1, 1, 1>(v, v),
+        2 => i32x4_shuffle::<2, 2, 2, 2>(v, v),
+        _ => i32x4_shuffle::<3, 3, 3, 3>(v, v),
+    };
     // SIMD128: one per byte (i16 lanes first, first, second, second, ...).
     #[cfg(not(target_feature = "relaxed-simd"))]
-    u64x2_splat(f as u64 * 0x1_0001 | (s as u64 * 0x1_0001) << 32)
+    match k {
+        0 => i16x8_shuffle::<0, 0, 1, 1, 0, 0, 1, 1>(v, v),
+        1 => i16x8_shuffle::<2, 2, 3, 3, 2, 2, 3, 3>(v, v),
+        2 => i16x8_shuffle::<4, 4, 5, 5, 4, 4, 5, 5>(v, v),
+        _ => i16x8_shuffle::<6, 6, 7, 7, 6, 6, 7, 7>(v, v),
+    }
 }
 
 /// The scalar kernels' eight i32 lanes (0..4, 4..8) for the 32 weights `q` of a sub-block and
-/// 32 activation quants `y`, both in lane order (`in_lane_order`), less `CENTRE` from each
-/// weight, weighted by `scales` (`lane_scales`): lane k = Σ_m scale · (q[k + 8 m] - CENTRE) ·
-/// y[k + 8 m]. Weights are raw quants in 0..64 (the relaxed dot product's 7-bit operand).
+/// 32 activation quants `y`, both in lane order (`in_lane_order`), less `centre` from each
+/// weight, weighted by the sub-block's first scale (elements k, k + 8: its first 16-element
+/// group) and second (k + 16, k + 24) as `lane_scales` lays them out: lane k = Σ_m scale · (q[k + 8 m] - centre) ·
+/// y[k + 8 m]; `centre` is a constant at every call. Weights are raw quants in 0..64 (the relaxed dot product's 7-bit operand).
 /// Exact: a pair's sum is within 2 · 64 · 128 = 2^14 and the scaled sums within 2^22. The
 /// relaxed version is two instructions per half (x86 `pmaddubsw`, `pmaddwd`), and one more with
 /// a centre (the activation pairs' sums times it, off before the scales).
 #[inline(always)]
-pub(crate) fn lanes8_scaled<const CENTRE: i8>(q: [v128; 2], y: [v128; 2], scales: v128) -> [v128; 2] {
+pub(crate) fn lanes8_scaled(q: [v128; 2], y: [v128; 2], scales: v128, centre: i8) -> [v128; 2] {
     #[cfg(target_feature = "relaxed-simd")]
     return [0, 1].map(|h| {
         let mut pairs = i16x8_relaxed_dot_i8x16_i7x16(y[h], q[h]);
-        if CENTRE != 0 {
-            pairs = i16x8_sub(pairs, i16x8_relaxed_dot_i8x16_i7x16(y[h], i8x16_splat(CENTRE)));
+        if centre != 0 {
+            pairs = i16x8_sub(pairs, i16x8_relaxed_dot_i8x16_i7x16(y[h], i8x16_splat(centre)));
         }
         i32x4_dot_i16x8(pairs, scales)
     });
     #[cfg(not(target_feature = "relaxed-simd"))]
     [0, 1].map(|h| {
-        let q = i8x16_sub(q[h], i8x16_splat(CENTRE));
+        let q = i8x16_sub(q[h], i8x16_splat(centre));
         // Bytes 0..8 and 8..16 weighted and summed in pairs: lanes 2 k and 2 k + 1 of the two
         // results hold lane k's halves.
         let lo = i32x4_dot_i16x8(i16x8_extmul_low_i8x16(y[h], q), scales);

@@ -60,28 +60,26 @@ pub(crate) fn q6_groups(b: &BlockQ6K) -> [v128; 16] {
     g
 }
 
-/// The raw 6-bit quants (0..64) of a Q6_K super-block's eight 32-element sub-blocks, each in
-/// lane order (`in_lane_order`). Sub-block 4 n + c, elements 128 n + 32 c + (0..32): element l
-/// takes its low four bits from byte l of ql's run 2 n + c % 2 (the low nibble for c < 2, the high
-/// one after) and its top two from bits 2 c of byte l of qh's run n; rearranging the three runs
-/// of 32 bytes once serves all four sub-blocks.
+/// The raw 6-bit quants (0..64) of half `n` of a Q6_K super-block: sub-blocks 4 n .. 4 n + 4,
+/// each in lane order (`in_lane_order`). Sub-block 4 n + c, elements 128 n + 32 c + (0..32):
+/// element l takes its low four bits from byte l of ql's run 2 n + c % 2 (the low nibble for
+/// c < 2, the high one after) and its top two from bits 2 c of byte l of qh's run n; rearranging
+/// the three runs of 32 bytes once serves all four sub-blocks.
 #[inline(always)]
-pub(crate) fn q6_lanes(b: &BlockQ6K) -> [[v128; 2]; 8] {
+pub(crate) fn q6_half(b: &BlockQ6K, n: usize) -> [[v128; 2]; 4] {
     let ql = b.ql.as_chunks::<16>().0;
     let qh = b.qh.as_chunks::<16>().0;
     let (m4, m2) = (u8x16_splat(0x0F), u8x16_splat(0x30));
-    let mut out = [[i8x16_splat(0); 2]; 8];
-    for n in 0..2 {
-        let la = in_lane_order(load(&ql[4 * n]), load(&ql[4 * n + 1]));
-        let lb = in_lane_order(load(&ql[4 * n + 2]), load(&ql[4 * n + 3]));
-        let h = in_lane_order(load(&qh[2 * n]), load(&qh[2 * n + 1]));
-        for k in 0..2 {
-            let (la, lb, h) = (la[k], lb[k], h[k]);
-            out[4 * n][k] = v128_or(v128_and(la, m4), v128_and(i8x16_shl(h, 4), m2));
-            out[4 * n + 1][k] = v128_or(v128_and(lb, m4), v128_and(i8x16_shl(h, 2), m2));
-            out[4 * n + 2][k] = v128_or(u8x16_shr(la, 4), v128_and(h, m2));
-            out[4 * n + 3][k] = v128_or(u8x16_shr(lb, 4), v128_and(u8x16_shr(h, 2), m2));
-        }
+    let la = in_lane_order(load(&ql[4 * n]), load(&ql[4 * n + 1]));
+    let lb = in_lane_order(load(&ql[4 * n + 2]), load(&ql[4 * n + 3]));
+    let h = in_lane_order(load(&qh[2 * n]), load(&qh[2 * n + 1]));
+    let mut out = [[i8x16_splat(0); 2]; 4];
+    for k in 0..2 {
+        let (la, lb, h) = (la[k], lb[k], h[k]);
+        out[0][k] = v128_or(v128_and(la, m4), v128_and(i8x16_shl(h, 4), m2));
+        out[1][k] = v128_or(v128_and(lb, m4), v128_and(i8x16_shl(h, 2), m2));
+        out[2][k] = v128_or(u8x16_shr(la, 4), v128_and(h, m2));
+        out[3][k] = v128_or(u8x16_shr(lb, 4), v128_and(u8x16_shr(h, 2), m2));
     }
     out
 }
