@@ -590,13 +590,14 @@ struct K4Scales {
 impl K4Scales {
     #[inline(always)]
     fn unpack(packed: &[u8; K_SCALE_SIZE]) -> K4Scales {
+        // Four bytes at a time in scalar words: SIMD byte shuffles with arbitrary lanes cost V8
+        // several instructions each on x86, these a few plain ones.
         let word = |i: usize| u32::from_le_bytes([packed[i], packed[i + 1], packed[i + 2], packed[i + 3]]);
-        let v = u32x4(word(0), word(4), word(8), 0);
-        let low = i8x16_shuffle::<0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 24, 25, 26, 27>(v, u8x16_shr(v, 4));
-        let low = v128_and(low, u8x16(63, 63, 63, 63, 15, 15, 15, 15, 63, 63, 63, 63, 15, 15, 15, 15));
-        let top = u8x16_shr(v128_and(v, u8x16_splat(0xC0)), 2);
-        let top = i8x16_shuffle::<16, 16, 16, 16, 0, 1, 2, 3, 16, 16, 16, 16, 4, 5, 6, 7>(top, u8x16_splat(0));
-        let packed = v128_or(low, top);
+        let (w0, w1, w2) = (word(0), word(4), word(8));
+        let (six, four, top) = (0x3F3F_3F3F, 0x0F0F_0F0F, 0x0303_0303);
+        let scales_high = (w2 & four) | ((w0 >> 6) & top) << 4;
+        let mins_high = ((w2 >> 4) & four) | ((w1 >> 6) & top) << 4;
+        let packed = u32x4(w0 & six, scales_high, w1 & six, mins_high);
         let scales = u16x8_extend_low_u8x16(packed);
         let pairs = [i16x8_shuffle::<0, 0, 1, 1, 2, 2, 3, 3>(scales, scales), i16x8_shuffle::<4, 4, 5, 5, 6, 6, 7, 7>(scales, scales)];
         K4Scales { packed, pairs }
@@ -613,9 +614,8 @@ impl K4Scales {
     /// sixteen group sums.
     #[inline(always)]
     fn mins_sum(&self, bsums: &[i16; QK_K / 16]) -> i32 {
-        let zero = u8x16_splat(0);
-        let lo = i8x16_shuffle::<8, 16, 8, 16, 9, 16, 9, 16, 10, 16, 10, 16, 11, 16, 11, 16>(self.packed, zero);
-        let hi = i8x16_shuffle::<12, 16, 12, 16, 13, 16, 13, 16, 14, 16, 14, 16, 15, 16, 15, 16>(self.packed, zero);
+        let mins = u16x8_extend_high_u8x16(self.packed);
+        let (lo, hi) = (i16x8_shuffle::<0, 0, 1, 1, 2, 2, 3, 3>(mins, mins), i16x8_shuffle::<4, 4, 5, 5, 6, 6, 7, 7>(mins, mins));
         let b = bsums.as_chunks::<8>().0;
         hsum_i32(i32x4_add(i32x4_dot_i16x8(lo, load(&b[0])), i32x4_dot_i16x8(hi, load(&b[1]))))
     }
