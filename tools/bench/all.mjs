@@ -24,6 +24,7 @@ import { promisify } from 'node:util';
 
 import { launch } from '../lib/browser.mjs';
 import { stats } from '../lib/stats.mjs';
+import { measureNative } from './wllama.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SMOLLM = 'models/SmolLM2-135M-Instruct.Q4_1.gguf';
@@ -149,12 +150,17 @@ async function scale(runs) {
     await run('bash', [path.join(ROOT, 'tools/dev/native.sh'), 'synth', '--preset', 'llama-7b-q4_k', '--seed', '7', '--out', SYNTH_7B], { cwd: ROOT });
   }
   const samples = [];
-  for (let i = 0; i < runs; i++) samples.push(await tool('dev/run.mjs', '--model', SYNTH_7B, '--no-cache', '--prompt', 'hello world', '--max-tokens', '4'));
+  for (let i = 0; i < runs; i++) samples.push(await tool('dev/run.mjs', '--model', SYNTH_7B, '--no-cache', '--prompt', 'hello world', '--max-tokens', '8'));
   const s = (f) => stats(samples.map(f));
   row('scale', '7B-shaped (4.08 GB) load, s', s((j) => j.load.ms / 1000), null, null, null);
   row('scale', '7B-shaped peak memory / model bytes', s((j) => (j.load.peak_bytes - j.load.baseline_bytes) / j.load.bytes), null, null, null);
   row('scale', '7B-shaped seconds per token', s((j) => 1 / j.decode_tok_s), null, null, null);
-  return samples;
+  // Native llama.cpp on one thread, on the same file and the same prompt ids, after the browser
+  // runs: the ratio of medians, with the extremes' ratios as its range.
+  const native = await measureNative({ modelPath: path.join(ROOT, SYNTH_7B), promptIds: samples[0].prompt_ids, genTokens: 8, threads: 1, runs });
+  const [ours, theirs] = [s((j) => j.decode_tok_s), stats(native.runs.map((r) => r.decode_tok_s))];
+  row('scale', '7B-shaped decode tok/s vs native', ours, theirs, { median: ours.median / theirs.median, min: ours.min / theirs.max, max: ours.max / theirs.min }, 'native llama.cpp, 1 thread');
+  return { gguf64: samples, native: native.runs };
 }
 
 /** Ends a Chromium trace started with `Tracing.start` (streamed) and returns its events. */

@@ -750,7 +750,8 @@ fn q2_groups(qs: &[u8; QK_K / 4]) -> [v128; 16] {
     let mut groups = [i8x16_splat(0); 16];
     for (i, g) in groups.iter_mut().enumerate() {
         let (n, j, c) = (i / 8, (i / 2) % 4, i % 2);
-        *g = v128_and(u8x16_shr(load(&chunks[2 * n + c]), 2 * j as u32), u8x16_splat(3));
+        // A 16-bit shift: the bits it moves across bytes land above the mask.
+        *g = v128_and(u16x8_shr(load(&chunks[2 * n + c]), 2 * j as u32), u8x16_splat(3));
     }
     groups
 }

@@ -10,9 +10,14 @@ use super::{in_lane_order, load};
 use crate::quant::blocks::*;
 
 /// Low nibbles and high nibbles of 16 bytes, as unsigned lanes 0..16.
+///
+/// Shifts here are 16-bit shifts whose bits crossing between bytes the mask drops: x86 has no
+/// byte shift, and V8 builds one from a 16-bit shift and a mask it makes on the spot, several
+/// instructions where these take two.
 #[inline(always)]
 pub(crate) fn nibbles(raw: v128) -> (v128, v128) {
-    (v128_and(raw, u8x16_splat(0x0F)), u8x16_shr(raw, 4))
+    let m4 = u8x16_splat(0x0F);
+    (v128_and(raw, m4), v128_and(u16x8_shr(raw, 4), m4))
 }
 
 /// The fifth bits of a Q5 block as 0x10 / 0 byte lanes: elements 0..16 and 16..32 (bit j of
@@ -30,7 +35,9 @@ pub(crate) fn fifth_bits(qh: [u8; 4]) -> (v128, v128) {
 /// The fifth bit of sub-block `s` of a Q5_K super-block, from 16 bytes of qh, as 0x10 / 0 lanes.
 #[inline(always)]
 pub(crate) fn q5k_bit(h: v128, s: u32) -> v128 {
-    v128_and(i8x16_shl(u8x16_shr(h, s), 4), u8x16_splat(0x10))
+    // Bit s of each byte to bit 4; bits from the other byte of a 16-bit lane never reach it.
+    let moved = if s <= 4 { u16x8_shl(h, 4 - s) } else { u16x8_shr(h, s - 4) };
+    v128_and(moved, u8x16_splat(0x10))
 }
 
 /// The sixteen 16-element groups of a Q6_K super-block as centred i8 lanes (q - 32), in
@@ -47,10 +54,10 @@ pub(crate) fn q6_groups(b: &BlockQ6K) -> [v128; 16] {
             let h = load(&qh[2 * half + c]);
             let (la, lb) = (load(&ql[4 * half + c]), load(&ql[4 * half + 2 + c]));
             let q = [
-                v128_or(v128_and(la, m4), v128_and(i8x16_shl(h, 4), m2)),
-                v128_or(v128_and(lb, m4), v128_and(i8x16_shl(h, 2), m2)),
-                v128_or(u8x16_shr(la, 4), v128_and(h, m2)),
-                v128_or(u8x16_shr(lb, 4), v128_and(u8x16_shr(h, 2), m2)),
+                v128_or(v128_and(la, m4), v128_and(u16x8_shl(h, 4), m2)),
+                v128_or(v128_and(lb, m4), v128_and(u16x8_shl(h, 2), m2)),
+                v128_or(v128_and(u16x8_shr(la, 4), m4), v128_and(h, m2)),
+                v128_or(v128_and(u16x8_shr(lb, 4), m4), v128_and(u16x8_shr(h, 2), m2)),
             ];
             for (k, q) in q.into_iter().enumerate() {
                 g[8 * half + 2 * k + c] = i8x16_sub(q, c32);
@@ -76,10 +83,10 @@ pub(crate) fn q6_half(b: &BlockQ6K, n: usize) -> [[v128; 2]; 4] {
     let mut out = [[i8x16_splat(0); 2]; 4];
     for k in 0..2 {
         let (la, lb, h) = (la[k], lb[k], h[k]);
-        out[0][k] = v128_or(v128_and(la, m4), v128_and(i8x16_shl(h, 4), m2));
-        out[1][k] = v128_or(v128_and(lb, m4), v128_and(i8x16_shl(h, 2), m2));
-        out[2][k] = v128_or(u8x16_shr(la, 4), v128_and(h, m2));
-        out[3][k] = v128_or(u8x16_shr(lb, 4), v128_and(u8x16_shr(h, 2), m2));
+        out[0][k] = v128_or(v128_and(la, m4), v128_and(u16x8_shl(h, 4), m2));
+        out[1][k] = v128_or(v128_and(lb, m4), v128_and(u16x8_shl(h, 2), m2));
+        out[2][k] = v128_or(v128_and(u16x8_shr(la, 4), m4), v128_and(h, m2));
+        out[3][k] = v128_or(v128_and(u16x8_shr(lb, 4), m4), v128_and(u16x8_shr(h, 2), m2));
     }
     out
 }
