@@ -528,21 +528,25 @@ pub fn q8_k_in_lane_order(x: &[BlockQ8K]) -> Vec<BlockQ8K> {
 }
 
 /// A k-quant type whose tiles read it in lane order (`in_lane_order`): per super-block a head
-/// (its scales, d and whatever its quants need), then its quants a half (four 32-element
-/// sub-blocks) at a time, each half used for every activation of the tile as soon as it is
-/// unpacked: the vectors live at once stay few enough for the registers.
+/// (`LaneHead`: its scales, d and whatever its quants need), then its quants a half (four
+/// 32-element sub-blocks) at a time, each half used for every activation of the tile as soon as
+/// it is unpacked: the vectors live at once stay few enough for the registers.
 trait LaneBlock {
     /// Subtracted from every raw quant (`lanes8_scaled`'s centre).
     const CENTRE: i8;
-    type Head;
+    type Head: LaneHead;
     fn head(&self) -> Self::Head;
     /// Sub-blocks 4 h .. 4 h + 4 (h = 0, 1), raw quants in lane order.
     fn half(&self, head: &Self::Head, h: usize) -> [[v128; 2]; 4];
+}
+
+/// What a lane-order super-block's head gives its tile.
+trait LaneHead {
     /// Sub-block `s`'s scales (`lane_scales`).
-    fn scales(head: &Self::Head, s: usize) -> v128;
+    fn scales(&self, s: usize) -> v128;
     /// Adds the super-block's eight integer lane sums and any other terms to the float lanes: the
     /// scalar kernel's expressions, in its order.
-    fn finish(head: &Self::Head, acc: &mut LaneAcc, isums: [v128; 2], a: &BlockQ8K);
+    fn finish(&self, acc: &mut LaneAcc, isums: [v128; 2], a: &BlockQ8K);
 }
 
 /// Rows × activations of a lane-order k-quant type: `out[r][t] = w[r] · x[t]` with `x` in lane
@@ -563,13 +567,13 @@ fn tile_lanes<B: LaneBlock, const R: usize, const N: usize>(w: [&[B]; R], x: [&[
                     let y = x[i].qs.as_chunks::<16>().0;
                     for (k, q) in q.iter().enumerate() {
                         let s = 4 * h + k;
-                        let l = lanes8_scaled(*q, [load(&y[2 * s]), load(&y[2 * s + 1])], B::scales(&head, s), B::CENTRE);
+                        let l = lanes8_scaled(*q, [load(&y[2 * s]), load(&y[2 * s + 1])], head.scales(s), B::CENTRE);
                         *sums = [i32x4_add(sums[0], l[0]), i32x4_add(sums[1], l[1])];
                     }
                 }
             }
             for ((acc, sums), x) in acc.iter_mut().zip(isums).zip(&x) {
-                B::finish(&head, acc, sums, &x[i]);
+                head.finish(acc, sums, &x[i]);
             }
         }
     }
@@ -634,6 +638,13 @@ impl K4Head {
     fn new(packed: &[u8; K_SCALE_SIZE], d: [u8; 2], dmin: [u8; 2], fifth: [v128; 2]) -> K4Head {
         K4Head { scales: K4Scales::unpack(packed), d: [f16_le(d), f16_le(dmin)], fifth }
     }
+}
+
+impl LaneHead for K4Head {
+    #[inline(always)]
+    fn scales(&self, s: usize) -> v128 {
+        self.scales.scale(s)
+    }
 
     /// d · lane sums, and dmin · Σ mins · bsums taken from the running sum (the scalar kernel's
     /// expressions).
@@ -671,14 +682,6 @@ impl LaneBlock for BlockQ4K {
     fn half(&self, _: &K4Head, h: usize) -> [[v128; 2]; 4] {
         k4_half(&self.qs, h)
     }
-    #[inline(always)]
-    fn scales(head: &K4Head, s: usize) -> v128 {
-        head.scales.scale(s)
-    }
-    #[inline(always)]
-    fn finish(head: &K4Head, acc: &mut LaneAcc, isums: [v128; 2], a: &BlockQ8K) {
-        head.finish(acc, isums, a)
-    }
 }
 
 impl LaneBlock for BlockQ5K {
@@ -699,14 +702,6 @@ impl LaneBlock for BlockQ5K {
             *q = [0, 1].map(|l| v128_or(q[l], q5k_bit(head.fifth[l], s)));
         }
         q
-    }
-    #[inline(always)]
-    fn scales(head: &K4Head, s: usize) -> v128 {
-        head.scales.scale(s)
-    }
-    #[inline(always)]
-    fn finish(head: &K4Head, acc: &mut LaneAcc, isums: [v128; 2], a: &BlockQ8K) {
-        head.finish(acc, isums, a)
     }
 }
 
@@ -834,14 +829,17 @@ impl LaneBlock for BlockQ6K {
     fn half(&self, _: &Q6Head, h: usize) -> [[v128; 2]; 4] {
         q6_half(self, h)
     }
+}
+
+impl LaneHead for Q6Head {
     /// Sub-block s holds groups 2 s and 2 s + 1.
     #[inline(always)]
-    fn scales(head: &Q6Head, s: usize) -> v128 {
-        lane_scales(head.scales[s / 4], s % 4)
+    fn scales(&self, s: usize) -> v128 {
+        lane_scales(self.scales[s / 4], s % 4)
     }
     #[inline(always)]
-    fn finish(head: &Q6Head, acc: &mut LaneAcc, isums: [v128; 2], a: &BlockQ8K) {
-        acc.add(head.d * a.d, isums);
+    fn finish(&self, acc: &mut LaneAcc, isums: [v128; 2], a: &BlockQ8K) {
+        acc.add(self.d * a.d, isums);
     }
 }
 
